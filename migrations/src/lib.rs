@@ -1,0 +1,21 @@
+//! Database schema of Anju, one migration per change, applied at start by `anju serve`/`anju migrate`.
+pub use sea_orm_migration::prelude::*;
+
+mod m001_foundation;
+mod m002_inspections;
+mod m003_permits;
+mod m004_stays;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m001_foundation::Migration),
+            Box::new(m002_inspections::Migration),
+            Box::new(m003_permits::Migration),
+            Box::new(m004_stays::Migration),
+        ]
+    }
+}

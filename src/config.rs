@@ -1,0 +1,141 @@
+//! Typed settings from Rocket.toml and `ANJU_*` environment variables, validated at start.
+use std::path::PathBuf;
+
+use rocket::figment::providers::{Env, Serialized};
+use rocket::figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Everything Anju reads from its environment. Every field has a safe default for a first local run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`; empty means an SQLite file in `data_dir`.
+    #[serde(default)]
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub public_url: String,
+    /// Requests per minute per IP on public pages (verification, check-in, check-out).
+    pub public_rate_per_minute: u32,
+    /// Wrong passwords per account within the window before sign-in is refused.
+    pub login_account_limit: u32,
+    /// Sign-in attempts per IP within the window; higher so one office's shared address is not locked out.
+    pub login_ip_limit: u32,
+    pub login_window_minutes: u32,
+    /// Working days an initial inspection task may take.
+    pub inspection_due_working_days: u32,
+    /// Where checklist TOML files live.
+    pub forms_dir: PathBuf,
+    /// Connections in the pool; SQLite wants few writers.
+    pub db_pool_size: u32,
+    /// The town this installation serves; printed first in permit numbers.
+    pub town_code: String,
+    pub town_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: String::new(),
+            data_dir: PathBuf::from("./data"),
+            public_url: "http://127.0.0.1:8000".into(),
+            public_rate_per_minute: 60,
+            login_account_limit: 5,
+            login_ip_limit: 50,
+            login_window_minutes: 15,
+            inspection_due_working_days: 3,
+            forms_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/forms")),
+            db_pool_size: 0,
+            town_code: "HJ".into(),
+            town_name: "花街镇".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("配置错误 / configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads defaults, then Rocket.toml's `[default.anju]`-free top level keys, then `ANJU_*`.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let figment = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Env::prefixed("ANJU_"));
+        let cfg: Config = figment
+            .extract()
+            .map_err(|e| ConfigError(format!("{e}")))?;
+        cfg.validated()
+    }
+
+    pub fn validated(mut self) -> Result<Config, ConfigError> {
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(ConfigError(format!(
+                "ANJU_PUBLIC_URL 必须以 http:// 或 https:// 开头 (must start with http:// or https://), got {:?}",
+                self.public_url
+            )));
+        }
+        while self.public_url.ends_with('/') {
+            self.public_url.pop();
+        }
+        for (name, v) in [
+            ("ANJU_PUBLIC_RATE_PER_MINUTE", self.public_rate_per_minute),
+            ("ANJU_LOGIN_ACCOUNT_LIMIT", self.login_account_limit),
+            ("ANJU_LOGIN_IP_LIMIT", self.login_ip_limit),
+            ("ANJU_LOGIN_WINDOW_MINUTES", self.login_window_minutes),
+        ] {
+            if v == 0 {
+                return Err(ConfigError(format!("{name} 必须大于 0 (must be greater than 0)")));
+            }
+        }
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}?mode=rwc", self.data_dir.join("anju.db").display());
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+            return Err(ConfigError(format!(
+                "ANJU_DATABASE_URL 只支持 sqlite:// 或 postgres:// (only sqlite:// or postgres:// are supported), got {:?}",
+                self.database_url
+            )));
+        }
+        crate::services::town::parse_code(&self.town_code)
+            .map_err(|m| ConfigError(format!("ANJU_TOWN_CODE: {m}")))?;
+        if self.db_pool_size == 0 {
+            self.db_pool_size = if self.is_sqlite() { 4 } else { 16 };
+        }
+        Ok(self)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.data_dir.join("uploads")
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_without_scheme_is_refused_with_a_clear_message() {
+        let cfg = Config { public_url: "example.org".into(), ..Config::default() };
+        let err = cfg.validated().unwrap_err().to_string();
+        assert!(err.contains("ANJU_PUBLIC_URL"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_database_url_means_sqlite_in_the_data_dir() {
+        let cfg = Config::default().validated().unwrap();
+        assert!(cfg.database_url.starts_with("sqlite://./data/anju.db"));
+        assert!(cfg.is_sqlite());
+    }
+
+    #[test]
+    fn a_zero_rate_is_refused() {
+        let cfg = Config { public_rate_per_minute: 0, ..Config::default() };
+        assert!(cfg.validated().is_err());
+    }
+}

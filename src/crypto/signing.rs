@@ -1,0 +1,213 @@
+//! Ed25519 signatures on permit QR codes, with key rotation.
+//!
+//! A token is `{key_id}.{signature}`: the key id names the key so that certificates printed
+//! before a rotation stay verifiable, and everything is URL-safe so it fits in `?sig=`.
+
+use crate::crypto::keyfile::load_or_create_secret;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDate;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::fs;
+use std::io::{self, ErrorKind};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+/// What a permit QR code vouches for. Anything else shown on the verification page comes
+/// from the database at scan time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermitSigningFields {
+    pub number: String,
+    pub valid_until: NaiveDate,
+    pub max_occupants: u32,
+}
+
+impl PermitSigningFields {
+    /// The exact bytes that are signed; the version tag keeps a future format from ever
+    /// verifying against an old one.
+    pub fn canonical_message(&self) -> String {
+        format!(
+            "anju-permit-v1|{}|{}|{}",
+            self.number,
+            self.valid_until.format("%Y-%m-%d"),
+            self.max_occupants
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublicKeyInfo {
+    pub key_id: String,
+    pub algorithm: &'static str,
+    pub public_key_b64url: String,
+    pub current: bool,
+}
+
+struct KeyEntry {
+    index: u32,
+    key_id: String,
+    signing: SigningKey,
+    verifying: VerifyingKey,
+}
+
+/// The signing keys in `<data_dir>/keys/permit-signing/`, one `key-<N>.ed25519` file per key.
+/// The highest N signs; older keys only verify.
+pub struct PermitKeyring {
+    dir: PathBuf,
+    /// Sorted by index, so the last entry is the current key.
+    keys: Vec<KeyEntry>,
+}
+
+const SEED_LEN: usize = 32;
+/// Longer than any token we issue; refuses junk before any decoding work.
+const MAX_TOKEN_LEN: usize = 128;
+
+impl PermitKeyring {
+    /// Loads every key in `dir`, creating the directory and a first key when there is none.
+    pub fn load_or_create(dir: &Path) -> io::Result<PermitKeyring> {
+        let mut ring = PermitKeyring {
+            dir: dir.to_path_buf(),
+            keys: Vec::new(),
+        };
+        ring.reload()?;
+        if ring.keys.is_empty() {
+            ring.keys.push(load_key(dir, 1)?);
+        }
+        Ok(ring)
+    }
+
+    /// Re-reads the directory, picking up keys that another process has added.
+    pub fn reload(&mut self) -> io::Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)?;
+        let mut indices = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let name = entry?.file_name();
+            if let Some(n) = name.to_str().and_then(parse_key_file_name) {
+                indices.push(n);
+            }
+        }
+        indices.sort_unstable();
+        self.keys = indices
+            .into_iter()
+            .map(|n| load_key(&self.dir, n))
+            .collect::<io::Result<_>>()?;
+        Ok(())
+    }
+
+    /// Creates key N+1 and makes it the current key; older keys keep verifying. Returns the
+    /// new key id.
+    pub fn rotate(&mut self) -> io::Result<String> {
+        self.reload()?;
+        let next = self.keys.last().map_or(Some(1), |k| k.index.checked_add(1));
+        let next = next.ok_or_else(|| io::Error::other("no key index left"))?;
+        let entry = load_key(&self.dir, next)?;
+        let id = entry.key_id.clone();
+        self.keys.push(entry);
+        Ok(id)
+    }
+
+    pub fn current_key_id(&self) -> Option<&str> {
+        self.keys.last().map(|k| k.key_id.as_str())
+    }
+
+    /// The token to put in the QR code's `sig=` parameter.
+    pub fn sign(&self, fields: &PermitSigningFields) -> String {
+        // `load_or_create` guarantees a key; an empty ring yields a token that never verifies.
+        let Some(key) = self.keys.last() else {
+            return String::new();
+        };
+        let signature = key.signing.sign(fields.canonical_message().as_bytes());
+        format!(
+            "{}.{}",
+            key.key_id,
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        )
+    }
+
+    /// Whether `token` is a valid signature over `fields` by one of our keys. Never panics on
+    /// any input.
+    pub fn verify(&self, fields: &PermitSigningFields, token: &str) -> bool {
+        if token.len() > MAX_TOKEN_LEN {
+            return false;
+        }
+        let Some((key_id, sig_b64)) = token.split_once('.') else {
+            return false;
+        };
+        let Ok(sig_bytes) = URL_SAFE_NO_PAD.decode(sig_b64) else {
+            return false;
+        };
+        let Ok(sig_bytes) = <[u8; 64]>::try_from(sig_bytes.as_slice()) else {
+            return false;
+        };
+        let signature = Signature::from_bytes(&sig_bytes);
+        let message = fields.canonical_message();
+        // A 32-bit id may in principle collide, so every key with that id gets a try.
+        self.keys.iter().filter(|k| k.key_id == key_id).any(|k| {
+            k.verifying
+                .verify_strict(message.as_bytes(), &signature)
+                .is_ok()
+        })
+    }
+
+    /// The public keys for `GET /api/v1/keys/permit-signing`, current key first.
+    pub fn public_keys(&self) -> Vec<PublicKeyInfo> {
+        let current = self.keys.last().map(|k| k.index);
+        self.keys
+            .iter()
+            .rev()
+            .map(|k| PublicKeyInfo {
+                key_id: k.key_id.clone(),
+                algorithm: "Ed25519",
+                public_key_b64url: URL_SAFE_NO_PAD.encode(k.verifying.as_bytes()),
+                current: Some(k.index) == current,
+            })
+            .collect()
+    }
+}
+
+impl fmt::Debug for PermitKeyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<&str> = self.keys.iter().map(|k| k.key_id.as_str()).collect();
+        f.debug_struct("PermitKeyring")
+            .field("dir", &self.dir)
+            .field("key_ids", &ids)
+            .finish()
+    }
+}
+
+fn parse_key_file_name(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("key-")?.strip_suffix(".ed25519")?;
+    let n: u32 = digits.parse().ok()?;
+    // `key-01` next to `key-1` would make two files claim one index.
+    (n.to_string() == digits).then_some(n)
+}
+
+/// First 8 hex characters of SHA-256 of the public key: short enough for a QR code.
+pub fn key_id_of(verifying: &VerifyingKey) -> String {
+    let digest = Sha256::digest(verifying.as_bytes());
+    hex::encode(&digest[..4])
+}
+
+fn load_key(dir: &Path, index: u32) -> io::Result<KeyEntry> {
+    let seed = load_or_create_secret(&dir.join(format!("key-{index}.ed25519")), SEED_LEN)?;
+    let seed: [u8; SEED_LEN] = seed
+        .try_into()
+        .map_err(|_| io::Error::new(ErrorKind::InvalidData, "signing key seed is not 32 bytes"))?;
+    let signing = SigningKey::from_bytes(&seed);
+    let verifying = signing.verifying_key();
+    Ok(KeyEntry {
+        index,
+        key_id: key_id_of(&verifying),
+        signing,
+        verifying,
+    })
+}
+
+#[cfg(test)]
+mod tests;

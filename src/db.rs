@@ -1,0 +1,58 @@
+//! Database connection (SQLite in WAL mode or PostgreSQL), migrations under a lock, write transactions.
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+use crate::config::Config;
+
+pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, DbErr> {
+    if cfg.is_sqlite() {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .map_err(|e| DbErr::Custom(format!("无法创建数据目录 {}: {e}", cfg.data_dir.display())))?;
+    }
+    let mut opts = ConnectOptions::new(cfg.database_url.clone());
+    opts.max_connections(cfg.db_pool_size)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if cfg.is_sqlite() {
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    }
+    Database::connect(opts).await
+}
+
+/// Applies pending migrations. sea-orm-migration takes no lock, so on PostgreSQL two instances
+/// starting together serialise on an advisory lock held for the whole run.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let tx = db.begin().await?;
+        tx.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(727274)"))
+            .await?;
+        Migrator::up(&tx, None).await?;
+        tx.commit().await
+    } else {
+        Migrator::up(db, None).await
+    }
+}
+
+/// Opens a transaction that will write. On SQLite it is IMMEDIATE so that concurrent writers
+/// queue on the busy timeout instead of failing with "database is locked" on upgrade.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}

@@ -1,0 +1,268 @@
+//! A house and its rooms as the landlord declares them: parsed once at the boundary into valid values.
+use serde::{Deserialize, Serialize};
+
+use super::fields::FieldErrors;
+use super::occupancy::RoomKind;
+
+/// Building structure of a house, as the permit form asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Structure {
+    BrickConcrete,
+    Frame,
+    Steel,
+    Wood,
+    Other,
+}
+
+impl Structure {
+    pub const ALL: [Structure; 5] = [Self::BrickConcrete, Self::Frame, Self::Steel, Self::Wood, Self::Other];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BrickConcrete => "brick_concrete",
+            Self::Frame => "frame",
+            Self::Steel => "steel",
+            Self::Wood => "wood",
+            Self::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::BrickConcrete => "砖混结构",
+            Self::Frame => "框架结构",
+            Self::Steel => "钢结构",
+            Self::Wood => "木结构",
+            Self::Other => "其他",
+        }
+    }
+}
+
+/// A floor area in square metres: positive, at most 1000, two decimals at most.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+pub struct AreaM2(f64);
+
+impl AreaM2 {
+    pub fn parse(raw: &str) -> Result<AreaM2, &'static str> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return Err("请填写面积");
+        }
+        let v: f64 = t.parse().map_err(|_| "面积须为数字，例如 14.5")?;
+        if !v.is_finite() || v <= 0.0 {
+            return Err("面积须大于 0");
+        }
+        if v < 1.0 || v > 1000.0 {
+            return Err("面积须在 1 至 1000 平方米之间");
+        }
+        if t.split('.').nth(1).is_some_and(|d| d.len() > 2) {
+            return Err("面积最多保留两位小数");
+        }
+        Ok(AreaM2(v))
+    }
+    pub fn value(self) -> f64 {
+        self.0
+    }
+}
+
+/// One room as typed into a form or sent to the API, before it is checked.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RawRoom {
+    pub label: String,
+    pub floor: String,
+    pub area_m2: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RawProperty {
+    pub village_id: String,
+    pub grid_id: String,
+    pub address: String,
+    pub floors: String,
+    pub structure: String,
+    pub rooms: Vec<RawRoom>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomDraft {
+    pub label: String,
+    pub floor: i32,
+    pub area: AreaM2,
+    pub kind: RoomKind,
+}
+
+/// A house that has passed every form rule; whether the grid belongs to the village is the service's check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertyDraft {
+    pub village_id: i32,
+    pub grid_id: i32,
+    pub address: String,
+    pub floors: i32,
+    pub structure: Structure,
+    pub rooms: Vec<RoomDraft>,
+}
+
+pub const MAX_ROOMS: usize = 60;
+
+fn parse_id(raw: &str) -> Option<i32> {
+    raw.trim().parse::<i32>().ok().filter(|v| *v > 0)
+}
+
+impl RawProperty {
+    /// Checks every field and reports every problem at once, keyed by the form field's name.
+    pub fn parse(&self) -> Result<PropertyDraft, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let village_id = parse_id(&self.village_id);
+        if village_id.is_none() {
+            e.add("village_id", "请选择所在村");
+        }
+        let grid_id = parse_id(&self.grid_id);
+        if grid_id.is_none() {
+            e.add("grid_id", "请选择所属网格");
+        }
+        let address = self.address.trim().to_string();
+        let n = address.chars().count();
+        if n < 5 {
+            e.add("address", "请填写详细地址（至少 5 个字），例如：锦绣村东区 12 号");
+        } else if n > 200 {
+            e.add("address", "地址不能超过 200 个字");
+        }
+        let floors = match self.floors.trim().parse::<i32>() {
+            Ok(f) if (1..=50).contains(&f) => Some(f),
+            Ok(_) => {
+                e.add("floors", "层数须在 1 至 50 之间");
+                None
+            }
+            Err(_) => {
+                e.add("floors", "请填写房屋层数（整数）");
+                None
+            }
+        };
+        let structure = Structure::parse(self.structure.trim());
+        if structure.is_none() {
+            e.add("structure", "请选择房屋结构");
+        }
+        let rooms: Vec<&RawRoom> = self.rooms.iter().filter(|r| !is_blank(r)).collect();
+        if rooms.is_empty() {
+            e.add("rooms", "请至少填写一个房间");
+        } else if rooms.len() > MAX_ROOMS {
+            e.add("rooms", format!("房间数不能超过 {MAX_ROOMS} 个"));
+        }
+        let mut parsed = Vec::new();
+        let mut labels = std::collections::HashSet::new();
+        for (i, r) in self.rooms.iter().enumerate() {
+            if is_blank(r) {
+                continue;
+            }
+            let key = |f: &str| format!("rooms[{i}].{f}");
+            let label = r.label.trim().to_string();
+            if label.is_empty() {
+                e.add(key("label"), "请填写房间名称，例如 101");
+            } else if label.chars().count() > 32 {
+                e.add(key("label"), "房间名称不能超过 32 个字");
+            } else if !labels.insert(label.clone()) {
+                e.add(key("label"), "房间名称重复");
+            }
+            let floor = match r.floor.trim().parse::<i32>() {
+                Ok(f) if (-3..=50).contains(&f) && f != 0 => {
+                    if floors.is_some_and(|max| f > max) {
+                        e.add(key("floor"), "楼层不能高于房屋层数");
+                    }
+                    Some(f)
+                }
+                _ => {
+                    e.add(key("floor"), "楼层须为整数（地下层填 -1）");
+                    None
+                }
+            };
+            let area = match AreaM2::parse(&r.area_m2) {
+                Ok(a) => Some(a),
+                Err(m) => {
+                    e.add(key("area_m2"), m);
+                    None
+                }
+            };
+            let kind = RoomKind::parse(r.kind.trim());
+            if kind.is_none() {
+                e.add(key("kind"), "请选择房间用途");
+            }
+            if let (Some(floor), Some(area), Some(kind)) = (floor, area, kind) {
+                parsed.push(RoomDraft { label, floor, area, kind });
+            }
+        }
+        e.into_result()?;
+        match (village_id, grid_id, floors, structure) {
+            (Some(village_id), Some(grid_id), Some(floors), Some(structure)) => {
+                Ok(PropertyDraft { village_id, grid_id, address, floors, structure, rooms: parsed })
+            }
+            // Every None above added an error, so this arm is unreachable in practice.
+            _ => Err(FieldErrors::new()),
+        }
+    }
+}
+
+/// A room row the landlord left empty in the form is not a room.
+fn is_blank(r: &RawRoom) -> bool {
+    r.label.trim().is_empty() && r.area_m2.trim().is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawProperty {
+        RawProperty {
+            village_id: "1".into(),
+            grid_id: "2".into(),
+            address: "锦绣村东区 12 号".into(),
+            floors: "3".into(),
+            structure: "brick_concrete".into(),
+            rooms: vec![RawRoom { label: "101".into(), floor: "1".into(), area_m2: "14".into(), kind: "bedroom".into() }],
+        }
+    }
+
+    #[test]
+    fn a_complete_house_parses() {
+        let d = raw().parse().unwrap();
+        assert_eq!(d.rooms.len(), 1);
+        assert_eq!(d.rooms[0].area.value(), 14.0);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_beside_its_name() {
+        let mut r = raw();
+        r.address = "短".into();
+        r.floors = "abc".into();
+        r.rooms[0].area_m2 = "-3".into();
+        r.rooms[0].kind = "garage".into();
+        let e = r.parse().unwrap_err();
+        assert!(e.has("address") && e.has("floors") && e.has("rooms[0].area_m2") && e.has("rooms[0].kind"), "{e:?}");
+    }
+
+    #[test]
+    fn a_room_above_the_top_floor_is_refused() {
+        let mut r = raw();
+        r.rooms[0].floor = "5".into();
+        assert!(r.parse().unwrap_err().has("rooms[0].floor"));
+    }
+
+    #[test]
+    fn empty_room_rows_are_ignored_but_a_house_needs_one_room() {
+        let mut r = raw();
+        r.rooms.push(RawRoom::default());
+        assert_eq!(r.parse().unwrap().rooms.len(), 1);
+        r.rooms.clear();
+        assert!(r.parse().unwrap_err().has("rooms"));
+    }
+
+    #[test]
+    fn area_accepts_two_decimals_only() {
+        assert!(AreaM2::parse("12.5").is_ok());
+        assert!(AreaM2::parse("12.555").is_err());
+        assert!(AreaM2::parse("NaN").is_err());
+        assert!(AreaM2::parse("").is_err());
+    }
+}

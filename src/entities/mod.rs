@@ -1,0 +1,22 @@
+//! SeaORM entities, one module per table; services use them, web handlers never do.
+pub mod api_token;
+pub mod application;
+pub mod application_document;
+pub mod application_event;
+pub mod audit_entry;
+pub mod finding;
+pub mod grid;
+pub mod inspection;
+pub mod inspection_task;
+pub mod inspector_grid;
+pub mod job;
+pub mod notification;
+pub mod permit;
+pub mod permit_sequence;
+pub mod property;
+pub mod room;
+pub mod stay;
+pub mod town;
+pub mod upload;
+pub mod user;
+pub mod village;

@@ -1,0 +1,136 @@
+//! One error type for the whole application: an HTML error page or a JSON problem, never a panic.
+use rocket::http::{ContentType, Status};
+use rocket::response::{self, Responder, Response};
+use rocket::Request;
+use serde::Serialize;
+
+pub use crate::domain::fields::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("请先登录")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("提交的内容有误，请按提示修改")]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooMany(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("系统内部错误，请稍后再试")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn forbidden() -> Self {
+        AppError::Forbidden("无权访问此记录".into())
+    }
+    pub fn not_found() -> Self {
+        AppError::NotFound("记录不存在".into())
+    }
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        AppError::Internal(e.to_string())
+    }
+    pub fn field(field: &str, msg: &str) -> Self {
+        let mut f = FieldErrors::new();
+        f.add(field, msg);
+        AppError::Validation(f)
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            AppError::Unauthorized => Status::Unauthorized,
+            AppError::Forbidden(_) => Status::Forbidden,
+            AppError::NotFound(_) => Status::NotFound,
+            AppError::BadRequest(_) => Status::BadRequest,
+            AppError::Validation(_) => Status::UnprocessableEntity,
+            AppError::Conflict(_) => Status::Conflict,
+            AppError::TooMany(_) => Status::TooManyRequests,
+            AppError::PayloadTooLarge(_) => Status::PayloadTooLarge,
+            AppError::Internal(_) => Status::InternalServerError,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Validation(_) => "validation_failed",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooMany(_) => "too_many_requests",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(e: sea_orm::TransactionError<AppError>) -> Self {
+        match e {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(app) => app,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Problem<'a> {
+    pub error: &'a str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<&'a FieldErrors>,
+}
+
+pub fn is_api(req: &Request<'_>) -> bool {
+    req.uri().path().as_str().starts_with("/api/")
+}
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.status();
+        if let AppError::Internal(detail) = &self {
+            tracing::error!(path = %req.uri(), "internal error: {detail}");
+        }
+        if is_api(req) {
+            let fields = match &self { AppError::Validation(f) => Some(f), _ => None };
+            let body = serde_json::to_string(&Problem { error: self.code(), message: self.to_string(), fields })
+                .unwrap_or_else(|_| "{\"error\":\"internal\"}".into());
+            return Response::build()
+                .status(status)
+                .header(ContentType::JSON)
+                .sized_body(body.len(), std::io::Cursor::new(body))
+                .ok();
+        }
+        if matches!(self, AppError::Unauthorized) {
+            return rocket::response::Redirect::to("/login").respond_to(req);
+        }
+        let detail = match &self {
+            AppError::Validation(f) => f.0.values().flatten().cloned().collect::<Vec<_>>().join("；"),
+            _ => String::new(),
+        };
+        crate::web::pages::error_page(req, status, &self.to_string(), &detail)
+    }
+}
+
+impl From<FieldErrors> for AppError {
+    fn from(f: FieldErrors) -> Self {
+        AppError::Validation(f)
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,78 @@
+//! Background jobs: each named job is claimed through a row in `jobs`, so that when several
+//! instances run, exactly one runs a given job at a time (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
+//! SQLite: an IMMEDIATE transaction serialises the claim).
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, Set, Statement,
+};
+
+use crate::entities::job;
+use crate::error::AppError;
+
+/// Tries to take the lease on `name` for `lease`. Returns false when another instance holds it.
+pub async fn claim(db: &DatabaseConnection, name: &str, instance: &str, lease: Duration) -> Result<bool, AppError> {
+    let now = Utc::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+    let tx = crate::db::begin_write(db).await?;
+    let backend = tx.get_database_backend();
+    let row = if backend == DbBackend::Postgres {
+        // Make sure the row exists, then lock it; a locked row means another instance is deciding right now.
+        tx.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO jobs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+            [name.into()],
+        ))
+        .await?;
+        job::Model::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            "SELECT name, locked_by, locked_until, last_run_at FROM jobs WHERE name = $1 FOR UPDATE SKIP LOCKED",
+            [name.into()],
+        ))
+        .one(&tx)
+        .await?
+    } else {
+        match job::Entity::find_by_id(name.to_string()).one(&tx).await? {
+            Some(j) => Some(j),
+            None => Some(
+                job::ActiveModel { name: Set(name.into()), locked_by: Set(None), locked_until: Set(None), last_run_at: Set(None) }
+                    .insert(&tx)
+                    .await?,
+            ),
+        }
+    };
+    let Some(j) = row else {
+        return Ok(false);
+    };
+    if j.locked_until.is_some_and(|t| t > now) && j.locked_by.as_deref() != Some(instance) {
+        return Ok(false);
+    }
+    let mut am: job::ActiveModel = j.into();
+    am.locked_by = Set(Some(instance.to_string()));
+    am.locked_until = Set(Some(until));
+    am.update(&tx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Releases the lease and records the run.
+pub async fn release(db: &DatabaseConnection, name: &str, instance: &str) -> Result<(), AppError> {
+    let tx = crate::db::begin_write(db).await?;
+    if let Some(j) = job::Entity::find_by_id(name.to_string()).one(&tx).await? {
+        if j.locked_by.as_deref() == Some(instance) {
+            let mut am: job::ActiveModel = j.into();
+            am.locked_by = Set(None);
+            am.locked_until = Set(None);
+            am.last_run_at = Set(Some(Utc::now()));
+            am.update(&tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An id for this process, so leases can tell instances apart.
+pub fn instance_id() -> String {
+    format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())
+}

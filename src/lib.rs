@@ -1,0 +1,62 @@
+//! Anju (安居): build the Rocket application from a `Config` and a `DatabaseConnection`.
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod jobs;
+pub mod media;
+pub mod ratelimit;
+pub mod services;
+pub mod web;
+
+use rocket::data::{Limits, ToByteUnit};
+use rocket::{Build, Rocket};
+use sea_orm::DatabaseConnection;
+
+pub use config::Config;
+
+/// Shared state of one running instance.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Config,
+    pub login_limiter: services::auth::LoginLimiter,
+    pub public_limiter: ratelimit::SlidingWindow,
+}
+
+/// The cookie secret: `ROCKET_SECRET_KEY` when given (several instances share it that way),
+/// otherwise generated once into the data directory and reused on every start.
+fn secret_key(cfg: &Config) -> Result<Option<Vec<u8>>, std::io::Error> {
+    if std::env::var("ROCKET_SECRET_KEY").is_ok_and(|v| !v.is_empty()) {
+        return Ok(None);
+    }
+    crypto::keyfile::load_or_create_secret(&cfg.data_dir.join("secret_key"), 64).map(Some)
+}
+
+/// Builds the application. Migrations and seeding are the caller's business (see `main.rs`).
+pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, std::io::Error> {
+    let limits = Limits::default()
+        .limit("form", 64.kibibytes())
+        .limit("data-form", 11.mebibytes())
+        .limit("file", 10.mebibytes())
+        .limit("json", 1.mebibytes());
+    let mut figment = rocket::Config::figment().merge(("limits", limits));
+    if let Some(key) = secret_key(&config)? {
+        figment = figment.merge(("secret_key", key));
+    }
+    let state = AppState {
+        login_limiter: services::auth::LoginLimiter::new(
+            config.login_account_limit,
+            config.login_ip_limit,
+            config.login_window_minutes,
+        ),
+        public_limiter: ratelimit::SlidingWindow::new(
+            config.public_rate_per_minute,
+            std::time::Duration::from_secs(60),
+        ),
+        db,
+        config,
+    };
+    Ok(web::mount(rocket::custom(figment).manage(state)))
+}

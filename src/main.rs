@@ -1,0 +1,155 @@
+//! The `anju` command: serve (default), migrate, create-user, seed-demo.
+use std::io::Read;
+use std::process::ExitCode;
+
+use anju::domain::account::{NewPassword, PersonName};
+use anju::domain::identity::Phone;
+use anju::domain::role::Role;
+use anju::services::{auth, seed};
+use anju::Config;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "anju", version, about = "安居 · 居住出租房屋准入管理 (rental housing access permits)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database if needed, then serve HTTP.
+    Serve {
+        /// Seed the demo town first when the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply migrations and exit.
+    Migrate,
+    /// Create an account.
+    CreateUser {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Village code, for a village official.
+        #[arg(long)]
+        village: Option<String>,
+        /// Grid name, for an inspector (repeat for several grids).
+        #[arg(long)]
+        grid: Vec<String>,
+    },
+    /// Seed the demo town into an empty database.
+    SeedDemo,
+}
+
+#[rocket::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .init();
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve { demo: false })).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("anju: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Command) -> Result<(), String> {
+    let cfg = Config::from_env().map_err(|e| e.to_string())?;
+    let db = anju::db::connect(&cfg).await.map_err(|e| format!("无法连接数据库 {}: {e}", redact(&cfg.database_url)))?;
+    anju::db::migrate(&db).await.map_err(|e| format!("数据库迁移失败: {e}"))?;
+    seed::ensure_town(&db, &cfg.town_code, &cfg.town_name).await.map_err(|e| e.to_string())?;
+    match cmd {
+        Command::Migrate => {
+            println!("数据库已是最新 (migrations applied)");
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let seeded = seed::seed_demo(&db).await.map_err(|e| e.to_string())?;
+            println!("{}", if seeded { "演示数据已写入 (demo town seeded)" } else { "演示数据已存在，未作改动 (already seeded)" });
+            Ok(())
+        }
+        Command::CreateUser { role, phone, name, password_stdin, village, grid } => {
+            create_user(&db, &role, &phone, &name, password_stdin, village, grid).await
+        }
+        Command::Serve { demo } => {
+            if demo && seed::seed_demo(&db).await.map_err(|e| e.to_string())? {
+                println!("演示数据已写入：演示账号密码均为 {}", seed::DEMO_PASSWORD);
+            }
+            let rocket = anju::build(cfg, db).map_err(|e| format!("无法读取或创建密钥文件: {e}"))?;
+            rocket.launch().await.map(|_| ()).map_err(|e| e.to_string())
+        }
+    }
+}
+
+async fn create_user(
+    db: &sea_orm::DatabaseConnection,
+    role: &str,
+    phone: &str,
+    name: &str,
+    password_stdin: bool,
+    village: Option<String>,
+    grids: Vec<String>,
+) -> Result<(), String> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let role = Role::parse(role).ok_or_else(|| format!("未知角色 {role}（可选 town_admin, village_official, inspector, landlord, api_client）"))?;
+    if !password_stdin {
+        return Err("请用 --password-stdin 从标准输入提供密码".into());
+    }
+    let mut pw = String::new();
+    std::io::stdin().read_to_string(&mut pw).map_err(|e| e.to_string())?;
+    let pw = pw.lines().next().unwrap_or("").to_string();
+    let village_id = match village {
+        Some(code) => Some(
+            anju::entities::village::Entity::find()
+                .filter(anju::entities::village::Column::Code.eq(code.to_ascii_uppercase()))
+                .one(db)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("村编码 {code} 不存在"))?
+                .id,
+        ),
+        None => None,
+    };
+    let mut grid_ids = Vec::new();
+    for g in grids {
+        let found = anju::entities::grid::Entity::find()
+            .filter(anju::entities::grid::Column::Name.eq(g.as_str()))
+            .one(db)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("网格 {g} 不存在"))?;
+        grid_ids.push(found.id);
+    }
+    let nu = auth::NewUser {
+        role,
+        phone: Phone::parse(phone).map_err(|e| format!("手机号: {e}"))?,
+        name: PersonName::parse(name).map_err(|e| format!("姓名: {e}"))?,
+        password: NewPassword::parse(&pw).map_err(|e| format!("密码: {e}"))?,
+        village_id,
+        grid_ids,
+    };
+    let u = auth::create_user(db, None, nu).await.map_err(|e| match e {
+        anju::error::AppError::Validation(f) => f.0.values().flatten().cloned().collect::<Vec<_>>().join("；"),
+        other => other.to_string(),
+    })?;
+    println!("已创建账号 #{} {} ({})", u.id, u.phone, role.label_zh());
+    Ok(())
+}
+
+/// Hides a password in a database URL before it is printed.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}

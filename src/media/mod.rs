@@ -1,0 +1,127 @@
+//! Photo intake: detect the format from the bytes, decode within limits, turn upright, re-encode without EXIF.
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use sha2::{Digest, Sha256};
+
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+/// Larger sides than this are refused before decoding, so a small file cannot claim a huge canvas.
+pub const MAX_SIDE: u32 = 12_000;
+/// Stored photos are scaled down to this longest side; a phone photo stays legible and small.
+pub const STORED_SIDE: u32 = 2048;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PhotoError {
+    #[error("文件为空")]
+    Empty,
+    #[error("文件不能超过 10 MB")]
+    TooLarge,
+    #[error("只接受 JPEG、PNG 或 WebP 图片")]
+    NotAnImage,
+    #[error("图片尺寸过大（最长边不超过 {MAX_SIDE} 像素）")]
+    TooManyPixels,
+    #[error("图片已损坏，无法读取")]
+    Corrupt,
+    #[error("图片处理失败")]
+    Encode,
+}
+
+/// A photo ready to store: JPEG bytes with no metadata, their hash and size.
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub jpeg: Vec<u8>,
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+pub fn detect(bytes: &[u8]) -> Result<ImageFormat, PhotoError> {
+    match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)) => Ok(f),
+        _ => Err(PhotoError::NotAnImage),
+    }
+}
+
+/// Decodes and re-encodes an uploaded photo. The client's file name and content type are ignored.
+pub fn intake(bytes: &[u8]) -> Result<Photo, PhotoError> {
+    if bytes.is_empty() {
+        return Err(PhotoError::Empty);
+    }
+    if bytes.len() > MAX_UPLOAD_BYTES {
+        return Err(PhotoError::TooLarge);
+    }
+    let format = detect(bytes)?;
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(classify)?;
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return Err(PhotoError::TooManyPixels);
+    }
+    let orientation = decoder.orientation().ok();
+    let mut img = DynamicImage::from_decoder(decoder).map_err(classify)?;
+    if let Some(o) = orientation {
+        img.apply_orientation(o);
+    }
+    if img.width() > STORED_SIDE || img.height() > STORED_SIDE {
+        img = img.resize(STORED_SIDE, STORED_SIDE, image::imageops::FilterType::Triangle);
+    }
+    let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
+    let mut out = Vec::new();
+    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82);
+    rgb.write_with_encoder(enc).map_err(|_| PhotoError::Encode)?;
+    let sha256 = hex::encode(Sha256::digest(&out));
+    Ok(Photo { width: rgb.width(), height: rgb.height(), jpeg: out, sha256 })
+}
+
+fn classify(e: image::ImageError) -> PhotoError {
+    match e {
+        image::ImageError::Limits(_) => PhotoError::TooManyPixels,
+        image::ImageError::Unsupported(_) => PhotoError::NotAnImage,
+        _ => PhotoError::Corrupt,
+    }
+}
+
+/// Where a stored photo lives under the uploads directory: fanned out by the first two hex digits.
+pub fn relative_path(sha256: &str) -> String {
+    format!("{}/{}.jpg", sha256.get(..2).unwrap_or("00"), sha256)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([10, 120, 200]));
+        let mut out = Vec::new();
+        DynamicImage::ImageRgb8(img).write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_small_png_becomes_a_jpeg() {
+        let p = intake(&png(40, 30)).unwrap();
+        assert_eq!((p.width, p.height), (40, 30));
+        assert_eq!(&p.jpeg[..2], &[0xFF, 0xD8]);
+    }
+
+    #[test]
+    fn text_is_not_an_image() {
+        assert_eq!(intake(b"hello, this is not a picture").unwrap_err(), PhotoError::NotAnImage);
+    }
+
+    #[test]
+    fn a_png_claiming_20000_pixels_is_refused_before_decoding() {
+        let mut bytes = png(1, 1);
+        // IHDR width and height live at bytes 16..24; the CRC is not checked before the limits.
+        bytes[16..20].copy_from_slice(&20000u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&20000u32.to_be_bytes());
+        let err = intake(&bytes).unwrap_err();
+        assert!(matches!(err, PhotoError::TooManyPixels | PhotoError::Corrupt), "{err:?}");
+    }
+}

@@ -1,0 +1,247 @@
+//! Accounts: landlord registration, sign-in with rate limits, accounts made by the admin, API tokens.
+use std::time::Duration;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+};
+use sha2::{Digest, Sha256};
+
+use super::{audit, Actor};
+use crate::domain::account::{NewPassword, PersonName, Registration};
+use crate::domain::fields::FieldErrors;
+use crate::domain::identity::Phone;
+use crate::domain::role::Role;
+use crate::entities::{api_token, inspector_grid, user, village};
+use crate::error::AppError;
+use crate::ratelimit::{retry_message, SlidingWindow};
+
+/// Failed sign-ins per account and per address within the configured window.
+pub struct LoginLimiter {
+    pub per_account: SlidingWindow,
+    pub per_ip: SlidingWindow,
+}
+
+impl LoginLimiter {
+    pub fn new(account_limit: u32, ip_limit: u32, window_minutes: u32) -> Self {
+        let window = Duration::from_secs(u64::from(window_minutes) * 60);
+        LoginLimiter {
+            per_account: SlidingWindow::new(account_limit, window),
+            per_ip: SlidingWindow::new(ip_limit, window),
+        }
+    }
+}
+
+/// Argon2id with a random salt; slow on purpose, so callers run it off the async runtime.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    rocket::tokio::task::spawn_blocking(move || {
+        let salt: [u8; 16] = rand::random();
+        Argon2::default()
+            .hash_password_with_salt(password.as_bytes(), &salt)
+            .map(|h: PasswordHash| h.to_string())
+            .map_err(AppError::internal)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    rocket::tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+pub fn actor_of(u: &user::Model) -> Option<Actor> {
+    Some(Actor { id: u.id, role: Role::parse(&u.role)?, name: u.name.clone(), village_id: u.village_id })
+}
+
+pub async fn register_landlord(db: &DatabaseConnection, reg: Registration) -> Result<Actor, AppError> {
+    let hash = hash_password(reg.password.expose().to_string()).await?;
+    let tx = crate::db::begin_write(db).await?;
+    if user::Entity::find().filter(user::Column::Phone.eq(reg.phone.as_str())).one(&tx).await?.is_some() {
+        return Err(AppError::field("phone", "该手机号已注册，请直接登录"));
+    }
+    let u = user::ActiveModel {
+        role: Set(Role::Landlord.as_str().into()),
+        phone: Set(reg.phone.as_str().into()),
+        name: Set(reg.name.as_str().into()),
+        password_hash: Set(hash),
+        village_id: Set(None),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    audit::record(&tx, Some(u.id), "user.register", "user", u.id, serde_json::json!({"role": "landlord"})).await?;
+    tx.commit().await?;
+    actor_of(&u).ok_or_else(|| AppError::internal("bad role"))
+}
+
+/// Checks a phone and password. Refuses before looking at the password once the account or the
+/// address has too many recent failures, so a correct guess after the limit still gets a 429.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    limiter: &LoginLimiter,
+    phone: &str,
+    password: &str,
+    ip: &str,
+) -> Result<Actor, AppError> {
+    let account_key = Phone::parse(phone).map(|p| p.as_str().to_string()).unwrap_or_else(|_| phone.trim().to_string());
+    if let Err(wait) = limiter.per_account.check(&account_key) {
+        return Err(AppError::TooMany(retry_message(wait)));
+    }
+    if let Err(wait) = limiter.per_ip.check(ip) {
+        return Err(AppError::TooMany(retry_message(wait)));
+    }
+    let found = user::Entity::find().filter(user::Column::Phone.eq(account_key.as_str())).one(db).await?;
+    // Verify against a fixed hash when the account is unknown, so timing does not reveal which phones exist.
+    let (hash, u) = match found {
+        Some(u) => (u.password_hash.clone(), Some(u)),
+        None => (DUMMY_HASH.to_string(), None),
+    };
+    let ok = verify_password(password.to_string(), hash).await;
+    match u {
+        Some(u) if ok && u.active => {
+            limiter.per_account.clear(&account_key);
+            actor_of(&u).ok_or_else(|| AppError::internal("bad role"))
+        }
+        _ => {
+            limiter.per_account.hit(&account_key);
+            limiter.per_ip.hit(ip);
+            Err(AppError::field("password", "手机号或密码不正确"))
+        }
+    }
+}
+
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2sN1r0ZTx6QwHnR0Cz0qM1v6l8b3k1bKk3cZl3m9s2A";
+
+/// An account made by the town admin or the command line.
+pub struct NewUser {
+    pub role: Role,
+    pub phone: Phone,
+    pub name: PersonName,
+    pub password: NewPassword,
+    pub village_id: Option<i32>,
+    pub grid_ids: Vec<i32>,
+}
+
+pub async fn create_user(db: &DatabaseConnection, by: Option<&Actor>, nu: NewUser) -> Result<user::Model, AppError> {
+    if let Some(a) = by {
+        if a.role != Role::TownAdmin {
+            return Err(AppError::forbidden());
+        }
+    }
+    let mut e = FieldErrors::new();
+    if nu.role.needs_village() && nu.village_id.is_none() {
+        e.add("village_id", "村干部须选择所属村");
+    }
+    if nu.role == Role::Inspector && nu.grid_ids.is_empty() {
+        e.add("grid_ids", "网格员须至少分配一个网格");
+    }
+    e.into_result()?;
+    let hash = hash_password(nu.password.expose().to_string()).await?;
+    let tx = crate::db::begin_write(db).await?;
+    if user::Entity::find().filter(user::Column::Phone.eq(nu.phone.as_str())).one(&tx).await?.is_some() {
+        return Err(AppError::field("phone", "该手机号已被使用"));
+    }
+    if let Some(v) = nu.village_id {
+        if village::Entity::find_by_id(v).one(&tx).await?.is_none() {
+            return Err(AppError::field("village_id", "所选村不存在"));
+        }
+    }
+    let u = user::ActiveModel {
+        role: Set(nu.role.as_str().into()),
+        phone: Set(nu.phone.as_str().into()),
+        name: Set(nu.name.as_str().into()),
+        password_hash: Set(hash),
+        village_id: Set(if nu.role.needs_village() { nu.village_id } else { None }),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    for g in &nu.grid_ids {
+        if crate::entities::grid::Entity::find_by_id(*g).one(&tx).await?.is_none() {
+            return Err(AppError::field("grid_ids", "所选网格不存在"));
+        }
+        inspector_grid::ActiveModel { user_id: Set(u.id), grid_id: Set(*g) }.insert(&tx).await?;
+    }
+    audit::record(
+        &tx,
+        by.map(|a| a.id),
+        "user.create",
+        "user",
+        u.id,
+        serde_json::json!({"role": nu.role.as_str(), "grids": nu.grid_ids}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(u)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new bearer token; only its hash is stored, so a database leak reveals no usable token.
+pub async fn issue_token(db: &DatabaseConnection, actor: &Actor, label: &str) -> Result<String, AppError> {
+    let raw: [u8; 32] = rand::random();
+    let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+    let tx = crate::db::begin_write(db).await?;
+    let t = api_token::ActiveModel {
+        user_id: Set(actor.id),
+        token_hash: Set(token_hash(&token)),
+        label: Set(label.chars().take(64).collect()),
+        created_at: Set(Utc::now()),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    audit::record(&tx, Some(actor.id), "token.issue", "api_token", t.id, serde_json::json!({"label": label})).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+pub async fn actor_for_token(db: &DatabaseConnection, token: &str) -> Result<Option<Actor>, AppError> {
+    let Some(t) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token_hash(token)))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let u = user::Entity::find_by_id(t.user_id).one(db).await?;
+    Ok(u.filter(|u| u.active).as_ref().and_then(actor_of))
+}
+
+/// Revokes the token that was presented (sign-out for API clients).
+pub async fn revoke_token(db: &DatabaseConnection, actor: &Actor, token: &str) -> Result<(), AppError> {
+    let tx = crate::db::begin_write(db).await?;
+    if let Some(t) = api_token::Entity::find().filter(api_token::Column::TokenHash.eq(token_hash(token))).one(&tx).await? {
+        if t.user_id != actor.id {
+            return Err(AppError::forbidden());
+        }
+        let id = t.id;
+        let mut am: api_token::ActiveModel = t.into();
+        am.revoked_at = Set(Some(Utc::now()));
+        am.update(&tx).await?;
+        audit::record(&tx, Some(actor.id), "token.revoke", "api_token", id, serde_json::json!({})).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn find_user(db: &DatabaseConnection, id: i32) -> Result<Option<user::Model>, AppError> {
+    Ok(user::Entity::find_by_id(id).one(db).await?.filter(|u| u.active))
+}

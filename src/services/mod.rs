@@ -1,0 +1,27 @@
+//! Use cases, one transaction each: may this actor touch this record, is the transition legal, write, audit.
+pub mod applications;
+pub mod audit;
+pub mod auth;
+pub mod properties;
+pub mod seed;
+pub mod town;
+pub mod uploads;
+
+use serde::Serialize;
+
+use crate::domain::role::Role;
+
+/// Who is acting: the signed-in user as the services see them.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Actor {
+    pub id: i32,
+    pub role: Role,
+    pub name: String,
+    pub village_id: Option<i32>,
+}
+
+impl Actor {
+    pub fn is(&self, role: Role) -> bool {
+        self.role == role
+    }
+}

@@ -1,0 +1,215 @@
+//! Town admin pages: the overview, villages and grids, accounts.
+use askama::Template;
+use askama_web::WebTemplate;
+use rocket::form::Form;
+use rocket::http::Status;
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, FromForm, State};
+
+use super::guards::{CsrfChecked, TownAdmin};
+use super::pages::{Page, Pager};
+use crate::domain::account::{NewPassword, PersonName};
+use crate::domain::fields::FieldErrors;
+use crate::domain::identity::Phone;
+use crate::domain::role::Role;
+use crate::error::{AppError, AppResult};
+use crate::services::applications::{self, ApplicationRow};
+use crate::services::auth::{self, NewUser};
+use crate::services::town::{self, UserRow, VillageInfo};
+use crate::AppState;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/home.html")]
+pub struct AdminHome {
+    page: Page,
+    villages: usize,
+    grids: usize,
+    apps: Vec<ApplicationRow>,
+    app_total: u64,
+}
+
+#[get("/admin")]
+pub async fn home(who: TownAdmin, page: Page, st: &State<AppState>) -> AppResult<AdminHome> {
+    let vs = town::villages_with_grids(&st.db).await?;
+    let (apps, app_total) = applications::list(&st.db, &who.0, 0, 10).await?;
+    Ok(AdminHome { page, villages: vs.len(), grids: vs.iter().map(|v| v.grids.len()).sum(), apps, app_total })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/villages.html")]
+pub struct VillagesPage {
+    page: Page,
+    villages: Vec<VillageInfo>,
+    errors: FieldErrors,
+    code: String,
+    name: String,
+}
+
+async fn villages_page(st: &AppState, page: Page, errors: FieldErrors, code: String, name: String) -> AppResult<VillagesPage> {
+    Ok(VillagesPage { page, villages: town::villages_with_grids(&st.db).await?, errors, code, name })
+}
+
+#[get("/admin/villages")]
+pub async fn villages(_who: TownAdmin, page: Page, st: &State<AppState>) -> AppResult<VillagesPage> {
+    villages_page(st, page, FieldErrors::new(), String::new(), String::new()).await
+}
+
+#[derive(FromForm, Default)]
+pub struct VillageForm {
+    code: Option<String>,
+    name: Option<String>,
+}
+
+#[post("/admin/villages", data = "<form>")]
+pub async fn create_village(
+    _csrf: CsrfChecked,
+    who: TownAdmin,
+    page: Page,
+    st: &State<AppState>,
+    form: Form<VillageForm>,
+) -> Result<Flash<Redirect>, (Status, AppResult<VillagesPage>)> {
+    let (code, name) = (form.code.clone().unwrap_or_default(), form.name.clone().unwrap_or_default());
+    match town::create_village(&st.db, &who.0, &code, &name).await {
+        Ok(v) => Ok(Flash::success(Redirect::to("/admin/villages"), format!("已添加 {}", v.name))),
+        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, villages_page(st, page, e, code, name).await)),
+        Err(other) => Err((other.status(), Err(other))),
+    }
+}
+
+#[derive(FromForm, Default)]
+pub struct GridForm {
+    village_id: Option<i32>,
+    name: Option<String>,
+}
+
+#[post("/admin/grids", data = "<form>")]
+pub async fn create_grid(
+    _csrf: CsrfChecked,
+    who: TownAdmin,
+    page: Page,
+    st: &State<AppState>,
+    form: Form<GridForm>,
+) -> Result<Flash<Redirect>, (Status, AppResult<VillagesPage>)> {
+    let name = form.name.clone().unwrap_or_default();
+    let mut e = FieldErrors::new();
+    let result = match form.village_id {
+        Some(v) => town::create_grid(&st.db, &who.0, v, &name).await,
+        None => {
+            e.add("grid_village_id", "请选择村");
+            Err(AppError::Validation(e))
+        }
+    };
+    match result {
+        Ok(g) => Ok(Flash::success(Redirect::to("/admin/villages"), format!("已添加 {}", g.name))),
+        Err(AppError::Validation(f)) => {
+            let mut renamed = FieldErrors::new();
+            for (k, msgs) in f.0 {
+                for m in msgs {
+                    renamed.add(if k.starts_with("grid_") { k.clone() } else { format!("grid_{k}") }, m);
+                }
+            }
+            Err((Status::UnprocessableEntity, villages_page(st, page, renamed, String::new(), String::new()).await))
+        }
+        Err(other) => Err((other.status(), Err(other))),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/users.html")]
+pub struct UsersPage {
+    page: Page,
+    users: Vec<UserRow>,
+    pager: Pager,
+    villages: Vec<VillageInfo>,
+    roles: Vec<(&'static str, &'static str)>,
+    form: UserFormValues,
+    errors: FieldErrors,
+}
+
+#[derive(Default, Clone)]
+pub struct UserFormValues {
+    role: String,
+    phone: String,
+    name: String,
+    village_id: String,
+    grid_ids: Vec<i32>,
+}
+
+async fn users_page(st: &AppState, who: &TownAdmin, page: Page, p: Option<u64>, form: UserFormValues, errors: FieldErrors) -> AppResult<UsersPage> {
+    let (users, total) = town::list_users(&st.db, &who.0, Pager::index(p), Pager::PER_PAGE).await?;
+    Ok(UsersPage {
+        page,
+        users,
+        pager: Pager::new(p.unwrap_or(1), total),
+        villages: town::villages_with_grids(&st.db).await?,
+        roles: [Role::TownAdmin, Role::VillageOfficial, Role::Inspector, Role::Landlord, Role::ApiClient]
+            .iter()
+            .map(|r| (r.as_str(), r.label_zh()))
+            .collect(),
+        form,
+        errors,
+    })
+}
+
+#[get("/admin/users?<page>")]
+pub async fn users(who: TownAdmin, page_ctx: Page, st: &State<AppState>, page: Option<u64>) -> AppResult<UsersPage> {
+    let form = UserFormValues { role: "inspector".into(), ..Default::default() };
+    users_page(st, &who, page_ctx, page, form, FieldErrors::new()).await
+}
+
+#[derive(FromForm, Default)]
+pub struct UserForm {
+    role: Option<String>,
+    phone: Option<String>,
+    name: Option<String>,
+    password: Option<String>,
+    village_id: Option<String>,
+    grid_ids: Vec<i32>,
+}
+
+/// Parses the admin's new-account form into a `NewUser`, or says what is wrong with each field.
+fn parse_user_form(f: &UserForm) -> Result<NewUser, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    let role = Role::parse(&s(&f.role));
+    if role.is_none() {
+        e.add("role", "请选择角色");
+    }
+    let phone = Phone::parse(&s(&f.phone)).map_err(|m| e.add("phone", m.to_string())).ok();
+    let name = PersonName::parse(&s(&f.name)).map_err(|m| e.add("name", m)).ok();
+    let password = NewPassword::parse(&s(&f.password)).map_err(|m| e.add("password", m)).ok();
+    let village_id = s(&f.village_id).parse::<i32>().ok();
+    match (role, phone, name, password) {
+        (Some(role), Some(phone), Some(name), Some(password)) if e.is_empty() => {
+            Ok(NewUser { role, phone, name, password, village_id, grid_ids: f.grid_ids.clone() })
+        }
+        _ => Err(e),
+    }
+}
+
+#[post("/admin/users", data = "<form>")]
+pub async fn create_user(
+    _csrf: CsrfChecked,
+    who: TownAdmin,
+    page: Page,
+    st: &State<AppState>,
+    form: Form<UserForm>,
+) -> Result<Flash<Redirect>, (Status, AppResult<UsersPage>)> {
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    let values = UserFormValues {
+        role: s(&form.role),
+        phone: s(&form.phone),
+        name: s(&form.name),
+        village_id: s(&form.village_id),
+        grid_ids: form.grid_ids.clone(),
+    };
+    let result = match parse_user_form(&form) {
+        Ok(nu) => auth::create_user(&st.db, Some(&who.0), nu).await,
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(u) => Ok(Flash::success(Redirect::to("/admin/users"), format!("已开通账号：{} {}", u.name, u.phone))),
+        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, users_page(st, &who, page, None, values, e).await)),
+        Err(other) => Err((other.status(), Err(other))),
+    }
+}

@@ -1,0 +1,33 @@
+//! The JSON API of API.md (`/api/v1`): same services as the pages, bearer tokens, JSON problems.
+pub mod accounts;
+pub mod housing;
+
+use rocket::serde::json::Value;
+use rocket::{routes, Route};
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        accounts::login,
+        accounts::logout,
+        accounts::register,
+        accounts::villages,
+        housing::create_property,
+        housing::list_properties,
+        housing::get_property,
+        housing::create_application,
+        housing::get_application,
+        housing::list_applications,
+        housing::submit_application,
+        housing::attach_document,
+        housing::upload_photo,
+    ]
+}
+
+/// A JSON value as the text a form would have sent, so API and pages share one parser.
+pub fn text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}

@@ -1,0 +1,350 @@
+//! Landlord pages: home, houses with rooms, applications with documents, pledge and submission.
+use askama::Template;
+use askama_web::WebTemplate;
+use rocket::form::Form;
+use rocket::fs::TempFile;
+use rocket::http::Status;
+use rocket::response::{Flash, Redirect};
+use rocket::tokio::io::AsyncReadExt;
+use rocket::{get, post, FromForm, State};
+
+use super::guards::{CsrfChecked, Landlord};
+use super::pages::{Page, Pager};
+use crate::domain::fields::FieldErrors;
+use crate::domain::occupancy::RoomKind;
+use crate::domain::property::{RawProperty, RawRoom, Structure};
+use crate::error::{AppError, AppResult};
+use crate::services::applications::{self, ApplicationRow, ApplicationView, Declaration};
+use crate::services::properties::{self, PropertyView};
+use crate::services::town::{self, VillageInfo};
+use crate::services::uploads;
+use crate::AppState;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "landlord/home.html")]
+pub struct HomePage {
+    page: Page,
+    houses: Vec<PropertyView>,
+    apps: Vec<ApplicationRow>,
+    pager: Pager,
+}
+
+#[get("/landlord?<page>")]
+pub async fn home(who: Landlord, page_ctx: Page, st: &State<AppState>, page: Option<u64>) -> AppResult<HomePage> {
+    let (houses, _) = properties::list(&st.db, &who.0, 0, 100).await?;
+    let (apps, total) = applications::list(&st.db, &who.0, Pager::index(page), Pager::PER_PAGE).await?;
+    Ok(HomePage { page: page_ctx, houses, apps, pager: Pager::new(page.unwrap_or(1), total) })
+}
+
+/// The house form keeps whatever was typed, so a refused form comes back filled in.
+#[derive(Template, WebTemplate)]
+#[template(path = "landlord/house_form.html")]
+pub struct HouseFormPage {
+    page: Page,
+    house_id: Option<i32>,
+    raw: RawProperty,
+    villages: Vec<VillageInfo>,
+    structures: Vec<(&'static str, &'static str)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    errors: FieldErrors,
+}
+
+impl HouseFormPage {
+    fn room_error(&self, i: &usize, field: &str) -> Option<&str> {
+        self.errors.get(&format!("rooms[{i}].{field}"))
+    }
+}
+
+#[derive(FromForm, Default)]
+pub struct RoomForm {
+    label: Option<String>,
+    floor: Option<String>,
+    area_m2: Option<String>,
+    kind: Option<String>,
+}
+
+#[derive(FromForm, Default)]
+pub struct HouseForm {
+    village_id: Option<String>,
+    grid_id: Option<String>,
+    address: Option<String>,
+    floors: Option<String>,
+    structure: Option<String>,
+    rooms: Vec<RoomForm>,
+}
+
+impl HouseForm {
+    fn raw(&self) -> RawProperty {
+        let s = |o: &Option<String>| o.clone().unwrap_or_default();
+        RawProperty {
+            village_id: s(&self.village_id),
+            grid_id: s(&self.grid_id),
+            address: s(&self.address),
+            floors: s(&self.floors),
+            structure: s(&self.structure),
+            rooms: self
+                .rooms
+                .iter()
+                .map(|r| RawRoom { label: s(&r.label), floor: s(&r.floor), area_m2: s(&r.area_m2), kind: s(&r.kind) })
+                .collect(),
+        }
+    }
+}
+
+/// Blank rows for new rooms: the form works without JavaScript, so it offers spare rows.
+fn with_spare_rows(mut raw: RawProperty, spare: usize) -> RawProperty {
+    let blanks = raw.rooms.iter().rev().take_while(|r| r.label.trim().is_empty() && r.area_m2.trim().is_empty()).count();
+    for _ in blanks..spare {
+        raw.rooms.push(RawRoom { floor: "1".into(), kind: RoomKind::Bedroom.as_str().into(), ..Default::default() });
+    }
+    raw
+}
+
+async fn form_page(st: &AppState, page: Page, house_id: Option<i32>, raw: RawProperty, errors: FieldErrors) -> AppResult<HouseFormPage> {
+    Ok(HouseFormPage {
+        page,
+        house_id,
+        raw: with_spare_rows(raw, 3),
+        villages: town::villages_with_grids(&st.db).await?,
+        structures: Structure::ALL.iter().map(|s| (s.as_str(), s.label_zh())).collect(),
+        kinds: RoomKind::ALL.iter().map(|k| (k.as_str(), k.label_zh())).collect(),
+        errors,
+    })
+}
+
+#[get("/landlord/houses/new")]
+pub async fn new_house(_who: Landlord, page: Page, st: &State<AppState>) -> AppResult<HouseFormPage> {
+    let raw = RawProperty { floors: "1".into(), structure: Structure::BrickConcrete.as_str().into(), ..Default::default() };
+    form_page(st, page, None, raw, FieldErrors::new()).await
+}
+
+#[post("/landlord/houses", data = "<form>")]
+pub async fn create_house(
+    _csrf: CsrfChecked,
+    who: Landlord,
+    page: Page,
+    st: &State<AppState>,
+    form: Form<HouseForm>,
+) -> Result<Flash<Redirect>, (Status, AppResult<HouseFormPage>)> {
+    let raw = form.raw();
+    let result = match raw.parse() {
+        Ok(d) => properties::create(&st.db, &who.0, d).await,
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(h) => Ok(Flash::success(Redirect::to(format!("/landlord/houses/{}", h.id)), "房屋已登记，下一步可申请准入证")),
+        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, form_page(st, page, None, raw, e).await)),
+        Err(other) => Err((other.status(), Err(other))),
+    }
+}
+
+#[get("/landlord/houses/<id>/edit")]
+pub async fn edit_house(who: Landlord, page: Page, st: &State<AppState>, id: i32) -> AppResult<HouseFormPage> {
+    let h = properties::get(&st.db, &who.0, id).await?;
+    let raw = RawProperty {
+        village_id: h.village_id.to_string(),
+        grid_id: h.grid_id.to_string(),
+        address: h.address.clone(),
+        floors: h.floors.to_string(),
+        structure: h.structure.clone(),
+        rooms: h
+            .rooms
+            .iter()
+            .map(|r| RawRoom { label: r.label.clone(), floor: r.floor.to_string(), area_m2: format!("{}", r.area_m2), kind: r.kind.clone() })
+            .collect(),
+    };
+    form_page(st, page, Some(id), raw, FieldErrors::new()).await
+}
+
+#[post("/landlord/houses/<id>", data = "<form>")]
+pub async fn update_house(
+    _csrf: CsrfChecked,
+    who: Landlord,
+    page: Page,
+    st: &State<AppState>,
+    id: i32,
+    form: Form<HouseForm>,
+) -> Result<Flash<Redirect>, (Status, AppResult<HouseFormPage>)> {
+    let raw = form.raw();
+    let result = match raw.parse() {
+        Ok(d) => properties::update(&st.db, &who.0, id, d).await,
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(h) => Ok(Flash::success(Redirect::to(format!("/landlord/houses/{}", h.id)), "房屋信息已保存")),
+        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, form_page(st, page, Some(id), raw, e).await)),
+        Err(other) => Err((other.status(), Err(other))),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "landlord/house.html")]
+pub struct HousePage {
+    page: Page,
+    house: PropertyView,
+    apps: Vec<ApplicationRow>,
+}
+
+#[get("/landlord/houses/<id>")]
+pub async fn house(who: Landlord, page: Page, st: &State<AppState>, id: i32) -> AppResult<HousePage> {
+    let house = properties::get(&st.db, &who.0, id).await?;
+    let (apps, _) = applications::list(&st.db, &who.0, 0, 200).await?;
+    let apps = apps.into_iter().filter(|a| a.property_id == id).collect();
+    Ok(HousePage { page, house, apps })
+}
+
+#[post("/landlord/houses/<id>/apply")]
+pub async fn apply(_csrf: CsrfChecked, who: Landlord, st: &State<AppState>, id: i32) -> Result<Redirect, Flash<Redirect>> {
+    match applications::create_draft(&st.db, &who.0, id).await {
+        Ok(a) => Ok(Redirect::to(format!("/landlord/applications/{}", a.id))),
+        Err(e) => Err(Flash::error(Redirect::to(format!("/landlord/houses/{id}")), e.to_string())),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "landlord/application.html")]
+pub struct ApplicationPage {
+    page: Page,
+    app: ApplicationView,
+    decl_owner: String,
+    decl_doc: String,
+    decl_use: String,
+    errors: FieldErrors,
+}
+
+impl ApplicationPage {
+    fn is_draft(&self) -> bool {
+        self.app.status == "draft"
+    }
+    fn docs_of(&self, kind: &str) -> Vec<&applications::DocumentView> {
+        self.app.documents.iter().filter(|d| d.kind == kind).collect()
+    }
+}
+
+async fn application_page(st: &AppState, who: &Landlord, page: Page, id: i32, errors: FieldErrors, typed: Option<&DeclarationForm>) -> AppResult<ApplicationPage> {
+    let app = applications::get(&st.db, &who.0, id).await?;
+    let (decl_owner, decl_doc, decl_use) = match typed {
+        Some(f) => (f.owner_name.clone().unwrap_or_default(), f.ownership_doc_no.clone().unwrap_or_default(), f.intended_use.clone().unwrap_or_default()),
+        None => (
+            app.owner_name.clone().unwrap_or_default(),
+            app.ownership_doc_no.clone().unwrap_or_default(),
+            app.intended_use.clone().unwrap_or_default(),
+        ),
+    };
+    Ok(ApplicationPage { page, app, decl_owner, decl_doc, decl_use, errors })
+}
+
+#[get("/landlord/applications/<id>")]
+pub async fn application(who: Landlord, page: Page, st: &State<AppState>, id: i32) -> AppResult<ApplicationPage> {
+    application_page(st, &who, page, id, FieldErrors::new(), None).await
+}
+
+#[derive(FromForm, Default)]
+pub struct DeclarationForm {
+    owner_name: Option<String>,
+    ownership_doc_no: Option<String>,
+    intended_use: Option<String>,
+}
+
+#[post("/landlord/applications/<id>/declaration", data = "<form>")]
+pub async fn save_declaration(
+    _csrf: CsrfChecked,
+    who: Landlord,
+    page: Page,
+    st: &State<AppState>,
+    id: i32,
+    form: Form<DeclarationForm>,
+) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    let result = match Declaration::parse(&s(&form.owner_name), &s(&form.ownership_doc_no), &s(&form.intended_use)) {
+        Ok(d) => applications::save_declaration(&st.db, &who.0, id, d).await,
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(()) => Ok(Flash::success(Redirect::to(format!("/landlord/applications/{id}")), "申报信息已保存")),
+        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, application_page(st, &who, page, id, e, Some(&form)).await)),
+        Err(other) => Err((other.status(), Err(other))),
+    }
+}
+
+#[derive(FromForm)]
+pub struct UploadForm<'r> {
+    kind: String,
+    file: Option<TempFile<'r>>,
+}
+
+/// Reads an uploaded file whole, refusing it past the photo size limit.
+pub async fn read_upload(file: &TempFile<'_>) -> Result<Vec<u8>, AppError> {
+    if file.len() as usize > crate::media::MAX_UPLOAD_BYTES {
+        return Err(AppError::PayloadTooLarge(crate::media::PhotoError::TooLarge.to_string()));
+    }
+    let mut buf = Vec::with_capacity(file.len() as usize);
+    let mut r = file.open().await.map_err(AppError::internal)?;
+    r.read_to_end(&mut buf).await.map_err(AppError::internal)?;
+    Ok(buf)
+}
+
+#[post("/landlord/applications/<id>/documents", data = "<form>")]
+pub async fn upload_document(
+    _csrf: CsrfChecked,
+    who: Landlord,
+    page: Page,
+    st: &State<AppState>,
+    id: i32,
+    form: Form<UploadForm<'_>>,
+) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
+    let result = async {
+        let file = form.file.as_ref().filter(|f| f.len() > 0).ok_or_else(|| AppError::field("file", "请选择要上传的图片"))?;
+        let bytes = read_upload(file).await?;
+        let photo = uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await?;
+        applications::attach_document(&st.db, &who.0, id, &form.kind, &photo.id).await
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Flash::success(Redirect::to(format!("/landlord/applications/{id}")), "材料已上传")),
+        Err(e @ (AppError::Validation(_) | AppError::PayloadTooLarge(_))) => {
+            let status = e.status();
+            let mut errs = FieldErrors::new();
+            errs.add(format!("upload_{}", form.kind), upload_message(&e));
+            Err((status, application_page(st, &who, page, id, errs, None).await))
+        }
+        Err(other) => Err((other.status(), Err(other))),
+    }
+}
+
+fn upload_message(e: &AppError) -> String {
+    match e {
+        AppError::Validation(f) => f.0.values().flatten().next().cloned().unwrap_or_else(|| e.to_string()),
+        other => other.to_string(),
+    }
+}
+
+#[post("/landlord/applications/<id>/documents/<doc>/delete")]
+pub async fn delete_document(_csrf: CsrfChecked, who: Landlord, st: &State<AppState>, id: i32, doc: i32) -> Flash<Redirect> {
+    let to = Redirect::to(format!("/landlord/applications/{id}"));
+    match applications::remove_document(&st.db, &who.0, id, doc).await {
+        Ok(()) => Flash::success(to, "材料已删除"),
+        Err(e) => Flash::error(to, e.to_string()),
+    }
+}
+
+#[derive(FromForm, Default)]
+pub struct SubmitForm {
+    pledge_accepted: bool,
+}
+
+#[post("/landlord/applications/<id>/submit", data = "<form>")]
+pub async fn submit(
+    _csrf: CsrfChecked,
+    who: Landlord,
+    page: Page,
+    st: &State<AppState>,
+    id: i32,
+    form: Form<SubmitForm>,
+) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
+    match applications::submit(&st.db, &who.0, id, form.pledge_accepted).await {
+        Ok(_) => Ok(Flash::success(Redirect::to(format!("/landlord/applications/{id}")), "申请已提交，请等待网格员上门检查")),
+        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, application_page(st, &who, page, id, e, None).await)),
+        Err(other) => Err((other.status(), Err(other))),
+    }
+}

@@ -1,0 +1,129 @@
+//! HTTP layer: routes by actor, guards, catchers and security headers. Thin: rules live in services.
+pub mod admin;
+pub mod api;
+pub mod auth_pages;
+pub mod guards;
+pub mod landlord;
+pub mod pages;
+pub mod photos;
+pub mod staff;
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::{ContentType, Header, Status};
+use rocket::{catch, catchers, routes, Build, Request, Response, Rocket};
+
+use crate::error::{is_api, Problem};
+
+pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
+    r.attach(SecurityHeaders)
+        .mount(
+            "/",
+            routes![
+                pages::index,
+                pages::stylesheet,
+                auth_pages::login_page,
+                auth_pages::login,
+                auth_pages::logout,
+                auth_pages::register_page,
+                auth_pages::register,
+                landlord::home,
+                landlord::new_house,
+                landlord::create_house,
+                landlord::edit_house,
+                landlord::update_house,
+                landlord::house,
+                landlord::apply,
+                landlord::application,
+                landlord::save_declaration,
+                landlord::upload_document,
+                landlord::delete_document,
+                landlord::submit,
+                photos::photo,
+                staff::inspector_home,
+                staff::official_home,
+                staff::official_application,
+                admin::home,
+                admin::villages,
+                admin::create_village,
+                admin::create_grid,
+                admin::users,
+                admin::create_user,
+            ],
+        )
+        .mount("/api/v1", api::routes())
+        .register("/", catchers![bad_request, unauthorized, forbidden, not_found, too_large, unprocessable, too_many, internal])
+}
+
+fn catch_any(status: Status, req: &Request<'_>) -> (Status, (ContentType, String)) {
+    let note = guards::take_note(req);
+    let message = note.unwrap_or_else(|| pages::default_message(status).to_string());
+    if is_api(req) {
+        let code = match status.code {
+            400 => "bad_request",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            413 => "payload_too_large",
+            422 => "validation_failed",
+            429 => "too_many_requests",
+            _ => "internal",
+        };
+        let body = serde_json::to_string(&Problem { error: code, message, fields: None }).unwrap_or_default();
+        return (status, (ContentType::JSON, body));
+    }
+    (status, (ContentType::HTML, pages::error_html(req, status, &message, "")))
+}
+
+macro_rules! catcher {
+    ($name:ident, $code:literal) => {
+        #[catch($code)]
+        fn $name(req: &Request<'_>) -> (Status, (ContentType, String)) {
+            catch_any(Status::from_code($code).unwrap_or(Status::InternalServerError), req)
+        }
+    };
+}
+
+catcher!(bad_request, 400);
+catcher!(unauthorized_inner, 401);
+catcher!(forbidden, 403);
+catcher!(not_found, 404);
+catcher!(too_large, 413);
+catcher!(unprocessable, 422);
+catcher!(too_many, 429);
+catcher!(internal, 500);
+
+/// Pages send people to sign in; the API answers 401 in JSON.
+#[catch(401)]
+fn unauthorized(req: &Request<'_>) -> Result<rocket::response::Redirect, (Status, (ContentType, String))> {
+    if is_api(req) {
+        Err(unauthorized_inner(req))
+    } else {
+        Ok(rocket::response::Redirect::to("/login"))
+    }
+}
+
+/// Security headers on every response, including a strict Content-Security-Policy: no inline
+/// scripts or styles, nothing from other origins.
+pub struct SecurityHeaders;
+
+#[rocket::async_trait]
+impl Fairing for SecurityHeaders {
+    fn info(&self) -> Info {
+        Info { name: "security headers", kind: Kind::Response }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        res.set_header(Header::new(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ));
+        res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+        res.set_header(Header::new("X-Frame-Options", "DENY"));
+        res.set_header(Header::new("Referrer-Policy", "same-origin"));
+        res.set_header(Header::new("Permissions-Policy", "camera=(self), geolocation=(), microphone=()"));
+        res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
+        if req.uri().path().as_str() != "/static/app.css" && !req.uri().path().as_str().starts_with("/photos/") {
+            res.set_header(Header::new("Cache-Control", "no-store"));
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Home pages of grid workers and village officials.
+use askama::Template;
+use askama_web::WebTemplate;
+use rocket::{get, State};
+
+use super::guards::{Inspector, VillageOfficial};
+use super::pages::{Page, Pager};
+use crate::error::AppResult;
+use crate::services::applications::{self, ApplicationRow, ApplicationView};
+use crate::services::town;
+use crate::AppState;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inspector/home.html")]
+pub struct InspectorHome {
+    page: Page,
+    grids: Vec<String>,
+}
+
+#[get("/inspector")]
+pub async fn inspector_home(who: Inspector, page: Page, st: &State<AppState>) -> AppResult<InspectorHome> {
+    let ids = town::inspector_grid_ids(&st.db, who.0.id).await?;
+    let grids = town::villages_with_grids(&st.db)
+        .await?
+        .into_iter()
+        .flat_map(|v| v.grids)
+        .filter(|g| ids.contains(&g.id))
+        .map(|g| g.name)
+        .collect();
+    Ok(InspectorHome { page, grids })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "official/home.html")]
+pub struct OfficialHome {
+    page: Page,
+    village: String,
+    apps: Vec<ApplicationRow>,
+    pager: Pager,
+}
+
+#[get("/official?<page>")]
+pub async fn official_home(who: VillageOfficial, page_ctx: Page, st: &State<AppState>, page: Option<u64>) -> AppResult<OfficialHome> {
+    let village = town::villages_with_grids(&st.db)
+        .await?
+        .into_iter()
+        .find(|v| Some(v.id) == who.0.village_id)
+        .map(|v| v.name)
+        .unwrap_or_default();
+    let (apps, total) = applications::list(&st.db, &who.0, Pager::index(page), Pager::PER_PAGE).await?;
+    Ok(OfficialHome { page: page_ctx, village, apps, pager: Pager::new(page.unwrap_or(1), total) })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "official/application.html")]
+pub struct OfficialApplication {
+    page: Page,
+    app: ApplicationView,
+}
+
+#[get("/official/applications/<id>")]
+pub async fn official_application(who: VillageOfficial, page: Page, st: &State<AppState>, id: i32) -> AppResult<OfficialApplication> {
+    let app = applications::get(&st.db, &who.0, id).await?;
+    Ok(OfficialApplication { page, app })
+}
