@@ -1,8 +1,8 @@
 //! Typed settings from Rocket.toml and `ANJU_*` environment variables, validated at start.
 use std::path::PathBuf;
 
-use rocket::figment::providers::{Env, Serialized};
 use rocket::figment::Figment;
+use rocket::figment::providers::{Env, Serialized};
 use serde::{Deserialize, Serialize};
 
 /// Everything Anju reads from its environment. Every field has a safe default for a first local run.
@@ -57,11 +57,9 @@ pub struct ConfigError(pub String);
 impl Config {
     /// Reads defaults, then Rocket.toml's `[default.anju]`-free top level keys, then `ANJU_*`.
     pub fn from_env() -> Result<Config, ConfigError> {
-        let figment = Figment::from(Serialized::defaults(Config::default()))
-            .merge(Env::prefixed("ANJU_"));
-        let cfg: Config = figment
-            .extract()
-            .map_err(|e| ConfigError(format!("{e}")))?;
+        let figment =
+            Figment::from(Serialized::defaults(Config::default())).merge(Env::prefixed("ANJU_"));
+        let cfg: Config = figment.extract().map_err(|e| ConfigError(format!("{e}")))?;
         cfg.validated()
     }
 
@@ -82,13 +80,21 @@ impl Config {
             ("ANJU_LOGIN_WINDOW_MINUTES", self.login_window_minutes),
         ] {
             if v == 0 {
-                return Err(ConfigError(format!("{name} 必须大于 0 (must be greater than 0)")));
+                return Err(ConfigError(format!(
+                    "{name} 必须大于 0 (must be greater than 0)"
+                )));
             }
         }
         if self.database_url.is_empty() {
-            self.database_url = format!("sqlite://{}?mode=rwc", self.data_dir.join("anju.db").display());
+            self.database_url = format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("anju.db").display()
+            );
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
             return Err(ConfigError(format!(
                 "ANJU_DATABASE_URL 只支持 sqlite:// 或 postgres:// (only sqlite:// or postgres:// are supported), got {:?}",
                 self.database_url
@@ -121,7 +127,10 @@ mod tests {
 
     #[test]
     fn a_public_url_without_scheme_is_refused_with_a_clear_message() {
-        let cfg = Config { public_url: "example.org".into(), ..Config::default() };
+        let cfg = Config {
+            public_url: "example.org".into(),
+            ..Config::default()
+        };
         let err = cfg.validated().unwrap_err().to_string();
         assert!(err.contains("ANJU_PUBLIC_URL"), "{err}");
     }
@@ -135,7 +144,10 @@ mod tests {
 
     #[test]
     fn a_zero_rate_is_refused() {
-        let cfg = Config { public_rate_per_minute: 0, ..Config::default() };
+        let cfg = Config {
+            public_rate_per_minute: 0,
+            ..Config::default()
+        };
         assert!(cfg.validated().is_err());
     }
 }

@@ -3,16 +3,17 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::Config;
 
 pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, DbErr> {
     if cfg.is_sqlite() {
-        std::fs::create_dir_all(&cfg.data_dir)
-            .map_err(|e| DbErr::Custom(format!("无法创建数据目录 {}: {e}", cfg.data_dir.display())))?;
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+            DbErr::Custom(format!("无法创建数据目录 {}: {e}", cfg.data_dir.display()))
+        })?;
     }
     let mut opts = ConnectOptions::new(cfg.database_url.clone());
     opts.max_connections(cfg.db_pool_size)
@@ -37,8 +38,11 @@ pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, DbErr> {
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
         let tx = db.begin().await?;
-        tx.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(727274)"))
-            .await?;
+        tx.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(727274)",
+        ))
+        .await?;
         Migrator::up(&tx, None).await?;
         tx.commit().await
     } else {

@@ -1,7 +1,7 @@
 //! One error type for the whole application: an HTML error page or a JSON problem, never a panic.
+use rocket::Request;
 use rocket::http::{ContentType, Status};
 use rocket::response::{self, Responder, Response};
-use rocket::Request;
 use serde::Serialize;
 
 pub use crate::domain::fields::FieldErrors;
@@ -107,9 +107,16 @@ impl<'r> Responder<'r, 'static> for AppError {
             tracing::error!(path = %req.uri(), "internal error: {detail}");
         }
         if is_api(req) {
-            let fields = match &self { AppError::Validation(f) => Some(f), _ => None };
-            let body = serde_json::to_string(&Problem { error: self.code(), message: self.to_string(), fields })
-                .unwrap_or_else(|_| "{\"error\":\"internal\"}".into());
+            let fields = match &self {
+                AppError::Validation(f) => Some(f),
+                _ => None,
+            };
+            let body = serde_json::to_string(&Problem {
+                error: self.code(),
+                message: self.to_string(),
+                fields,
+            })
+            .unwrap_or_else(|_| "{\"error\":\"internal\"}".into());
             return Response::build()
                 .status(status)
                 .header(ContentType::JSON)
@@ -120,7 +127,13 @@ impl<'r> Responder<'r, 'static> for AppError {
             return rocket::response::Redirect::to("/login").respond_to(req);
         }
         let detail = match &self {
-            AppError::Validation(f) => f.0.values().flatten().cloned().collect::<Vec<_>>().join("；"),
+            AppError::Validation(f) => {
+                f.0.values()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("；")
+            }
             _ => String::new(),
         };
         crate::web::pages::error_page(req, status, &self.to_string(), &detail)

@@ -23,6 +23,24 @@ pub struct AppState {
     pub config: Config,
     pub login_limiter: services::auth::LoginLimiter,
     pub public_limiter: ratelimit::SlidingWindow,
+    /// Checklists loaded from `forms/checklists` at start; a bad file stops the start.
+    pub checklists: domain::checklist::ChecklistRegistry,
+    /// Ed25519 keys that sign permit QR codes; a lock because keys can be rotated while serving.
+    pub keyring: std::sync::RwLock<crypto::signing::PermitKeyring>,
+    /// Encrypts document numbers and phones; hashes them for look-ups.
+    pub pii: crypto::pii::PiiCipher,
+}
+
+/// How handlers and background jobs hold the shared state.
+pub type AppRef = std::sync::Arc<AppState>;
+
+/// Why the application could not be built: a file it needs is missing or wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("无法读取或创建密钥文件: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("检查清单有误: {0}")]
+    Checklist(#[from] domain::checklist::ChecklistError),
 }
 
 /// The cookie secret: `ROCKET_SECRET_KEY` when given (several instances share it that way),
@@ -35,7 +53,7 @@ fn secret_key(cfg: &Config) -> Result<Option<Vec<u8>>, std::io::Error> {
 }
 
 /// Builds the application. Migrations and seeding are the caller's business (see `main.rs`).
-pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, std::io::Error> {
+pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, StartError> {
     let limits = Limits::default()
         .limit("form", 64.kibibytes())
         .limit("data-form", 11.mebibytes())
@@ -45,7 +63,15 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, st
     if let Some(key) = secret_key(&config)? {
         figment = figment.merge(("secret_key", key));
     }
+    let checklists =
+        domain::checklist::ChecklistRegistry::load_dir(&config.forms_dir.join("checklists"))?;
+    let keyring =
+        crypto::signing::PermitKeyring::load_or_create(&config.keys_dir().join("permit-signing"))?;
+    let pii = crypto::pii::PiiCipher::load_or_create(&config.keys_dir().join("pii.key"))?;
     let state = AppState {
+        checklists,
+        keyring: std::sync::RwLock::new(keyring),
+        pii,
         login_limiter: services::auth::LoginLimiter::new(
             config.login_account_limit,
             config.login_ip_limit,
@@ -58,5 +84,6 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, st
         db,
         config,
     };
-    Ok(web::mount(rocket::custom(figment).manage(state)))
+    let state: AppRef = std::sync::Arc::new(state);
+    Ok(web::mount(rocket::custom(figment).manage(state.clone())).attach(jobs::Scheduler(state)))
 }

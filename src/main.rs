@@ -2,15 +2,19 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+use anju::Config;
 use anju::domain::account::{NewPassword, PersonName};
 use anju::domain::identity::Phone;
 use anju::domain::role::Role;
 use anju::services::{auth, seed};
-use anju::Config;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "anju", version, about = "安居 · 居住出租房屋准入管理 (rental housing access permits)")]
+#[command(
+    name = "anju",
+    version,
+    about = "安居 · 居住出租房屋准入管理 (rental housing access permits)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,7 +55,10 @@ enum Command {
 #[rocket::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
         .init();
     let cli = Cli::parse();
     match run(cli.command.unwrap_or(Command::Serve { demo: false })).await {
@@ -65,9 +72,15 @@ async fn main() -> ExitCode {
 
 async fn run(cmd: Command) -> Result<(), String> {
     let cfg = Config::from_env().map_err(|e| e.to_string())?;
-    let db = anju::db::connect(&cfg).await.map_err(|e| format!("无法连接数据库 {}: {e}", redact(&cfg.database_url)))?;
-    anju::db::migrate(&db).await.map_err(|e| format!("数据库迁移失败: {e}"))?;
-    seed::ensure_town(&db, &cfg.town_code, &cfg.town_name).await.map_err(|e| e.to_string())?;
+    let db = anju::db::connect(&cfg)
+        .await
+        .map_err(|e| format!("无法连接数据库 {}: {e}", redact(&cfg.database_url)))?;
+    anju::db::migrate(&db)
+        .await
+        .map_err(|e| format!("数据库迁移失败: {e}"))?;
+    seed::ensure_town(&db, &cfg.town_code, &cfg.town_name)
+        .await
+        .map_err(|e| e.to_string())?;
     match cmd {
         Command::Migrate => {
             println!("数据库已是最新 (migrations applied)");
@@ -75,17 +88,29 @@ async fn run(cmd: Command) -> Result<(), String> {
         }
         Command::SeedDemo => {
             let seeded = seed::seed_demo(&db).await.map_err(|e| e.to_string())?;
-            println!("{}", if seeded { "演示数据已写入 (demo town seeded)" } else { "演示数据已存在，未作改动 (already seeded)" });
+            println!(
+                "{}",
+                if seeded {
+                    "演示数据已写入 (demo town seeded)"
+                } else {
+                    "演示数据已存在，未作改动 (already seeded)"
+                }
+            );
             Ok(())
         }
-        Command::CreateUser { role, phone, name, password_stdin, village, grid } => {
-            create_user(&db, &role, &phone, &name, password_stdin, village, grid).await
-        }
+        Command::CreateUser {
+            role,
+            phone,
+            name,
+            password_stdin,
+            village,
+            grid,
+        } => create_user(&db, &role, &phone, &name, password_stdin, village, grid).await,
         Command::Serve { demo } => {
             if demo && seed::seed_demo(&db).await.map_err(|e| e.to_string())? {
                 println!("演示数据已写入：演示账号密码均为 {}", seed::DEMO_PASSWORD);
             }
-            let rocket = anju::build(cfg, db).map_err(|e| format!("无法读取或创建密钥文件: {e}"))?;
+            let rocket = anju::build(cfg, db).map_err(|e| e.to_string())?;
             rocket.launch().await.map(|_| ()).map_err(|e| e.to_string())
         }
     }
@@ -101,12 +126,18 @@ async fn create_user(
     grids: Vec<String>,
 ) -> Result<(), String> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let role = Role::parse(role).ok_or_else(|| format!("未知角色 {role}（可选 town_admin, village_official, inspector, landlord, api_client）"))?;
+    let role = Role::parse(role).ok_or_else(|| {
+        format!(
+            "未知角色 {role}（可选 town_admin, village_official, inspector, landlord, api_client）"
+        )
+    })?;
     if !password_stdin {
         return Err("请用 --password-stdin 从标准输入提供密码".into());
     }
     let mut pw = String::new();
-    std::io::stdin().read_to_string(&mut pw).map_err(|e| e.to_string())?;
+    std::io::stdin()
+        .read_to_string(&mut pw)
+        .map_err(|e| e.to_string())?;
     let pw = pw.lines().next().unwrap_or("").to_string();
     let village_id = match village {
         Some(code) => Some(
@@ -139,7 +170,13 @@ async fn create_user(
         grid_ids,
     };
     let u = auth::create_user(db, None, nu).await.map_err(|e| match e {
-        anju::error::AppError::Validation(f) => f.0.values().flatten().cloned().collect::<Vec<_>>().join("；"),
+        anju::error::AppError::Validation(f) => {
+            f.0.values()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("；")
+        }
         other => other.to_string(),
     })?;
     println!("已创建账号 #{} {} ({})", u.id, u.phone, role.label_zh());

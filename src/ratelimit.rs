@@ -13,7 +13,11 @@ pub struct SlidingWindow {
 
 impl SlidingWindow {
     pub fn new(limit: u32, window: Duration) -> Self {
-        SlidingWindow { window, limit, events: Mutex::new(HashMap::new()) }
+        SlidingWindow {
+            window,
+            limit,
+            events: Mutex::new(HashMap::new()),
+        }
     }
 
     fn with_queue<T>(&self, key: &str, f: impl FnOnce(&mut VecDeque<Instant>, Instant) -> T) -> T {
@@ -24,7 +28,10 @@ impl SlidingWindow {
             map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
         }
         let q = map.entry(key.to_string()).or_default();
-        while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             q.pop_front();
         }
         f(q, now)
@@ -62,7 +69,10 @@ impl SlidingWindow {
     }
 
     pub fn clear(&self, key: &str) {
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 
@@ -92,7 +102,13 @@ mod tests {
 
     #[test]
     fn retry_messages_round_up_to_minutes() {
-        assert_eq!(retry_message(Duration::from_secs(61)), "尝试次数过多，请在 2 分钟后再试");
-        assert_eq!(retry_message(Duration::from_secs(5)), "尝试次数过多，请在 5 秒后再试");
+        assert_eq!(
+            retry_message(Duration::from_secs(61)),
+            "尝试次数过多，请在 2 分钟后再试"
+        );
+        assert_eq!(
+            retry_message(Duration::from_secs(5)),
+            "尝试次数过多，请在 5 秒后再试"
+        );
     }
 }

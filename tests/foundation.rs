@@ -8,7 +8,12 @@ use serde_json::json;
 async fn grid_of(app: &TestApp, name: &str) -> (i32, i32) {
     use anju::entities::grid;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let g = grid::Entity::find().filter(grid::Column::Name.eq(name)).one(&app.db).await.unwrap().unwrap();
+    let g = grid::Entity::find()
+        .filter(grid::Column::Name.eq(name))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     (g.village_id, g.id)
 }
 
@@ -20,10 +25,23 @@ async fn record_house(app: &TestApp, b: &Browser) -> i32 {
         .post_form(
             "/landlord/houses",
             &[
-                ("village_id", &v), ("grid_id", &g), ("address", "锦绣村东区 12 号"), ("floors", "3"), ("structure", "brick_concrete"),
-                ("rooms[0].label", "101"), ("rooms[0].floor", "1"), ("rooms[0].area_m2", "14"), ("rooms[0].kind", "bedroom"),
-                ("rooms[1].label", "102"), ("rooms[1].floor", "1"), ("rooms[1].area_m2", "12.5"), ("rooms[1].kind", "bedroom"),
-                ("rooms[2].label", "厨房"), ("rooms[2].floor", "1"), ("rooms[2].area_m2", "8"), ("rooms[2].kind", "kitchen"),
+                ("village_id", &v),
+                ("grid_id", &g),
+                ("address", "锦绣村东区 12 号"),
+                ("floors", "3"),
+                ("structure", "brick_concrete"),
+                ("rooms[0].label", "101"),
+                ("rooms[0].floor", "1"),
+                ("rooms[0].area_m2", "14"),
+                ("rooms[0].kind", "bedroom"),
+                ("rooms[1].label", "102"),
+                ("rooms[1].floor", "1"),
+                ("rooms[1].area_m2", "12.5"),
+                ("rooms[1].kind", "bedroom"),
+                ("rooms[2].label", "厨房"),
+                ("rooms[2].floor", "1"),
+                ("rooms[2].area_m2", "8"),
+                ("rooms[2].kind", "kitchen"),
             ],
         )
         .await;
@@ -33,7 +51,9 @@ async fn record_house(app: &TestApp, b: &Browser) -> i32 {
 }
 
 async fn start_application(b: &Browser, house: i32) -> i32 {
-    let r = b.post_form(&format!("/landlord/houses/{house}/apply"), &[]).await;
+    let r = b
+        .post_form(&format!("/landlord/houses/{house}/apply"), &[])
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let loc = r.headers().get_one("Location").unwrap().to_string();
     loc.rsplit('/').next().unwrap().parse().unwrap()
@@ -65,7 +85,11 @@ async fn a_landlord_cannot_open_another_role_area() {
     assert_eq!(b.get("/official").await.status(), Status::Forbidden);
     let anon = app.browser().await;
     let r = anon.get("/landlord").await;
-    assert_eq!(r.headers().get_one("Location"), Some("/login"), "anonymous visitors are sent to sign in");
+    assert_eq!(
+        r.headers().get_one("Location"),
+        Some("/login"),
+        "anonymous visitors are sent to sign in"
+    );
 }
 
 #[rocket::async_test]
@@ -76,19 +100,46 @@ async fn a_landlord_records_a_house_and_submits_an_application_that_reads_submit
     let (_, html) = b.get_text(&format!("/landlord/houses/{house}")).await;
     assert!(html.contains("锦绣村东区 12 号") && html.contains("12.5 m²"));
     let id = start_application(&b, house).await;
-    let r = b.post_form(&format!("/landlord/applications/{id}/declaration"), &[("owner_name", "王房东"), ("ownership_doc_no", "浙(2020)花街镇不动产权第0001234号"), ("intended_use", "")]).await;
+    let r = b
+        .post_form(
+            &format!("/landlord/applications/{id}/declaration"),
+            &[
+                ("owner_name", "王房东"),
+                ("ownership_doc_no", "浙(2020)花街镇不动产权第0001234号"),
+                ("intended_use", ""),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     for kind in ["ownership_proof", "house_photo"] {
-        let r = b.post_multipart(&format!("/landlord/applications/{id}/documents"), &[("kind", kind)], &png(80, 60)).await;
+        let r = b
+            .post_multipart(
+                &format!("/landlord/applications/{id}/documents"),
+                &[("kind", kind)],
+                &png(80, 60),
+            )
+            .await;
         assert_eq!(r.status(), Status::SeeOther, "{kind} upload");
     }
-    let r = b.post_form(&format!("/landlord/applications/{id}/submit"), &[("pledge_accepted", "true")]).await;
+    let r = b
+        .post_form(
+            &format!("/landlord/applications/{id}/submit"),
+            &[("pledge_accepted", "true")],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let (_, html) = b.get_text(&format!("/landlord/applications/{id}")).await;
     assert!(html.contains("已提交"), "status badge");
-    assert!(html.contains("已签署安全责任承诺书并提交申请"), "timeline entry");
+    assert!(
+        html.contains("已签署安全责任承诺书并提交申请"),
+        "timeline entry"
+    );
     assert!(app.count("audit_log").await > 6, "every change is audited");
-    assert_eq!(anju::services::audit::verify_chain(&app.db).await.unwrap(), None, "the audit chain holds");
+    assert_eq!(
+        anju::services::audit::verify_chain(&app.db).await.unwrap(),
+        None,
+        "the audit chain holds"
+    );
 }
 
 #[rocket::async_test]
@@ -97,10 +148,17 @@ async fn submitting_without_the_pledge_or_documents_is_refused_field_by_field() 
     let b = app.signed_in(LANDLORD).await;
     let house = record_house(&app, &b).await;
     let id = start_application(&b, house).await;
-    let r = b.post_form(&format!("/landlord/applications/{id}/submit"), &[]).await;
+    let r = b
+        .post_form(&format!("/landlord/applications/{id}/submit"), &[])
+        .await;
     assert_eq!(r.status(), Status::UnprocessableEntity);
     let html = r.into_string().await.unwrap();
-    for msg in ["请阅读并同意《安全责任承诺书》", "请上传产权证明", "请至少上传一张房屋照片", "请先填写并保存申报信息"] {
+    for msg in [
+        "请阅读并同意《安全责任承诺书》",
+        "请上传产权证明",
+        "请至少上传一张房屋照片",
+        "请先填写并保存申报信息",
+    ] {
         assert!(html.contains(msg), "{msg}");
     }
     let (_, html) = b.get_text(&format!("/landlord/applications/{id}")).await;
@@ -115,13 +173,30 @@ async fn a_house_form_with_bad_values_is_refused_beside_each_field_and_stores_no
     let r = b
         .post_form(
             "/landlord/houses",
-            &[("village_id", ""), ("grid_id", "x"), ("address", "短"), ("floors", "0"), ("structure", "cardboard"),
-              ("rooms[0].label", "101"), ("rooms[0].floor", "1"), ("rooms[0].area_m2", "-5"), ("rooms[0].kind", "garage")],
+            &[
+                ("village_id", ""),
+                ("grid_id", "x"),
+                ("address", "短"),
+                ("floors", "0"),
+                ("structure", "cardboard"),
+                ("rooms[0].label", "101"),
+                ("rooms[0].floor", "1"),
+                ("rooms[0].area_m2", "-5"),
+                ("rooms[0].kind", "garage"),
+            ],
         )
         .await;
     assert_eq!(r.status(), Status::UnprocessableEntity);
     let html = r.into_string().await.unwrap();
-    for msg in ["请选择所在村", "请选择所属网格", "至少 5 个字", "层数须在 1 至 50 之间", "请选择房屋结构", "面积须大于 0", "请选择房间用途"] {
+    for msg in [
+        "请选择所在村",
+        "请选择所属网格",
+        "至少 5 个字",
+        "层数须在 1 至 50 之间",
+        "请选择房屋结构",
+        "面积须大于 0",
+        "请选择房间用途",
+    ] {
         assert!(html.contains(msg), "message {msg}");
     }
     assert!(html.contains("value=\"短\""), "what was typed is kept");
@@ -136,11 +211,28 @@ async fn a_grid_of_another_village_is_refused() {
     let (jx, _) = grid_of(&app, "锦绣村第一网格").await;
     let (_, nz_grid) = grid_of(&app, "倪宅村第一网格").await;
     let r = b
-        .post_form("/landlord/houses", &[("village_id", &jx.to_string()), ("grid_id", &nz_grid.to_string()), ("address", "锦绣村东区 12 号"), ("floors", "2"), ("structure", "frame"),
-            ("rooms[0].label", "101"), ("rooms[0].floor", "1"), ("rooms[0].area_m2", "14"), ("rooms[0].kind", "bedroom")])
+        .post_form(
+            "/landlord/houses",
+            &[
+                ("village_id", &jx.to_string()),
+                ("grid_id", &nz_grid.to_string()),
+                ("address", "锦绣村东区 12 号"),
+                ("floors", "2"),
+                ("structure", "frame"),
+                ("rooms[0].label", "101"),
+                ("rooms[0].floor", "1"),
+                ("rooms[0].area_m2", "14"),
+                ("rooms[0].kind", "bedroom"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), Status::UnprocessableEntity);
-    assert!(r.into_string().await.unwrap().contains("所选网格不属于该村"));
+    assert!(
+        r.into_string()
+            .await
+            .unwrap()
+            .contains("所选网格不属于该村")
+    );
 }
 
 #[rocket::async_test]
@@ -149,13 +241,23 @@ async fn a_post_without_a_valid_csrf_token_is_refused() {
     let b = app.signed_in(LANDLORD).await;
     let before = app.count("properties").await;
     let fields = [("address", "锦绣村东区 12 号")];
-    let r = b.post_form_with_token("/landlord/houses", &fields, None).await;
+    let r = b
+        .post_form_with_token("/landlord/houses", &fields, None)
+        .await;
     assert_eq!(r.status(), Status::Forbidden);
-    let r = b.post_form_with_token("/landlord/houses", &fields, Some("forged-token")).await;
+    let r = b
+        .post_form_with_token("/landlord/houses", &fields, Some("forged-token"))
+        .await;
     assert_eq!(r.status(), Status::Forbidden);
     assert!(r.into_string().await.unwrap().contains("页面已过期"));
     let anon = app.browser().await;
-    let r = anon.post_form_with_token("/login", &[("phone", LANDLORD), ("password", DEMO_PASSWORD)], None).await;
+    let r = anon
+        .post_form_with_token(
+            "/login",
+            &[("phone", LANDLORD), ("password", DEMO_PASSWORD)],
+            None,
+        )
+        .await;
     assert_eq!(r.status(), Status::Forbidden, "sign-in needs the token too");
     assert_eq!(app.count("properties").await, before);
 }
@@ -168,27 +270,91 @@ async fn a_landlord_cannot_see_or_change_another_landlords_house_or_application(
     let id = start_application(&owner, house).await;
 
     let other = app.browser().await;
-    let r = other.post_form("/register", &[("name", "李四"), ("phone", "13800001111"), ("password", "secret-pass"), ("password2", "secret-pass")]).await;
+    let r = other
+        .post_form(
+            "/register",
+            &[
+                ("name", "李四"),
+                ("phone", "13800001111"),
+                ("password", "secret-pass"),
+                ("password2", "secret-pass"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
-    assert_eq!(other.get(&format!("/landlord/houses/{house}")).await.status(), Status::Forbidden);
-    assert_eq!(other.get(&format!("/landlord/houses/{house}/edit")).await.status(), Status::Forbidden);
-    assert_eq!(other.get(&format!("/landlord/applications/{id}")).await.status(), Status::Forbidden);
-    let r = other.post_form(&format!("/landlord/applications/{id}/submit"), &[("pledge_accepted", "true")]).await;
+    assert_eq!(
+        other
+            .get(&format!("/landlord/houses/{house}"))
+            .await
+            .status(),
+        Status::Forbidden
+    );
+    assert_eq!(
+        other
+            .get(&format!("/landlord/houses/{house}/edit"))
+            .await
+            .status(),
+        Status::Forbidden
+    );
+    assert_eq!(
+        other
+            .get(&format!("/landlord/applications/{id}"))
+            .await
+            .status(),
+        Status::Forbidden
+    );
+    let r = other
+        .post_form(
+            &format!("/landlord/applications/{id}/submit"),
+            &[("pledge_accepted", "true")],
+        )
+        .await;
     assert_eq!(r.status(), Status::Forbidden);
-    let r = other.post_form(&format!("/landlord/houses/{house}/apply"), &[]).await;
-    assert_eq!(r.status(), Status::SeeOther, "refused with a message on the house page");
+    let r = other
+        .post_form(&format!("/landlord/houses/{house}/apply"), &[])
+        .await;
+    assert_eq!(
+        r.status(),
+        Status::SeeOther,
+        "refused with a message on the house page"
+    );
     assert_eq!(app.count("applications").await, 1);
 
     let api_other = {
         let b = app.browser().await;
-        let r = b.client.post("/api/v1/auth/login").header(rocket::http::ContentType::JSON)
-            .body(json!({"phone": "13800001111", "password": "secret-pass"}).to_string()).dispatch().await;
-        let v: serde_json::Value = serde_json::from_str(&r.into_string().await.unwrap()).unwrap();
-        Api { client: b.client, token: v["token"].as_str().unwrap().to_string() }
+        let v: serde_json::Value = {
+            let r = b
+                .client
+                .post("/api/v1/auth/login")
+                .header(rocket::http::ContentType::JSON)
+                .body(json!({"phone": "13800001111", "password": "secret-pass"}).to_string())
+                .dispatch()
+                .await;
+            serde_json::from_str(&r.into_string().await.unwrap()).unwrap()
+        };
+        Api {
+            client: b.client,
+            token: v["token"].as_str().unwrap().to_string(),
+        }
     };
-    assert_eq!(api_other.get(&format!("/properties/{house}")).await.0, Status::Forbidden);
-    assert_eq!(api_other.get(&format!("/applications/{id}")).await.0, Status::Forbidden);
-    assert_eq!(api_other.post(&format!("/applications/{id}/submit"), json!({"pledge_accepted": true})).await.0, Status::Forbidden);
+    assert_eq!(
+        api_other.get(&format!("/properties/{house}")).await.0,
+        Status::Forbidden
+    );
+    assert_eq!(
+        api_other.get(&format!("/applications/{id}")).await.0,
+        Status::Forbidden
+    );
+    assert_eq!(
+        api_other
+            .post(
+                &format!("/applications/{id}/submit"),
+                json!({"pledge_accepted": true})
+            )
+            .await
+            .0,
+        Status::Forbidden
+    );
     let (s, v) = api_other.get("/properties").await;
     assert_eq!(s, Status::Ok);
     assert_eq!(v["total"], 0, "only their own houses are listed");
@@ -201,11 +367,24 @@ async fn an_official_sees_only_applications_of_their_village() {
     let house = record_house(&app, &owner).await;
     let id = start_application(&owner, house).await;
     let jx = app.signed_in(OFFICIAL_JX).await;
-    assert_eq!(jx.get(&format!("/official/applications/{id}")).await.status(), Status::Ok);
+    assert_eq!(
+        jx.get(&format!("/official/applications/{id}"))
+            .await
+            .status(),
+        Status::Ok
+    );
     let nz = app.signed_in(OFFICIAL_NZ).await;
-    assert_eq!(nz.get(&format!("/official/applications/{id}")).await.status(), Status::Forbidden);
+    assert_eq!(
+        nz.get(&format!("/official/applications/{id}"))
+            .await
+            .status(),
+        Status::Forbidden
+    );
     let nz_api = app.api(OFFICIAL_NZ).await;
-    assert_eq!(nz_api.get(&format!("/applications/{id}")).await.0, Status::Forbidden);
+    assert_eq!(
+        nz_api.get(&format!("/applications/{id}")).await.0,
+        Status::Forbidden
+    );
 }
 
 #[rocket::async_test]
@@ -215,7 +394,10 @@ async fn a_file_that_is_not_an_image_or_claims_a_huge_canvas_is_refused() {
     let before = app.count("uploads").await;
     let (s, v) = api.upload(b"%PDF-1.4 not a photo at all").await;
     assert_eq!(s, Status::UnprocessableEntity);
-    assert!(v["fields"]["file"][0].as_str().unwrap().contains("JPEG"), "{v}");
+    assert!(
+        v["fields"]["file"][0].as_str().unwrap().contains("JPEG"),
+        "{v}"
+    );
     let mut bomb = png(1, 1);
     bomb[16..20].copy_from_slice(&20000u32.to_be_bytes());
     bomb[20..24].copy_from_slice(&20000u32.to_be_bytes());
@@ -233,7 +415,11 @@ async fn an_uploaded_photo_is_stored_without_exif() {
     let (s, v) = api.upload(&original).await;
     assert_eq!(s, Status::Created, "{v}");
     let sha = v["sha256"].as_str().unwrap();
-    let path = app.config.uploads_dir().join(&sha[..2]).join(format!("{sha}.jpg"));
+    let path = app
+        .config
+        .uploads_dir()
+        .join(&sha[..2])
+        .join(format!("{sha}.jpg"));
     let stored = std::fs::read(path).unwrap();
     assert!(!stored.windows(4).any(|w| w == b"Exif"), "no EXIF block");
     assert!(!stored.windows(11).any(|w| w == b"GPSLatitude"), "no GPS");
@@ -245,14 +431,26 @@ async fn the_sixth_wrong_password_within_the_window_is_refused_even_when_right()
     let app = TestApp::new().await;
     let b = app.browser().await;
     for _ in 0..5 {
-        let r = b.post_form("/login", &[("phone", LANDLORD), ("password", "wrong-password")]).await;
+        let r = b
+            .post_form(
+                "/login",
+                &[("phone", LANDLORD), ("password", "wrong-password")],
+            )
+            .await;
         assert_eq!(r.status(), Status::UnprocessableEntity);
     }
-    let r = b.post_form("/login", &[("phone", LANDLORD), ("password", DEMO_PASSWORD)]).await;
+    let r = b
+        .post_form(
+            "/login",
+            &[("phone", LANDLORD), ("password", DEMO_PASSWORD)],
+        )
+        .await;
     assert_eq!(r.status(), Status::TooManyRequests);
     assert!(r.into_string().await.unwrap().contains("分钟后再试"));
     // Another account from the same address is not locked out by one account's failures.
-    let r = b.post_form("/login", &[("phone", ADMIN), ("password", DEMO_PASSWORD)]).await;
+    let r = b
+        .post_form("/login", &[("phone", ADMIN), ("password", DEMO_PASSWORD)])
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
 }
 
@@ -262,10 +460,17 @@ async fn one_address_is_limited_across_accounts_at_a_higher_configurable_limit()
     let b = app.browser().await;
     let phones = ["13800000001", "13800000002", "13800000003", "13800000004"];
     for i in 0..8 {
-        let r = b.post_form("/login", &[("phone", phones[i % 4]), ("password", "nope-nope")]).await;
+        let r = b
+            .post_form(
+                "/login",
+                &[("phone", phones[i % 4]), ("password", "nope-nope")],
+            )
+            .await;
         assert_eq!(r.status(), Status::UnprocessableEntity, "attempt {i}");
     }
-    let r = b.post_form("/login", &[("phone", ADMIN), ("password", DEMO_PASSWORD)]).await;
+    let r = b
+        .post_form("/login", &[("phone", ADMIN), ("password", DEMO_PASSWORD)])
+        .await;
     assert_eq!(r.status(), Status::TooManyRequests);
 }
 
@@ -274,11 +479,21 @@ async fn the_api_rate_limits_sign_in_too() {
     let app = TestApp::new().await;
     let api = app.api(ADMIN).await;
     for _ in 0..5 {
-        let (s, v) = api.post("/auth/login", json!({"phone": LANDLORD, "password": "bad-password"})).await;
+        let (s, v) = api
+            .post(
+                "/auth/login",
+                json!({"phone": LANDLORD, "password": "bad-password"}),
+            )
+            .await;
         assert_eq!(s, Status::UnprocessableEntity);
         assert_eq!(v["error"], "validation_failed");
     }
-    let (s, v) = api.post("/auth/login", json!({"phone": LANDLORD, "password": DEMO_PASSWORD})).await;
+    let (s, v) = api
+        .post(
+            "/auth/login",
+            json!({"phone": LANDLORD, "password": DEMO_PASSWORD}),
+        )
+        .await;
     assert_eq!(s, Status::TooManyRequests);
     assert_eq!(v["error"], "too_many_requests");
 }
@@ -298,8 +513,13 @@ async fn the_demo_seed_is_idempotent() {
 async fn the_api_covers_registration_houses_applications_and_submission() {
     let app = TestApp::new().await;
     let anon = app.browser().await;
-    let r = anon.client.post("/api/v1/landlords").header(rocket::http::ContentType::JSON)
-        .body(json!({"name": "赵六", "phone": "13700007777", "password": "short"}).to_string()).dispatch().await;
+    let r = anon
+        .client
+        .post("/api/v1/landlords")
+        .header(rocket::http::ContentType::JSON)
+        .body(json!({"name": "赵六", "phone": "13700007777", "password": "short"}).to_string())
+        .dispatch()
+        .await;
     assert_eq!(r.status(), Status::UnprocessableEntity);
     let v: serde_json::Value = serde_json::from_str(&r.into_string().await.unwrap()).unwrap();
     assert!(v["fields"]["password"].is_array());
@@ -307,7 +527,12 @@ async fn the_api_covers_registration_houses_applications_and_submission() {
 
     let api = app.api(LANDLORD).await;
     let (_, villages) = api.get("/villages").await;
-    let jx = villages.as_array().unwrap().iter().find(|v| v["code"] == "JX").unwrap();
+    let jx = villages
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["code"] == "JX")
+        .unwrap();
     let (s, house) = api.post("/properties", json!({
         "village_id": jx["id"], "grid_id": jx["grids"][0]["id"], "address": "锦绣村西区 3 号", "floors": 2, "structure": "frame",
         "rooms": [{"label": "201", "floor": 2, "area_m2": 15.5, "kind": "bedroom"}, {"label": "厨房", "floor": 1, "area_m2": 6, "kind": "kitchen"}]
@@ -317,26 +542,58 @@ async fn the_api_covers_registration_houses_applications_and_submission() {
     assert!(house["rooms"][0]["id"].is_number());
     let (s, bad) = api.post("/properties", json!({"village_id": jx["id"], "grid_id": jx["grids"][0]["id"], "address": "x", "floors": 2, "structure": "frame", "rooms": [{"label": "1", "floor": 1, "area_m2": "abc", "kind": "bedroom"}]})).await;
     assert_eq!(s, Status::UnprocessableEntity);
-    assert!(bad["fields"]["address"].is_array() && bad["fields"]["rooms[0].area_m2"].is_array(), "{bad}");
+    assert!(
+        bad["fields"]["address"].is_array() && bad["fields"]["rooms[0].area_m2"].is_array(),
+        "{bad}"
+    );
 
-    let (s, draft) = api.post("/applications", json!({"property_id": house["id"]})).await;
+    let (s, draft) = api
+        .post("/applications", json!({"property_id": house["id"]}))
+        .await;
     assert_eq!(s, Status::Created);
     let id = draft["id"].as_i64().unwrap();
     assert_eq!(draft["status"], "draft");
-    let (s, refused) = api.post(&format!("/applications/{id}/submit"), json!({"pledge_accepted": false})).await;
+    let (s, refused) = api
+        .post(
+            &format!("/applications/{id}/submit"),
+            json!({"pledge_accepted": false}),
+        )
+        .await;
     assert_eq!(s, Status::UnprocessableEntity);
     assert!(refused["fields"]["pledge_accepted"].is_array());
     for kind in ["ownership_proof", "house_photo"] {
         let (_, photo) = api.upload(&png(30, 30)).await;
-        let (s, _) = api.post(&format!("/applications/{id}/documents"), json!({"kind": kind, "photo_id": photo["id"]})).await;
+        let (s, _) = api
+            .post(
+                &format!("/applications/{id}/documents"),
+                json!({"kind": kind, "photo_id": photo["id"]}),
+            )
+            .await;
         assert_eq!(s, Status::Created);
     }
-    let (s, done) = api.post(&format!("/applications/{id}/submit"), json!({"pledge_accepted": true, "owner_name": "王房东", "ownership_doc_no": "X-001"})).await;
+    let (s, done) = api
+        .post(
+            &format!("/applications/{id}/submit"),
+            json!({"pledge_accepted": true, "owner_name": "王房东", "ownership_doc_no": "X-001"}),
+        )
+        .await;
     assert_eq!(s, Status::Ok, "{done}");
     assert_eq!(done["status"], "submitted");
-    assert_eq!(done["history"].as_array().unwrap().last().unwrap()["status"], "submitted");
-    let (s, _) = api.post(&format!("/applications/{id}/submit"), json!({"pledge_accepted": true})).await;
-    assert_eq!(s, Status::Conflict, "a submitted application cannot be submitted again");
+    assert_eq!(
+        done["history"].as_array().unwrap().last().unwrap()["status"],
+        "submitted"
+    );
+    let (s, _) = api
+        .post(
+            &format!("/applications/{id}/submit"),
+            json!({"pledge_accepted": true}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        Status::Conflict,
+        "a submitted application cannot be submitted again"
+    );
 }
 
 #[rocket::async_test]
@@ -349,9 +606,21 @@ async fn api_errors_are_json_with_the_right_status() {
     assert_eq!(v["error"], "unauthorized");
     let api = app.api(LANDLORD).await;
     let (s, v) = api.get("/properties/999999").await;
-    assert_eq!((s, v["error"].as_str()), (Status::NotFound, Some("not_found")));
-    let r = api.client.post("/api/v1/properties").header(rocket::http::Header::new("Authorization", format!("Bearer {}", api.token)))
-        .header(rocket::http::ContentType::JSON).body("{not json").dispatch().await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (Status::NotFound, Some("not_found"))
+    );
+    let r = api
+        .client
+        .post("/api/v1/properties")
+        .header(rocket::http::Header::new(
+            "Authorization",
+            format!("Bearer {}", api.token),
+        ))
+        .header(rocket::http::ContentType::JSON)
+        .body("{not json")
+        .dispatch()
+        .await;
     assert!(r.status().code == 400 || r.status().code == 422);
     let v: serde_json::Value = serde_json::from_str(&r.into_string().await.unwrap()).unwrap();
     assert!(v["error"].is_string());
@@ -373,36 +642,91 @@ async fn every_response_carries_security_headers() {
     let r = b.get("/login").await;
     let csp = r.headers().get_one("Content-Security-Policy").unwrap();
     assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
-    assert_eq!(r.headers().get_one("X-Content-Type-Options"), Some("nosniff"));
+    assert_eq!(
+        r.headers().get_one("X-Content-Type-Options"),
+        Some("nosniff")
+    );
     let cookies: Vec<_> = r.headers().get("Set-Cookie").collect();
-    assert!(cookies.iter().all(|c| c.contains("HttpOnly") && c.contains("SameSite=Lax")), "{cookies:?}");
+    assert!(
+        cookies
+            .iter()
+            .all(|c| c.contains("HttpOnly") && c.contains("SameSite=Lax")),
+        "{cookies:?}"
+    );
 }
 
 #[rocket::async_test]
 async fn the_admin_makes_villages_grids_and_an_inspector() {
     let app = TestApp::new().await;
     let b = app.signed_in(ADMIN).await;
-    let r = b.post_form("/admin/villages", &[("code", "LS"), ("name", "溪口村")]).await;
+    let r = b
+        .post_form("/admin/villages", &[("code", "LS"), ("name", "溪口村")])
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
-    let r = b.post_form("/admin/villages", &[("code", "ls"), ("name", "重复村")]).await;
+    let r = b
+        .post_form("/admin/villages", &[("code", "ls"), ("name", "重复村")])
+        .await;
     assert_eq!(r.status(), Status::UnprocessableEntity, "codes are unique");
     let vid = {
         use anju::entities::village;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        village::Entity::find().filter(village::Column::Code.eq("LS")).one(&app.db).await.unwrap().unwrap().id
+        village::Entity::find()
+            .filter(village::Column::Code.eq("LS"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
     };
-    let r = b.post_form("/admin/grids", &[("village_id", &vid.to_string()), ("name", "溪口村第一网格")]).await;
+    let r = b
+        .post_form(
+            "/admin/grids",
+            &[("village_id", &vid.to_string()), ("name", "溪口村第一网格")],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let (gv, gid) = grid_of(&app, "溪口村第一网格").await;
     assert_eq!(gv, vid);
-    let r = b.post_form("/admin/users", &[("role", "inspector"), ("name", "新网格员"), ("phone", "13611112222"), ("password", "grid-worker-1")]).await;
-    assert_eq!(r.status(), Status::UnprocessableEntity, "an inspector needs a grid");
-    assert!(r.into_string().await.unwrap().contains("网格员须至少分配一个网格"));
-    let r = b.post_form("/admin/users", &[("role", "inspector"), ("name", "新网格员"), ("phone", "13611112222"), ("password", "grid-worker-1"), ("grid_ids", &gid.to_string())]).await;
+    let r = b
+        .post_form(
+            "/admin/users",
+            &[
+                ("role", "inspector"),
+                ("name", "新网格员"),
+                ("phone", "13611112222"),
+                ("password", "grid-worker-1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        Status::UnprocessableEntity,
+        "an inspector needs a grid"
+    );
+    assert!(
+        r.into_string()
+            .await
+            .unwrap()
+            .contains("网格员须至少分配一个网格")
+    );
+    let r = b
+        .post_form(
+            "/admin/users",
+            &[
+                ("role", "inspector"),
+                ("name", "新网格员"),
+                ("phone", "13611112222"),
+                ("password", "grid-worker-1"),
+                ("grid_ids", &gid.to_string()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let (_, html) = b.get_text("/admin/users").await;
     assert!(html.contains("13611112222") && html.contains("溪口村第一网格"));
     let landlord = app.signed_in(LANDLORD).await;
-    let r = landlord.post_form("/admin/villages", &[("code", "ZZ"), ("name", "冒充村")]).await;
+    let r = landlord
+        .post_form("/admin/villages", &[("code", "ZZ"), ("name", "冒充村")])
+        .await;
     assert_eq!(r.status(), Status::Forbidden);
 }

@@ -25,7 +25,11 @@ impl MigrationTrait for Migration {
                 .col(string_len_uniq("code", 16))
                 .col(string_len("name", 64))
                 .col(timestamp_with_time_zone("created_at"))
-                .foreign_key(ForeignKey::create().from("villages", "town_id").to("towns", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("villages", "town_id")
+                        .to("towns", "id"),
+                )
                 .to_owned(),
         )
         .await?;
@@ -36,11 +40,24 @@ impl MigrationTrait for Migration {
                 .col(integer("village_id"))
                 .col(string_len("name", 64))
                 .col(timestamp_with_time_zone("created_at"))
-                .foreign_key(ForeignKey::create().from("grids", "village_id").to("villages", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("grids", "village_id")
+                        .to("villages", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ux_grids_village_name").table("grids").col("village_id").col("name").unique().to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ux_grids_village_name")
+                .table("grids")
+                .col("village_id")
+                .col("name")
+                .unique()
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("users")
@@ -52,7 +69,11 @@ impl MigrationTrait for Migration {
                 .col(integer_null("village_id"))
                 .col(boolean("active").default(true))
                 .col(timestamp_with_time_zone("created_at"))
-                .foreign_key(ForeignKey::create().from("users", "village_id").to("villages", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("users", "village_id")
+                        .to("villages", "id"),
+                )
                 .to_owned(),
         )
         .await?;
@@ -62,12 +83,27 @@ impl MigrationTrait for Migration {
                 .col(integer("user_id"))
                 .col(integer("grid_id"))
                 .primary_key(Index::create().col("user_id").col("grid_id"))
-                .foreign_key(ForeignKey::create().from("inspector_grids", "user_id").to("users", "id"))
-                .foreign_key(ForeignKey::create().from("inspector_grids", "grid_id").to("grids", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("inspector_grids", "user_id")
+                        .to("users", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("inspector_grids", "grid_id")
+                        .to("grids", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_inspector_grids_grid").table("inspector_grids").col("grid_id").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_inspector_grids_grid")
+                .table("inspector_grids")
+                .col("grid_id")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("api_tokens")
@@ -77,7 +113,11 @@ impl MigrationTrait for Migration {
                 .col(string_len("label", 64))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone_null("revoked_at"))
-                .foreign_key(ForeignKey::create().from("api_tokens", "user_id").to("users", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("api_tokens", "user_id")
+                        .to("users", "id"),
+                )
                 .to_owned(),
         )
         .await?;
@@ -93,15 +133,48 @@ impl MigrationTrait for Migration {
                 .col(string_len("structure", 32))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
-                .foreign_key(ForeignKey::create().from("properties", "landlord_id").to("users", "id"))
-                .foreign_key(ForeignKey::create().from("properties", "village_id").to("villages", "id"))
-                .foreign_key(ForeignKey::create().from("properties", "grid_id").to("grids", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("properties", "landlord_id")
+                        .to("users", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("properties", "village_id")
+                        .to("villages", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("properties", "grid_id")
+                        .to("grids", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_properties_landlord").table("properties").col("landlord_id").to_owned()).await?;
-        m.create_index(Index::create().name("ix_properties_village").table("properties").col("village_id").to_owned()).await?;
-        m.create_index(Index::create().name("ix_properties_grid").table("properties").col("grid_id").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_properties_landlord")
+                .table("properties")
+                .col("landlord_id")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_properties_village")
+                .table("properties")
+                .col("village_id")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_properties_grid")
+                .table("properties")
+                .col("grid_id")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("rooms")
@@ -111,11 +184,22 @@ impl MigrationTrait for Migration {
                 .col(integer("floor"))
                 .col(double("area_m2"))
                 .col(string_len("kind", 16))
-                .foreign_key(ForeignKey::create().from("rooms", "property_id").to("properties", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("rooms", "property_id")
+                        .to("properties", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_rooms_property").table("rooms").col("property_id").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_rooms_property")
+                .table("rooms")
+                .col("property_id")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("uploads")
@@ -127,7 +211,11 @@ impl MigrationTrait for Migration {
                 .col(big_integer("size_bytes"))
                 .col(integer("uploaded_by"))
                 .col(timestamp_with_time_zone("created_at"))
-                .foreign_key(ForeignKey::create().from("uploads", "uploaded_by").to("users", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("uploads", "uploaded_by")
+                        .to("users", "id"),
+                )
                 .to_owned(),
         )
         .await?;
@@ -148,13 +236,36 @@ impl MigrationTrait for Migration {
                 .col(string_len_null("reject_reason", 500))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
-                .foreign_key(ForeignKey::create().from("applications", "property_id").to("properties", "id"))
-                .foreign_key(ForeignKey::create().from("applications", "landlord_id").to("users", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("applications", "property_id")
+                        .to("properties", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("applications", "landlord_id")
+                        .to("users", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_applications_landlord").table("applications").col("landlord_id").to_owned()).await?;
-        m.create_index(Index::create().name("ix_applications_village_status").table("applications").col("village_id").col("status").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_applications_landlord")
+                .table("applications")
+                .col("landlord_id")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_applications_village_status")
+                .table("applications")
+                .col("village_id")
+                .col("status")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("application_documents")
@@ -163,12 +274,27 @@ impl MigrationTrait for Migration {
                 .col(string_len("upload_id", 36))
                 .col(string_len("kind", 32))
                 .col(timestamp_with_time_zone("created_at"))
-                .foreign_key(ForeignKey::create().from("application_documents", "application_id").to("applications", "id"))
-                .foreign_key(ForeignKey::create().from("application_documents", "upload_id").to("uploads", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("application_documents", "application_id")
+                        .to("applications", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("application_documents", "upload_id")
+                        .to("uploads", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_appdocs_application").table("application_documents").col("application_id").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_appdocs_application")
+                .table("application_documents")
+                .col("application_id")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("application_events")
@@ -178,11 +304,22 @@ impl MigrationTrait for Migration {
                 .col(integer_null("actor_id"))
                 .col(string_len_null("note", 500))
                 .col(timestamp_with_time_zone("at"))
-                .foreign_key(ForeignKey::create().from("application_events", "application_id").to("applications", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("application_events", "application_id")
+                        .to("applications", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_appevents_application").table("application_events").col("application_id").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_appevents_application")
+                .table("application_events")
+                .col("application_id")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("audit_log")
@@ -198,14 +335,33 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_audit_entity").table("audit_log").col("entity").col("entity_id").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_audit_entity")
+                .table("audit_log")
+                .col("entity")
+                .col("entity_id")
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
-            "audit_log", "application_events", "application_documents", "applications", "uploads", "rooms",
-            "properties", "api_tokens", "inspector_grids", "users", "grids", "villages", "towns",
+            "audit_log",
+            "application_events",
+            "application_documents",
+            "applications",
+            "uploads",
+            "rooms",
+            "properties",
+            "api_tokens",
+            "inspector_grids",
+            "users",
+            "grids",
+            "villages",
+            "towns",
         ] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }

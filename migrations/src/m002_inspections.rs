@@ -27,14 +27,29 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null("started_at"))
                 .col(timestamp_with_time_zone_null("completed_at"))
                 .col(string_len_null("cancel_reason", 500))
-                .foreign_key(ForeignKey::create().from("inspection_tasks", "property_id").to("properties", "id"))
-                .foreign_key(ForeignKey::create().from("inspection_tasks", "grid_id").to("grids", "id"))
-                .foreign_key(ForeignKey::create().from("inspection_tasks", "assignee_id").to("users", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("inspection_tasks", "property_id")
+                        .to("properties", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("inspection_tasks", "grid_id")
+                        .to("grids", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("inspection_tasks", "assignee_id")
+                        .to("users", "id"),
+                )
                 .to_owned(),
         )
         .await?;
         for (name, cols) in [
-            ("ix_tasks_assignee", &["assignee_id", "status", "due_at"][..]),
+            (
+                "ix_tasks_assignee",
+                &["assignee_id", "status", "due_at"][..],
+            ),
             ("ix_tasks_grid", &["grid_id", "status", "due_at"][..]),
             ("ix_tasks_status_due", &["status", "due_at"][..]),
             ("ix_tasks_property", &["property_id", "kind"][..]),
@@ -62,13 +77,35 @@ impl MigrationTrait for Migration {
                 .col(string_len("grade", 16))
                 .col(text("answers"))
                 .col(timestamp_with_time_zone("created_at"))
-                .foreign_key(ForeignKey::create().from("inspections", "task_id").to("inspection_tasks", "id"))
-                .foreign_key(ForeignKey::create().from("inspections", "property_id").to("properties", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("inspections", "task_id")
+                        .to("inspection_tasks", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("inspections", "property_id")
+                        .to("properties", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_inspections_task").table("inspections").col("task_id").to_owned()).await?;
-        m.create_index(Index::create().name("ix_inspections_property").table("inspections").col("property_id").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_inspections_task")
+                .table("inspections")
+                .col("task_id")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_inspections_property")
+                .table("inspections")
+                .col("property_id")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("findings")
@@ -88,13 +125,37 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null("closed_at"))
                 .col(integer_null("closed_by_inspection_id"))
                 .col(timestamp_with_time_zone("created_at"))
-                .foreign_key(ForeignKey::create().from("findings", "inspection_id").to("inspections", "id"))
-                .foreign_key(ForeignKey::create().from("findings", "property_id").to("properties", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("findings", "inspection_id")
+                        .to("inspections", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("findings", "property_id")
+                        .to("properties", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_findings_property").table("findings").col("property_id").col("status").to_owned()).await?;
-        m.create_index(Index::create().name("ix_findings_status_deadline").table("findings").col("status").col("deadline_at").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_findings_property")
+                .table("findings")
+                .col("property_id")
+                .col("status")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_findings_status_deadline")
+                .table("findings")
+                .col("status")
+                .col("deadline_at")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("jobs")
@@ -106,14 +167,38 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // The house's current grade and when the next routine patrol is due, kept on the house for the scheduler.
-        m.alter_table(Table::alter().table("properties").add_column(string_len_null("grade", 16)).to_owned()).await?;
-        m.alter_table(Table::alter().table("properties").add_column(timestamp_with_time_zone_null("next_patrol_at")).to_owned()).await?;
+        m.alter_table(
+            Table::alter()
+                .table("properties")
+                .add_column(string_len_null("grade", 16))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("properties")
+                .add_column(timestamp_with_time_zone_null("next_patrol_at"))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(Table::alter().table("properties").drop_column("next_patrol_at").to_owned()).await?;
-        m.alter_table(Table::alter().table("properties").drop_column("grade").to_owned()).await?;
+        m.alter_table(
+            Table::alter()
+                .table("properties")
+                .drop_column("next_patrol_at")
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("properties")
+                .drop_column("grade")
+                .to_owned(),
+        )
+        .await?;
         for t in ["jobs", "findings", "inspections", "inspection_tasks"] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }

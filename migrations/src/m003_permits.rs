@@ -30,14 +30,45 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null("status_changed_at"))
                 .col(timestamp_with_time_zone_null("expiry_reminded_at"))
                 .col(integer_null("renewed_by_application_id"))
-                .foreign_key(ForeignKey::create().from("permits", "application_id").to("applications", "id"))
-                .foreign_key(ForeignKey::create().from("permits", "property_id").to("properties", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("permits", "application_id")
+                        .to("applications", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("permits", "property_id")
+                        .to("properties", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_permits_property").table("permits").col("property_id").to_owned()).await?;
-        m.create_index(Index::create().name("ix_permits_village_status").table("permits").col("village_id").col("status").to_owned()).await?;
-        m.create_index(Index::create().name("ix_permits_status_until").table("permits").col("status").col("valid_until").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_permits_property")
+                .table("permits")
+                .col("property_id")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_permits_village_status")
+                .table("permits")
+                .col("village_id")
+                .col("status")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_permits_status_until")
+                .table("permits")
+                .col("status")
+                .col("valid_until")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("permit_sequences")
@@ -59,11 +90,23 @@ impl MigrationTrait for Migration {
                 .col(string_len_null("link", 200))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone_null("read_at"))
-                .foreign_key(ForeignKey::create().from("notifications", "user_id").to("users", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("notifications", "user_id")
+                        .to("users", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_notifications_user").table("notifications").col("user_id").col("read_at").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_notifications_user")
+                .table("notifications")
+                .col("user_id")
+                .col("read_at")
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 

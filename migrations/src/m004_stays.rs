@@ -34,21 +34,68 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null("ended_at"))
                 .col(integer_null("ended_by"))
                 .col(timestamp_with_time_zone_null("wiped_at"))
-                .foreign_key(ForeignKey::create().from("stays", "permit_id").to("permits", "id"))
-                .foreign_key(ForeignKey::create().from("stays", "room_id").to("rooms", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("stays", "permit_id")
+                        .to("permits", "id"),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("stays", "room_id")
+                        .to("rooms", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_stays_permit_status").table("stays").col("permit_id").col("status").to_owned()).await?;
-        m.create_index(Index::create().name("ix_stays_room_status").table("stays").col("room_id").col("status").to_owned()).await?;
-        m.create_index(Index::create().name("ix_stays_status_created").table("stays").col("status").col("created_at").to_owned()).await?;
-        m.create_index(Index::create().name("ix_stays_property").table("stays").col("property_id").to_owned()).await?;
-        m.create_index(Index::create().name("ix_stays_doc_hash").table("stays").col("doc_hash").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_stays_permit_status")
+                .table("stays")
+                .col("permit_id")
+                .col("status")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_stays_room_status")
+                .table("stays")
+                .col("room_id")
+                .col("status")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_stays_status_created")
+                .table("stays")
+                .col("status")
+                .col("created_at")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_stays_property")
+                .table("stays")
+                .col("property_id")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_stays_doc_hash")
+                .table("stays")
+                .col("doc_hash")
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table("stays").to_owned()).await?;
+        m.drop_table(Table::drop().table("stays").to_owned())
+            .await?;
         Ok(())
     }
 }

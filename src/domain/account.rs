@@ -66,10 +66,18 @@ impl Registration {
     pub fn parse(name: &str, phone: &str, password: &str) -> Result<Registration, FieldErrors> {
         let mut e = FieldErrors::new();
         let name = PersonName::parse(name).map_err(|m| e.add("name", m)).ok();
-        let phone = Phone::parse(phone).map_err(|m| e.add("phone", m.to_string())).ok();
-        let password = NewPassword::parse(password).map_err(|m| e.add("password", m)).ok();
+        let phone = Phone::parse(phone)
+            .map_err(|m| e.add("phone", m.to_string()))
+            .ok();
+        let password = NewPassword::parse(password)
+            .map_err(|m| e.add("password", m))
+            .ok();
         match (name, phone, password) {
-            (Some(name), Some(phone), Some(password)) if e.is_empty() => Ok(Registration { name, phone, password }),
+            (Some(name), Some(phone), Some(password)) if e.is_empty() => Ok(Registration {
+                name,
+                phone,
+                password,
+            }),
             _ => Err(e),
         }
     }

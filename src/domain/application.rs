@@ -89,7 +89,9 @@ impl ApplicationStatus {
 
 /// Every label shown for a status, looked up from its stored name (unknown names show as is).
 pub fn status_label(s: &str) -> &str {
-    ApplicationStatus::parse(s).map(|x| x.label_zh()).unwrap_or(s)
+    ApplicationStatus::parse(s)
+        .map(|x| x.label_zh())
+        .unwrap_or(s)
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@ fn cst() -> Option<FixedOffset> {
 
 pub fn zh_datetime(d: &DateTime<Utc>) -> String {
     match cst() {
-        Some(tz) => d.with_timezone(&tz).format("%Y年%m月%d日 %H:%M").to_string(),
+        Some(tz) => d
+            .with_timezone(&tz)
+            .format("%Y年%m月%d日 %H:%M")
+            .to_string(),
         None => d.format("%Y年%m月%d日 %H:%M").to_string(),
     }
 }
@@ -30,8 +33,13 @@ mod tests {
 
     #[test]
     fn dates_read_in_chinese_in_china_time() {
-        let d = DateTime::parse_from_rfc3339("2026-11-26T17:30:00Z").unwrap().with_timezone(&Utc);
+        let d = DateTime::parse_from_rfc3339("2026-11-26T17:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(zh_datetime(&d), "2026年11月27日 01:30");
-        assert_eq!(zh_date(&NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()), "2026年01月05日");
+        assert_eq!(
+            zh_date(&NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()),
+            "2026年01月05日"
+        );
     }
 }

@@ -19,7 +19,10 @@ impl FieldErrors {
     }
     /// The first message for a field, for showing beside it.
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.get(field).and_then(|v| v.first()).map(|s| s.as_str())
+        self.0
+            .get(field)
+            .and_then(|v| v.first())
+            .map(|s| s.as_str())
     }
     pub fn has(&self, field: &str) -> bool {
         self.0.contains_key(field)
@@ -29,4 +32,3 @@ impl FieldErrors {
         if self.is_empty() { Ok(()) } else { Err(self) }
     }
 }
-

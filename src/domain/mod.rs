@@ -1,10 +1,10 @@
 //! Pure rules of the scheme: no Rocket, no SeaORM. Everything here is unit-tested.
 pub mod account;
 pub mod application;
+pub mod checklist;
 pub mod dates;
 pub mod fields;
 pub mod grade;
-pub mod checklist;
 pub mod identity;
 pub mod occupancy;
 pub mod permit_number;

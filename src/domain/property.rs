@@ -16,7 +16,13 @@ pub enum Structure {
 }
 
 impl Structure {
-    pub const ALL: [Structure; 5] = [Self::BrickConcrete, Self::Frame, Self::Steel, Self::Wood, Self::Other];
+    pub const ALL: [Structure; 5] = [
+        Self::BrickConcrete,
+        Self::Frame,
+        Self::Steel,
+        Self::Wood,
+        Self::Other,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::BrickConcrete => "brick_concrete",
@@ -126,7 +132,10 @@ impl RawProperty {
         let address = self.address.trim().to_string();
         let n = address.chars().count();
         if n < 5 {
-            e.add("address", "请填写详细地址（至少 5 个字），例如：锦绣村东区 12 号");
+            e.add(
+                "address",
+                "请填写详细地址（至少 5 个字），例如：锦绣村东区 12 号",
+            );
         } else if n > 200 {
             e.add("address", "地址不能超过 200 个字");
         }
@@ -190,14 +199,24 @@ impl RawProperty {
                 e.add(key("kind"), "请选择房间用途");
             }
             if let (Some(floor), Some(area), Some(kind)) = (floor, area, kind) {
-                parsed.push(RoomDraft { label, floor, area, kind });
+                parsed.push(RoomDraft {
+                    label,
+                    floor,
+                    area,
+                    kind,
+                });
             }
         }
         e.into_result()?;
         match (village_id, grid_id, floors, structure) {
-            (Some(village_id), Some(grid_id), Some(floors), Some(structure)) => {
-                Ok(PropertyDraft { village_id, grid_id, address, floors, structure, rooms: parsed })
-            }
+            (Some(village_id), Some(grid_id), Some(floors), Some(structure)) => Ok(PropertyDraft {
+                village_id,
+                grid_id,
+                address,
+                floors,
+                structure,
+                rooms: parsed,
+            }),
             // Every None above added an error, so this arm is unreachable in practice.
             _ => Err(FieldErrors::new()),
         }
@@ -220,7 +239,12 @@ mod tests {
             address: "锦绣村东区 12 号".into(),
             floors: "3".into(),
             structure: "brick_concrete".into(),
-            rooms: vec![RawRoom { label: "101".into(), floor: "1".into(), area_m2: "14".into(), kind: "bedroom".into() }],
+            rooms: vec![RawRoom {
+                label: "101".into(),
+                floor: "1".into(),
+                area_m2: "14".into(),
+                kind: "bedroom".into(),
+            }],
         }
     }
 
@@ -239,7 +263,13 @@ mod tests {
         r.rooms[0].area_m2 = "-3".into();
         r.rooms[0].kind = "garage".into();
         let e = r.parse().unwrap_err();
-        assert!(e.has("address") && e.has("floors") && e.has("rooms[0].area_m2") && e.has("rooms[0].kind"), "{e:?}");
+        assert!(
+            e.has("address")
+                && e.has("floors")
+                && e.has("rooms[0].area_m2")
+                && e.has("rooms[0].kind"),
+            "{e:?}"
+        );
     }
 
     #[test]

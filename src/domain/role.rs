@@ -13,7 +13,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::TownAdmin, Role::VillageOfficial, Role::Inspector, Role::Landlord, Role::ApiClient];
+    pub const ALL: [Role; 5] = [
+        Role::TownAdmin,
+        Role::VillageOfficial,
+        Role::Inspector,
+        Role::Landlord,
+        Role::ApiClient,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

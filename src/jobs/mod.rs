@@ -5,14 +5,20 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, Set, Statement,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    Set, Statement,
 };
 
 use crate::entities::job;
 use crate::error::AppError;
 
 /// Tries to take the lease on `name` for `lease`. Returns false when another instance holds it.
-pub async fn claim(db: &DatabaseConnection, name: &str, instance: &str, lease: Duration) -> Result<bool, AppError> {
+pub async fn claim(
+    db: &DatabaseConnection,
+    name: &str,
+    instance: &str,
+    lease: Duration,
+) -> Result<bool, AppError> {
     let now = Utc::now();
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
     let tx = crate::db::begin_write(db).await?;
@@ -36,9 +42,14 @@ pub async fn claim(db: &DatabaseConnection, name: &str, instance: &str, lease: D
         match job::Entity::find_by_id(name.to_string()).one(&tx).await? {
             Some(j) => Some(j),
             None => Some(
-                job::ActiveModel { name: Set(name.into()), locked_by: Set(None), locked_until: Set(None), last_run_at: Set(None) }
-                    .insert(&tx)
-                    .await?,
+                job::ActiveModel {
+                    name: Set(name.into()),
+                    locked_by: Set(None),
+                    locked_until: Set(None),
+                    last_run_at: Set(None),
+                }
+                .insert(&tx)
+                .await?,
             ),
         }
     };
@@ -75,4 +86,69 @@ pub async fn release(db: &DatabaseConnection, name: &str, instance: &str) -> Res
 /// An id for this process, so leases can tell instances apart.
 pub fn instance_id() -> String {
     format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())
+}
+
+/// How often the scheduler wakes up. Each job decides for itself whether there is work.
+pub const TICK: Duration = Duration::from_secs(60);
+
+/// Runs every background job once, each under its own claim. Returns what each job reported.
+/// Issues add their jobs here (routine patrols, overdue marks, permit expiry, lapsed stays, retention).
+pub async fn run_all(
+    state: &crate::AppState,
+    instance: &str,
+) -> Vec<(&'static str, Result<String, AppError>)> {
+    let jobs: Vec<&'static str> = vec![];
+    let mut out = Vec::new();
+    for name in jobs {
+        if !claim(&state.db, name, instance, Duration::from_secs(300))
+            .await
+            .unwrap_or(false)
+        {
+            continue;
+        }
+        let result = run_one(state, name).await;
+        let _ = release(&state.db, name, instance).await;
+        out.push((name, result));
+    }
+    out
+}
+
+async fn run_one(_state: &crate::AppState, name: &str) -> Result<String, AppError> {
+    #[allow(clippy::match_single_binding)]
+    match name {
+        other => Err(AppError::internal(format!("unknown job {other}"))),
+    }
+}
+
+/// Starts the scheduler loop when Rocket lifts off (not in `rocket::local` tests, which call
+/// `run_all` directly when they need a job to run).
+pub struct Scheduler(pub crate::AppRef);
+
+#[rocket::async_trait]
+impl rocket::fairing::Fairing for Scheduler {
+    fn info(&self) -> rocket::fairing::Info {
+        rocket::fairing::Info {
+            name: "background jobs",
+            kind: rocket::fairing::Kind::Liftoff,
+        }
+    }
+
+    async fn on_liftoff(&self, _rocket: &rocket::Rocket<rocket::Orbit>) {
+        if std::env::var("ANJU_DISABLE_SCHEDULER").is_ok() {
+            return;
+        }
+        let state = self.0.clone();
+        let instance = instance_id();
+        rocket::tokio::spawn(async move {
+            loop {
+                for (name, result) in run_all(&state, &instance).await {
+                    match result {
+                        Ok(msg) => tracing::info!(job = name, "{msg}"),
+                        Err(e) => tracing::error!(job = name, "job failed: {e}"),
+                    }
+                }
+                rocket::tokio::time::sleep(TICK).await;
+            }
+        });
+    }
 }

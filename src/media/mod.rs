@@ -69,14 +69,24 @@ pub fn intake(bytes: &[u8]) -> Result<Photo, PhotoError> {
         img.apply_orientation(o);
     }
     if img.width() > STORED_SIDE || img.height() > STORED_SIDE {
-        img = img.resize(STORED_SIDE, STORED_SIDE, image::imageops::FilterType::Triangle);
+        img = img.resize(
+            STORED_SIDE,
+            STORED_SIDE,
+            image::imageops::FilterType::Triangle,
+        );
     }
     let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
     let mut out = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82);
-    rgb.write_with_encoder(enc).map_err(|_| PhotoError::Encode)?;
+    rgb.write_with_encoder(enc)
+        .map_err(|_| PhotoError::Encode)?;
     let sha256 = hex::encode(Sha256::digest(&out));
-    Ok(Photo { width: rgb.width(), height: rgb.height(), jpeg: out, sha256 })
+    Ok(Photo {
+        width: rgb.width(),
+        height: rgb.height(),
+        jpeg: out,
+        sha256,
+    })
 }
 
 fn classify(e: image::ImageError) -> PhotoError {
@@ -99,7 +109,9 @@ mod tests {
     fn png(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_pixel(w, h, image::Rgb([10, 120, 200]));
         let mut out = Vec::new();
-        DynamicImage::ImageRgb8(img).write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
+        DynamicImage::ImageRgb8(img)
+            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .unwrap();
         out
     }
 
@@ -112,7 +124,10 @@ mod tests {
 
     #[test]
     fn text_is_not_an_image() {
-        assert_eq!(intake(b"hello, this is not a picture").unwrap_err(), PhotoError::NotAnImage);
+        assert_eq!(
+            intake(b"hello, this is not a picture").unwrap_err(),
+            PhotoError::NotAnImage
+        );
     }
 
     #[test]
@@ -122,6 +137,9 @@ mod tests {
         bytes[16..20].copy_from_slice(&20000u32.to_be_bytes());
         bytes[20..24].copy_from_slice(&20000u32.to_be_bytes());
         let err = intake(&bytes).unwrap_err();
-        assert!(matches!(err, PhotoError::TooManyPixels | PhotoError::Corrupt), "{err:?}");
+        assert!(
+            matches!(err, PhotoError::TooManyPixels | PhotoError::Corrupt),
+            "{err:?}"
+        );
     }
 }

@@ -1,25 +1,32 @@
 //! Permit applications: draft, declaration, documents, the safety pledge and submission, with a timeline.
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 
 use super::properties::{self, PropertyView};
-use super::{audit, Actor};
+use super::{Actor, audit};
 use crate::domain::application::ApplicationStatus;
 use crate::domain::dates::zh_datetime;
 use crate::domain::fields::FieldErrors;
 use crate::domain::role::Role;
-use crate::entities::{application, application_document, application_event, property, upload, user};
+use crate::entities::{
+    application, application_document, application_event, property, upload, user,
+};
 use crate::error::AppError;
 
 /// What a document upload is for.
-pub const DOC_KINDS: [(&str, &str); 2] = [("ownership_proof", "产权证明"), ("house_photo", "房屋照片")];
+pub const DOC_KINDS: [(&str, &str); 2] =
+    [("ownership_proof", "产权证明"), ("house_photo", "房屋照片")];
 
 pub fn doc_kind_label(kind: &str) -> &'static str {
-    DOC_KINDS.iter().find(|(k, _)| *k == kind).map(|(_, l)| *l).unwrap_or("其他材料")
+    DOC_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, l)| *l)
+        .unwrap_or("其他材料")
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,8 +80,14 @@ fn status_of(a: &application::Model) -> ApplicationStatus {
     ApplicationStatus::parse(&a.status).unwrap_or(ApplicationStatus::Draft)
 }
 
-pub async fn view_of<C: ConnectionTrait>(db: &C, a: application::Model) -> Result<ApplicationView, AppError> {
-    let p = property::Entity::find_by_id(a.property_id).one(db).await?.ok_or_else(AppError::not_found)?;
+pub async fn view_of<C: ConnectionTrait>(
+    db: &C,
+    a: application::Model,
+) -> Result<ApplicationView, AppError> {
+    let p = property::Entity::find_by_id(a.property_id)
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     let property = properties::view_of(db, p).await?;
     let documents = application_document::Entity::find()
         .filter(application_document::Column::ApplicationId.eq(a.id))
@@ -82,7 +95,12 @@ pub async fn view_of<C: ConnectionTrait>(db: &C, a: application::Model) -> Resul
         .all(db)
         .await?
         .into_iter()
-        .map(|d| DocumentView { id: d.id, kind_label: doc_kind_label(&d.kind), kind: d.kind, upload_id: d.upload_id })
+        .map(|d| DocumentView {
+            id: d.id,
+            kind_label: doc_kind_label(&d.kind),
+            kind: d.kind,
+            upload_id: d.upload_id,
+        })
         .collect();
     let events = application_event::Entity::find()
         .filter(application_event::Column::ApplicationId.eq(a.id))
@@ -92,7 +110,11 @@ pub async fn view_of<C: ConnectionTrait>(db: &C, a: application::Model) -> Resul
     let mut history = Vec::new();
     for e in events {
         let actor_name = match e.actor_id {
-            Some(id) => user::Entity::find_by_id(id).one(db).await?.map(|u| u.name).unwrap_or_default(),
+            Some(id) => user::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|u| u.name)
+                .unwrap_or_default(),
             None => "系统".into(),
         };
         history.push(EventView {
@@ -124,8 +146,15 @@ pub async fn view_of<C: ConnectionTrait>(db: &C, a: application::Model) -> Resul
     })
 }
 
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<ApplicationView, AppError> {
-    let a = application::Entity::find_by_id(id).one(db).await?.ok_or_else(AppError::not_found)?;
+pub async fn get(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+) -> Result<ApplicationView, AppError> {
+    let a = application::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     if !may_read(actor, &a) {
         return Err(AppError::forbidden());
     }
@@ -144,11 +173,18 @@ pub struct ApplicationRow {
     pub updated_zh: String,
 }
 
-pub async fn list(db: &DatabaseConnection, actor: &Actor, page: u64, per_page: u64) -> Result<(Vec<ApplicationRow>, u64), AppError> {
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<ApplicationRow>, u64), AppError> {
     let mut q = application::Entity::find().order_by_desc(application::Column::UpdatedAt);
     q = match actor.role {
         Role::Landlord => q.filter(application::Column::LandlordId.eq(actor.id)),
-        Role::VillageOfficial => q.filter(application::Column::VillageId.eq(actor.village_id.unwrap_or(-1))),
+        Role::VillageOfficial => {
+            q.filter(application::Column::VillageId.eq(actor.village_id.unwrap_or(-1)))
+        }
         Role::TownAdmin | Role::ApiClient => q,
         Role::Inspector => return Err(AppError::forbidden()),
     };
@@ -157,7 +193,11 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, page: u64, per_page: u
     let apps = pager.fetch_page(page).await?;
     let mut rows = Vec::new();
     for a in apps {
-        let address = property::Entity::find_by_id(a.property_id).one(db).await?.map(|p| p.address).unwrap_or_default();
+        let address = property::Entity::find_by_id(a.property_id)
+            .one(db)
+            .await?
+            .map(|p| p.address)
+            .unwrap_or_default();
         let s = status_of(&a);
         rows.push(ApplicationRow {
             id: a.id,
@@ -173,7 +213,13 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, page: u64, per_page: u
     Ok((rows, total))
 }
 
-pub async fn add_event<C: ConnectionTrait>(tx: &C, app_id: i32, status: ApplicationStatus, actor_id: Option<i32>, note: Option<String>) -> Result<(), AppError> {
+pub async fn add_event<C: ConnectionTrait>(
+    tx: &C,
+    app_id: i32,
+    status: ApplicationStatus,
+    actor_id: Option<i32>,
+    note: Option<String>,
+) -> Result<(), AppError> {
     application_event::ActiveModel {
         application_id: Set(app_id),
         status: Set(status.as_str().into()),
@@ -188,30 +234,50 @@ pub async fn add_event<C: ConnectionTrait>(tx: &C, app_id: i32, status: Applicat
 }
 
 /// Loads an application for change by its own landlord, in the given transaction.
-async fn own_for_change(tx: &DatabaseTransaction, actor: &Actor, id: i32) -> Result<application::Model, AppError> {
-    let a = application::Entity::find_by_id(id).one(tx).await?.ok_or_else(AppError::not_found)?;
+async fn own_for_change(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    id: i32,
+) -> Result<application::Model, AppError> {
+    let a = application::Entity::find_by_id(id)
+        .one(tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     if actor.role != Role::Landlord || a.landlord_id != actor.id {
         return Err(AppError::forbidden());
     }
     Ok(a)
 }
 
-pub async fn create_draft(db: &DatabaseConnection, actor: &Actor, property_id: i32) -> Result<ApplicationView, AppError> {
+pub async fn create_draft(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    property_id: i32,
+) -> Result<ApplicationView, AppError> {
     if actor.role != Role::Landlord {
         return Err(AppError::Forbidden("只有房东可以申请准入证".into()));
     }
     let tx = crate::db::begin_write(db).await?;
-    let p = property::Entity::find_by_id(property_id).one(&tx).await?.ok_or_else(|| AppError::field("property_id", "房屋不存在"))?;
+    let p = property::Entity::find_by_id(property_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| AppError::field("property_id", "房屋不存在"))?;
     if p.landlord_id != actor.id {
         return Err(AppError::forbidden());
     }
     let open = application::Entity::find()
         .filter(application::Column::PropertyId.eq(property_id))
-        .filter(application::Column::Status.is_not_in([ApplicationStatus::Approved.as_str(), ApplicationStatus::Rejected.as_str()]))
+        .filter(application::Column::Status.is_not_in([
+            ApplicationStatus::Approved.as_str(),
+            ApplicationStatus::Rejected.as_str(),
+        ]))
         .one(&tx)
         .await?;
     if let Some(open) = open {
-        return Err(AppError::Conflict(format!("该房屋已有办理中的申请（编号 {}），请勿重复申请", open.id)));
+        return Err(AppError::Conflict(format!(
+            "该房屋已有办理中的申请（编号 {}），请勿重复申请",
+            open.id
+        )));
     }
     let now = Utc::now();
     let a = application::ActiveModel {
@@ -225,8 +291,23 @@ pub async fn create_draft(db: &DatabaseConnection, actor: &Actor, property_id: i
     }
     .insert(&tx)
     .await?;
-    add_event(&tx, a.id, ApplicationStatus::Draft, Some(actor.id), Some("创建申请".into())).await?;
-    audit::record(&tx, Some(actor.id), "application.create", "application", a.id, serde_json::json!({"property_id": property_id})).await?;
+    add_event(
+        &tx,
+        a.id,
+        ApplicationStatus::Draft,
+        Some(actor.id),
+        Some("创建申请".into()),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "application.create",
+        "application",
+        a.id,
+        serde_json::json!({"property_id": property_id}),
+    )
+    .await?;
     let v = view_of(&tx, a).await?;
     tx.commit().await?;
     Ok(v)
@@ -241,9 +322,15 @@ pub struct Declaration {
 }
 
 impl Declaration {
-    pub fn parse(owner_name: &str, doc_no: &str, intended_use: &str) -> Result<Declaration, FieldErrors> {
+    pub fn parse(
+        owner_name: &str,
+        doc_no: &str,
+        intended_use: &str,
+    ) -> Result<Declaration, FieldErrors> {
         let mut e = FieldErrors::new();
-        let owner = crate::domain::account::PersonName::parse(owner_name).map_err(|m| e.add("owner_name", m.replace("姓名", "产权人姓名"))).ok();
+        let owner = crate::domain::account::PersonName::parse(owner_name)
+            .map_err(|m| e.add("owner_name", m.replace("姓名", "产权人姓名")))
+            .ok();
         let doc = doc_no.trim();
         if doc.is_empty() {
             e.add("ownership_doc_no", "请填写不动产权证号或其他产权证明编号");
@@ -255,13 +342,22 @@ impl Declaration {
             e.add("intended_use", "出租说明不能超过 200 个字");
         }
         match owner {
-            Some(o) if e.is_empty() => Ok(Declaration { owner_name: o.as_str().into(), ownership_doc_no: doc.into(), intended_use: usage.into() }),
+            Some(o) if e.is_empty() => Ok(Declaration {
+                owner_name: o.as_str().into(),
+                ownership_doc_no: doc.into(),
+                intended_use: usage.into(),
+            }),
             _ => Err(e),
         }
     }
 }
 
-pub async fn save_declaration(db: &DatabaseConnection, actor: &Actor, id: i32, d: Declaration) -> Result<(), AppError> {
+pub async fn save_declaration(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    d: Declaration,
+) -> Result<(), AppError> {
     let tx = crate::db::begin_write(db).await?;
     let a = own_for_change(&tx, actor, id).await?;
     if !status_of(&a).is_editable() {
@@ -273,12 +369,26 @@ pub async fn save_declaration(db: &DatabaseConnection, actor: &Actor, id: i32, d
     am.intended_use = Set(Some(d.intended_use));
     am.updated_at = Set(Utc::now());
     am.update(&tx).await?;
-    audit::record(&tx, Some(actor.id), "application.declare", "application", id, serde_json::json!({})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "application.declare",
+        "application",
+        id,
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn attach_document(db: &DatabaseConnection, actor: &Actor, id: i32, kind: &str, upload_id: &str) -> Result<(), AppError> {
+pub async fn attach_document(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    kind: &str,
+    upload_id: &str,
+) -> Result<(), AppError> {
     if !DOC_KINDS.iter().any(|(k, _)| *k == kind) {
         return Err(AppError::field("kind", "材料类型无效"));
     }
@@ -287,7 +397,10 @@ pub async fn attach_document(db: &DatabaseConnection, actor: &Actor, id: i32, ki
     if !status_of(&a).is_editable() {
         return Err(AppError::Conflict("申请已提交，不能再修改材料".into()));
     }
-    match upload::Entity::find_by_id(upload_id.to_string()).one(&tx).await? {
+    match upload::Entity::find_by_id(upload_id.to_string())
+        .one(&tx)
+        .await?
+    {
         Some(u) if u.uploaded_by == actor.id => {}
         Some(_) => return Err(AppError::forbidden()),
         None => return Err(AppError::field("photo_id", "照片不存在，请重新上传")),
@@ -301,12 +414,25 @@ pub async fn attach_document(db: &DatabaseConnection, actor: &Actor, id: i32, ki
     }
     .insert(&tx)
     .await?;
-    audit::record(&tx, Some(actor.id), "application.attach", "application", id, serde_json::json!({"document": d.id, "kind": kind})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "application.attach",
+        "application",
+        id,
+        serde_json::json!({"document": d.id, "kind": kind}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn remove_document(db: &DatabaseConnection, actor: &Actor, id: i32, doc_id: i32) -> Result<(), AppError> {
+pub async fn remove_document(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    doc_id: i32,
+) -> Result<(), AppError> {
     let tx = crate::db::begin_write(db).await?;
     let a = own_for_change(&tx, actor, id).await?;
     if !status_of(&a).is_editable() {
@@ -320,19 +446,38 @@ pub async fn remove_document(db: &DatabaseConnection, actor: &Actor, id: i32, do
     if res.rows_affected == 0 {
         return Err(AppError::not_found());
     }
-    audit::record(&tx, Some(actor.id), "application.detach", "application", id, serde_json::json!({"document": doc_id})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "application.detach",
+        "application",
+        id,
+        serde_json::json!({"document": doc_id}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Submits a complete draft: declaration filled, ownership proof and a house photo attached, pledge accepted.
-pub async fn submit(db: &DatabaseConnection, actor: &Actor, id: i32, pledge_accepted: bool) -> Result<ApplicationView, AppError> {
+pub async fn submit(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    pledge_accepted: bool,
+) -> Result<ApplicationView, AppError> {
     let tx = crate::db::begin_write(db).await?;
     let a = own_for_change(&tx, actor, id).await?;
     if !status_of(&a).can_move_to(ApplicationStatus::Submitted) {
-        return Err(AppError::Conflict(format!("申请当前状态为「{}」，不能提交", status_of(&a).label_zh())));
+        return Err(AppError::Conflict(format!(
+            "申请当前状态为「{}」，不能提交",
+            status_of(&a).label_zh()
+        )));
     }
-    let docs = application_document::Entity::find().filter(application_document::Column::ApplicationId.eq(id)).all(&tx).await?;
+    let docs = application_document::Entity::find()
+        .filter(application_document::Column::ApplicationId.eq(id))
+        .all(&tx)
+        .await?;
     let mut e = FieldErrors::new();
     if a.owner_name.is_none() {
         e.add("declaration", "请先填写并保存申报信息");
@@ -354,8 +499,23 @@ pub async fn submit(db: &DatabaseConnection, actor: &Actor, id: i32, pledge_acce
     am.submitted_at = Set(Some(now));
     am.updated_at = Set(now);
     let a = am.update(&tx).await?;
-    add_event(&tx, id, ApplicationStatus::Submitted, Some(actor.id), Some("已签署安全责任承诺书并提交申请".into())).await?;
-    audit::record(&tx, Some(actor.id), "application.submit", "application", id, serde_json::json!({"pledge_accepted_at": now})).await?;
+    add_event(
+        &tx,
+        id,
+        ApplicationStatus::Submitted,
+        Some(actor.id),
+        Some("已签署安全责任承诺书并提交申请".into()),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "application.submit",
+        "application",
+        id,
+        serde_json::json!({"pledge_accepted_at": now}),
+    )
+    .await?;
     let v = view_of(&tx, a).await?;
     tx.commit().await?;
     Ok(v)

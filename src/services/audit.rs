@@ -1,7 +1,8 @@
 //! The append-only, hash-chained audit log: every state change writes one entry in its own transaction.
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, QueryOrder, QuerySelect, Set,
+    Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -20,8 +21,11 @@ pub async fn record<C: ConnectionTrait>(
 ) -> Result<(), AppError> {
     if tx.get_database_backend() == DbBackend::Postgres {
         // Two writers must not both read the same tail and fork the chain.
-        tx.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(727275)"))
-            .await?;
+        tx.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(727275)",
+        ))
+        .await?;
     }
     let prev_hash = audit_entry::Entity::find()
         .order_by_desc(audit_entry::Column::Id)
@@ -34,7 +38,15 @@ pub async fn record<C: ConnectionTrait>(
     let at = Utc::now().trunc_subsecs(6);
     let entity_id = entity_id.to_string();
     let detail = detail.to_string();
-    let hash = chain_hash(&prev_hash, &at.to_rfc3339(), actor_id, action, entity, &entity_id, &detail);
+    let hash = chain_hash(
+        &prev_hash,
+        &at.to_rfc3339(),
+        actor_id,
+        action,
+        entity,
+        &entity_id,
+        &detail,
+    );
     audit_entry::ActiveModel {
         at: Set(at),
         actor_id: Set(actor_id),
@@ -61,7 +73,15 @@ pub fn chain_hash(
     detail: &str,
 ) -> String {
     let mut h = Sha256::new();
-    for part in [prev, at, &actor_id.map(|a| a.to_string()).unwrap_or_default(), action, entity, entity_id, detail] {
+    for part in [
+        prev,
+        at,
+        &actor_id.map(|a| a.to_string()).unwrap_or_default(),
+        action,
+        entity,
+        entity_id,
+        detail,
+    ] {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
@@ -71,9 +91,20 @@ pub fn chain_hash(
 /// Recomputes the chain and returns the id of the first entry that does not fit, if any.
 pub async fn verify_chain<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, AppError> {
     let mut prev = "0".repeat(64);
-    for e in audit_entry::Entity::find().order_by_asc(audit_entry::Column::Id).all(db).await? {
-        let expect =
-            chain_hash(&prev, &e.at.to_rfc3339(), e.actor_id, &e.action, &e.entity, &e.entity_id, &e.detail);
+    for e in audit_entry::Entity::find()
+        .order_by_asc(audit_entry::Column::Id)
+        .all(db)
+        .await?
+    {
+        let expect = chain_hash(
+            &prev,
+            &e.at.to_rfc3339(),
+            e.actor_id,
+            &e.action,
+            &e.entity,
+            &e.entity_id,
+            &e.detail,
+        );
         if e.prev_hash != prev || e.hash != expect {
             return Ok(Some(e.id));
         }

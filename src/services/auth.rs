@@ -1,23 +1,21 @@
 //! Accounts: landlord registration, sign-in with rate limits, accounts made by the admin, API tokens.
 use std::time::Duration;
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
-use super::{audit, Actor};
+use super::{Actor, audit};
 use crate::domain::account::{NewPassword, PersonName, Registration};
 use crate::domain::fields::FieldErrors;
 use crate::domain::identity::Phone;
 use crate::domain::role::Role;
 use crate::entities::{api_token, inspector_grid, user, village};
 use crate::error::AppError;
-use crate::ratelimit::{retry_message, SlidingWindow};
+use crate::ratelimit::{SlidingWindow, retry_message};
 
 /// Failed sign-ins per account and per address within the configured window.
 pub struct LoginLimiter {
@@ -51,7 +49,11 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 async fn verify_password(password: String, hash: String) -> bool {
     rocket::tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -59,13 +61,26 @@ async fn verify_password(password: String, hash: String) -> bool {
 }
 
 pub fn actor_of(u: &user::Model) -> Option<Actor> {
-    Some(Actor { id: u.id, role: Role::parse(&u.role)?, name: u.name.clone(), village_id: u.village_id })
+    Some(Actor {
+        id: u.id,
+        role: Role::parse(&u.role)?,
+        name: u.name.clone(),
+        village_id: u.village_id,
+    })
 }
 
-pub async fn register_landlord(db: &DatabaseConnection, reg: Registration) -> Result<Actor, AppError> {
+pub async fn register_landlord(
+    db: &DatabaseConnection,
+    reg: Registration,
+) -> Result<Actor, AppError> {
     let hash = hash_password(reg.password.expose().to_string()).await?;
     let tx = crate::db::begin_write(db).await?;
-    if user::Entity::find().filter(user::Column::Phone.eq(reg.phone.as_str())).one(&tx).await?.is_some() {
+    if user::Entity::find()
+        .filter(user::Column::Phone.eq(reg.phone.as_str()))
+        .one(&tx)
+        .await?
+        .is_some()
+    {
         return Err(AppError::field("phone", "该手机号已注册，请直接登录"));
     }
     let u = user::ActiveModel {
@@ -80,7 +95,15 @@ pub async fn register_landlord(db: &DatabaseConnection, reg: Registration) -> Re
     }
     .insert(&tx)
     .await?;
-    audit::record(&tx, Some(u.id), "user.register", "user", u.id, serde_json::json!({"role": "landlord"})).await?;
+    audit::record(
+        &tx,
+        Some(u.id),
+        "user.register",
+        "user",
+        u.id,
+        serde_json::json!({"role": "landlord"}),
+    )
+    .await?;
     tx.commit().await?;
     actor_of(&u).ok_or_else(|| AppError::internal("bad role"))
 }
@@ -94,14 +117,19 @@ pub async fn authenticate(
     password: &str,
     ip: &str,
 ) -> Result<Actor, AppError> {
-    let account_key = Phone::parse(phone).map(|p| p.as_str().to_string()).unwrap_or_else(|_| phone.trim().to_string());
+    let account_key = Phone::parse(phone)
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|_| phone.trim().to_string());
     if let Err(wait) = limiter.per_account.check(&account_key) {
         return Err(AppError::TooMany(retry_message(wait)));
     }
     if let Err(wait) = limiter.per_ip.check(ip) {
         return Err(AppError::TooMany(retry_message(wait)));
     }
-    let found = user::Entity::find().filter(user::Column::Phone.eq(account_key.as_str())).one(db).await?;
+    let found = user::Entity::find()
+        .filter(user::Column::Phone.eq(account_key.as_str()))
+        .one(db)
+        .await?;
     // Verify against a fixed hash when the account is unknown, so timing does not reveal which phones exist.
     let (hash, u) = match found {
         Some(u) => (u.password_hash.clone(), Some(u)),
@@ -133,7 +161,11 @@ pub struct NewUser {
     pub grid_ids: Vec<i32>,
 }
 
-pub async fn create_user(db: &DatabaseConnection, by: Option<&Actor>, nu: NewUser) -> Result<user::Model, AppError> {
+pub async fn create_user(
+    db: &DatabaseConnection,
+    by: Option<&Actor>,
+    nu: NewUser,
+) -> Result<user::Model, AppError> {
     if let Some(a) = by {
         if a.role != Role::TownAdmin {
             return Err(AppError::forbidden());
@@ -149,7 +181,12 @@ pub async fn create_user(db: &DatabaseConnection, by: Option<&Actor>, nu: NewUse
     e.into_result()?;
     let hash = hash_password(nu.password.expose().to_string()).await?;
     let tx = crate::db::begin_write(db).await?;
-    if user::Entity::find().filter(user::Column::Phone.eq(nu.phone.as_str())).one(&tx).await?.is_some() {
+    if user::Entity::find()
+        .filter(user::Column::Phone.eq(nu.phone.as_str()))
+        .one(&tx)
+        .await?
+        .is_some()
+    {
         return Err(AppError::field("phone", "该手机号已被使用"));
     }
     if let Some(v) = nu.village_id {
@@ -162,7 +199,11 @@ pub async fn create_user(db: &DatabaseConnection, by: Option<&Actor>, nu: NewUse
         phone: Set(nu.phone.as_str().into()),
         name: Set(nu.name.as_str().into()),
         password_hash: Set(hash),
-        village_id: Set(if nu.role.needs_village() { nu.village_id } else { None }),
+        village_id: Set(if nu.role.needs_village() {
+            nu.village_id
+        } else {
+            None
+        }),
         active: Set(true),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -170,10 +211,19 @@ pub async fn create_user(db: &DatabaseConnection, by: Option<&Actor>, nu: NewUse
     .insert(&tx)
     .await?;
     for g in &nu.grid_ids {
-        if crate::entities::grid::Entity::find_by_id(*g).one(&tx).await?.is_none() {
+        if crate::entities::grid::Entity::find_by_id(*g)
+            .one(&tx)
+            .await?
+            .is_none()
+        {
             return Err(AppError::field("grid_ids", "所选网格不存在"));
         }
-        inspector_grid::ActiveModel { user_id: Set(u.id), grid_id: Set(*g) }.insert(&tx).await?;
+        inspector_grid::ActiveModel {
+            user_id: Set(u.id),
+            grid_id: Set(*g),
+        }
+        .insert(&tx)
+        .await?;
     }
     audit::record(
         &tx,
@@ -193,7 +243,11 @@ fn token_hash(token: &str) -> String {
 }
 
 /// A new bearer token; only its hash is stored, so a database leak reveals no usable token.
-pub async fn issue_token(db: &DatabaseConnection, actor: &Actor, label: &str) -> Result<String, AppError> {
+pub async fn issue_token(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    label: &str,
+) -> Result<String, AppError> {
     let raw: [u8; 32] = rand::random();
     let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
     let tx = crate::db::begin_write(db).await?;
@@ -207,12 +261,23 @@ pub async fn issue_token(db: &DatabaseConnection, actor: &Actor, label: &str) ->
     }
     .insert(&tx)
     .await?;
-    audit::record(&tx, Some(actor.id), "token.issue", "api_token", t.id, serde_json::json!({"label": label})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "token.issue",
+        "api_token",
+        t.id,
+        serde_json::json!({"label": label}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(token)
 }
 
-pub async fn actor_for_token(db: &DatabaseConnection, token: &str) -> Result<Option<Actor>, AppError> {
+pub async fn actor_for_token(
+    db: &DatabaseConnection,
+    token: &str,
+) -> Result<Option<Actor>, AppError> {
     let Some(t) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(token_hash(token)))
         .filter(api_token::Column::RevokedAt.is_null())
@@ -226,9 +291,17 @@ pub async fn actor_for_token(db: &DatabaseConnection, token: &str) -> Result<Opt
 }
 
 /// Revokes the token that was presented (sign-out for API clients).
-pub async fn revoke_token(db: &DatabaseConnection, actor: &Actor, token: &str) -> Result<(), AppError> {
+pub async fn revoke_token(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    token: &str,
+) -> Result<(), AppError> {
     let tx = crate::db::begin_write(db).await?;
-    if let Some(t) = api_token::Entity::find().filter(api_token::Column::TokenHash.eq(token_hash(token))).one(&tx).await? {
+    if let Some(t) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token_hash(token)))
+        .one(&tx)
+        .await?
+    {
         if t.user_id != actor.id {
             return Err(AppError::forbidden());
         }
@@ -236,12 +309,23 @@ pub async fn revoke_token(db: &DatabaseConnection, actor: &Actor, token: &str) -
         let mut am: api_token::ActiveModel = t.into();
         am.revoked_at = Set(Some(Utc::now()));
         am.update(&tx).await?;
-        audit::record(&tx, Some(actor.id), "token.revoke", "api_token", id, serde_json::json!({})).await?;
+        audit::record(
+            &tx,
+            Some(actor.id),
+            "token.revoke",
+            "api_token",
+            id,
+            serde_json::json!({}),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 pub async fn find_user(db: &DatabaseConnection, id: i32) -> Result<Option<user::Model>, AppError> {
-    Ok(user::Entity::find_by_id(id).one(db).await?.filter(|u| u.active))
+    Ok(user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|u| u.active))
 }

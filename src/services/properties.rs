@@ -1,12 +1,12 @@
 //! Houses and rooms: a landlord records them; officials see their village's, the admin sees all.
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 
-use super::{audit, Actor};
+use super::{Actor, audit};
 use crate::domain::application::ApplicationStatus;
 use crate::domain::occupancy::RoomKind;
 use crate::domain::property::{PropertyDraft, Structure};
@@ -56,12 +56,17 @@ pub fn room_view(r: &room::Model) -> RoomView {
         floor: r.floor,
         area_m2: r.area_m2,
         kind: r.kind.clone(),
-        kind_label: RoomKind::parse(&r.kind).map(|k| k.label_zh()).unwrap_or("其他"),
+        kind_label: RoomKind::parse(&r.kind)
+            .map(|k| k.label_zh())
+            .unwrap_or("其他"),
     }
 }
 
 /// Builds the view of a house without any access check; callers check first.
-pub async fn view_of<C: ConnectionTrait>(db: &C, p: property::Model) -> Result<PropertyView, AppError> {
+pub async fn view_of<C: ConnectionTrait>(
+    db: &C,
+    p: property::Model,
+) -> Result<PropertyView, AppError> {
     let rooms = room::Entity::find()
         .filter(room::Column::PropertyId.eq(p.id))
         .order_by_asc(room::Column::Id)
@@ -76,7 +81,9 @@ pub async fn view_of<C: ConnectionTrait>(db: &C, p: property::Model) -> Result<P
         village_name: v.map(|v| v.name).unwrap_or_default(),
         grid_id: p.grid_id,
         grid_name: g.map(|g| g.name).unwrap_or_default(),
-        structure_label: Structure::parse(&p.structure).map(|s| s.label_zh()).unwrap_or("其他"),
+        structure_label: Structure::parse(&p.structure)
+            .map(|s| s.label_zh())
+            .unwrap_or("其他"),
         address: p.address,
         floors: p.floors,
         structure: p.structure,
@@ -84,8 +91,15 @@ pub async fn view_of<C: ConnectionTrait>(db: &C, p: property::Model) -> Result<P
     })
 }
 
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<PropertyView, AppError> {
-    let p = property::Entity::find_by_id(id).one(db).await?.ok_or_else(AppError::not_found)?;
+pub async fn get(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+) -> Result<PropertyView, AppError> {
+    let p = property::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     if !may_read(actor, &p) {
         return Err(AppError::forbidden());
     }
@@ -93,11 +107,18 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<Prop
 }
 
 /// Houses the actor may see, newest first, one page at a time.
-pub async fn list(db: &DatabaseConnection, actor: &Actor, page: u64, per_page: u64) -> Result<(Vec<PropertyView>, u64), AppError> {
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<PropertyView>, u64), AppError> {
     let mut q = property::Entity::find().order_by_desc(property::Column::Id);
     q = match actor.role {
         Role::Landlord => q.filter(property::Column::LandlordId.eq(actor.id)),
-        Role::VillageOfficial => q.filter(property::Column::VillageId.eq(actor.village_id.unwrap_or(-1))),
+        Role::VillageOfficial => {
+            q.filter(property::Column::VillageId.eq(actor.village_id.unwrap_or(-1)))
+        }
         Role::TownAdmin | Role::ApiClient => q,
         Role::Inspector => return Err(AppError::forbidden()),
     };
@@ -112,7 +133,11 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, page: u64, per_page: u
 
 async fn check_place<C: ConnectionTrait>(tx: &C, d: &PropertyDraft) -> Result<(), AppError> {
     let g = grid::Entity::find_by_id(d.grid_id).one(tx).await?;
-    if village::Entity::find_by_id(d.village_id).one(tx).await?.is_none() {
+    if village::Entity::find_by_id(d.village_id)
+        .one(tx)
+        .await?
+        .is_none()
+    {
         return Err(AppError::field("village_id", "所选村不存在"));
     }
     match g {
@@ -121,7 +146,11 @@ async fn check_place<C: ConnectionTrait>(tx: &C, d: &PropertyDraft) -> Result<()
     }
 }
 
-async fn insert_rooms<C: ConnectionTrait>(tx: &C, property_id: i32, d: &PropertyDraft) -> Result<(), AppError> {
+async fn insert_rooms<C: ConnectionTrait>(
+    tx: &C,
+    property_id: i32,
+    d: &PropertyDraft,
+) -> Result<(), AppError> {
     for r in &d.rooms {
         room::ActiveModel {
             property_id: Set(property_id),
@@ -137,7 +166,11 @@ async fn insert_rooms<C: ConnectionTrait>(tx: &C, property_id: i32, d: &Property
     Ok(())
 }
 
-pub async fn create(db: &DatabaseConnection, actor: &Actor, d: PropertyDraft) -> Result<PropertyView, AppError> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    d: PropertyDraft,
+) -> Result<PropertyView, AppError> {
     if actor.role != Role::Landlord {
         return Err(AppError::Forbidden("只有房东可以登记房屋".into()));
     }
@@ -160,16 +193,32 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, d: PropertyDraft) ->
     .insert(&tx)
     .await?;
     insert_rooms(&tx, p.id, &d).await?;
-    audit::record(&tx, Some(actor.id), "property.create", "property", p.id, serde_json::json!({"rooms": d.rooms.len()})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "property.create",
+        "property",
+        p.id,
+        serde_json::json!({"rooms": d.rooms.len()}),
+    )
+    .await?;
     let view = view_of(&tx, p).await?;
     tx.commit().await?;
     Ok(view)
 }
 
 /// Changes a house while no application for it has gone past the draft stage.
-pub async fn update(db: &DatabaseConnection, actor: &Actor, id: i32, d: PropertyDraft) -> Result<PropertyView, AppError> {
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    d: PropertyDraft,
+) -> Result<PropertyView, AppError> {
     let tx = crate::db::begin_write(db).await?;
-    let p = property::Entity::find_by_id(id).one(&tx).await?.ok_or_else(AppError::not_found)?;
+    let p = property::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     if actor.role != Role::Landlord || p.landlord_id != actor.id {
         return Err(AppError::forbidden());
     }
@@ -179,10 +228,15 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: i32, d: Property
         .count(&tx)
         .await?;
     if locked > 0 {
-        return Err(AppError::Conflict("房屋已提交申请，不能再修改；如需变更请联系村干部".into()));
+        return Err(AppError::Conflict(
+            "房屋已提交申请，不能再修改；如需变更请联系村干部".into(),
+        ));
     }
     check_place(&tx, &d).await?;
-    room::Entity::delete_many().filter(room::Column::PropertyId.eq(id)).exec(&tx).await?;
+    room::Entity::delete_many()
+        .filter(room::Column::PropertyId.eq(id))
+        .exec(&tx)
+        .await?;
     insert_rooms(&tx, id, &d).await?;
     let mut am: property::ActiveModel = p.into();
     am.village_id = Set(d.village_id);
@@ -192,7 +246,15 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: i32, d: Property
     am.structure = Set(d.structure.as_str().into());
     am.updated_at = Set(Utc::now());
     let p = am.update(&tx).await?;
-    audit::record(&tx, Some(actor.id), "property.update", "property", id, serde_json::json!({"rooms": d.rooms.len()})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "property.update",
+        "property",
+        id,
+        serde_json::json!({"rooms": d.rooms.len()}),
+    )
+    .await?;
     let view = view_of(&tx, p).await?;
     tx.commit().await?;
     Ok(view)

@@ -5,7 +5,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::{audit, Actor};
+use super::{Actor, audit};
 use crate::domain::role::Role;
 use crate::entities::{grid, inspector_grid, town, user, village};
 use crate::error::AppError;
@@ -25,17 +25,33 @@ pub struct VillageInfo {
 }
 
 pub async fn the_town(db: &DatabaseConnection) -> Result<Option<town::Model>, AppError> {
-    Ok(town::Entity::find().order_by_asc(town::Column::Id).one(db).await?)
+    Ok(town::Entity::find()
+        .order_by_asc(town::Column::Id)
+        .one(db)
+        .await?)
 }
 
 /// Every village with its grids, ordered by code; what any signed-in user may read.
 pub async fn villages_with_grids(db: &DatabaseConnection) -> Result<Vec<VillageInfo>, AppError> {
-    let villages = village::Entity::find().order_by_asc(village::Column::Code).all(db).await?;
-    let grids = grid::Entity::find().order_by_asc(grid::Column::Id).all(db).await?;
+    let villages = village::Entity::find()
+        .order_by_asc(village::Column::Code)
+        .all(db)
+        .await?;
+    let grids = grid::Entity::find()
+        .order_by_asc(grid::Column::Id)
+        .all(db)
+        .await?;
     Ok(villages
         .into_iter()
         .map(|v| VillageInfo {
-            grids: grids.iter().filter(|g| g.village_id == v.id).map(|g| GridInfo { id: g.id, name: g.name.clone() }).collect(),
+            grids: grids
+                .iter()
+                .filter(|g| g.village_id == v.id)
+                .map(|g| GridInfo {
+                    id: g.id,
+                    name: g.name.clone(),
+                })
+                .collect(),
             id: v.id,
             code: v.code,
             name: v.name,
@@ -44,13 +60,22 @@ pub async fn villages_with_grids(db: &DatabaseConnection) -> Result<Vec<VillageI
 }
 
 fn require_admin(actor: &Actor) -> Result<(), AppError> {
-    if actor.role == Role::TownAdmin { Ok(()) } else { Err(AppError::forbidden()) }
+    if actor.role == Role::TownAdmin {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
 }
 
 /// A village code: 1–8 upper-case letters or digits, as printed in permit numbers.
 pub fn parse_code(raw: &str) -> Result<String, &'static str> {
     let c = raw.trim().to_ascii_uppercase();
-    if c.is_empty() || c.len() > 8 || !c.chars().all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit()) {
+    if c.is_empty()
+        || c.len() > 8
+        || !c
+            .chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
+    {
         return Err("编码须为 1–8 位大写字母或数字，例如 JX");
     }
     Ok(c)
@@ -64,67 +89,147 @@ fn parse_place_name(raw: &str) -> Result<String, &'static str> {
     Ok(n.to_string())
 }
 
-pub async fn create_village(db: &DatabaseConnection, actor: &Actor, code: &str, name: &str) -> Result<village::Model, AppError> {
+pub async fn create_village(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    code: &str,
+    name: &str,
+) -> Result<village::Model, AppError> {
     require_admin(actor)?;
     let mut e = crate::domain::fields::FieldErrors::new();
     let code = parse_code(code).map_err(|m| e.add("code", m)).ok();
     let name = parse_place_name(name).map_err(|m| e.add("name", m)).ok();
-    let (Some(code), Some(name)) = (code, name) else { return Err(e.into()) };
+    let (Some(code), Some(name)) = (code, name) else {
+        return Err(e.into());
+    };
     let tx = crate::db::begin_write(db).await?;
     let Some(t) = town::Entity::find().one(&tx).await? else {
         return Err(AppError::Conflict("尚未设置镇，请先初始化".into()));
     };
-    if village::Entity::find().filter(village::Column::Code.eq(&code)).one(&tx).await?.is_some() {
+    if village::Entity::find()
+        .filter(village::Column::Code.eq(&code))
+        .one(&tx)
+        .await?
+        .is_some()
+    {
         return Err(AppError::field("code", "该编码已被使用"));
     }
-    let v = village::ActiveModel { town_id: Set(t.id), code: Set(code), name: Set(name), created_at: Set(Utc::now()), ..Default::default() }
-        .insert(&tx)
-        .await?;
-    audit::record(&tx, Some(actor.id), "village.create", "village", v.id, serde_json::json!({"code": v.code, "name": v.name})).await?;
+    let v = village::ActiveModel {
+        town_id: Set(t.id),
+        code: Set(code),
+        name: Set(name),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "village.create",
+        "village",
+        v.id,
+        serde_json::json!({"code": v.code, "name": v.name}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(v)
 }
 
-pub async fn create_grid(db: &DatabaseConnection, actor: &Actor, village_id: i32, name: &str) -> Result<grid::Model, AppError> {
+pub async fn create_grid(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    village_id: i32,
+    name: &str,
+) -> Result<grid::Model, AppError> {
     require_admin(actor)?;
     let name = parse_place_name(name).map_err(|m| AppError::field("name", m))?;
     let tx = crate::db::begin_write(db).await?;
-    if village::Entity::find_by_id(village_id).one(&tx).await?.is_none() {
+    if village::Entity::find_by_id(village_id)
+        .one(&tx)
+        .await?
+        .is_none()
+    {
         return Err(AppError::field("village_id", "所选村不存在"));
     }
-    if grid::Entity::find().filter(grid::Column::VillageId.eq(village_id)).filter(grid::Column::Name.eq(&name)).one(&tx).await?.is_some() {
+    if grid::Entity::find()
+        .filter(grid::Column::VillageId.eq(village_id))
+        .filter(grid::Column::Name.eq(&name))
+        .one(&tx)
+        .await?
+        .is_some()
+    {
         return Err(AppError::field("name", "该村已有同名网格"));
     }
-    let g = grid::ActiveModel { village_id: Set(village_id), name: Set(name), created_at: Set(Utc::now()), ..Default::default() }
-        .insert(&tx)
-        .await?;
-    audit::record(&tx, Some(actor.id), "grid.create", "grid", g.id, serde_json::json!({"village_id": village_id, "name": g.name})).await?;
+    let g = grid::ActiveModel {
+        village_id: Set(village_id),
+        name: Set(name),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "grid.create",
+        "grid",
+        g.id,
+        serde_json::json!({"village_id": village_id, "name": g.name}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(g)
 }
 
 /// Replaces the grids an inspector is assigned to.
-pub async fn assign_grids(db: &DatabaseConnection, actor: &Actor, inspector_id: i32, grid_ids: &[i32]) -> Result<(), AppError> {
+pub async fn assign_grids(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    inspector_id: i32,
+    grid_ids: &[i32],
+) -> Result<(), AppError> {
     require_admin(actor)?;
     let tx = crate::db::begin_write(db).await?;
-    let Some(u) = user::Entity::find_by_id(inspector_id).one(&tx).await? else { return Err(AppError::not_found()) };
+    let Some(u) = user::Entity::find_by_id(inspector_id).one(&tx).await? else {
+        return Err(AppError::not_found());
+    };
     if u.role != Role::Inspector.as_str() {
         return Err(AppError::Conflict("只能为网格员分配网格".into()));
     }
-    inspector_grid::Entity::delete_many().filter(inspector_grid::Column::UserId.eq(inspector_id)).exec(&tx).await?;
+    inspector_grid::Entity::delete_many()
+        .filter(inspector_grid::Column::UserId.eq(inspector_id))
+        .exec(&tx)
+        .await?;
     for g in grid_ids {
         if grid::Entity::find_by_id(*g).one(&tx).await?.is_none() {
             return Err(AppError::field("grid_ids", "所选网格不存在"));
         }
-        inspector_grid::ActiveModel { user_id: Set(inspector_id), grid_id: Set(*g) }.insert(&tx).await?;
+        inspector_grid::ActiveModel {
+            user_id: Set(inspector_id),
+            grid_id: Set(*g),
+        }
+        .insert(&tx)
+        .await?;
     }
-    audit::record(&tx, Some(actor.id), "inspector.assign_grids", "user", inspector_id, serde_json::json!({"grids": grid_ids})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "inspector.assign_grids",
+        "user",
+        inspector_id,
+        serde_json::json!({"grids": grid_ids}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// The grid ids an inspector covers.
-pub async fn inspector_grid_ids(db: &DatabaseConnection, inspector_id: i32) -> Result<Vec<i32>, AppError> {
+pub async fn inspector_grid_ids(
+    db: &DatabaseConnection,
+    inspector_id: i32,
+) -> Result<Vec<i32>, AppError> {
     Ok(inspector_grid::Entity::find()
         .filter(inspector_grid::Column::UserId.eq(inspector_id))
         .all(db)
@@ -145,10 +250,17 @@ pub struct UserRow {
 }
 
 /// One page of accounts for the admin, newest first, with what each one covers.
-pub async fn list_users(db: &DatabaseConnection, actor: &Actor, page: u64, per_page: u64) -> Result<(Vec<UserRow>, u64), AppError> {
+pub async fn list_users(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<UserRow>, u64), AppError> {
     use sea_orm::PaginatorTrait;
     require_admin(actor)?;
-    let pager = user::Entity::find().order_by_desc(user::Column::Id).paginate(db, per_page);
+    let pager = user::Entity::find()
+        .order_by_desc(user::Column::Id)
+        .paginate(db, per_page);
     let total = pager.num_items().await?;
     let users = pager.fetch_page(page).await?;
     let villages = village::Entity::find().all(db).await?;
@@ -159,17 +271,33 @@ pub async fn list_users(db: &DatabaseConnection, actor: &Actor, page: u64, per_p
         .map(|u| {
             let role = Role::parse(&u.role);
             let scope = match role {
-                Some(Role::VillageOfficial) => villages.iter().find(|v| Some(v.id) == u.village_id).map(|v| v.name.clone()).unwrap_or_default(),
+                Some(Role::VillageOfficial) => villages
+                    .iter()
+                    .find(|v| Some(v.id) == u.village_id)
+                    .map(|v| v.name.clone())
+                    .unwrap_or_default(),
                 Some(Role::Inspector) => links
                     .iter()
                     .filter(|l| l.user_id == u.id)
-                    .filter_map(|l| grids.iter().find(|g| g.id == l.grid_id).map(|g| g.name.clone()))
+                    .filter_map(|l| {
+                        grids
+                            .iter()
+                            .find(|g| g.id == l.grid_id)
+                            .map(|g| g.name.clone())
+                    })
                     .collect::<Vec<_>>()
                     .join("、"),
                 Some(Role::TownAdmin) | Some(Role::ApiClient) => "全镇".into(),
                 _ => String::new(),
             };
-            UserRow { id: u.id, role_label: role.map(|r| r.label_zh()).unwrap_or("未知"), role: u.role, phone: u.phone, name: u.name, scope }
+            UserRow {
+                id: u.id,
+                role_label: role.map(|r| r.label_zh()).unwrap_or("未知"),
+                role: u.role,
+                phone: u.phone,
+                name: u.name,
+                scope,
+            }
         })
         .collect();
     Ok((rows, total))

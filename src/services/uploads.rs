@@ -5,7 +5,7 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde::Serialize;
 
-use super::{audit, Actor};
+use super::{Actor, audit};
 use crate::entities::upload;
 use crate::error::AppError;
 use crate::media::{self, PhotoError};
@@ -28,19 +28,30 @@ impl From<PhotoError> for AppError {
     }
 }
 
-pub async fn store_photo(db: &DatabaseConnection, uploads_dir: &Path, actor: &Actor, bytes: Vec<u8>) -> Result<StoredPhoto, AppError> {
+pub async fn store_photo(
+    db: &DatabaseConnection,
+    uploads_dir: &Path,
+    actor: &Actor,
+    bytes: Vec<u8>,
+) -> Result<StoredPhoto, AppError> {
     let photo = rocket::tokio::task::spawn_blocking(move || media::intake(&bytes))
         .await
         .map_err(AppError::internal)??;
     let path = uploads_dir.join(media::relative_path(&photo.sha256));
     if !path.exists() {
         if let Some(dir) = path.parent() {
-            rocket::tokio::fs::create_dir_all(dir).await.map_err(AppError::internal)?;
+            rocket::tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(AppError::internal)?;
         }
         // Write then rename, so a reader never sees half a file.
         let tmp = path.with_extension(format!("tmp{}", uuid::Uuid::new_v4().simple()));
-        rocket::tokio::fs::write(&tmp, &photo.jpeg).await.map_err(AppError::internal)?;
-        rocket::tokio::fs::rename(&tmp, &path).await.map_err(AppError::internal)?;
+        rocket::tokio::fs::write(&tmp, &photo.jpeg)
+            .await
+            .map_err(AppError::internal)?;
+        rocket::tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(AppError::internal)?;
     }
     let id = uuid::Uuid::new_v4().to_string();
     let tx = crate::db::begin_write(db).await?;
@@ -56,30 +67,62 @@ pub async fn store_photo(db: &DatabaseConnection, uploads_dir: &Path, actor: &Ac
     }
     .insert(&tx)
     .await?;
-    audit::record(&tx, Some(actor.id), "upload.create", "upload", &id, serde_json::json!({"sha256": photo.sha256})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "upload.create",
+        "upload",
+        &id,
+        serde_json::json!({"sha256": photo.sha256}),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(StoredPhoto { id, sha256: photo.sha256, width: photo.width, height: photo.height })
+    Ok(StoredPhoto {
+        id,
+        sha256: photo.sha256,
+        width: photo.width,
+        height: photo.height,
+    })
 }
 
 /// The stored bytes of a photo, for whoever the caller has already allowed to see it.
-pub async fn photo_path(db: &DatabaseConnection, uploads_dir: &Path, id: &str) -> Result<(upload::Model, std::path::PathBuf), AppError> {
-    let u = upload::Entity::find_by_id(id.to_string()).one(db).await?.ok_or_else(AppError::not_found)?;
+pub async fn photo_path(
+    db: &DatabaseConnection,
+    uploads_dir: &Path,
+    id: &str,
+) -> Result<(upload::Model, std::path::PathBuf), AppError> {
+    let u = upload::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     let p = uploads_dir.join(media::relative_path(&u.sha256));
     Ok((u, p))
 }
 
 /// Who may see a photo: its uploader, the town admin, and the officials and inspectors of the
 /// village or grid of an application it is attached to.
-pub async fn may_view(db: &DatabaseConnection, actor: &Actor, u: &upload::Model) -> Result<bool, AppError> {
+pub async fn may_view(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    u: &upload::Model,
+) -> Result<bool, AppError> {
     use crate::domain::role::Role;
     use crate::entities::{application, application_document, property};
     use sea_orm::{ColumnTrait, QueryFilter};
     if u.uploaded_by == actor.id || matches!(actor.role, Role::TownAdmin | Role::ApiClient) {
         return Ok(true);
     }
-    let docs = application_document::Entity::find().filter(application_document::Column::UploadId.eq(u.id.as_str())).all(db).await?;
+    let docs = application_document::Entity::find()
+        .filter(application_document::Column::UploadId.eq(u.id.as_str()))
+        .all(db)
+        .await?;
     for d in docs {
-        let Some(a) = application::Entity::find_by_id(d.application_id).one(db).await? else { continue };
+        let Some(a) = application::Entity::find_by_id(d.application_id)
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
         match actor.role {
             Role::VillageOfficial if actor.village_id == Some(a.village_id) => return Ok(true),
             Role::Inspector => {

@@ -4,7 +4,7 @@ use askama_web::WebTemplate;
 use rocket::form::Form;
 use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, FromForm, State};
+use rocket::{FromForm, State, get, post};
 
 use super::guards::{CsrfChecked, TownAdmin};
 use super::pages::{Page, Pager};
@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::applications::{self, ApplicationRow};
 use crate::services::auth::{self, NewUser};
 use crate::services::town::{self, UserRow, VillageInfo};
-use crate::AppState;
+use crate::{AppRef, AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/home.html")]
@@ -29,10 +29,16 @@ pub struct AdminHome {
 }
 
 #[get("/admin")]
-pub async fn home(who: TownAdmin, page: Page, st: &State<AppState>) -> AppResult<AdminHome> {
+pub async fn home(who: TownAdmin, page: Page, st: &State<AppRef>) -> AppResult<AdminHome> {
     let vs = town::villages_with_grids(&st.db).await?;
     let (apps, app_total) = applications::list(&st.db, &who.0, 0, 10).await?;
-    Ok(AdminHome { page, villages: vs.len(), grids: vs.iter().map(|v| v.grids.len()).sum(), apps, app_total })
+    Ok(AdminHome {
+        page,
+        villages: vs.len(),
+        grids: vs.iter().map(|v| v.grids.len()).sum(),
+        apps,
+        app_total,
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -45,12 +51,24 @@ pub struct VillagesPage {
     name: String,
 }
 
-async fn villages_page(st: &AppState, page: Page, errors: FieldErrors, code: String, name: String) -> AppResult<VillagesPage> {
-    Ok(VillagesPage { page, villages: town::villages_with_grids(&st.db).await?, errors, code, name })
+async fn villages_page(
+    st: &AppState,
+    page: Page,
+    errors: FieldErrors,
+    code: String,
+    name: String,
+) -> AppResult<VillagesPage> {
+    Ok(VillagesPage {
+        page,
+        villages: town::villages_with_grids(&st.db).await?,
+        errors,
+        code,
+        name,
+    })
 }
 
 #[get("/admin/villages")]
-pub async fn villages(_who: TownAdmin, page: Page, st: &State<AppState>) -> AppResult<VillagesPage> {
+pub async fn villages(_who: TownAdmin, page: Page, st: &State<AppRef>) -> AppResult<VillagesPage> {
     villages_page(st, page, FieldErrors::new(), String::new(), String::new()).await
 }
 
@@ -65,13 +83,22 @@ pub async fn create_village(
     _csrf: CsrfChecked,
     who: TownAdmin,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     form: Form<VillageForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<VillagesPage>)> {
-    let (code, name) = (form.code.clone().unwrap_or_default(), form.name.clone().unwrap_or_default());
+    let (code, name) = (
+        form.code.clone().unwrap_or_default(),
+        form.name.clone().unwrap_or_default(),
+    );
     match town::create_village(&st.db, &who.0, &code, &name).await {
-        Ok(v) => Ok(Flash::success(Redirect::to("/admin/villages"), format!("已添加 {}", v.name))),
-        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, villages_page(st, page, e, code, name).await)),
+        Ok(v) => Ok(Flash::success(
+            Redirect::to("/admin/villages"),
+            format!("已添加 {}", v.name),
+        )),
+        Err(AppError::Validation(e)) => Err((
+            Status::UnprocessableEntity,
+            villages_page(st, page, e, code, name).await,
+        )),
         Err(other) => Err((other.status(), Err(other))),
     }
 }
@@ -87,7 +114,7 @@ pub async fn create_grid(
     _csrf: CsrfChecked,
     who: TownAdmin,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     form: Form<GridForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<VillagesPage>)> {
     let name = form.name.clone().unwrap_or_default();
@@ -100,15 +127,28 @@ pub async fn create_grid(
         }
     };
     match result {
-        Ok(g) => Ok(Flash::success(Redirect::to("/admin/villages"), format!("已添加 {}", g.name))),
+        Ok(g) => Ok(Flash::success(
+            Redirect::to("/admin/villages"),
+            format!("已添加 {}", g.name),
+        )),
         Err(AppError::Validation(f)) => {
             let mut renamed = FieldErrors::new();
             for (k, msgs) in f.0 {
                 for m in msgs {
-                    renamed.add(if k.starts_with("grid_") { k.clone() } else { format!("grid_{k}") }, m);
+                    renamed.add(
+                        if k.starts_with("grid_") {
+                            k.clone()
+                        } else {
+                            format!("grid_{k}")
+                        },
+                        m,
+                    );
                 }
             }
-            Err((Status::UnprocessableEntity, villages_page(st, page, renamed, String::new(), String::new()).await))
+            Err((
+                Status::UnprocessableEntity,
+                villages_page(st, page, renamed, String::new(), String::new()).await,
+            ))
         }
         Err(other) => Err((other.status(), Err(other))),
     }
@@ -135,25 +175,46 @@ pub struct UserFormValues {
     grid_ids: Vec<i32>,
 }
 
-async fn users_page(st: &AppState, who: &TownAdmin, page: Page, p: Option<u64>, form: UserFormValues, errors: FieldErrors) -> AppResult<UsersPage> {
+async fn users_page(
+    st: &AppState,
+    who: &TownAdmin,
+    page: Page,
+    p: Option<u64>,
+    form: UserFormValues,
+    errors: FieldErrors,
+) -> AppResult<UsersPage> {
     let (users, total) = town::list_users(&st.db, &who.0, Pager::index(p), Pager::PER_PAGE).await?;
     Ok(UsersPage {
         page,
         users,
         pager: Pager::new(p.unwrap_or(1), total),
         villages: town::villages_with_grids(&st.db).await?,
-        roles: [Role::TownAdmin, Role::VillageOfficial, Role::Inspector, Role::Landlord, Role::ApiClient]
-            .iter()
-            .map(|r| (r.as_str(), r.label_zh()))
-            .collect(),
+        roles: [
+            Role::TownAdmin,
+            Role::VillageOfficial,
+            Role::Inspector,
+            Role::Landlord,
+            Role::ApiClient,
+        ]
+        .iter()
+        .map(|r| (r.as_str(), r.label_zh()))
+        .collect(),
         form,
         errors,
     })
 }
 
 #[get("/admin/users?<page>")]
-pub async fn users(who: TownAdmin, page_ctx: Page, st: &State<AppState>, page: Option<u64>) -> AppResult<UsersPage> {
-    let form = UserFormValues { role: "inspector".into(), ..Default::default() };
+pub async fn users(
+    who: TownAdmin,
+    page_ctx: Page,
+    st: &State<AppRef>,
+    page: Option<u64>,
+) -> AppResult<UsersPage> {
+    let form = UserFormValues {
+        role: "inspector".into(),
+        ..Default::default()
+    };
     users_page(st, &who, page_ctx, page, form, FieldErrors::new()).await
 }
 
@@ -175,14 +236,25 @@ fn parse_user_form(f: &UserForm) -> Result<NewUser, FieldErrors> {
     if role.is_none() {
         e.add("role", "请选择角色");
     }
-    let phone = Phone::parse(&s(&f.phone)).map_err(|m| e.add("phone", m.to_string())).ok();
-    let name = PersonName::parse(&s(&f.name)).map_err(|m| e.add("name", m)).ok();
-    let password = NewPassword::parse(&s(&f.password)).map_err(|m| e.add("password", m)).ok();
+    let phone = Phone::parse(&s(&f.phone))
+        .map_err(|m| e.add("phone", m.to_string()))
+        .ok();
+    let name = PersonName::parse(&s(&f.name))
+        .map_err(|m| e.add("name", m))
+        .ok();
+    let password = NewPassword::parse(&s(&f.password))
+        .map_err(|m| e.add("password", m))
+        .ok();
     let village_id = s(&f.village_id).parse::<i32>().ok();
     match (role, phone, name, password) {
-        (Some(role), Some(phone), Some(name), Some(password)) if e.is_empty() => {
-            Ok(NewUser { role, phone, name, password, village_id, grid_ids: f.grid_ids.clone() })
-        }
+        (Some(role), Some(phone), Some(name), Some(password)) if e.is_empty() => Ok(NewUser {
+            role,
+            phone,
+            name,
+            password,
+            village_id,
+            grid_ids: f.grid_ids.clone(),
+        }),
         _ => Err(e),
     }
 }
@@ -192,7 +264,7 @@ pub async fn create_user(
     _csrf: CsrfChecked,
     who: TownAdmin,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     form: Form<UserForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<UsersPage>)> {
     let s = |o: &Option<String>| o.clone().unwrap_or_default();
@@ -208,8 +280,14 @@ pub async fn create_user(
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {
-        Ok(u) => Ok(Flash::success(Redirect::to("/admin/users"), format!("已开通账号：{} {}", u.name, u.phone))),
-        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, users_page(st, &who, page, None, values, e).await)),
+        Ok(u) => Ok(Flash::success(
+            Redirect::to("/admin/users"),
+            format!("已开通账号：{} {}", u.name, u.phone),
+        )),
+        Err(AppError::Validation(e)) => Err((
+            Status::UnprocessableEntity,
+            users_page(st, &who, page, None, values, e).await,
+        )),
         Err(other) => Err((other.status(), Err(other))),
     }
 }

@@ -4,15 +4,15 @@ use askama_web::WebTemplate;
 use rocket::form::Form;
 use rocket::http::{CookieJar, Status};
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, FromForm, State};
+use rocket::{FromForm, State, get, post};
 
-use super::guards::{end_session, start_session, ClientIp, CsrfChecked, MaybeUser};
-use super::pages::{home_of, Page};
+use super::guards::{ClientIp, CsrfChecked, MaybeUser, end_session, start_session};
+use super::pages::{Page, home_of};
+use crate::AppRef;
 use crate::domain::account::Registration;
 use crate::domain::fields::FieldErrors;
 use crate::error::AppError;
 use crate::services::auth;
-use crate::AppState;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -34,19 +34,32 @@ pub fn login_page(page: Page, user: MaybeUser) -> Result<LoginPage, Redirect> {
     if let Some(a) = user.0 {
         return Err(Redirect::to(home_of(a.role)));
     }
-    Ok(LoginPage { page, phone: String::new(), errors: FieldErrors::new(), message: String::new() })
+    Ok(LoginPage {
+        page,
+        phone: String::new(),
+        errors: FieldErrors::new(),
+        message: String::new(),
+    })
 }
 
 #[post("/login", data = "<form>")]
 pub async fn login(
     _csrf: CsrfChecked,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     ip: ClientIp,
     cookies: &CookieJar<'_>,
     form: Form<LoginForm>,
 ) -> Result<Redirect, (Status, LoginPage)> {
-    match auth::authenticate(&st.db, &st.login_limiter, &form.phone, &form.password, &ip.0).await {
+    match auth::authenticate(
+        &st.db,
+        &st.login_limiter,
+        &form.phone,
+        &form.password,
+        &ip.0,
+    )
+    .await
+    {
         Ok(actor) => {
             start_session(cookies, &actor);
             Ok(Redirect::to(home_of(actor.role)))
@@ -57,7 +70,15 @@ pub async fn login(
                 AppError::Validation(f) => (f, String::new()),
                 other => (FieldErrors::new(), other.to_string()),
             };
-            Err((status, LoginPage { page, phone: form.phone.clone(), errors, message }))
+            Err((
+                status,
+                LoginPage {
+                    page,
+                    phone: form.phone.clone(),
+                    errors,
+                    message,
+                },
+            ))
         }
     }
 }
@@ -87,19 +108,32 @@ pub struct RegisterForm {
 
 #[get("/register")]
 pub fn register_page(page: Page) -> RegisterPage {
-    RegisterPage { page, name: String::new(), phone: String::new(), errors: FieldErrors::new() }
+    RegisterPage {
+        page,
+        name: String::new(),
+        phone: String::new(),
+        errors: FieldErrors::new(),
+    }
 }
 
 #[post("/register", data = "<form>")]
 pub async fn register(
     _csrf: CsrfChecked,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     cookies: &CookieJar<'_>,
     form: Form<RegisterForm>,
 ) -> Result<Flash<Redirect>, (Status, RegisterPage)> {
     let refuse = |errors: FieldErrors, page: Page| {
-        (Status::UnprocessableEntity, RegisterPage { page, name: form.name.clone(), phone: form.phone.clone(), errors })
+        (
+            Status::UnprocessableEntity,
+            RegisterPage {
+                page,
+                name: form.name.clone(),
+                phone: form.phone.clone(),
+                errors,
+            },
+        )
     };
     let reg = match Registration::parse(&form.name, &form.phone, &form.password) {
         Ok(r) if form.password == form.password2 => r,
@@ -118,13 +152,24 @@ pub async fn register(
     match auth::register_landlord(&st.db, reg).await {
         Ok(actor) => {
             start_session(cookies, &actor);
-            Ok(Flash::success(Redirect::to("/landlord"), "注册成功，欢迎使用安居"))
+            Ok(Flash::success(
+                Redirect::to("/landlord"),
+                "注册成功，欢迎使用安居",
+            ))
         }
         Err(AppError::Validation(e)) => Err(refuse(e, page)),
         Err(other) => {
             let mut e = FieldErrors::new();
             e.add("form", other.to_string());
-            Err((other.status(), RegisterPage { page, name: form.name.clone(), phone: form.phone.clone(), errors: e }))
+            Err((
+                other.status(),
+                RegisterPage {
+                    page,
+                    name: form.name.clone(),
+                    phone: form.phone.clone(),
+                    errors: e,
+                },
+            ))
         }
     }
 }

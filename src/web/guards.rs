@@ -1,14 +1,14 @@
 //! Request guards: who is asking (session cookie or bearer token), their role, CSRF, client address.
 use std::sync::Mutex;
 
+use rocket::Request;
 use rocket::http::{Cookie, SameSite, Status};
 use rocket::request::{FromRequest, Outcome};
-use rocket::Request;
 
 use crate::domain::role::Role;
-use crate::error::{is_api, AppError};
-use crate::services::{auth, Actor};
-use crate::AppState;
+use crate::error::{AppError, is_api};
+use crate::services::{Actor, auth};
+use crate::{AppRef, AppState};
 
 pub const SESSION_COOKIE: &str = "anju_session";
 pub const CSRF_COOKIE: &str = "anju_csrf";
@@ -28,17 +28,24 @@ pub fn note(req: &Request<'_>, msg: &str) {
 }
 
 pub fn take_note(req: &Request<'_>) -> Option<String> {
-    req.local_cache(GuardNote::default).0.lock().ok().and_then(|g| g.clone())
+    req.local_cache(GuardNote::default)
+        .0
+        .lock()
+        .ok()
+        .and_then(|g| g.clone())
 }
 
 fn state<'r>(req: &'r Request<'_>) -> Option<&'r AppState> {
-    req.rocket().state::<AppState>()
+    req.rocket().state::<AppRef>().map(|a| a.as_ref())
 }
 
 pub fn bearer(req: &Request<'_>) -> Option<String> {
     req.headers()
         .get_one("Authorization")
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_string())
 }
 
@@ -58,7 +65,9 @@ pub fn end_session(cookies: &rocket::http::CookieJar<'_>) {
 }
 
 async fn resolve(req: &Request<'_>) -> Result<Option<Actor>, AppError> {
-    let Some(st) = state(req) else { return Err(AppError::internal("no state")) };
+    let Some(st) = state(req) else {
+        return Err(AppError::internal("no state"));
+    };
     if is_api(req) {
         // The API takes bearer tokens only, so a browser's cookies can never be used cross-site against it.
         return match bearer(req) {
@@ -66,15 +75,22 @@ async fn resolve(req: &Request<'_>) -> Result<Option<Actor>, AppError> {
             None => Ok(None),
         };
     }
-    let Some(c) = req.cookies().get_private(SESSION_COOKIE) else { return Ok(None) };
+    let Some(c) = req.cookies().get_private(SESSION_COOKIE) else {
+        return Ok(None);
+    };
     let mut parts = c.value().splitn(2, ':');
     let id = parts.next().and_then(|s| s.parse::<i32>().ok());
     let issued = parts.next().and_then(|s| s.parse::<i64>().ok());
-    let (Some(id), Some(issued)) = (id, issued) else { return Ok(None) };
+    let (Some(id), Some(issued)) = (id, issued) else {
+        return Ok(None);
+    };
     if chrono::Utc::now().timestamp() - issued > SESSION_DAYS * 86_400 {
         return Ok(None);
     }
-    Ok(auth::find_user(&st.db, id).await?.as_ref().and_then(auth::actor_of))
+    Ok(auth::find_user(&st.db, id)
+        .await?
+        .as_ref()
+        .and_then(auth::actor_of))
 }
 
 /// Anyone signed in (cookie for pages, bearer token for the API).
@@ -84,7 +100,9 @@ pub struct CurrentUser(pub Actor);
 impl<'r> FromRequest<'r> for CurrentUser {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let cached = req.local_cache_async(async { resolve(req).await.ok().flatten() }).await;
+        let cached = req
+            .local_cache_async(async { resolve(req).await.ok().flatten() })
+            .await;
         match cached {
             Some(a) => Outcome::Success(CurrentUser(a.clone())),
             None => Outcome::Error((Status::Unauthorized, ())),
@@ -99,7 +117,9 @@ pub struct MaybeUser(pub Option<Actor>);
 impl<'r> FromRequest<'r> for MaybeUser {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let cached = req.local_cache_async(async { resolve(req).await.ok().flatten() }).await;
+        let cached = req
+            .local_cache_async(async { resolve(req).await.ok().flatten() })
+            .await;
         Outcome::Success(MaybeUser(cached.clone()))
     }
 }
@@ -132,7 +152,13 @@ role_guard!(Inspector, Role::Inspector);
 role_guard!(VillageOfficial, Role::VillageOfficial);
 role_guard!(TownAdmin, Role::TownAdmin);
 role_guard!(Staff, Role::TownAdmin, Role::VillageOfficial);
-role_guard!(ApiReader, Role::TownAdmin, Role::VillageOfficial, Role::Inspector, Role::ApiClient);
+role_guard!(
+    ApiReader,
+    Role::TownAdmin,
+    Role::VillageOfficial,
+    Role::Inspector,
+    Role::ApiClient
+);
 
 /// The CSRF token of this browser, made on first use and kept in a private cookie.
 pub fn csrf_token(req: &Request<'_>) -> String {
@@ -141,7 +167,10 @@ pub fn csrf_token(req: &Request<'_>) -> String {
     }
     let raw: [u8; 24] = rand::random();
     let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
-    let c = Cookie::build((CSRF_COOKIE, token.clone())).http_only(true).same_site(SameSite::Lax).path("/");
+    let c = Cookie::build((CSRF_COOKIE, token.clone()))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/");
     req.cookies().add_private(c);
     token
 }
@@ -155,9 +184,14 @@ impl<'r> FromRequest<'r> for CsrfChecked {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let sent = req.query_value::<&str>(CSRF_PARAM).and_then(|r| r.ok());
-        let expected = req.cookies().get_private(CSRF_COOKIE).map(|c| c.value().to_string());
+        let expected = req
+            .cookies()
+            .get_private(CSRF_COOKIE)
+            .map(|c| c.value().to_string());
         match (sent, expected) {
-            (Some(s), Some(e)) if constant_eq(s.as_bytes(), e.as_bytes()) => Outcome::Success(CsrfChecked),
+            (Some(s), Some(e)) if constant_eq(s.as_bytes(), e.as_bytes()) => {
+                Outcome::Success(CsrfChecked)
+            }
             _ => {
                 note(req, "页面已过期或来源不明，请返回刷新页面后重试");
                 Outcome::Error((Status::Forbidden, ()))
@@ -177,6 +211,10 @@ pub struct ClientIp(pub String);
 impl<'r> FromRequest<'r> for ClientIp {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        Outcome::Success(ClientIp(req.client_ip().map(|i| i.to_string()).unwrap_or_else(|| "unknown".into())))
+        Outcome::Success(ClientIp(
+            req.client_ip()
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
     }
 }

@@ -6,7 +6,7 @@ use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
 use rocket::tokio::io::AsyncReadExt;
-use rocket::{get, post, FromForm, State};
+use rocket::{FromForm, State, get, post};
 
 use super::guards::{CsrfChecked, Landlord};
 use super::pages::{Page, Pager};
@@ -18,7 +18,7 @@ use crate::services::applications::{self, ApplicationRow, ApplicationView, Decla
 use crate::services::properties::{self, PropertyView};
 use crate::services::town::{self, VillageInfo};
 use crate::services::uploads;
-use crate::AppState;
+use crate::{AppRef, AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "landlord/home.html")]
@@ -30,10 +30,21 @@ pub struct HomePage {
 }
 
 #[get("/landlord?<page>")]
-pub async fn home(who: Landlord, page_ctx: Page, st: &State<AppState>, page: Option<u64>) -> AppResult<HomePage> {
+pub async fn home(
+    who: Landlord,
+    page_ctx: Page,
+    st: &State<AppRef>,
+    page: Option<u64>,
+) -> AppResult<HomePage> {
     let (houses, _) = properties::list(&st.db, &who.0, 0, 100).await?;
-    let (apps, total) = applications::list(&st.db, &who.0, Pager::index(page), Pager::PER_PAGE).await?;
-    Ok(HomePage { page: page_ctx, houses, apps, pager: Pager::new(page.unwrap_or(1), total) })
+    let (apps, total) =
+        applications::list(&st.db, &who.0, Pager::index(page), Pager::PER_PAGE).await?;
+    Ok(HomePage {
+        page: page_ctx,
+        houses,
+        apps,
+        pager: Pager::new(page.unwrap_or(1), total),
+    })
 }
 
 /// The house form keeps whatever was typed, so a refused form comes back filled in.
@@ -85,7 +96,12 @@ impl HouseForm {
             rooms: self
                 .rooms
                 .iter()
-                .map(|r| RawRoom { label: s(&r.label), floor: s(&r.floor), area_m2: s(&r.area_m2), kind: s(&r.kind) })
+                .map(|r| RawRoom {
+                    label: s(&r.label),
+                    floor: s(&r.floor),
+                    area_m2: s(&r.area_m2),
+                    kind: s(&r.kind),
+                })
                 .collect(),
         }
     }
@@ -93,28 +109,53 @@ impl HouseForm {
 
 /// Blank rows for new rooms: the form works without JavaScript, so it offers spare rows.
 fn with_spare_rows(mut raw: RawProperty, spare: usize) -> RawProperty {
-    let blanks = raw.rooms.iter().rev().take_while(|r| r.label.trim().is_empty() && r.area_m2.trim().is_empty()).count();
+    let blanks = raw
+        .rooms
+        .iter()
+        .rev()
+        .take_while(|r| r.label.trim().is_empty() && r.area_m2.trim().is_empty())
+        .count();
     for _ in blanks..spare {
-        raw.rooms.push(RawRoom { floor: "1".into(), kind: RoomKind::Bedroom.as_str().into(), ..Default::default() });
+        raw.rooms.push(RawRoom {
+            floor: "1".into(),
+            kind: RoomKind::Bedroom.as_str().into(),
+            ..Default::default()
+        });
     }
     raw
 }
 
-async fn form_page(st: &AppState, page: Page, house_id: Option<i32>, raw: RawProperty, errors: FieldErrors) -> AppResult<HouseFormPage> {
+async fn form_page(
+    st: &AppState,
+    page: Page,
+    house_id: Option<i32>,
+    raw: RawProperty,
+    errors: FieldErrors,
+) -> AppResult<HouseFormPage> {
     Ok(HouseFormPage {
         page,
         house_id,
         raw: with_spare_rows(raw, 3),
         villages: town::villages_with_grids(&st.db).await?,
-        structures: Structure::ALL.iter().map(|s| (s.as_str(), s.label_zh())).collect(),
-        kinds: RoomKind::ALL.iter().map(|k| (k.as_str(), k.label_zh())).collect(),
+        structures: Structure::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label_zh()))
+            .collect(),
+        kinds: RoomKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label_zh()))
+            .collect(),
         errors,
     })
 }
 
 #[get("/landlord/houses/new")]
-pub async fn new_house(_who: Landlord, page: Page, st: &State<AppState>) -> AppResult<HouseFormPage> {
-    let raw = RawProperty { floors: "1".into(), structure: Structure::BrickConcrete.as_str().into(), ..Default::default() };
+pub async fn new_house(_who: Landlord, page: Page, st: &State<AppRef>) -> AppResult<HouseFormPage> {
+    let raw = RawProperty {
+        floors: "1".into(),
+        structure: Structure::BrickConcrete.as_str().into(),
+        ..Default::default()
+    };
     form_page(st, page, None, raw, FieldErrors::new()).await
 }
 
@@ -123,7 +164,7 @@ pub async fn create_house(
     _csrf: CsrfChecked,
     who: Landlord,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     form: Form<HouseForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<HouseFormPage>)> {
     let raw = form.raw();
@@ -132,14 +173,25 @@ pub async fn create_house(
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {
-        Ok(h) => Ok(Flash::success(Redirect::to(format!("/landlord/houses/{}", h.id)), "房屋已登记，下一步可申请准入证")),
-        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, form_page(st, page, None, raw, e).await)),
+        Ok(h) => Ok(Flash::success(
+            Redirect::to(format!("/landlord/houses/{}", h.id)),
+            "房屋已登记，下一步可申请准入证",
+        )),
+        Err(AppError::Validation(e)) => Err((
+            Status::UnprocessableEntity,
+            form_page(st, page, None, raw, e).await,
+        )),
         Err(other) => Err((other.status(), Err(other))),
     }
 }
 
 #[get("/landlord/houses/<id>/edit")]
-pub async fn edit_house(who: Landlord, page: Page, st: &State<AppState>, id: i32) -> AppResult<HouseFormPage> {
+pub async fn edit_house(
+    who: Landlord,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<HouseFormPage> {
     let h = properties::get(&st.db, &who.0, id).await?;
     let raw = RawProperty {
         village_id: h.village_id.to_string(),
@@ -150,7 +202,12 @@ pub async fn edit_house(who: Landlord, page: Page, st: &State<AppState>, id: i32
         rooms: h
             .rooms
             .iter()
-            .map(|r| RawRoom { label: r.label.clone(), floor: r.floor.to_string(), area_m2: format!("{}", r.area_m2), kind: r.kind.clone() })
+            .map(|r| RawRoom {
+                label: r.label.clone(),
+                floor: r.floor.to_string(),
+                area_m2: format!("{}", r.area_m2),
+                kind: r.kind.clone(),
+            })
             .collect(),
     };
     form_page(st, page, Some(id), raw, FieldErrors::new()).await
@@ -161,7 +218,7 @@ pub async fn update_house(
     _csrf: CsrfChecked,
     who: Landlord,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     id: i32,
     form: Form<HouseForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<HouseFormPage>)> {
@@ -171,8 +228,14 @@ pub async fn update_house(
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {
-        Ok(h) => Ok(Flash::success(Redirect::to(format!("/landlord/houses/{}", h.id)), "房屋信息已保存")),
-        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, form_page(st, page, Some(id), raw, e).await)),
+        Ok(h) => Ok(Flash::success(
+            Redirect::to(format!("/landlord/houses/{}", h.id)),
+            "房屋信息已保存",
+        )),
+        Err(AppError::Validation(e)) => Err((
+            Status::UnprocessableEntity,
+            form_page(st, page, Some(id), raw, e).await,
+        )),
         Err(other) => Err((other.status(), Err(other))),
     }
 }
@@ -186,7 +249,7 @@ pub struct HousePage {
 }
 
 #[get("/landlord/houses/<id>")]
-pub async fn house(who: Landlord, page: Page, st: &State<AppState>, id: i32) -> AppResult<HousePage> {
+pub async fn house(who: Landlord, page: Page, st: &State<AppRef>, id: i32) -> AppResult<HousePage> {
     let house = properties::get(&st.db, &who.0, id).await?;
     let (apps, _) = applications::list(&st.db, &who.0, 0, 200).await?;
     let apps = apps.into_iter().filter(|a| a.property_id == id).collect();
@@ -194,10 +257,18 @@ pub async fn house(who: Landlord, page: Page, st: &State<AppState>, id: i32) -> 
 }
 
 #[post("/landlord/houses/<id>/apply")]
-pub async fn apply(_csrf: CsrfChecked, who: Landlord, st: &State<AppState>, id: i32) -> Result<Redirect, Flash<Redirect>> {
+pub async fn apply(
+    _csrf: CsrfChecked,
+    who: Landlord,
+    st: &State<AppRef>,
+    id: i32,
+) -> Result<Redirect, Flash<Redirect>> {
     match applications::create_draft(&st.db, &who.0, id).await {
         Ok(a) => Ok(Redirect::to(format!("/landlord/applications/{}", a.id))),
-        Err(e) => Err(Flash::error(Redirect::to(format!("/landlord/houses/{id}")), e.to_string())),
+        Err(e) => Err(Flash::error(
+            Redirect::to(format!("/landlord/houses/{id}")),
+            e.to_string(),
+        )),
     }
 }
 
@@ -217,25 +288,52 @@ impl ApplicationPage {
         self.app.status == "draft"
     }
     fn docs_of(&self, kind: &str) -> Vec<&applications::DocumentView> {
-        self.app.documents.iter().filter(|d| d.kind == kind).collect()
+        self.app
+            .documents
+            .iter()
+            .filter(|d| d.kind == kind)
+            .collect()
     }
 }
 
-async fn application_page(st: &AppState, who: &Landlord, page: Page, id: i32, errors: FieldErrors, typed: Option<&DeclarationForm>) -> AppResult<ApplicationPage> {
+async fn application_page(
+    st: &AppState,
+    who: &Landlord,
+    page: Page,
+    id: i32,
+    errors: FieldErrors,
+    typed: Option<&DeclarationForm>,
+) -> AppResult<ApplicationPage> {
     let app = applications::get(&st.db, &who.0, id).await?;
     let (decl_owner, decl_doc, decl_use) = match typed {
-        Some(f) => (f.owner_name.clone().unwrap_or_default(), f.ownership_doc_no.clone().unwrap_or_default(), f.intended_use.clone().unwrap_or_default()),
+        Some(f) => (
+            f.owner_name.clone().unwrap_or_default(),
+            f.ownership_doc_no.clone().unwrap_or_default(),
+            f.intended_use.clone().unwrap_or_default(),
+        ),
         None => (
             app.owner_name.clone().unwrap_or_default(),
             app.ownership_doc_no.clone().unwrap_or_default(),
             app.intended_use.clone().unwrap_or_default(),
         ),
     };
-    Ok(ApplicationPage { page, app, decl_owner, decl_doc, decl_use, errors })
+    Ok(ApplicationPage {
+        page,
+        app,
+        decl_owner,
+        decl_doc,
+        decl_use,
+        errors,
+    })
 }
 
 #[get("/landlord/applications/<id>")]
-pub async fn application(who: Landlord, page: Page, st: &State<AppState>, id: i32) -> AppResult<ApplicationPage> {
+pub async fn application(
+    who: Landlord,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<ApplicationPage> {
     application_page(st, &who, page, id, FieldErrors::new(), None).await
 }
 
@@ -251,18 +349,28 @@ pub async fn save_declaration(
     _csrf: CsrfChecked,
     who: Landlord,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     id: i32,
     form: Form<DeclarationForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
     let s = |o: &Option<String>| o.clone().unwrap_or_default();
-    let result = match Declaration::parse(&s(&form.owner_name), &s(&form.ownership_doc_no), &s(&form.intended_use)) {
+    let result = match Declaration::parse(
+        &s(&form.owner_name),
+        &s(&form.ownership_doc_no),
+        &s(&form.intended_use),
+    ) {
         Ok(d) => applications::save_declaration(&st.db, &who.0, id, d).await,
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {
-        Ok(()) => Ok(Flash::success(Redirect::to(format!("/landlord/applications/{id}")), "申报信息已保存")),
-        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, application_page(st, &who, page, id, e, Some(&form)).await)),
+        Ok(()) => Ok(Flash::success(
+            Redirect::to(format!("/landlord/applications/{id}")),
+            "申报信息已保存",
+        )),
+        Err(AppError::Validation(e)) => Err((
+            Status::UnprocessableEntity,
+            application_page(st, &who, page, id, e, Some(&form)).await,
+        )),
         Err(other) => Err((other.status(), Err(other))),
     }
 }
@@ -276,7 +384,9 @@ pub struct UploadForm<'r> {
 /// Reads an uploaded file whole, refusing it past the photo size limit.
 pub async fn read_upload(file: &TempFile<'_>) -> Result<Vec<u8>, AppError> {
     if file.len() as usize > crate::media::MAX_UPLOAD_BYTES {
-        return Err(AppError::PayloadTooLarge(crate::media::PhotoError::TooLarge.to_string()));
+        return Err(AppError::PayloadTooLarge(
+            crate::media::PhotoError::TooLarge.to_string(),
+        ));
     }
     let mut buf = Vec::with_capacity(file.len() as usize);
     let mut r = file.open().await.map_err(AppError::internal)?;
@@ -289,24 +399,34 @@ pub async fn upload_document(
     _csrf: CsrfChecked,
     who: Landlord,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     id: i32,
     form: Form<UploadForm<'_>>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
     let result = async {
-        let file = form.file.as_ref().filter(|f| f.len() > 0).ok_or_else(|| AppError::field("file", "请选择要上传的图片"))?;
+        let file = form
+            .file
+            .as_ref()
+            .filter(|f| f.len() > 0)
+            .ok_or_else(|| AppError::field("file", "请选择要上传的图片"))?;
         let bytes = read_upload(file).await?;
         let photo = uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await?;
         applications::attach_document(&st.db, &who.0, id, &form.kind, &photo.id).await
     }
     .await;
     match result {
-        Ok(()) => Ok(Flash::success(Redirect::to(format!("/landlord/applications/{id}")), "材料已上传")),
+        Ok(()) => Ok(Flash::success(
+            Redirect::to(format!("/landlord/applications/{id}")),
+            "材料已上传",
+        )),
         Err(e @ (AppError::Validation(_) | AppError::PayloadTooLarge(_))) => {
             let status = e.status();
             let mut errs = FieldErrors::new();
             errs.add(format!("upload_{}", form.kind), upload_message(&e));
-            Err((status, application_page(st, &who, page, id, errs, None).await))
+            Err((
+                status,
+                application_page(st, &who, page, id, errs, None).await,
+            ))
         }
         Err(other) => Err((other.status(), Err(other))),
     }
@@ -314,13 +434,25 @@ pub async fn upload_document(
 
 fn upload_message(e: &AppError) -> String {
     match e {
-        AppError::Validation(f) => f.0.values().flatten().next().cloned().unwrap_or_else(|| e.to_string()),
+        AppError::Validation(f) => {
+            f.0.values()
+                .flatten()
+                .next()
+                .cloned()
+                .unwrap_or_else(|| e.to_string())
+        }
         other => other.to_string(),
     }
 }
 
 #[post("/landlord/applications/<id>/documents/<doc>/delete")]
-pub async fn delete_document(_csrf: CsrfChecked, who: Landlord, st: &State<AppState>, id: i32, doc: i32) -> Flash<Redirect> {
+pub async fn delete_document(
+    _csrf: CsrfChecked,
+    who: Landlord,
+    st: &State<AppRef>,
+    id: i32,
+    doc: i32,
+) -> Flash<Redirect> {
     let to = Redirect::to(format!("/landlord/applications/{id}"));
     match applications::remove_document(&st.db, &who.0, id, doc).await {
         Ok(()) => Flash::success(to, "材料已删除"),
@@ -338,13 +470,19 @@ pub async fn submit(
     _csrf: CsrfChecked,
     who: Landlord,
     page: Page,
-    st: &State<AppState>,
+    st: &State<AppRef>,
     id: i32,
     form: Form<SubmitForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
     match applications::submit(&st.db, &who.0, id, form.pledge_accepted).await {
-        Ok(_) => Ok(Flash::success(Redirect::to(format!("/landlord/applications/{id}")), "申请已提交，请等待网格员上门检查")),
-        Err(AppError::Validation(e)) => Err((Status::UnprocessableEntity, application_page(st, &who, page, id, e, None).await)),
+        Ok(_) => Ok(Flash::success(
+            Redirect::to(format!("/landlord/applications/{id}")),
+            "申请已提交，请等待网格员上门检查",
+        )),
+        Err(AppError::Validation(e)) => Err((
+            Status::UnprocessableEntity,
+            application_page(st, &who, page, id, e, None).await,
+        )),
         Err(other) => Err((other.status(), Err(other))),
     }
 }

@@ -10,9 +10,9 @@ pub mod staff;
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{ContentType, Header, Status};
-use rocket::{catch, catchers, routes, Build, Request, Response, Rocket};
+use rocket::{Build, Request, Response, Rocket, catch, catchers, routes};
 
-use crate::error::{is_api, Problem};
+use crate::error::{Problem, is_api};
 
 pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
     r.attach(SecurityHeaders)
@@ -51,7 +51,19 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
             ],
         )
         .mount("/api/v1", api::routes())
-        .register("/", catchers![bad_request, unauthorized, forbidden, not_found, too_large, unprocessable, too_many, internal])
+        .register(
+            "/",
+            catchers![
+                bad_request,
+                unauthorized,
+                forbidden,
+                not_found,
+                too_large,
+                unprocessable,
+                too_many,
+                internal
+            ],
+        )
 }
 
 fn catch_any(status: Status, req: &Request<'_>) -> (Status, (ContentType, String)) {
@@ -68,17 +80,31 @@ fn catch_any(status: Status, req: &Request<'_>) -> (Status, (ContentType, String
             429 => "too_many_requests",
             _ => "internal",
         };
-        let body = serde_json::to_string(&Problem { error: code, message, fields: None }).unwrap_or_default();
+        let body = serde_json::to_string(&Problem {
+            error: code,
+            message,
+            fields: None,
+        })
+        .unwrap_or_default();
         return (status, (ContentType::JSON, body));
     }
-    (status, (ContentType::HTML, pages::error_html(req, status, &message, "")))
+    (
+        status,
+        (
+            ContentType::HTML,
+            pages::error_html(req, status, &message, ""),
+        ),
+    )
 }
 
 macro_rules! catcher {
     ($name:ident, $code:literal) => {
         #[catch($code)]
         fn $name(req: &Request<'_>) -> (Status, (ContentType, String)) {
-            catch_any(Status::from_code($code).unwrap_or(Status::InternalServerError), req)
+            catch_any(
+                Status::from_code($code).unwrap_or(Status::InternalServerError),
+                req,
+            )
         }
     };
 }
@@ -94,7 +120,9 @@ catcher!(internal, 500);
 
 /// Pages send people to sign in; the API answers 401 in JSON.
 #[catch(401)]
-fn unauthorized(req: &Request<'_>) -> Result<rocket::response::Redirect, (Status, (ContentType, String))> {
+fn unauthorized(
+    req: &Request<'_>,
+) -> Result<rocket::response::Redirect, (Status, (ContentType, String))> {
     if is_api(req) {
         Err(unauthorized_inner(req))
     } else {
@@ -109,7 +137,10 @@ pub struct SecurityHeaders;
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
     fn info(&self) -> Info {
-        Info { name: "security headers", kind: Kind::Response }
+        Info {
+            name: "security headers",
+            kind: Kind::Response,
+        }
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -120,9 +151,14 @@ impl Fairing for SecurityHeaders {
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
-        res.set_header(Header::new("Permissions-Policy", "camera=(self), geolocation=(), microphone=()"));
+        res.set_header(Header::new(
+            "Permissions-Policy",
+            "camera=(self), geolocation=(), microphone=()",
+        ));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
-        if req.uri().path().as_str() != "/static/app.css" && !req.uri().path().as_str().starts_with("/photos/") {
+        if req.uri().path().as_str() != "/static/app.css"
+            && !req.uri().path().as_str().starts_with("/photos/")
+        {
             res.set_header(Header::new("Cache-Control", "no-store"));
         }
     }

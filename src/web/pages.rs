@@ -3,9 +3,9 @@ use askama::Template;
 use rocket::http::{ContentType, Status};
 use rocket::request::{FlashMessage, FromRequest, Outcome};
 use rocket::response::{self, Redirect, Responder};
-use rocket::{get, Request};
+use rocket::{Request, get};
 
-use super::guards::{csrf_token, MaybeUser};
+use super::guards::{MaybeUser, csrf_token};
 use crate::domain::role::Role;
 use crate::services::Actor;
 
@@ -29,7 +29,11 @@ impl<'r> FromRequest<'r> for Page {
             Outcome::Success(Some(f)) => Some((f.kind().to_string(), f.message().to_string())),
             _ => None,
         };
-        Outcome::Success(Page { user, csrf: csrf_token(req), flash })
+        Outcome::Success(Page {
+            user,
+            csrf: csrf_token(req),
+            flash,
+        })
     }
 }
 
@@ -59,14 +63,29 @@ fn title_of(status: Status) -> &'static str {
 /// The error page in the shared layout, as HTML text.
 pub fn error_html(req: &Request<'_>, status: Status, message: &str, detail: &str) -> String {
     let user = req.local_cache(|| None::<Actor>).clone();
-    let page = Page { user, csrf: csrf_token(req), flash: None };
-    ErrorTemplate { page, status: status.code, title: title_of(status), message, detail }
-        .render()
-        .unwrap_or_else(|_| format!("<h1>{}</h1><p>{}</p>", status.code, message))
+    let page = Page {
+        user,
+        csrf: csrf_token(req),
+        flash: None,
+    };
+    ErrorTemplate {
+        page,
+        status: status.code,
+        title: title_of(status),
+        message,
+        detail,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("<h1>{}</h1><p>{}</p>", status.code, message))
 }
 
 /// Renders the error page with its status. Used by `AppError`.
-pub fn error_page(req: &Request<'_>, status: Status, message: &str, detail: &str) -> response::Result<'static> {
+pub fn error_page(
+    req: &Request<'_>,
+    status: Status,
+    message: &str,
+    detail: &str,
+) -> response::Result<'static> {
     let html = error_html(req, status, message, detail);
     let mut resp = (ContentType::HTML, html).respond_to(req)?;
     resp.set_status(status);
@@ -88,7 +107,10 @@ pub fn default_message(status: Status) -> &'static str {
 
 #[get("/static/app.css")]
 pub fn stylesheet() -> (ContentType, &'static str) {
-    (ContentType::CSS, include_str!("../../templates/assets/app.css"))
+    (
+        ContentType::CSS,
+        include_str!("../../templates/assets/app.css"),
+    )
 }
 
 /// Where each role starts.
@@ -122,7 +144,11 @@ impl Pager {
     pub const PER_PAGE: u64 = 20;
     pub fn new(page: u64, total: u64) -> Pager {
         let pages = total.div_ceil(Self::PER_PAGE).max(1);
-        Pager { page: page.clamp(1, pages), pages, total }
+        Pager {
+            page: page.clamp(1, pages),
+            pages,
+            total,
+        }
     }
     pub fn index(page: Option<u64>) -> u64 {
         page.unwrap_or(1).max(1) - 1
@@ -140,4 +166,3 @@ impl Pager {
         self.page + 1
     }
 }
-

@@ -1,14 +1,14 @@
 //! Home pages of grid workers and village officials.
 use askama::Template;
 use askama_web::WebTemplate;
-use rocket::{get, State};
+use rocket::{State, get};
 
 use super::guards::{Inspector, VillageOfficial};
 use super::pages::{Page, Pager};
+use crate::AppRef;
 use crate::error::AppResult;
 use crate::services::applications::{self, ApplicationRow, ApplicationView};
 use crate::services::town;
-use crate::AppState;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "inspector/home.html")]
@@ -18,7 +18,11 @@ pub struct InspectorHome {
 }
 
 #[get("/inspector")]
-pub async fn inspector_home(who: Inspector, page: Page, st: &State<AppState>) -> AppResult<InspectorHome> {
+pub async fn inspector_home(
+    who: Inspector,
+    page: Page,
+    st: &State<AppRef>,
+) -> AppResult<InspectorHome> {
     let ids = town::inspector_grid_ids(&st.db, who.0.id).await?;
     let grids = town::villages_with_grids(&st.db)
         .await?
@@ -40,15 +44,26 @@ pub struct OfficialHome {
 }
 
 #[get("/official?<page>")]
-pub async fn official_home(who: VillageOfficial, page_ctx: Page, st: &State<AppState>, page: Option<u64>) -> AppResult<OfficialHome> {
+pub async fn official_home(
+    who: VillageOfficial,
+    page_ctx: Page,
+    st: &State<AppRef>,
+    page: Option<u64>,
+) -> AppResult<OfficialHome> {
     let village = town::villages_with_grids(&st.db)
         .await?
         .into_iter()
         .find(|v| Some(v.id) == who.0.village_id)
         .map(|v| v.name)
         .unwrap_or_default();
-    let (apps, total) = applications::list(&st.db, &who.0, Pager::index(page), Pager::PER_PAGE).await?;
-    Ok(OfficialHome { page: page_ctx, village, apps, pager: Pager::new(page.unwrap_or(1), total) })
+    let (apps, total) =
+        applications::list(&st.db, &who.0, Pager::index(page), Pager::PER_PAGE).await?;
+    Ok(OfficialHome {
+        page: page_ctx,
+        village,
+        apps,
+        pager: Pager::new(page.unwrap_or(1), total),
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -59,7 +74,12 @@ pub struct OfficialApplication {
 }
 
 #[get("/official/applications/<id>")]
-pub async fn official_application(who: VillageOfficial, page: Page, st: &State<AppState>, id: i32) -> AppResult<OfficialApplication> {
+pub async fn official_application(
+    who: VillageOfficial,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<OfficialApplication> {
     let app = applications::get(&st.db, &who.0, id).await?;
     Ok(OfficialApplication { page, app })
 }

@@ -28,12 +28,20 @@ async fn fresh_database_url(dir: &std::path::Path) -> String {
     match std::env::var("ANJU_TEST_DATABASE_URL") {
         Ok(admin) if admin.starts_with("postgres") => {
             let name = format!("anju_t_{}", uuid::Uuid::new_v4().simple());
-            let conn = Database::connect(admin.as_str()).await.expect("connect to ANJU_TEST_DATABASE_URL");
-            conn.execute_raw(Statement::from_string(conn.get_database_backend(), format!("CREATE DATABASE {name}")))
+            let conn = Database::connect(admin.as_str())
                 .await
-                .expect("create test database");
+                .expect("connect to ANJU_TEST_DATABASE_URL");
+            conn.execute_raw(Statement::from_string(
+                conn.get_database_backend(),
+                format!("CREATE DATABASE {name}"),
+            ))
+            .await
+            .expect("create test database");
             conn.close().await.ok();
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(admin.clone());
             format!("{base}/{name}")
         }
         _ => format!("sqlite://{}?mode=rwc", dir.join("anju.db").display()),
@@ -58,39 +66,63 @@ impl TestApp {
         let config = config.validated().expect("valid test config");
         let db = db::connect(&config).await.expect("connect");
         db::migrate(&db).await.expect("migrate");
-        anju::services::seed::ensure_town(&db, "HJ", "花街镇").await.expect("town");
+        anju::services::seed::ensure_town(&db, "HJ", "花街镇")
+            .await
+            .expect("town");
         anju::services::seed::seed_demo(&db).await.expect("seed");
-        TestApp { config, db, _dir: dir }
+        TestApp {
+            config,
+            db,
+            _dir: dir,
+        }
     }
 
     /// A browser with its own cookie jar, not signed in.
     pub async fn browser(&self) -> Browser {
         let rocket = anju::build(self.config.clone(), self.db.clone()).expect("build");
-        Browser { client: Client::tracked(rocket).await.expect("client") }
+        Browser {
+            client: Client::tracked(rocket).await.expect("client"),
+        }
     }
 
     /// A browser signed in as the given demo phone number.
     pub async fn signed_in(&self, phone: &str) -> Browser {
         let b = self.browser().await;
-        let r = b.post_form("/login", &[("phone", phone), ("password", DEMO_PASSWORD)]).await;
-        assert_eq!(r.status(), Status::SeeOther, "sign-in as {phone} failed");
+        let status = b
+            .post_form("/login", &[("phone", phone), ("password", DEMO_PASSWORD)])
+            .await
+            .status();
+        assert_eq!(status, Status::SeeOther, "sign-in as {phone} failed");
         b
     }
 
     /// An API client holding a bearer token for the given demo phone number.
     pub async fn api(&self, phone: &str) -> Api {
         let b = self.browser().await;
-        let r = b.client.post("/api/v1/auth/login").header(ContentType::JSON)
-            .body(serde_json::json!({"phone": phone, "password": DEMO_PASSWORD}).to_string())
-            .dispatch().await;
-        assert_eq!(r.status(), Status::Ok, "API sign-in as {phone}");
-        let v: Value = serde_json::from_str(&r.into_string().await.unwrap_or_default()).expect("json");
-        Api { client: b.client, token: v["token"].as_str().expect("token").to_string() }
+        let v: Value = {
+            let r = b
+                .client
+                .post("/api/v1/auth/login")
+                .header(ContentType::JSON)
+                .body(serde_json::json!({"phone": phone, "password": DEMO_PASSWORD}).to_string())
+                .dispatch()
+                .await;
+            assert_eq!(r.status(), Status::Ok, "API sign-in as {phone}");
+            serde_json::from_str(&r.into_string().await.unwrap_or_default()).expect("json")
+        };
+        Api {
+            client: b.client,
+            token: v["token"].as_str().expect("token").to_string(),
+        }
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        let row = self.db
-            .query_one_raw(Statement::from_string(self.db.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
             .await
             .expect("count query")
             .expect("a row");
@@ -105,12 +137,30 @@ pub struct Browser {
 impl Browser {
     /// The CSRF token this browser's forms carry.
     pub async fn csrf(&self) -> String {
-        let html = self.client.get("/login").dispatch().await.into_string().await.unwrap_or_default();
-        let html = if html.contains("_csrf=") { html } else {
-            self.client.get("/register").dispatch().await.into_string().await.unwrap_or_default()
+        let html = self
+            .client
+            .get("/login")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap_or_default();
+        let html = if html.contains("_csrf=") {
+            html
+        } else {
+            self.client
+                .get("/register")
+                .dispatch()
+                .await
+                .into_string()
+                .await
+                .unwrap_or_default()
         };
         let start = html.find("_csrf=").expect("a form with a CSRF token") + 6;
-        html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+        html[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
     }
 
     pub async fn get(&self, path: &str) -> LocalResponse<'_> {
@@ -129,19 +179,46 @@ impl Browser {
         self.post_form_with_token(path, fields, Some(&token)).await
     }
 
-    pub async fn post_form_with_token(&self, path: &str, fields: &[(&str, &str)], token: Option<&str>) -> LocalResponse<'_> {
-        let body = fields.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+    pub async fn post_form_with_token(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> LocalResponse<'_> {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
         let sep = if path.contains('?') { '&' } else { '?' };
-        let url = match token { Some(t) => format!("{path}{sep}_csrf={t}"), None => path.to_string() };
-        self.client.post(url).header(ContentType::Form).body(body).dispatch().await
+        let url = match token {
+            Some(t) => format!("{path}{sep}_csrf={t}"),
+            None => path.to_string(),
+        };
+        self.client
+            .post(url)
+            .header(ContentType::Form)
+            .body(body)
+            .dispatch()
+            .await
     }
 
     /// Posts a multipart form with one file field `file` and text fields.
-    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], file: &[u8]) -> LocalResponse<'_> {
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: &[u8],
+    ) -> LocalResponse<'_> {
         let token = self.csrf().await;
         let (ct, body) = multipart(fields, file);
         let sep = if path.contains('?') { '&' } else { '?' };
-        self.client.post(format!("{path}{sep}_csrf={token}")).header(ct).body(body).dispatch().await
+        self.client
+            .post(format!("{path}{sep}_csrf={token}"))
+            .header(ct)
+            .body(body)
+            .dispatch()
+            .await
     }
 }
 
@@ -156,29 +233,59 @@ impl Api {
     }
 
     pub async fn get(&self, path: &str) -> (Status, Value) {
-        let r = self.client.get(format!("/api/v1{path}")).header(self.auth()).dispatch().await;
+        let r = self
+            .client
+            .get(format!("/api/v1{path}"))
+            .header(self.auth())
+            .dispatch()
+            .await;
         let s = r.status();
-        (s, serde_json::from_str(&r.into_string().await.unwrap_or_default()).unwrap_or(Value::Null))
+        (
+            s,
+            serde_json::from_str(&r.into_string().await.unwrap_or_default()).unwrap_or(Value::Null),
+        )
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (Status, Value) {
-        let r = self.client.post(format!("/api/v1{path}")).header(self.auth()).header(ContentType::JSON).body(body.to_string()).dispatch().await;
+        let r = self
+            .client
+            .post(format!("/api/v1{path}"))
+            .header(self.auth())
+            .header(ContentType::JSON)
+            .body(body.to_string())
+            .dispatch()
+            .await;
         let s = r.status();
-        (s, serde_json::from_str(&r.into_string().await.unwrap_or_default()).unwrap_or(Value::Null))
+        (
+            s,
+            serde_json::from_str(&r.into_string().await.unwrap_or_default()).unwrap_or(Value::Null),
+        )
     }
 
     pub async fn upload(&self, file: &[u8]) -> (Status, Value) {
         let (ct, body) = multipart(&[], file);
-        let r = self.client.post("/api/v1/photos").header(self.auth()).header(ct).body(body).dispatch().await;
+        let r = self
+            .client
+            .post("/api/v1/photos")
+            .header(self.auth())
+            .header(ct)
+            .body(body)
+            .dispatch()
+            .await;
         let s = r.status();
-        (s, serde_json::from_str(&r.into_string().await.unwrap_or_default()).unwrap_or(Value::Null))
+        (
+            s,
+            serde_json::from_str(&r.into_string().await.unwrap_or_default()).unwrap_or(Value::Null),
+        )
     }
 }
 
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -188,7 +295,10 @@ pub fn multipart(fields: &[(&str, &str)], file: &[u8]) -> (ContentType, Vec<u8>)
     let boundary = "anjutestboundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     for (k, v) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
     }
     body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes());
     body.extend_from_slice(file);
@@ -199,9 +309,13 @@ pub fn multipart(fields: &[(&str, &str)], file: &[u8]) -> (ContentType, Vec<u8>)
 
 /// A small PNG photo.
 pub fn png(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 255) as u8, (y % 255) as u8, 120]));
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 255) as u8, (y % 255) as u8, 120])
+    });
     let mut out = Vec::new();
-    image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).expect("png");
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("png");
     out
 }
 
@@ -209,7 +323,12 @@ pub fn png(w: u32, h: u32) -> Vec<u8> {
 pub fn jpeg_with_exif() -> Vec<u8> {
     let img = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 30, 30]));
     let mut jpeg = Vec::new();
-    image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).expect("jpeg");
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .expect("jpeg");
     // APP1 "Exif\0\0" + a minimal TIFF header with a recognisable marker string.
     let mut payload = b"Exif\0\0MM\0*\0\0\0\x08\0\0GPSLatitude-30.2741N".to_vec();
     payload.extend_from_slice(&[0u8; 8]);

@@ -3,16 +3,16 @@ use rocket::form::Form;
 use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::serde::json::{Json, Value};
-use rocket::{get, post, FromForm, State};
+use rocket::{FromForm, State, get, post};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::text;
+use crate::AppRef;
 use crate::domain::property::{RawProperty, RawRoom};
 use crate::error::{AppError, AppResult};
 use crate::services::{applications, properties, uploads};
 use crate::web::guards::{CurrentUser, Landlord};
-use crate::AppState;
 
 #[derive(Deserialize)]
 pub struct PropertyBody {
@@ -48,20 +48,35 @@ impl PropertyBody {
 }
 
 #[post("/properties", data = "<body>")]
-pub async fn create_property(who: Landlord, st: &State<AppState>, body: Json<PropertyBody>) -> AppResult<(Status, Json<properties::PropertyView>)> {
+pub async fn create_property(
+    who: Landlord,
+    st: &State<AppRef>,
+    body: Json<PropertyBody>,
+) -> AppResult<(Status, Json<properties::PropertyView>)> {
     let draft = body.raw().parse().map_err(AppError::Validation)?;
-    Ok((Status::Created, Json(properties::create(&st.db, &who.0, draft).await?)))
+    Ok((
+        Status::Created,
+        Json(properties::create(&st.db, &who.0, draft).await?),
+    ))
 }
 
 #[get("/properties?<page>")]
-pub async fn list_properties(who: CurrentUser, st: &State<AppState>, page: Option<u64>) -> AppResult<Value> {
+pub async fn list_properties(
+    who: CurrentUser,
+    st: &State<AppRef>,
+    page: Option<u64>,
+) -> AppResult<Value> {
     let page = page.unwrap_or(1).max(1);
     let (items, total) = properties::list(&st.db, &who.0, page - 1, 50).await?;
     Ok(json!({"items": items, "total": total, "page": page, "per_page": 50}))
 }
 
 #[get("/properties/<id>")]
-pub async fn get_property(who: CurrentUser, st: &State<AppState>, id: i32) -> AppResult<Json<properties::PropertyView>> {
+pub async fn get_property(
+    who: CurrentUser,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<Json<properties::PropertyView>> {
     Ok(Json(properties::get(&st.db, &who.0, id).await?))
 }
 
@@ -71,20 +86,37 @@ pub struct ApplicationBody {
 }
 
 #[post("/applications", data = "<body>")]
-pub async fn create_application(who: Landlord, st: &State<AppState>, body: Json<ApplicationBody>) -> AppResult<(Status, Json<applications::ApplicationView>)> {
-    let id = text(body.property_id.as_ref()).parse::<i32>().map_err(|_| AppError::field("property_id", "请提供房屋编号"))?;
-    Ok((Status::Created, Json(applications::create_draft(&st.db, &who.0, id).await?)))
+pub async fn create_application(
+    who: Landlord,
+    st: &State<AppRef>,
+    body: Json<ApplicationBody>,
+) -> AppResult<(Status, Json<applications::ApplicationView>)> {
+    let id = text(body.property_id.as_ref())
+        .parse::<i32>()
+        .map_err(|_| AppError::field("property_id", "请提供房屋编号"))?;
+    Ok((
+        Status::Created,
+        Json(applications::create_draft(&st.db, &who.0, id).await?),
+    ))
 }
 
 #[get("/applications?<page>")]
-pub async fn list_applications(who: CurrentUser, st: &State<AppState>, page: Option<u64>) -> AppResult<Value> {
+pub async fn list_applications(
+    who: CurrentUser,
+    st: &State<AppRef>,
+    page: Option<u64>,
+) -> AppResult<Value> {
     let page = page.unwrap_or(1).max(1);
     let (items, total) = applications::list(&st.db, &who.0, page - 1, 50).await?;
     Ok(json!({"items": items, "total": total, "page": page, "per_page": 50}))
 }
 
 #[get("/applications/<id>")]
-pub async fn get_application(who: CurrentUser, st: &State<AppState>, id: i32) -> AppResult<Json<applications::ApplicationView>> {
+pub async fn get_application(
+    who: CurrentUser,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<Json<applications::ApplicationView>> {
     Ok(Json(applications::get(&st.db, &who.0, id).await?))
 }
 
@@ -98,7 +130,12 @@ pub struct SubmitBody {
 
 /// Submits an application. The declaration may come in the same body, for apps that collect it on one screen.
 #[post("/applications/<id>/submit", data = "<body>")]
-pub async fn submit_application(who: Landlord, st: &State<AppState>, id: i32, body: Json<SubmitBody>) -> AppResult<Json<applications::ApplicationView>> {
+pub async fn submit_application(
+    who: Landlord,
+    st: &State<AppRef>,
+    id: i32,
+    body: Json<SubmitBody>,
+) -> AppResult<Json<applications::ApplicationView>> {
     if body.owner_name.is_some() || body.ownership_doc_no.is_some() {
         let d = applications::Declaration::parse(
             body.owner_name.as_deref().unwrap_or(""),
@@ -108,7 +145,9 @@ pub async fn submit_application(who: Landlord, st: &State<AppState>, id: i32, bo
         .map_err(AppError::Validation)?;
         applications::save_declaration(&st.db, &who.0, id, d).await?;
     }
-    Ok(Json(applications::submit(&st.db, &who.0, id, body.pledge_accepted == Some(true)).await?))
+    Ok(Json(
+        applications::submit(&st.db, &who.0, id, body.pledge_accepted == Some(true)).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -118,9 +157,21 @@ pub struct DocumentBody {
 }
 
 #[post("/applications/<id>/documents", data = "<body>")]
-pub async fn attach_document(who: Landlord, st: &State<AppState>, id: i32, body: Json<DocumentBody>) -> AppResult<(Status, Value)> {
+pub async fn attach_document(
+    who: Landlord,
+    st: &State<AppRef>,
+    id: i32,
+    body: Json<DocumentBody>,
+) -> AppResult<(Status, Value)> {
     let photo = body.photo_id.as_deref().unwrap_or("");
-    applications::attach_document(&st.db, &who.0, id, body.kind.as_deref().unwrap_or(""), photo).await?;
+    applications::attach_document(
+        &st.db,
+        &who.0,
+        id,
+        body.kind.as_deref().unwrap_or(""),
+        photo,
+    )
+    .await?;
     Ok((Status::Created, json!({"attached": photo})))
 }
 
@@ -130,8 +181,19 @@ pub struct PhotoForm<'r> {
 }
 
 #[post("/photos", data = "<form>")]
-pub async fn upload_photo(who: CurrentUser, st: &State<AppState>, form: Form<PhotoForm<'_>>) -> AppResult<(Status, Json<uploads::StoredPhoto>)> {
-    let file = form.file.as_ref().filter(|f| f.len() > 0).ok_or_else(|| AppError::field("file", "请上传图片文件（字段名 file）"))?;
+pub async fn upload_photo(
+    who: CurrentUser,
+    st: &State<AppRef>,
+    form: Form<PhotoForm<'_>>,
+) -> AppResult<(Status, Json<uploads::StoredPhoto>)> {
+    let file = form
+        .file
+        .as_ref()
+        .filter(|f| f.len() > 0)
+        .ok_or_else(|| AppError::field("file", "请上传图片文件（字段名 file）"))?;
     let bytes = crate::web::landlord::read_upload(file).await?;
-    Ok((Status::Created, Json(uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await?)))
+    Ok((
+        Status::Created,
+        Json(uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await?),
+    ))
 }

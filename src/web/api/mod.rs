@@ -3,7 +3,7 @@ pub mod accounts;
 pub mod housing;
 
 use rocket::serde::json::Value;
-use rocket::{routes, Route};
+use rocket::{Route, routes};
 
 pub fn routes() -> Vec<Route> {
     routes![
