@@ -103,7 +103,8 @@ pub struct RoomDraft {
 /// A house that has passed every form rule; whether the grid belongs to the village is the service's check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PropertyDraft {
-    pub village_id: i32,
+    /// When given it must be the grid's village; pages send only the grid, which names its village.
+    pub village_id: Option<i32>,
     pub grid_id: i32,
     pub address: String,
     pub floors: i32,
@@ -122,7 +123,7 @@ impl RawProperty {
     pub fn parse(&self) -> Result<PropertyDraft, FieldErrors> {
         let mut e = FieldErrors::new();
         let village_id = parse_id(&self.village_id);
-        if village_id.is_none() {
+        if village_id.is_none() && !self.village_id.trim().is_empty() {
             e.add("village_id", "请选择所在村");
         }
         let grid_id = parse_id(&self.grid_id);
@@ -208,8 +209,8 @@ impl RawProperty {
             }
         }
         e.into_result()?;
-        match (village_id, grid_id, floors, structure) {
-            (Some(village_id), Some(grid_id), Some(floors), Some(structure)) => Ok(PropertyDraft {
+        match (grid_id, floors, structure) {
+            (Some(grid_id), Some(floors), Some(structure)) => Ok(PropertyDraft {
                 village_id,
                 grid_id,
                 address,
@@ -259,6 +260,7 @@ mod tests {
     fn every_bad_field_is_reported_beside_its_name() {
         let mut r = raw();
         r.address = "短".into();
+        r.grid_id = String::new();
         r.floors = "abc".into();
         r.rooms[0].area_m2 = "-3".into();
         r.rooms[0].kind = "garage".into();

@@ -133,7 +133,7 @@ pub async fn authenticate(
     // Verify against a fixed hash when the account is unknown, so timing does not reveal which phones exist.
     let (hash, u) = match found {
         Some(u) => (u.password_hash.clone(), Some(u)),
-        None => (DUMMY_HASH.to_string(), None),
+        None => (dummy_hash().await, None),
     };
     let ok = verify_password(password.to_string(), hash).await;
     match u {
@@ -149,7 +149,17 @@ pub async fn authenticate(
     }
 }
 
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2sN1r0ZTx6QwHnR0Cz0qM1v6l8b3k1bKk3cZl3m9s2A";
+/// A real Argon2id hash of a password nobody has, made once per process.
+async fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return h.clone();
+    }
+    let h = hash_password(uuid::Uuid::new_v4().to_string())
+        .await
+        .unwrap_or_default();
+    DUMMY.get_or_init(|| h).clone()
+}
 
 /// An account made by the town admin or the command line.
 pub struct NewUser {

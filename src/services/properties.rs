@@ -131,19 +131,20 @@ pub async fn list(
     Ok((out, total))
 }
 
-async fn check_place<C: ConnectionTrait>(tx: &C, d: &PropertyDraft) -> Result<(), AppError> {
-    let g = grid::Entity::find_by_id(d.grid_id).one(tx).await?;
-    if village::Entity::find_by_id(d.village_id)
-        .one(tx)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::field("village_id", "所选村不存在"));
+/// The village of the house: the grid's village, which must agree with the village given, if any.
+async fn check_place<C: ConnectionTrait>(tx: &C, d: &PropertyDraft) -> Result<i32, AppError> {
+    let Some(g) = grid::Entity::find_by_id(d.grid_id).one(tx).await? else {
+        return Err(AppError::field("grid_id", "所选网格不存在"));
+    };
+    if let Some(v) = d.village_id {
+        if village::Entity::find_by_id(v).one(tx).await?.is_none() {
+            return Err(AppError::field("village_id", "所选村不存在"));
+        }
+        if v != g.village_id {
+            return Err(AppError::field("grid_id", "所选网格不属于该村"));
+        }
     }
-    match g {
-        Some(g) if g.village_id == d.village_id => Ok(()),
-        _ => Err(AppError::field("grid_id", "所选网格不属于该村")),
-    }
+    Ok(g.village_id)
 }
 
 async fn insert_rooms<C: ConnectionTrait>(
@@ -175,11 +176,11 @@ pub async fn create(
         return Err(AppError::Forbidden("只有房东可以登记房屋".into()));
     }
     let tx = crate::db::begin_write(db).await?;
-    check_place(&tx, &d).await?;
+    let village_id = check_place(&tx, &d).await?;
     let now = Utc::now();
     let p = property::ActiveModel {
         landlord_id: Set(actor.id),
-        village_id: Set(d.village_id),
+        village_id: Set(village_id),
         grid_id: Set(d.grid_id),
         address: Set(d.address.clone()),
         floors: Set(d.floors),
@@ -232,14 +233,14 @@ pub async fn update(
             "房屋已提交申请，不能再修改；如需变更请联系村干部".into(),
         ));
     }
-    check_place(&tx, &d).await?;
+    let village_id = check_place(&tx, &d).await?;
     room::Entity::delete_many()
         .filter(room::Column::PropertyId.eq(id))
         .exec(&tx)
         .await?;
     insert_rooms(&tx, id, &d).await?;
     let mut am: property::ActiveModel = p.into();
-    am.village_id = Set(d.village_id);
+    am.village_id = Set(village_id);
     am.grid_id = Set(d.grid_id);
     am.address = Set(d.address.clone());
     am.floors = Set(d.floors);

@@ -61,7 +61,7 @@ pub async fn login(
     .await
     {
         Ok(actor) => {
-            start_session(cookies, &actor);
+            start_session(cookies, &st.config.public_url, &actor);
             Ok(Redirect::to(home_of(actor.role)))
         }
         Err(e) => {
@@ -151,7 +151,7 @@ pub async fn register(
     };
     match auth::register_landlord(&st.db, reg).await {
         Ok(actor) => {
-            start_session(cookies, &actor);
+            start_session(cookies, &st.config.public_url, &actor);
             Ok(Flash::success(
                 Redirect::to("/landlord"),
                 "注册成功，欢迎使用安居",

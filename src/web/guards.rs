@@ -49,11 +49,17 @@ pub fn bearer(req: &Request<'_>) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
+/// Cookies are Secure whenever the public address is https, so they never travel in clear text.
+fn secure(req_or_public_url: &str) -> bool {
+    req_or_public_url.starts_with("https://")
+}
+
 /// Writes the session cookie for a signed-in user.
-pub fn start_session(cookies: &rocket::http::CookieJar<'_>, actor: &Actor) {
+pub fn start_session(cookies: &rocket::http::CookieJar<'_>, public_url: &str, actor: &Actor) {
     let value = format!("{}:{}", actor.id, chrono::Utc::now().timestamp());
     let c = Cookie::build((SESSION_COOKIE, value))
         .http_only(true)
+        .secure(secure(public_url))
         .same_site(SameSite::Lax)
         .path("/")
         .max_age(rocket::time::Duration::days(SESSION_DAYS));
