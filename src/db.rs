@@ -30,24 +30,34 @@ pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, DbErr> {
                 .create_if_missing(true)
         });
     }
-    Database::connect(opts).await
+    // Switching a fresh file to WAL needs a moment of exclusive access and answers "database is
+    // locked" at once, without waiting, when another process opens it at the same moment.
+    let mut attempt = 0;
+    loop {
+        match Database::connect(opts.clone()).await {
+            Err(e) if cfg.is_sqlite() && attempt < 50 && e.to_string().contains("locked") => {
+                attempt += 1;
+                rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
-/// Applies pending migrations. sea-orm-migration takes no lock, so on PostgreSQL two instances
-/// starting together serialise on an advisory lock held for the whole run.
+/// Applies pending migrations inside one write transaction. sea-orm-migration takes no lock, so two
+/// instances starting together serialise here: on PostgreSQL on an advisory lock, on SQLite on the
+/// IMMEDIATE transaction. Both databases roll DDL back, so a failed migration leaves nothing half-done.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let tx = begin_write(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
-        let tx = db.begin().await?;
         tx.execute_raw(Statement::from_string(
             DbBackend::Postgres,
             "SELECT pg_advisory_xact_lock(727274)",
         ))
         .await?;
-        Migrator::up(&tx, None).await?;
-        tx.commit().await
-    } else {
-        Migrator::up(db, None).await
     }
+    Migrator::up(&tx, None).await?;
+    tx.commit().await
 }
 
 /// Opens a transaction that will write. On SQLite it is IMMEDIATE so that concurrent writers

@@ -87,7 +87,7 @@ async fn run(cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::SeedDemo => {
-            let seeded = seed::seed_demo(&db).await.map_err(|e| e.to_string())?;
+            let seeded = seed::seed_demo(&db).await.map_err(cli_error)?;
             println!(
                 "{}",
                 if seeded {
@@ -107,7 +107,7 @@ async fn run(cmd: Command) -> Result<(), String> {
             grid,
         } => create_user(&db, &role, &phone, &name, password_stdin, village, grid).await,
         Command::Serve { demo } => {
-            if demo && seed::seed_demo(&db).await.map_err(|e| e.to_string())? {
+            if demo && seed::seed_demo(&db).await.map_err(cli_error)? {
                 println!("演示数据已写入：演示账号密码均为 {}", seed::DEMO_PASSWORD);
             }
             let rocket = anju::build(cfg, db).map_err(|e| e.to_string())?;
@@ -188,5 +188,13 @@ fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
         _ => url.to_string(),
+    }
+}
+
+/// On the command line the operator needs the cause, not the friendly page text.
+fn cli_error(e: anju::error::AppError) -> String {
+    match e {
+        anju::error::AppError::Internal(detail) => format!("内部错误: {detail}"),
+        other => other.to_string(),
     }
 }

@@ -148,3 +148,28 @@ async fn the_cookie_secret_is_generated_once_with_mode_0600_and_reused() {
     let r = b.client.get("/landlord").cookie(sealed).dispatch().await;
     assert_eq!(r.status(), rocket::http::Status::Ok);
 }
+
+#[rocket::async_test]
+async fn two_instances_migrating_a_fresh_database_at_once_both_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(dir.path()).await;
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_anju"))
+            .arg("migrate")
+            .env("ANJU_DATA_DIR", dir.path())
+            .env("ANJU_DATABASE_URL", &url)
+            .env("RUST_LOG", "error")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

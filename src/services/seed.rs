@@ -56,16 +56,20 @@ pub async fn ensure_town(
     code: &str,
     name: &str,
 ) -> Result<town::Model, AppError> {
-    if let Some(t) = town::Entity::find().one(db).await? {
+    // A write transaction, so two instances starting together do not both insert it.
+    let tx = crate::db::begin_write(db).await?;
+    if let Some(t) = town::Entity::find().one(&tx).await? {
         return Ok(t);
     }
-    Ok(town::ActiveModel {
+    let t = town::ActiveModel {
         code: Set(code.into()),
         name: Set(name.into()),
         ..Default::default()
     }
-    .insert(db)
-    .await?)
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    Ok(t)
 }
 
 /// Seeds the demo town. Running it again changes nothing: every row is looked up before it is made.

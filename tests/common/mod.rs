@@ -24,7 +24,7 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-async fn fresh_database_url(dir: &std::path::Path) -> String {
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     match std::env::var("ANJU_TEST_DATABASE_URL") {
         Ok(admin) if admin.starts_with("postgres") => {
             let name = format!("anju_t_{}", uuid::Uuid::new_v4().simple());
