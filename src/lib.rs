@@ -2,6 +2,7 @@
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod documents;
 pub mod domain;
 pub mod entities;
 pub mod error;
