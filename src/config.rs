@@ -55,10 +55,16 @@ impl Default for Config {
 pub struct ConfigError(pub String);
 
 impl Config {
-    /// Reads defaults, then Rocket.toml's `[default.anju]`-free top level keys, then `ANJU_*`.
+    /// Reads the defaults, then the `anju` table of Rocket.toml for the active profile
+    /// (e.g. `[default.anju] public_url = "…"`), then `ANJU_*` environment variables.
     pub fn from_env() -> Result<Config, ConfigError> {
-        let figment =
-            Figment::from(Serialized::defaults(Config::default())).merge(Env::prefixed("ANJU_"));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Ok(table) =
+            rocket::Config::figment().extract_inner::<rocket::figment::value::Dict>("anju")
+        {
+            figment = figment.merge(Serialized::defaults(table));
+        }
+        let figment = figment.merge(Env::prefixed("ANJU_"));
         let cfg: Config = figment.extract().map_err(|e| ConfigError(format!("{e}")))?;
         cfg.validated()
     }

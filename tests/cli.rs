@@ -173,3 +173,36 @@ async fn two_instances_migrating_a_fresh_database_at_once_both_succeed() {
         );
     }
 }
+
+#[rocket::async_test]
+async fn settings_in_the_anju_table_of_rocket_toml_are_read_and_checked() {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Rocket.toml"),
+        "[default.anju]\npublic_url = \"ftp://wrong\"\n",
+    )
+    .unwrap();
+    let out = anju(&app)
+        .arg("migrate")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ftp://wrong"));
+    std::fs::write(
+        dir.path().join("Rocket.toml"),
+        "[default.anju]\npublic_url = \"https://anju.example.org\"\n",
+    )
+    .unwrap();
+    let out = anju(&app)
+        .arg("migrate")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
