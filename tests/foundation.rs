@@ -723,6 +723,39 @@ async fn the_admin_makes_villages_grids_and_an_inspector() {
     assert_eq!(r.status(), Status::SeeOther);
     let (_, html) = b.get_text("/admin/users").await;
     assert!(html.contains("13611112222") && html.contains("溪口村第一网格"));
+    let new_id = {
+        use anju::entities::user;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        user::Entity::find()
+            .filter(user::Column::Phone.eq("13611112222"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let (_, other_grid) = grid_of(&app, "倪宅村第一网格").await;
+    let r = b
+        .post_form(
+            &format!("/admin/users/{new_id}/grids"),
+            &[("grid_ids", &other_grid.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    assert_eq!(
+        anju::services::town::inspector_grid_ids(&app.db, new_id)
+            .await
+            .unwrap(),
+        vec![other_grid]
+    );
+    let r = b
+        .post_form(&format!("/admin/users/{new_id}/grids"), &[])
+        .await;
+    assert_eq!(
+        r.status(),
+        Status::UnprocessableEntity,
+        "an inspector keeps at least one grid"
+    );
     let landlord = app.signed_in(LANDLORD).await;
     let r = landlord
         .post_form("/admin/villages", &[("code", "ZZ"), ("name", "冒充村")])

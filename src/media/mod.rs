@@ -122,6 +122,34 @@ mod tests {
         assert_eq!(&p.jpeg[..2], &[0xFF, 0xD8]);
     }
 
+    /// A JPEG whose EXIF says "rotate 90° clockwise to view", as phones write portrait photos.
+    fn sideways_jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([90, 90, 90]));
+        let mut jpeg = Vec::new();
+        DynamicImage::ImageRgb8(img)
+            .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        // Exif header, big-endian TIFF, one IFD entry: Orientation (0x0112), SHORT, 1, value 6.
+        let mut payload = b"Exif\0\0MM\0*\0\0\0\x08".to_vec();
+        payload.extend_from_slice(&[0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]);
+        let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn a_sideways_phone_photo_is_stored_upright_without_its_exif() {
+        let p = intake(&sideways_jpeg(40, 20)).unwrap();
+        assert_eq!(
+            (p.width, p.height),
+            (20, 40),
+            "turned by its orientation tag"
+        );
+        assert!(!p.jpeg.windows(4).any(|w| w == b"Exif"));
+    }
+
     #[test]
     fn text_is_not_an_image() {
         assert_eq!(

@@ -291,3 +291,81 @@ pub async fn create_user(
         Err(other) => Err((other.status(), Err(other))),
     }
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/user_grids.html")]
+pub struct UserGridsPage {
+    page: Page,
+    user_id: i32,
+    user_name: String,
+    villages: Vec<VillageInfo>,
+    assigned: Vec<i32>,
+    error: String,
+}
+
+#[get("/admin/users/<id>/grids")]
+pub async fn user_grids(
+    _who: TownAdmin,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<UserGridsPage> {
+    let u = auth::find_user(&st.db, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if u.role != Role::Inspector.as_str() {
+        return Err(AppError::Conflict("只能为网格员分配网格".into()));
+    }
+    Ok(UserGridsPage {
+        page,
+        user_id: id,
+        user_name: u.name,
+        villages: town::villages_with_grids(&st.db).await?,
+        assigned: town::inspector_grid_ids(&st.db, id).await?,
+        error: String::new(),
+    })
+}
+
+#[derive(FromForm, Default)]
+pub struct GridsForm {
+    grid_ids: Vec<i32>,
+}
+
+#[post("/admin/users/<id>/grids", data = "<form>")]
+pub async fn save_user_grids(
+    _csrf: CsrfChecked,
+    who: TownAdmin,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+    form: Form<GridsForm>,
+) -> Result<Flash<Redirect>, (Status, AppResult<UserGridsPage>)> {
+    let result = if form.grid_ids.is_empty() {
+        Err(AppError::field("grid_ids", "网格员须至少分配一个网格"))
+    } else {
+        town::assign_grids(&st.db, &who.0, id, &form.grid_ids).await
+    };
+    match result {
+        Ok(()) => Ok(Flash::success(
+            Redirect::to("/admin/users"),
+            "网格分配已保存",
+        )),
+        Err(e) => {
+            let status = e.status();
+            let msg = match &e {
+                AppError::Validation(f) => {
+                    f.0.values().flatten().next().cloned().unwrap_or_default()
+                }
+                other => other.to_string(),
+            };
+            let page = user_grids(TownAdmin(who.0.clone()), page, st, id)
+                .await
+                .map(|mut p| {
+                    p.error = msg;
+                    p.assigned = form.grid_ids.clone();
+                    p
+                });
+            Err((status, page))
+        }
+    }
+}

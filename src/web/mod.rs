@@ -48,6 +48,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin::create_grid,
                 admin::users,
                 admin::create_user,
+                admin::user_grids,
+                admin::save_user_grids,
             ],
         )
         .mount("/api/v1", api::routes())
