@@ -762,3 +762,27 @@ async fn the_admin_makes_villages_grids_and_an_inspector() {
         .await;
     assert_eq!(r.status(), Status::Forbidden);
 }
+
+#[rocket::async_test]
+async fn an_edited_audit_entry_breaks_the_chain_where_it_was_edited() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::new().await;
+    let b = app.signed_in(LANDLORD).await;
+    record_house(&app, &b).await;
+    assert_eq!(
+        anju::services::audit::verify_chain(&app.db).await.unwrap(),
+        None
+    );
+    let backend = app.db.get_database_backend();
+    app.db
+        .execute_raw(Statement::from_string(
+            backend,
+            "UPDATE audit_log SET detail = '{\"forged\":true}' WHERE id = 3",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        anju::services::audit::verify_chain(&app.db).await.unwrap(),
+        Some(3)
+    );
+}

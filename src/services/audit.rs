@@ -89,26 +89,84 @@ pub fn chain_hash(
 }
 
 /// Recomputes the chain and returns the id of the first entry that does not fit, if any.
+/// Reads in batches so a long log is never held in memory at once.
 pub async fn verify_chain<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, AppError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
     let mut prev = "0".repeat(64);
-    for e in audit_entry::Entity::find()
-        .order_by_asc(audit_entry::Column::Id)
-        .all(db)
-        .await?
-    {
-        let expect = chain_hash(
-            &prev,
-            &e.at.to_rfc3339(),
-            e.actor_id,
-            &e.action,
-            &e.entity,
-            &e.entity_id,
-            &e.detail,
-        );
-        if e.prev_hash != prev || e.hash != expect {
-            return Ok(Some(e.id));
+    let mut after = 0i64;
+    loop {
+        let batch = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Id.gt(after))
+            .order_by_asc(audit_entry::Column::Id)
+            .limit(2000)
+            .all(db)
+            .await?;
+        if batch.is_empty() {
+            return Ok(None);
         }
-        prev = e.hash;
+        for e in batch {
+            let expect = chain_hash(
+                &prev,
+                &e.at.to_rfc3339(),
+                e.actor_id,
+                &e.action,
+                &e.entity,
+                &e.entity_id,
+                &e.detail,
+            );
+            if e.prev_hash != prev || e.hash != expect {
+                return Ok(Some(e.id));
+            }
+            after = e.id;
+            prev = e.hash;
+        }
     }
-    Ok(None)
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at_zh: String,
+    pub actor: String,
+    pub action: String,
+    pub record: String,
+    pub detail: String,
+}
+
+/// One page of the audit log, newest first, for the town admin.
+pub async fn page(
+    db: &sea_orm::DatabaseConnection,
+    actor: &super::Actor,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<AuditRow>, u64), AppError> {
+    use sea_orm::PaginatorTrait;
+    if actor.role != crate::domain::role::Role::TownAdmin {
+        return Err(AppError::forbidden());
+    }
+    let pager = audit_entry::Entity::find()
+        .order_by_desc(audit_entry::Column::Id)
+        .paginate(db, per_page);
+    let total = pager.num_items().await?;
+    let entries = pager.fetch_page(page).await?;
+    let mut rows = Vec::with_capacity(entries.len());
+    for e in entries {
+        let actor = match e.actor_id {
+            Some(id) => crate::entities::user::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|u| format!("{} ({})", u.name, u.phone))
+                .unwrap_or_else(|| format!("#{id}")),
+            None => "系统".into(),
+        };
+        rows.push(AuditRow {
+            id: e.id,
+            at_zh: crate::domain::dates::zh_datetime(&e.at),
+            actor,
+            action: e.action,
+            record: format!("{} #{}", e.entity, e.entity_id),
+            detail: e.detail,
+        });
+    }
+    Ok((rows, total))
 }

@@ -369,3 +369,34 @@ pub async fn save_user_grids(
         }
     }
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/audit.html")]
+pub struct AuditPage {
+    page: Page,
+    rows: Vec<crate::services::audit::AuditRow>,
+    pager: Pager,
+    broken_at: Option<i64>,
+}
+
+#[get("/admin/audit?<page>")]
+pub async fn audit(
+    who: TownAdmin,
+    page_ctx: Page,
+    st: &State<AppRef>,
+    page: Option<u64>,
+) -> AppResult<AuditPage> {
+    let (rows, total) =
+        crate::services::audit::page(&st.db, &who.0, Pager::index(page), 50).await?;
+    let broken_at = crate::services::audit::verify_chain(&st.db).await?;
+    let mut pager = Pager::new(page.unwrap_or(1), 0);
+    pager.total = total;
+    pager.pages = total.div_ceil(50).max(1);
+    pager.page = page.unwrap_or(1).clamp(1, pager.pages);
+    Ok(AuditPage {
+        page: page_ctx,
+        rows,
+        pager,
+        broken_at,
+    })
+}

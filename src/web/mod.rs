@@ -50,6 +50,7 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin::create_user,
                 admin::user_grids,
                 admin::save_user_grids,
+                admin::audit,
             ],
         )
         .mount("/api/v1", api::routes())

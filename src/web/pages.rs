@@ -150,8 +150,10 @@ impl Pager {
             total,
         }
     }
+    /// A page number from the URL as the services count it; absurd numbers are clamped so the
+    /// offset can never overflow the database's integer.
     pub fn index(page: Option<u64>) -> u64 {
-        page.unwrap_or(1).max(1) - 1
+        page.unwrap_or(1).clamp(1, 1_000_000) - 1
     }
     pub fn has_prev(&self) -> bool {
         self.page > 1
