@@ -3,6 +3,7 @@ pub mod admin;
 pub mod api;
 pub mod auth_pages;
 pub mod guards;
+pub mod inspector;
 pub mod landlord;
 pub mod pages;
 pub mod photos;
@@ -38,8 +39,14 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord::upload_document,
                 landlord::delete_document,
                 landlord::submit,
+                landlord::report_fix,
                 photos::photo,
                 staff::inspector_home,
+                inspector::task,
+                inspector::start,
+                inspector::walk,
+                inspector::walk_submit,
+                inspector::inspection,
                 staff::official_home,
                 staff::official_application,
                 admin::home,

@@ -339,3 +339,46 @@ pub fn jpeg_with_exif() -> Vec<u8> {
     out.extend_from_slice(&jpeg[2..]);
     out
 }
+
+/// A multipart body with text fields and any number of files, each under its own field name.
+pub fn multipart_files(
+    fields: &[(&str, &str)],
+    files: &[(&str, Vec<u8>)],
+) -> (ContentType, Vec<u8>) {
+    let boundary = "anjutestboundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, bytes) in files {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"photo.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", boundary));
+    (ct, body)
+}
+
+impl Browser {
+    /// Posts a multipart form with several files, with this browser's CSRF token.
+    pub async fn post_multipart_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, Vec<u8>)],
+    ) -> LocalResponse<'_> {
+        let token = self.csrf().await;
+        let (ct, body) = multipart_files(fields, files);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        self.client
+            .post(format!("{path}{sep}_csrf={token}"))
+            .header(ct)
+            .body(body)
+            .dispatch()
+            .await
+    }
+}

@@ -146,7 +146,14 @@ pub async fn submit_application(
         applications::save_declaration(&st.db, &who.0, id, d).await?;
     }
     Ok(Json(
-        applications::submit(&st.db, &who.0, id, body.pledge_accepted == Some(true)).await?,
+        applications::submit(
+            &st.db,
+            &crate::services::inspections::TaskPolicy::of(st),
+            &who.0,
+            id,
+            body.pledge_accepted == Some(true),
+        )
+        .await?,
     ))
 }
 
