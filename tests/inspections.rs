@@ -1,0 +1,602 @@
+//! Inspections: routing, grid scoping, the checklist walk, idempotent submission, the
+//! rectification loop, grades, checklist versions, the patrol scheduler, the API and OpenAPI.
+mod common;
+
+use anju::domain::checklist::{Checklist, ChecklistRegistry, ItemKind};
+use anju::entities::{finding, grid, inspection_task, inspector_grid, property, user};
+use common::*;
+use rocket::http::Status;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::{Value, json};
+
+fn checklist_v1() -> Checklist {
+    let reg = ChecklistRegistry::load_dir(&std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/forms/checklists"
+    )))
+    .unwrap();
+    reg.current("rental-safety").unwrap().clone()
+}
+
+async fn grid_of(app: &TestApp, name: &str) -> (i32, i32) {
+    let g = grid::Entity::find()
+        .filter(grid::Column::Name.eq(name))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    (g.village_id, g.id)
+}
+
+/// A landlord's house in the given grid with a submitted application, through the API.
+async fn submitted(app: &TestApp, landlord: &Api, grid_name: &str) -> (i32, i32) {
+    let (v, g) = grid_of(app, grid_name).await;
+    let (s, house) = landlord
+        .post(
+            "/properties",
+            json!({"village_id": v, "grid_id": g, "address": format!("{grid_name} 8 号"), "floors": 2, "structure": "brick_concrete",
+                "rooms": [{"label": "101", "floor": 1, "area_m2": 14, "kind": "bedroom"}, {"label": "厨房", "floor": 1, "area_m2": 8, "kind": "kitchen"}]}),
+        )
+        .await;
+    assert_eq!(s, Status::Created, "{house}");
+    let house = house["id"].as_i64().unwrap() as i32;
+    let (s, a) = landlord
+        .post("/applications", json!({"property_id": house}))
+        .await;
+    assert_eq!(s, Status::Created, "{a}");
+    let id = a["id"].as_i64().unwrap() as i32;
+    for kind in ["ownership_proof", "house_photo"] {
+        let (_, p) = landlord.upload(&png(40, 30)).await;
+        let (s, _) = landlord
+            .post(
+                &format!("/applications/{id}/documents"),
+                json!({"kind": kind, "photo_id": p["id"]}),
+            )
+            .await;
+        assert_eq!(s, Status::Created);
+    }
+    let (s, body) = landlord
+        .post(
+            &format!("/applications/{id}/submit"),
+            json!({"pledge_accepted": true, "owner_name": "王房东", "ownership_doc_no": "浙(2020)花街镇不动产权第0001234号"}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{body}");
+    (house, id)
+}
+
+async fn task_for(app: &TestApp, app_id: i32, kind: &str) -> inspection_task::Model {
+    inspection_task::Entity::find()
+        .filter(inspection_task::Column::ApplicationId.eq(app_id))
+        .filter(inspection_task::Column::Kind.eq(kind))
+        .order_by_desc(inspection_task::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("task")
+}
+
+/// A passing answer for every item (numbers at their bound, the first option that passes).
+fn passing(c: &Checklist, only: Option<&[String]>) -> Vec<Value> {
+    c.items()
+        .filter(|i| only.is_none_or(|o| o.contains(&i.key)))
+        .map(|i| match &i.kind {
+            ItemKind::Number { min, max, .. } => {
+                json!({"item": i.key, "result": "pass", "value": min.or(*max).unwrap().to_string()})
+            }
+            ItemKind::Choice { options } => {
+                json!({"item": i.key, "result": "pass", "value": options.iter().find(|o| !o.fails).unwrap().key})
+            }
+            ItemKind::Text => json!({"item": i.key, "result": "pass", "value": "管道燃气"}),
+            ItemKind::PassFail => json!({"item": i.key, "result": "pass"}),
+        })
+        .collect()
+}
+
+/// Marks `items` failed, with a photo each when `photo` is given.
+fn failing(mut answers: Vec<Value>, items: &[&str], photo: Option<&str>) -> Vec<Value> {
+    for a in answers.iter_mut() {
+        if items.contains(&a["item"].as_str().unwrap()) {
+            a["result"] = json!("fail");
+            a["note"] = json!("现场发现问题");
+            if let Some(p) = photo {
+                a["photo_ids"] = json!([p]);
+            }
+        }
+    }
+    answers
+}
+
+fn uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[rocket::async_test]
+async fn submitting_routes_the_initial_task_to_the_least_loaded_inspector_of_the_grid() {
+    let app = TestApp::new().await;
+    let (_, g) = grid_of(&app, "锦绣村第一网格").await;
+    // A second inspector on the same grid, with no tasks yet.
+    let second = user::ActiveModel {
+        role: Set("inspector".into()),
+        phone: Set("13900000099".into()),
+        name: Set("李网格".into()),
+        password_hash: Set("x".into()),
+        village_id: Set(None),
+        active: Set(true),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    inspector_grid::ActiveModel {
+        user_id: Set(second.id),
+        grid_id: Set(g),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let demo = user::Entity::find()
+        .filter(user::Column::Phone.eq(INSPECTOR_JX))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let landlord = app.api(LANDLORD).await;
+    // Demo inspector has the lower id, so the first (tie) goes to them; then the second is less loaded.
+    let (_, a1) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a2) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a3) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let t1 = task_for(&app, a1, "initial").await;
+    let t2 = task_for(&app, a2, "initial").await;
+    let t3 = task_for(&app, a3, "initial").await;
+    assert_eq!(t1.assignee_id, Some(demo.id));
+    assert_eq!(
+        t2.assignee_id,
+        Some(second.id),
+        "the less loaded inspector gets the next task"
+    );
+    assert_eq!(t3.assignee_id, Some(demo.id), "load is balanced again");
+    assert_eq!(t1.status, "open");
+    assert_eq!(t1.grid_id, g);
+    assert_eq!(t1.checklist_key, "rental-safety");
+    // Due three working days later, never on a weekend.
+    let due = anju::domain::inspection::add_working_days(t1.created_at, 3);
+    assert_eq!(t1.due_at.timestamp(), due.timestamp());
+    use chrono::Datelike;
+    assert!(!matches!(
+        t1.due_at.weekday(),
+        chrono::Weekday::Sat | chrono::Weekday::Sun
+    ));
+    assert!(t1.due_at - t1.created_at >= chrono::Duration::days(3));
+}
+
+#[rocket::async_test]
+async fn the_due_time_of_a_task_follows_the_configured_working_days() {
+    let app = TestApp::with(|c| c.inspection_due_working_days = 10).await;
+    let landlord = app.api(LANDLORD).await;
+    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let t = task_for(&app, a, "initial").await;
+    assert_eq!(
+        t.due_at.timestamp(),
+        anju::domain::inspection::add_working_days(t.created_at, 10).timestamp()
+    );
+    assert!(t.due_at - t.created_at >= chrono::Duration::days(14));
+}
+
+#[rocket::async_test]
+async fn an_inspector_cannot_see_or_submit_another_grids_task() {
+    let app = TestApp::new().await;
+    let landlord = app.api(LANDLORD).await;
+    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let t = task_for(&app, a, "initial").await;
+    let c = checklist_v1();
+
+    let other = app.signed_in(INSPECTOR_NZ).await;
+    assert_eq!(
+        other
+            .get(&format!("/inspector/tasks/{}", t.id))
+            .await
+            .status(),
+        Status::Forbidden
+    );
+    assert_eq!(
+        other
+            .get(&format!("/inspector/tasks/{}/walk", t.id))
+            .await
+            .status(),
+        Status::Forbidden
+    );
+    let r = other
+        .post_multipart_files(
+            &format!("/inspector/tasks/{}/walk", t.id),
+            &[("submission_id", &uuid()), ("action", "submit")],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), Status::Forbidden);
+    let (_, html) = other.get_text("/inspector").await;
+    assert!(
+        !html.contains(&format!("/inspector/tasks/{}", t.id)),
+        "not in the other inspector's list"
+    );
+
+    let api = app.api(INSPECTOR_NZ).await;
+    let (s, list) = api.get("/tasks").await;
+    assert_eq!(s, Status::Ok);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["id"] != json!(t.id))
+    );
+    let (s, body) = api
+        .post(&format!("/tasks/{}/inspection", t.id), json!({"submission_id": uuid(), "checklist": "rental-safety", "version": 1, "answers": passing(&c, None)}))
+        .await;
+    assert_eq!(s, Status::Forbidden, "{body}");
+    assert_eq!(body["error"], "forbidden");
+    assert_eq!(app.count("inspections").await, 0);
+
+    // The grid's own inspector sees it.
+    let own = app.api(INSPECTOR_JX).await;
+    let (_, list) = own.get("/tasks").await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == json!(t.id) && x["checklist"] == "rental-safety")
+    );
+}
+
+#[rocket::async_test]
+async fn a_submission_missing_a_required_photo_is_refused_field_by_field_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let landlord = app.api(LANDLORD).await;
+    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let t = task_for(&app, a, "initial").await;
+    let c = checklist_v1();
+    let api = app.api(INSPECTOR_JX).await;
+    let answers = failing(
+        passing(&c, None),
+        &[
+            "wiring.conduit",
+            "clutter.exits_clear",
+            "wiring.no_daisy_chain",
+        ],
+        None,
+    );
+    let (s, body) = api
+        .post(&format!("/tasks/{}/inspection", t.id), json!({"submission_id": uuid(), "checklist": "rental-safety", "version": 1, "answers": answers}))
+        .await;
+    assert_eq!(s, Status::UnprocessableEntity, "{body}");
+    let fields = body["fields"].as_object().unwrap();
+    assert_eq!(fields.len(), 2, "{body}");
+    assert!(
+        fields["wiring.conduit"][0]
+            .as_str()
+            .unwrap()
+            .contains("须拍照")
+    );
+    assert!(
+        fields["clutter.exits_clear"][0]
+            .as_str()
+            .unwrap()
+            .contains("须拍照")
+    );
+    assert_eq!(app.count("inspections").await, 0);
+    assert_eq!(app.count("findings").await, 0);
+    let t = inspection_task::Entity::find_by_id(t.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.status, "open");
+
+    // Through the page: the message stands beside the item and the typed answers come back.
+    let b = app.signed_in(INSPECTOR_JX).await;
+    let (_, html) = b.get_text(&format!("/inspector/tasks/{}/walk", t.id)).await;
+    let sid = hidden(&html, "submission_id");
+    let mut fields: Vec<(String, String)> = vec![
+        ("submission_id".into(), sid),
+        ("action".into(), "submit".into()),
+    ];
+    fields.extend(form_answers(&c, &["wiring.conduit"]));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = b
+        .post_multipart_files(&format!("/inspector/tasks/{}/walk", t.id), &refs, &[])
+        .await;
+    assert_eq!(r.status(), Status::UnprocessableEntity);
+    let html = r.into_string().await.unwrap();
+    assert!(html.contains("此项不合格，须拍照"));
+    assert!(html.contains("现场发现问题"), "the typed note is kept");
+    assert_eq!(app.count("inspections").await, 0);
+}
+
+/// Reads a hidden field's value from a page.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html.find(&format!("name=\"{name}\" value=\"")).expect(name) + name.len() + 15;
+    html[at..].chars().take_while(|c| *c != '"').collect()
+}
+
+/// The walk form's fields for a whole checklist: everything passes except `fail`.
+fn form_answers(c: &Checklist, fail: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, a) in failing(passing(c, None), fail, None).iter().enumerate() {
+        out.push((
+            format!("a[{i}].item"),
+            a["item"].as_str().unwrap().to_string(),
+        ));
+        out.push((
+            format!("a[{i}].result"),
+            a["result"].as_str().unwrap().to_string(),
+        ));
+        if let Some(v) = a["value"].as_str() {
+            out.push((format!("a[{i}].value"), v.to_string()));
+        }
+        if let Some(n) = a["note"].as_str() {
+            out.push((format!("a[{i}].note"), n.to_string()));
+        }
+    }
+    out
+}
+
+#[rocket::async_test]
+async fn a_repeated_submission_with_the_same_id_returns_the_first_result_and_creates_nothing() {
+    let app = TestApp::new().await;
+    let landlord = app.api(LANDLORD).await;
+    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let t = task_for(&app, a, "initial").await;
+    let c = checklist_v1();
+    let api = app.api(INSPECTOR_JX).await;
+    let (_, photo) = api.upload(&png(50, 40)).await;
+    let body = json!({"submission_id": uuid(), "checklist": "rental-safety", "version": 1,
+        "answers": failing(passing(&c, None), &["wiring.conduit"], photo["id"].as_str())});
+    let (s, first) = api
+        .post(&format!("/tasks/{}/inspection", t.id), body.clone())
+        .await;
+    assert_eq!(s, Status::Ok, "{first}");
+    let counts = (
+        app.count("inspections").await,
+        app.count("findings").await,
+        app.count("audit_log").await,
+        app.count("application_events").await,
+    );
+    let (s, again) = api
+        .post(&format!("/tasks/{}/inspection", t.id), body.clone())
+        .await;
+    assert_eq!(s, Status::Ok, "{again}");
+    assert_eq!(first, again);
+    assert_eq!(
+        counts,
+        (
+            app.count("inspections").await,
+            app.count("findings").await,
+            app.count("audit_log").await,
+            app.count("application_events").await
+        )
+    );
+    assert_eq!(first["outcome"], "failed");
+    assert_eq!(first["findings"].as_array().unwrap().len(), 1);
+    // A fresh id on the finished task is a conflict, not a second inspection.
+    let mut other = body.clone();
+    other["submission_id"] = json!(uuid());
+    let (s, _) = api
+        .post(&format!("/tasks/{}/inspection", t.id), other)
+        .await;
+    assert_eq!(s, Status::Conflict);
+    assert_eq!(app.count("inspections").await, 1);
+}
+
+#[rocket::async_test]
+async fn the_rectification_loop_runs_from_failure_through_fixes_to_a_passing_reinspection_of_only_the_failed_items()
+ {
+    let app = TestApp::new().await;
+    let landlord = app.api(LANDLORD).await;
+    let (house, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let t = task_for(&app, a, "initial").await;
+    let c = checklist_v1();
+    let api = app.api(INSPECTOR_JX).await;
+    let (_, photo) = api.upload(&png(50, 40)).await;
+    let failed = ["wiring.conduit", "clutter.no_combustibles"];
+    let (s, r) = api
+        .post(
+            &format!("/tasks/{}/inspection", t.id),
+            json!({"submission_id": uuid(), "checklist": "rental-safety", "version": 1,
+            "answers": failing(passing(&c, None), &failed, photo["id"].as_str())}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{r}");
+    assert_eq!(r["outcome"], "failed");
+    assert_eq!(r["grade"], "yellow");
+    let (_, view) = landlord.get(&format!("/applications/{a}")).await;
+    assert_eq!(view["status"], "rectifying");
+    let (s, found) = landlord.get(&format!("/applications/{a}/findings")).await;
+    assert_eq!(s, Status::Ok);
+    let found = found.as_array().unwrap().clone();
+    assert_eq!(found.len(), 2);
+    assert!(
+        found.iter().all(|f| f["deadline_at"].is_string()
+            && f["note"].as_str().unwrap().contains("现场发现问题"))
+    );
+
+    // The landlord sees the inspector's photo.
+    let lb = app.signed_in(LANDLORD).await;
+    let pid = found[0]["photo_ids"][0].as_str().unwrap().to_string();
+    assert_eq!(lb.get(&format!("/photos/{pid}")).await.status(), Status::Ok);
+    let stranger = app.signed_in(INSPECTOR_NZ).await;
+    assert_eq!(
+        stranger.get(&format!("/photos/{pid}")).await.status(),
+        Status::Forbidden
+    );
+
+    // A fix without a photo is refused; with one it is recorded.
+    let f0 = found[0]["id"].as_i64().unwrap();
+    let (s, body) = landlord
+        .post(
+            &format!("/findings/{f0}/fix"),
+            json!({"note": "已整改", "photo_ids": []}),
+        )
+        .await;
+    assert_eq!(s, Status::UnprocessableEntity);
+    assert!(body["fields"]["photo"].is_array());
+    let (_, fixp) = landlord.upload(&png(60, 40)).await;
+    let (s, out) = landlord
+        .post(
+            &format!("/findings/{f0}/fix"),
+            json!({"note": "已穿管", "photo_ids": [fixp["id"]]}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{out}");
+    assert!(
+        out["reinspection_task_id"].is_null(),
+        "one finding is still open"
+    );
+    let f1 = found[1]["id"].as_i64().unwrap();
+    let (_, fixp2) = landlord.upload(&png(60, 41)).await;
+    let (s, out) = landlord
+        .post(
+            &format!("/findings/{f1}/fix"),
+            json!({"note": "已清理", "photo_ids": [fixp2["id"]]}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok);
+    let re_id = out["reinspection_task_id"]
+        .as_i64()
+        .expect("a re-inspection task") as i32;
+
+    // The inspector sees the fix photo; the re-inspection lists only the failed items.
+    let ib = app.signed_in(INSPECTOR_JX).await;
+    assert_eq!(
+        ib.get(&format!("/photos/{}", fixp["id"].as_str().unwrap()))
+            .await
+            .status(),
+        Status::Ok
+    );
+    let (_, tasks) = api.get("/tasks?status=open").await;
+    let re = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == json!(re_id))
+        .expect("listed")
+        .clone();
+    assert_eq!(re["kind"], "reinspection");
+    let mut items: Vec<String> = re["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    items.sort();
+    assert_eq!(
+        items,
+        vec![
+            "clutter.no_combustibles".to_string(),
+            "wiring.conduit".to_string()
+        ]
+    );
+
+    // Answering more than the failed items is refused; answering them passes.
+    let (s, body) = api
+        .post(
+            &format!("/tasks/{re_id}/inspection"),
+            json!({"submission_id": uuid(), "answers": passing(&c, None)}),
+        )
+        .await;
+    assert_eq!(s, Status::UnprocessableEntity, "{body}");
+    let (s, r) = api
+        .post(
+            &format!("/tasks/{re_id}/inspection"),
+            json!({"submission_id": uuid(), "answers": passing(&c, Some(&items))}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{r}");
+    assert_eq!(r["outcome"], "passed");
+    assert_eq!(r["grade"], "green");
+    let open = finding::Entity::find()
+        .filter(finding::Column::PropertyId.eq(house))
+        .filter(finding::Column::Status.ne("closed"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        open.is_empty(),
+        "passing the re-inspection closes the findings"
+    );
+    let (_, view) = landlord.get(&format!("/applications/{a}")).await;
+    assert_eq!(view["status"], "passed");
+    let p = property::Entity::find_by_id(house)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.grade.as_deref(), Some("green"));
+    assert!(p.next_patrol_at.unwrap() > chrono::Utc::now() + chrono::Duration::days(89));
+    assert_eq!(
+        anju::services::audit::verify_chain(&app.db).await.unwrap(),
+        None
+    );
+}
+
+#[rocket::async_test]
+async fn the_grade_follows_the_rule_of_the_checklist_file() {
+    let app = TestApp::new().await;
+    let landlord = app.api(LANDLORD).await;
+    let c = checklist_v1();
+    let api = app.api(INSPECTOR_JX).await;
+    let (_, photo) = api.upload(&png(50, 40)).await;
+    // critical → red (7-day patrol), major → yellow (30), minor → yellow, nothing → green (90).
+    for (fail, grade, cadence) in [
+        (vec!["ebike.no_indoor_charging"], "red", 7),
+        (vec!["wiring.rcd"], "yellow", 30),
+        (vec!["wiring.no_daisy_chain"], "yellow", 30),
+        (vec![], "green", 90),
+        (vec!["wiring.rcd", "space.no_basement"], "red", 7),
+    ] {
+        let (house, a) = submitted(&app, &landlord, "锦绣村第二网格").await;
+        let t = task_for(&app, a, "initial").await;
+        let (s, r) = api
+            .post(&format!("/tasks/{}/inspection", t.id), json!({"submission_id": uuid(), "answers": failing(passing(&c, None), &fail, photo["id"].as_str())}))
+            .await;
+        assert_eq!(s, Status::Ok, "{r}");
+        assert_eq!(r["grade"], grade, "{fail:?}");
+        let p = property::Entity::find_by_id(house)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.grade.as_deref(), Some(grade));
+        let days = (p.next_patrol_at.unwrap() - chrono::Utc::now()).num_hours() as f64 / 24.0;
+        assert!((days - cadence as f64).abs() < 0.1, "{grade}: {days}");
+        let (_, view) = landlord.get(&format!("/applications/{a}")).await;
+        assert_eq!(
+            view["status"],
+            if fail.is_empty() {
+                "passed"
+            } else {
+                "rectifying"
+            }
+        );
+    }
+    // A measured number outside the threshold fails even when ticked as passing.
+    let (_, a) = submitted(&app, &landlord, "锦绣村第二网格").await;
+    let t = task_for(&app, a, "initial").await;
+    let mut answers = passing(&c, None);
+    for x in answers.iter_mut() {
+        if x["item"] == "space.per_person_area" {
+            x["value"] = json!("4.5");
+        }
+    }
+    let (_, r) = api
+        .post(
+            &format!("/tasks/{}/inspection", t.id),
+            json!({"submission_id": uuid(), "answers": answers}),
+        )
+        .await;
+    assert_eq!(r["findings"][0]["item"], "space.per_person_area");
+    assert_eq!(r["grade"], "yellow");
+}
