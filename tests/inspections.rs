@@ -600,3 +600,363 @@ async fn the_grade_follows_the_rule_of_the_checklist_file() {
     assert_eq!(r["findings"][0]["item"], "space.per_person_area");
     assert_eq!(r["grade"], "yellow");
 }
+
+/// Every `/prefix/(\d+)suffix` id in a page, in order.
+fn ids_in(html: &str, prefix: &str, suffix: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find(prefix) {
+        rest = &rest[at + prefix.len()..];
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if !digits.is_empty() && rest[digits.len()..].starts_with(suffix) {
+            let id = digits.parse().unwrap();
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+    out
+}
+
+#[rocket::async_test]
+async fn the_demo_story_runs_through_the_pages_from_application_to_passed_reinspection() {
+    let app = TestApp::new().await;
+    let c = checklist_v1();
+    // The demo landlord applies for a house in 锦绣村第一网格.
+    let lb = app.signed_in(LANDLORD).await;
+    let (v, g) = grid_of(&app, "锦绣村第一网格").await;
+    let (v, g) = (v.to_string(), g.to_string());
+    let r = lb
+        .post_form(
+            "/landlord/houses",
+            &[
+                ("village_id", &v),
+                ("grid_id", &g),
+                ("address", "锦绣村东区 12 号"),
+                ("floors", "3"),
+                ("structure", "brick_concrete"),
+                ("rooms[0].label", "101"),
+                ("rooms[0].floor", "1"),
+                ("rooms[0].area_m2", "14"),
+                ("rooms[0].kind", "bedroom"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let house: i32 = r
+        .headers()
+        .get_one("Location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let r = lb
+        .post_form(&format!("/landlord/houses/{house}/apply"), &[])
+        .await;
+    let app_id: i32 = r
+        .headers()
+        .get_one("Location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let r = lb
+        .post_form(
+            &format!("/landlord/applications/{app_id}/declaration"),
+            &[
+                ("owner_name", "王房东"),
+                ("ownership_doc_no", "浙(2020)花街镇不动产权第0001234号"),
+                ("intended_use", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    for kind in ["ownership_proof", "house_photo"] {
+        let r = lb
+            .post_multipart(
+                &format!("/landlord/applications/{app_id}/documents"),
+                &[("kind", kind)],
+                &png(80, 60),
+            )
+            .await;
+        assert_eq!(r.status(), Status::SeeOther);
+    }
+    let r = lb
+        .post_form(
+            &format!("/landlord/applications/{app_id}/submit"),
+            &[("pledge_accepted", "true")],
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+
+    // The demo inspector finds the task on their phone.
+    let ib = app.signed_in(INSPECTOR_JX).await;
+    let (_, home) = ib.get_text("/inspector").await;
+    assert!(home.contains("锦绣村东区 12 号") && home.contains("准入检查"));
+    let task = ids_in(&home, "/inspector/tasks/", "\"")[0];
+    let (s, page) = ib.get_text(&format!("/inspector/tasks/{task}")).await;
+    assert_eq!(s, Status::Ok);
+    assert!(
+        page.contains("锦绣村东区 12 号") && page.contains("王房东") && page.contains("14.0 m²")
+    );
+    let r = ib
+        .post_form(&format!("/inspector/tasks/{task}/start"), &[])
+        .await;
+    assert_eq!(
+        r.headers().get_one("Location"),
+        Some(format!("/inspector/tasks/{task}/walk").as_str())
+    );
+    let (_, app_view) = lb
+        .get_text(&format!("/landlord/applications/{app_id}"))
+        .await;
+    assert!(app_view.contains("检查中"));
+
+    // The walk: a draft first (a reload keeps it), then the submission with two failures photographed.
+    let (_, walk) = ib.get_text(&format!("/inspector/tasks/{task}/walk")).await;
+    assert!(walk.contains("capture=\"environment\"") && walk.contains("accept=\"image/*\""));
+    assert!(walk.contains("保存草稿") && walk.contains("提交检查结果"));
+    let sid = hidden(&walk, "submission_id");
+    let fail = ["wiring.no_improvised", "ebike.no_indoor_parking"];
+    let answers = form_answers(&c, &fail);
+    let draft: Vec<(&str, &str)> = answers
+        .iter()
+        .take(8)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([("action", "draft"), ("submission_id", sid.as_str())])
+        .collect();
+    let r = ib
+        .post_multipart_files(&format!("/inspector/tasks/{task}/walk"), &draft, &[])
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let (_, walk) = ib.get_text(&format!("/inspector/tasks/{task}/walk")).await;
+    assert!(
+        walk.contains("name=\"a[0].result\" value=\"pass\" checked"),
+        "the draft is kept"
+    );
+    let idx = |key: &str| c.items().position(|i| i.key == key).unwrap();
+    let files: Vec<(String, Vec<u8>)> = fail
+        .iter()
+        .map(|k| (format!("a[{}].photo", idx(k)), png(64, 48)))
+        .collect();
+    let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let mut fields: Vec<(&str, &str)> = answers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    fields.extend([
+        ("action", "submit"),
+        ("submission_id", sid.as_str()),
+        ("checklist", "rental-safety"),
+        ("version", "1"),
+    ]);
+    let r = ib
+        .post_multipart_files(&format!("/inspector/tasks/{task}/walk"), &fields, &files)
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let record = r.headers().get_one("Location").unwrap().to_string();
+    let (_, rec) = ib.get_text(&record).await;
+    assert!(rec.contains("发现隐患") && rec.contains("无私拉乱接电线") && rec.contains("第 1 版"));
+    // The phone resends the same form: nothing new.
+    let n = app.count("inspections").await;
+    let r = ib
+        .post_multipart_files(&format!("/inspector/tasks/{task}/walk"), &fields, &[])
+        .await;
+    assert_eq!(r.headers().get_one("Location"), Some(record.as_str()));
+    assert_eq!(app.count("inspections").await, n);
+
+    // The landlord sees the findings with notes and photos and reports each fix.
+    let (_, view) = lb
+        .get_text(&format!("/landlord/applications/{app_id}"))
+        .await;
+    assert!(
+        view.contains("待整改")
+            && view.contains("网格员意见：现场发现问题")
+            && view.contains("/photos/")
+    );
+    let fids = ids_in(&view, "/landlord/findings/", "/fix");
+    assert_eq!(fids.len(), 2);
+    for f in &fids {
+        let r = lb
+            .post_multipart(
+                &format!("/landlord/findings/{f}/fix"),
+                &[("note", "已按要求整改")],
+                &png(70, 50),
+            )
+            .await;
+        assert_eq!(r.status(), Status::SeeOther);
+    }
+    let (_, view) = lb
+        .get_text(&format!("/landlord/applications/{app_id}"))
+        .await;
+    assert!(view.contains("已报整改，待复查") && view.contains("整改后"));
+
+    // The re-inspection shows only those two items and passes.
+    let (_, home) = ib.get_text("/inspector").await;
+    assert!(home.contains("整改复查"));
+    let re = *ids_in(&home, "/inspector/tasks/", "\"")
+        .iter()
+        .find(|t| **t != task)
+        .unwrap();
+    let (_, page) = ib.get_text(&format!("/inspector/tasks/{re}")).await;
+    assert!(page.contains("本次复查项目（2 项）"));
+    ib.post_form(&format!("/inspector/tasks/{re}/start"), &[])
+        .await;
+    let (_, walk) = ib.get_text(&format!("/inspector/tasks/{re}/walk")).await;
+    assert_eq!(walk.matches("].item\"").count(), 2);
+    assert!(walk.contains("无私拉乱接电线") && !walk.contains("配电箱安装漏电保护"));
+    let sid = hidden(&walk, "submission_id");
+    let r = ib
+        .post_multipart_files(
+            &format!("/inspector/tasks/{re}/walk"),
+            &[
+                ("a[0].item", fail[0]),
+                ("a[0].result", "pass"),
+                ("a[1].item", fail[1]),
+                ("a[1].result", "pass"),
+                ("action", "submit"),
+                ("submission_id", &sid),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let (_, view) = lb
+        .get_text(&format!("/landlord/applications/{app_id}"))
+        .await;
+    assert!(view.contains("检查通过") && view.contains("已整改"));
+
+    // Every step is in the audit log, and the chain holds.
+    let actions: Vec<String> = anju::entities::audit_entry::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in [
+        "application.submit",
+        "task.create",
+        "task.start",
+        "task.draft",
+        "upload.create",
+        "inspection.submit",
+        "application.status",
+        "finding.fix",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "audit has {a}");
+    }
+    assert_eq!(
+        actions.iter().filter(|a| *a == "inspection.submit").count(),
+        2
+    );
+    assert_eq!(actions.iter().filter(|a| *a == "finding.fix").count(), 2);
+    assert_eq!(
+        anju::services::audit::verify_chain(&app.db).await.unwrap(),
+        None
+    );
+}
+
+#[rocket::async_test]
+async fn an_old_inspection_still_renders_with_its_version_after_v2_is_added() {
+    let forms = tempfile::tempdir().unwrap();
+    let dir = forms.path().join("checklists");
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        root.join("forms/checklists/rental-safety.v1.toml"),
+        dir.join("rental-safety.v1.toml"),
+    )
+    .unwrap();
+    let forms_dir = forms.path().to_path_buf();
+    let mut app = TestApp::with(|c| c.forms_dir = forms_dir.clone()).await;
+    let landlord = app.api(LANDLORD).await;
+    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let t = task_for(&app, a, "initial").await;
+    let c = checklist_v1();
+    let api = app.api(INSPECTOR_JX).await;
+    let (s, r) = api
+        .post(
+            &format!("/tasks/{}/inspection", t.id),
+            json!({"submission_id": uuid(), "answers": passing(&c, None)}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{r}");
+    let stored =
+        anju::entities::inspection::Entity::find_by_id(r["inspection_id"].as_i64().unwrap() as i32)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (
+            stored.checklist_key.as_str(),
+            stored.checklist_version,
+            stored.checklist_hash.as_str()
+        ),
+        ("rental-safety", 1, c.content_hash.as_str())
+    );
+
+    // The town publishes v2; the application restarts with both files.
+    std::fs::copy(
+        root.join("tests/fixtures/checklists/rental-safety.v2.toml"),
+        dir.join("rental-safety.v2.toml"),
+    )
+    .unwrap();
+    app.config.forms_dir = forms_dir.clone();
+    let b = app.signed_in(INSPECTOR_JX).await;
+    let (s, html) = b.get_text(&format!("/inspections/{}", stored.id)).await;
+    assert_eq!(s, Status::Ok);
+    assert!(html.contains("第 1 版") && html.contains(&c.content_hash));
+    let v2 = ChecklistRegistry::load_dir(&dir)
+        .unwrap()
+        .get("rental-safety", 2)
+        .unwrap()
+        .clone();
+    let only_v2 = v2
+        .items()
+        .find(|i| c.item(&i.key).is_none())
+        .expect("v2 adds an item");
+    assert!(
+        !html.contains(&only_v2.label_zh),
+        "v2's new item is not in the old record"
+    );
+    let api = app.api(INSPECTOR_JX).await;
+    let (_, cur) = api.get("/checklists/rental-safety").await;
+    assert_eq!(cur["version"], 2);
+    let (_, old) = api.get("/checklists/rental-safety?version=1").await;
+    assert_eq!(old["version"], 1);
+    // New walks use v2.
+    let (_, a2) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let t2 = task_for(&app, a2, "initial").await;
+    let (_, walk) = b
+        .get_text(&format!("/inspector/tasks/{}/walk", t2.id))
+        .await;
+    assert!(walk.contains("第 2 版") && walk.contains(&only_v2.label_zh));
+}
+
+#[rocket::async_test]
+async fn a_bad_checklist_file_stops_the_build_with_the_file_and_line() {
+    let forms = tempfile::tempdir().unwrap();
+    let dir = forms.path().join("checklists");
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/forms/checklists/rental-safety.v1.toml"
+    ))
+    .unwrap();
+    let bad = good.replacen("severity = \"major\"", "severity = \"huge\"", 1);
+    let line = bad.lines().position(|l| l.contains("\"huge\"")).unwrap() + 1;
+    std::fs::write(dir.join("rental-safety.v1.toml"), bad).unwrap();
+    let forms_dir = forms.path().to_path_buf();
+    let app = TestApp::with(|c| c.forms_dir = forms_dir).await;
+    let err = match anju::build(app.config.clone(), app.db.clone()) {
+        Ok(_) => panic!("a bad checklist must stop the build"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("rental-safety.v1.toml"), "{err}");
+    assert!(err.contains(&line.to_string()), "line {line} in: {err}");
+}

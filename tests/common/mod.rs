@@ -347,13 +347,34 @@ pub fn multipart_files(
 ) -> (ContentType, Vec<u8>) {
     let boundary = "anjutestboundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
-    for (k, v) in fields {
+    // Browsers send parts in document order; Rocket groups `a[3].x` fields only when adjacent,
+    // so a file goes right after the last text field of its group.
+    let group = |name: &str| name.split_once("].").map(|(g, _)| g.to_string());
+    let mut placed = vec![false; files.len()];
+    for (i, (k, v)) in fields.iter().enumerate() {
         body.extend_from_slice(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
                 .as_bytes(),
         );
+        let g = group(k);
+        let last_of_group = g.is_some() && fields[i + 1..].iter().all(|(k2, _)| group(k2) != g);
+        if last_of_group {
+            for (j, (name, bytes)) in files.iter().enumerate() {
+                if !placed[j] && group(name) == g {
+                    placed[j] = true;
+                    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"photo.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+                    body.extend_from_slice(bytes);
+                    body.extend_from_slice(b"\r\n");
+                }
+            }
+        }
     }
-    for (name, bytes) in files {
+    for (name, bytes) in files
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| !placed[*j])
+        .map(|(_, f)| f)
+    {
         body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"photo.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
         body.extend_from_slice(bytes);
         body.extend_from_slice(b"\r\n");
