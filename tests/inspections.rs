@@ -960,3 +960,328 @@ async fn a_bad_checklist_file_stops_the_build_with_the_file_and_line() {
     assert!(err.contains("rental-safety.v1.toml"), "{err}");
     assert!(err.contains(&line.to_string()), "line {line} in: {err}");
 }
+
+#[rocket::async_test]
+async fn the_admin_filters_tasks_reassigns_them_and_sees_overdue_ones_and_findings() {
+    let app = TestApp::new().await;
+    let landlord = app.api(LANDLORD).await;
+    let (_, a1) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a2) = submitted(&app, &landlord, "倪宅村第一网格").await;
+    let t1 = task_for(&app, a1, "initial").await;
+    let t2 = task_for(&app, a2, "initial").await;
+    // t1 is past due.
+    let mut am: inspection_task::ActiveModel = t1.clone().into();
+    am.due_at = Set(chrono::Utc::now() - chrono::Duration::days(2));
+    am.update(&app.db).await.unwrap();
+
+    let admin = app.signed_in(ADMIN).await;
+    let (s, html) = admin.get_text("/admin/tasks").await;
+    assert_eq!(s, Status::Ok);
+    assert!(html.contains(&format!("#{} ", t1.id)) && html.contains(&format!("#{} ", t2.id)));
+    let (_, html) = admin.get_text("/admin/tasks?overdue=true").await;
+    assert!(
+        html.contains(&format!("#{} ", t1.id))
+            && !html.contains(&format!("#{} ", t2.id))
+            && html.contains("已逾期")
+    );
+    let (nz, _) = grid_of(&app, "倪宅村第一网格").await;
+    let (_, html) = admin
+        .get_text(&format!("/admin/tasks?village_id={nz}"))
+        .await;
+    assert!(!html.contains(&format!("#{} ", t1.id)) && html.contains(&format!("#{} ", t2.id)));
+    let (_, g1) = grid_of(&app, "锦绣村第一网格").await;
+    let (_, html) = admin
+        .get_text(&format!("/admin/tasks?grid_id={g1}&status=open"))
+        .await;
+    assert!(html.contains(&format!("#{} ", t1.id)) && !html.contains(&format!("#{} ", t2.id)));
+    let (_, html) = admin.get_text("/admin/tasks?status=done").await;
+    assert!(html.contains("没有符合条件的任务"));
+    // The API client sees the same through the API.
+    let api = app.api(ADMIN).await;
+    let (_, list) = api.get("/tasks?overdue=true").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], json!(t1.id));
+    let (s, _) = api.get("/tasks?status=bogus").await;
+    assert_eq!(s, Status::UnprocessableEntity);
+
+    // Reassign to an inspector of another grid: refused; to a new inspector of the grid: done.
+    let nz_inspector = user::Entity::find()
+        .filter(user::Column::Phone.eq(INSPECTOR_NZ))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let r = admin
+        .post_form(
+            &format!("/admin/tasks/{}/reassign", t1.id),
+            &[("inspector_id", &nz_inspector.id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let still = inspection_task::Entity::find_by_id(t1.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        still.assignee_id, t1.assignee_id,
+        "refused: not an inspector of the grid"
+    );
+    inspector_grid::ActiveModel {
+        user_id: Set(nz_inspector.id),
+        grid_id: Set(g1),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    admin
+        .post_form(
+            &format!("/admin/tasks/{}/reassign", t1.id),
+            &[("inspector_id", &nz_inspector.id.to_string())],
+        )
+        .await;
+    let moved = inspection_task::Entity::find_by_id(t1.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.assignee_id, Some(nz_inspector.id));
+    let insp = app.signed_in(INSPECTOR_JX).await;
+    assert_eq!(
+        insp.post_form(
+            &format!("/admin/tasks/{}/reassign", t1.id),
+            &[("inspector_id", "1")]
+        )
+        .await
+        .status(),
+        Status::Forbidden
+    );
+
+    // A finding past its deadline shows on the admin's overdue list.
+    let c = checklist_v1();
+    let ij = app.api(INSPECTOR_JX).await;
+    let (_, photo) = ij.upload(&png(50, 40)).await;
+    let (s, r) = ij
+        .post(&format!("/tasks/{}/inspection", t1.id), json!({"submission_id": uuid(), "answers": failing(passing(&c, None), &["wiring.rcd"], photo["id"].as_str())}))
+        .await;
+    assert_eq!(s, Status::Ok, "{r}");
+    let (_, html) = admin.get_text("/admin/findings").await;
+    assert!(html.contains("没有逾期未整改的隐患"));
+    let f = finding::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let mut fm: finding::ActiveModel = f.into();
+    fm.deadline_at = Set(Some(chrono::Utc::now() - chrono::Duration::days(1)));
+    fm.update(&app.db).await.unwrap();
+    let (_, html) = admin.get_text("/admin/findings").await;
+    assert!(html.contains("配电箱安装漏电保护") && html.contains("已逾期"));
+    let lb = app.signed_in(LANDLORD).await;
+    let (_, html) = lb.get_text(&format!("/landlord/applications/{a1}")).await;
+    assert!(html.contains("已逾期"), "the landlord sees it overdue too");
+}
+
+/// A permitted house whose patrol falls due at `due`, with the permit in `status`.
+async fn permitted_house(
+    app: &TestApp,
+    n: usize,
+    due: chrono::DateTime<chrono::Utc>,
+    status: &str,
+) -> i32 {
+    use anju::entities::{application, permit};
+    let (v, g) = grid_of(app, "锦绣村第一网格").await;
+    let landlord = user::Entity::find()
+        .filter(user::Column::Phone.eq(LANDLORD))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = user::Entity::find()
+        .filter(user::Column::Phone.eq(ADMIN))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now();
+    let p = property::ActiveModel {
+        landlord_id: Set(landlord.id),
+        village_id: Set(v),
+        grid_id: Set(g),
+        address: Set(format!("巡查路 {n} 号")),
+        floors: Set(2),
+        structure: Set("brick_concrete".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        grade: Set(Some(if n % 2 == 0 { "green" } else { "red" }.into())),
+        next_patrol_at: Set(Some(due)),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let a = application::ActiveModel {
+        property_id: Set(p.id),
+        landlord_id: Set(landlord.id),
+        village_id: Set(v),
+        status: Set("approved".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    permit::ActiveModel {
+        number: Set(format!("HJ-JX-2026-{n:05}")),
+        application_id: Set(a.id),
+        property_id: Set(p.id),
+        village_id: Set(v),
+        landlord_id: Set(landlord.id),
+        status: Set(status.into()),
+        valid_from: Set(now.date_naive()),
+        valid_until: Set(now.date_naive() + chrono::Duration::days(365)),
+        max_occupants: Set(4),
+        grade: Set("green".into()),
+        signature: Set("sig".into()),
+        issued_at: Set(now),
+        issued_by: Set(admin.id),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    p.id
+}
+
+#[rocket::async_test]
+async fn two_racing_schedulers_create_one_routine_task_per_due_house() {
+    use anju::services::inspections::{TaskPolicy, routine};
+    let app = TestApp::new().await;
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut due = Vec::new();
+    for n in 0..12 {
+        due.push(permitted_house(&app, n, past, "active").await);
+    }
+    let later = permitted_house(
+        &app,
+        100,
+        chrono::Utc::now() + chrono::Duration::days(5),
+        "active",
+    )
+    .await;
+    let suspended = permitted_house(&app, 101, past, "suspended").await;
+    let reg = ChecklistRegistry::load_dir(&app.config.forms_dir.join("checklists")).unwrap();
+    let policy = TaskPolicy {
+        due_working_days: 3,
+        checklist_key: "rental-safety".into(),
+    };
+    let now = chrono::Utc::now();
+    let (db1, db2) = (app.db.clone(), app.db.clone());
+    let (reg1, reg2) = (reg.clone(), reg.clone());
+    let (p1, p2) = (policy.clone(), policy.clone());
+    let one = rocket::tokio::spawn(async move { routine::create_due(&db1, &reg1, &p1, now).await });
+    let two = rocket::tokio::spawn(async move { routine::create_due(&db2, &reg2, &p2, now).await });
+    let (n1, n2) = (one.await.unwrap().unwrap(), two.await.unwrap().unwrap());
+    assert_eq!(n1 + n2, 12, "{n1} + {n2}");
+    let tasks = inspection_task::Entity::find()
+        .filter(inspection_task::Column::Kind.eq("routine"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 12);
+    for h in &due {
+        assert_eq!(
+            tasks.iter().filter(|t| t.property_id == *h).count(),
+            1,
+            "house {h}"
+        );
+    }
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t.property_id != later && t.property_id != suspended)
+    );
+    // The next patrol moves on by the grade's cadence (green 90 days, red 7).
+    let green = property::Entity::find_by_id(due[0])
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let red = property::Entity::find_by_id(due[1])
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((green.next_patrol_at.unwrap() - now).num_days(), 90);
+    assert_eq!((red.next_patrol_at.unwrap() - now).num_days(), 7);
+    // Running again when all are due again: only the house that had no task yet gets one;
+    // houses with an unfinished routine task get no second.
+    assert_eq!(
+        routine::create_due(&app.db, &reg, &policy, now + chrono::Duration::days(100))
+            .await
+            .unwrap(),
+        1
+    );
+    let tasks = inspection_task::Entity::find()
+        .filter(inspection_task::Column::Kind.eq("routine"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(tasks.iter().filter(|t| t.property_id == later).count(), 1);
+    assert_eq!(tasks.len(), 13);
+
+    // Through the job runner: two instances at once, one claim wins.
+    let b = app.browser().await;
+    let state = b.client.rocket().state::<anju::AppRef>().unwrap().clone();
+    let (s1, s2) = (state.clone(), state.clone());
+    let (r1, r2) = rocket::tokio::join!(
+        async move { anju::jobs::run_all(&s1, "instance-a").await.len() },
+        async move { anju::jobs::run_all(&s2, "instance-b").await.len() }
+    );
+    assert!(r1 + r2 >= 1, "at least one instance ran the job");
+    assert_eq!(
+        inspection_task::Entity::find()
+            .filter(inspection_task::Column::Kind.eq("routine"))
+            .all(&app.db)
+            .await
+            .unwrap()
+            .len(),
+        13
+    );
+}
+
+#[rocket::async_test]
+async fn the_openapi_document_parses_and_covers_every_api_route() {
+    let app = TestApp::new().await;
+    let b = app.browser().await;
+    let r = b.get("/api/v1/openapi.json").await;
+    assert_eq!(r.status(), Status::Ok);
+    let text = r.into_string().await.unwrap();
+    let doc: utoipa::openapi::OpenApi =
+        serde_json::from_str(&text).expect("a valid OpenAPI document");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(v["openapi"].as_str().unwrap().starts_with("3."));
+    for route in b.client.rocket().routes() {
+        let path = route.uri.path().to_string();
+        let Some(rest) = path.strip_prefix("/api/v1") else {
+            continue;
+        };
+        let rest = rest.replace('<', "{").replace('>', "}");
+        let method = route.method.as_str().to_lowercase();
+        let item = doc
+            .paths
+            .paths
+            .get(&rest)
+            .unwrap_or_else(|| panic!("{rest} is documented"));
+        let item = serde_json::to_value(item).unwrap();
+        assert!(item.get(&method).is_some(), "{method} {rest} is documented");
+    }
+    for p in [
+        "/auth/login",
+        "/tasks",
+        "/tasks/{id}/inspection",
+        "/findings/{id}/fix",
+        "/checklists/{key}",
+        "/photos",
+        "/applications/{id}/submit",
+    ] {
+        assert!(doc.paths.paths.contains_key(p), "{p}");
+    }
+}

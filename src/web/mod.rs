@@ -1,5 +1,6 @@
 //! HTTP layer: routes by actor, guards, catchers and security headers. Thin: rules live in services.
 pub mod admin;
+pub mod admin_tasks;
 pub mod api;
 pub mod auth_pages;
 pub mod guards;
@@ -55,6 +56,9 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin::create_grid,
                 admin::users,
                 admin::create_user,
+                admin_tasks::tasks,
+                admin_tasks::reassign,
+                admin_tasks::overdue_findings,
             ],
         )
         .mount("/api/v1", api::routes())
