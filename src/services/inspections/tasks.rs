@@ -266,13 +266,24 @@ pub async fn list(
     if let Some(since) = f.since {
         q = q.filter(task::Column::CreatedAt.gte(since));
     }
-    let q = q
+    // Counted apart from the ordered page: SeaORM's paginator counts over the ordered query,
+    // which makes SQLite sort every match (about 0.8 s for 100 000 overdue tasks).
+    let total: i64 = q
+        .clone()
+        .select_only()
+        .column_as(task::Column::Id.count(), "n")
+        .into_tuple()
+        .one(db)
+        .await?
+        .unwrap_or(0);
+    let tasks = q
         .order_by_asc(task::Column::DueAt)
-        .order_by_asc(task::Column::Id);
-    let pager = q.paginate(db, per_page);
-    let total = pager.num_items().await?;
-    let tasks = pager.fetch_page(page).await?;
-    Ok((rows_of(db, tasks).await?, total))
+        .order_by_asc(task::Column::Id)
+        .limit(per_page)
+        .offset(page * per_page)
+        .all(db)
+        .await?;
+    Ok((rows_of(db, tasks).await?, total.max(0) as u64))
 }
 
 async fn grid_ids_of_village<C: ConnectionTrait>(
