@@ -414,6 +414,11 @@ async fn the_rectification_loop_runs_from_failure_through_fixes_to_a_passing_rei
     assert_eq!(r["grade"], "yellow");
     let (_, view) = landlord.get(&format!("/applications/{a}")).await;
     assert_eq!(view["status"], "rectifying");
+    assert_eq!(
+        view["findings"].as_array().unwrap().len(),
+        2,
+        "the application lists its findings"
+    );
     let (s, found) = landlord.get(&format!("/applications/{a}/findings")).await;
     assert_eq!(s, Status::Ok);
     let found = found.as_array().unwrap().clone();
@@ -1285,4 +1290,94 @@ async fn the_openapi_document_parses_and_covers_every_api_route() {
     ] {
         assert!(doc.paths.paths.contains_key(p), "{p}");
     }
+}
+
+#[rocket::async_test]
+async fn a_routine_patrol_finding_is_fixed_from_the_house_page_and_rechecked() {
+    use anju::services::inspections::{TaskPolicy, routine};
+    let app = TestApp::new().await;
+    let house = permitted_house(
+        &app,
+        7,
+        chrono::Utc::now() - chrono::Duration::hours(1),
+        "active",
+    )
+    .await;
+    let reg = ChecklistRegistry::load_dir(&app.config.forms_dir.join("checklists")).unwrap();
+    let policy = TaskPolicy {
+        due_working_days: 3,
+        checklist_key: "rental-safety".into(),
+    };
+    assert_eq!(
+        routine::create_due(&app.db, &reg, &policy, chrono::Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
+    let api = app.api(INSPECTOR_JX).await;
+    let (_, list) = api.get("/tasks").await;
+    let t = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "routine")
+        .expect("routine task")
+        .clone();
+    assert_eq!(t["property_id"], json!(house));
+    let c = checklist_v1();
+    let (_, photo) = api.upload(&png(50, 40)).await;
+    let (s, r) = api
+        .post(&format!("/tasks/{}/inspection", t["id"]), json!({"submission_id": uuid(), "answers": failing(passing(&c, None), &["gas.no_lpg_outside_kitchen"], photo["id"].as_str())}))
+        .await;
+    assert_eq!(s, Status::Ok, "{r}");
+    assert_eq!(r["grade"], "red");
+
+    let lb = app.signed_in(LANDLORD).await;
+    let (_, html) = lb.get_text(&format!("/landlord/houses/{house}")).await;
+    assert!(html.contains("未整改完的隐患") && html.contains("立即整改"));
+    let fid = ids_in(&html, "/landlord/findings/", "/fix")[0];
+    let r = lb
+        .post_multipart(
+            &format!("/landlord/findings/{fid}/fix"),
+            &[("note", "")],
+            &png(60, 40),
+        )
+        .await;
+    let r = lb
+        .post_multipart(
+            &format!("/landlord/findings/{fid}/fix"),
+            &[("note", "")],
+            &png(60, 40),
+        )
+        .await;
+    assert_eq!(
+        r.headers().get_one("Location"),
+        Some(format!("/landlord/houses/{house}").as_str())
+    );
+    assert_eq!(
+        app.count("inspection_tasks").await,
+        1,
+        "a refused fix creates nothing"
+    );
+    let (_, html) = lb.get_text(&format!("/landlord/houses/{house}")).await;
+    assert!(html.contains("请说明整改情况"), "the house page says why");
+    let r = lb
+        .post_multipart(
+            &format!("/landlord/findings/{fid}/fix"),
+            &[("note", "钢瓶已移入厨房")],
+            &png(60, 40),
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let re = inspection_task::Entity::find()
+        .filter(inspection_task::Column::Kind.eq("reinspection"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("re-inspection");
+    assert_eq!(re.property_id, house);
+    assert_eq!(
+        re.items.as_deref(),
+        Some("[\"gas.no_lpg_outside_kitchen\"]")
+    );
 }

@@ -246,6 +246,7 @@ pub struct HousePage {
     page: Page,
     house: PropertyView,
     apps: Vec<ApplicationRow>,
+    findings: Vec<crate::services::inspections::findings::FindingView>,
 }
 
 #[get("/landlord/houses/<id>")]
@@ -253,7 +254,19 @@ pub async fn house(who: Landlord, page: Page, st: &State<AppRef>, id: i32) -> Ap
     let house = properties::get(&st.db, &who.0, id).await?;
     let (apps, _) = applications::list(&st.db, &who.0, 0, 200).await?;
     let apps = apps.into_iter().filter(|a| a.property_id == id).collect();
-    Ok(HousePage { page, house, apps })
+    let findings = crate::services::inspections::findings::open_of_property(
+        &st.db,
+        &st.checklists,
+        &who.0,
+        id,
+    )
+    .await?;
+    Ok(HousePage {
+        page,
+        house,
+        apps,
+        findings,
+    })
 }
 
 #[post("/landlord/houses/<id>/apply")]
@@ -520,7 +533,7 @@ pub async fn report_fix(
     form: Form<FixForm<'_>>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
     use crate::services::inspections::{TaskPolicy, findings};
-    let app_id = findings::application_of(&st.db, &who.0, id)
+    let (app_id, house_id) = findings::application_of(&st.db, &who.0, id)
         .await
         .map_err(|e| (e.status(), Err(e)))?;
     let result = async {
@@ -539,7 +552,7 @@ pub async fn report_fix(
     .await;
     let back = match app_id {
         Some(a) => format!("/landlord/applications/{a}"),
-        None => "/landlord".to_string(),
+        None => format!("/landlord/houses/{house_id}"),
     };
     match result {
         Ok(out) => Ok(Flash::success(
@@ -568,7 +581,8 @@ pub async fn report_fix(
                     status,
                     application_page(st, &who, page, a, errs, None).await,
                 )),
-                None => Err((status, Err(e))),
+                // A patrol's finding is fixed from the house page, which shows the message.
+                None => Ok(Flash::error(Redirect::to(back), upload_message(&e))),
             }
         }
         Err(other) => Err((other.status(), Err(other))),

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 
@@ -140,13 +140,18 @@ pub async fn overdue_list(
     if actor.role != Role::TownAdmin {
         return Err(AppError::forbidden());
     }
-    let pager = finding::Entity::find()
+    let q = finding::Entity::find()
         .filter(finding::Column::Status.eq(finding_status::OPEN))
-        .filter(finding::Column::DeadlineAt.lt(Utc::now()))
+        .filter(finding::Column::DeadlineAt.lt(Utc::now()));
+    // Counted without the ordering, which would make SQLite sort every match just to count.
+    let total = q.clone().count(db).await?;
+    let list = q
         .order_by_asc(finding::Column::DeadlineAt)
-        .paginate(db, per_page);
-    let total = pager.num_items().await?;
-    let list = pager.fetch_page(page).await?;
+        .order_by_asc(finding::Column::Id)
+        .limit(per_page)
+        .offset(page * per_page)
+        .all(db)
+        .await?;
     Ok((views_of(db, reg, list).await?, total))
 }
 
@@ -300,12 +305,12 @@ pub async fn report_fix(
     })
 }
 
-/// The application a finding belongs to, checking that the landlord owns the house.
+/// The application and house a finding belongs to, checking that the actor may read the house.
 pub async fn application_of(
     db: &DatabaseConnection,
     actor: &Actor,
     finding_id: i32,
-) -> Result<Option<i32>, AppError> {
+) -> Result<(Option<i32>, i32), AppError> {
     let f = finding::Entity::find_by_id(finding_id)
         .one(db)
         .await?
@@ -317,5 +322,28 @@ pub async fn application_of(
     if !properties::may_read(actor, &p) {
         return Err(AppError::forbidden());
     }
-    Ok(f.application_id)
+    Ok((f.application_id, f.property_id))
+}
+
+/// Findings of a house not yet closed (routine patrols' findings have no application).
+pub async fn open_of_property(
+    db: &DatabaseConnection,
+    reg: &ChecklistRegistry,
+    actor: &Actor,
+    property_id: i32,
+) -> Result<Vec<FindingView>, AppError> {
+    let p = property::Entity::find_by_id(property_id)
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if !properties::may_read(actor, &p) {
+        return Err(AppError::forbidden());
+    }
+    let list = finding::Entity::find()
+        .filter(finding::Column::PropertyId.eq(property_id))
+        .filter(finding::Column::Status.ne(finding_status::CLOSED))
+        .order_by_asc(finding::Column::Id)
+        .all(db)
+        .await?;
+    views_of(db, reg, list).await
 }
