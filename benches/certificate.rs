@@ -67,7 +67,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("certificate: size {kb:.1} KB");
     if median > MAX_MS || kb > MAX_KB {
-        return Err(format!("quality bar missed: need ≤ {MAX_MS} ms and ≤ {MAX_KB} KB").into());
+        // Wall-clock time: a busy machine (e.g. a parallel build) inflates it.
+        let bar = format!("need ≤ {MAX_MS} ms and ≤ {MAX_KB} KB; time on an idle machine");
+        return Err(format!("quality bar missed: {bar}").into());
     }
     Ok(())
 }

@@ -29,6 +29,8 @@ pub struct Config {
     /// The town this installation serves; printed first in permit numbers.
     pub town_code: String,
     pub town_name: String,
+    /// Run background jobs in this instance (tests turn it off and run jobs by hand).
+    pub scheduler: bool,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             db_pool_size: 0,
             town_code: "HJ".into(),
             town_name: "花街镇".into(),
+            scheduler: true,
         }
     }
 }

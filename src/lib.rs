@@ -57,7 +57,8 @@ fn secret_key(cfg: &Config) -> Result<Option<Vec<u8>>, std::io::Error> {
 pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, StartError> {
     let limits = Limits::default()
         .limit("form", 64.kibibytes())
-        .limit("data-form", 11.mebibytes())
+        // The checklist walk is one form that may carry several phone photos.
+        .limit("data-form", 40.mebibytes())
         .limit("file", 10.mebibytes())
         .limit("json", 1.mebibytes());
     let mut figment = rocket::Config::figment().merge(("limits", limits));

@@ -6,6 +6,7 @@ pub mod dates;
 pub mod fields;
 pub mod grade;
 pub mod identity;
+pub mod inspection;
 pub mod occupancy;
 pub mod permit_number;
 pub mod property;

@@ -97,7 +97,7 @@ pub async fn run_all(
     state: &crate::AppState,
     instance: &str,
 ) -> Vec<(&'static str, Result<String, AppError>)> {
-    let jobs: Vec<&'static str> = vec![];
+    let jobs: Vec<&'static str> = vec![crate::services::inspections::routine::JOB];
     let mut out = Vec::new();
     for name in jobs {
         if !claim(&state.db, name, instance, Duration::from_secs(300))
@@ -113,9 +113,12 @@ pub async fn run_all(
     out
 }
 
-async fn run_one(_state: &crate::AppState, name: &str) -> Result<String, AppError> {
+async fn run_one(state: &crate::AppState, name: &str) -> Result<String, AppError> {
     #[allow(clippy::match_single_binding)]
     match name {
+        crate::services::inspections::routine::JOB => {
+            crate::services::inspections::routine::run(state).await
+        }
         other => Err(AppError::internal(format!("unknown job {other}"))),
     }
 }
@@ -134,7 +137,7 @@ impl rocket::fairing::Fairing for Scheduler {
     }
 
     async fn on_liftoff(&self, _rocket: &rocket::Rocket<rocket::Orbit>) {
-        if std::env::var("ANJU_DISABLE_SCHEDULER").is_ok() {
+        if !self.0.config.scheduler {
             return;
         }
         let state = self.0.clone();

@@ -462,6 +462,7 @@ pub async fn remove_document(
 /// Submits a complete draft: declaration filled, ownership proof and a house photo attached, pledge accepted.
 pub async fn submit(
     db: &DatabaseConnection,
+    policy: &super::inspections::TaskPolicy,
     actor: &Actor,
     id: i32,
     pledge_accepted: bool,
@@ -516,6 +517,7 @@ pub async fn submit(
         serde_json::json!({"pledge_accepted_at": now}),
     )
     .await?;
+    super::inspections::tasks::create_initial(&tx, &a, policy).await?;
     let v = view_of(&tx, a).await?;
     tx.commit().await?;
     Ok(v)

@@ -2,6 +2,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod inspections;
 pub mod properties;
 pub mod seed;
 pub mod town;

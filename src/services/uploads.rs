@@ -136,5 +136,32 @@ pub async fn may_view(
             _ => {}
         }
     }
+    // Photos of findings and of their fixes: the house's landlord, its grid's inspectors and
+    // its village's official.
+    let pattern = format!("%\"{}\"%", u.id);
+    let findings = crate::entities::finding::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(crate::entities::finding::Column::PhotoIds.like(pattern.as_str()))
+                .add(crate::entities::finding::Column::FixPhotoIds.like(pattern.as_str())),
+        )
+        .all(db)
+        .await?;
+    for f in findings {
+        let Some(p) = property::Entity::find_by_id(f.property_id).one(db).await? else {
+            continue;
+        };
+        let ok = match actor.role {
+            Role::Landlord => p.landlord_id == actor.id,
+            Role::VillageOfficial => actor.village_id == Some(p.village_id),
+            Role::Inspector => super::town::inspector_grid_ids(db, actor.id)
+                .await?
+                .contains(&p.grid_id),
+            _ => false,
+        };
+        if ok {
+            return Ok(true);
+        }
+    }
     Ok(false)
 }

@@ -246,6 +246,7 @@ pub struct HousePage {
     page: Page,
     house: PropertyView,
     apps: Vec<ApplicationRow>,
+    findings: Vec<crate::services::inspections::findings::FindingView>,
 }
 
 #[get("/landlord/houses/<id>")]
@@ -253,7 +254,19 @@ pub async fn house(who: Landlord, page: Page, st: &State<AppRef>, id: i32) -> Ap
     let house = properties::get(&st.db, &who.0, id).await?;
     let (apps, _) = applications::list(&st.db, &who.0, 0, 200).await?;
     let apps = apps.into_iter().filter(|a| a.property_id == id).collect();
-    Ok(HousePage { page, house, apps })
+    let findings = crate::services::inspections::findings::open_of_property(
+        &st.db,
+        &st.checklists,
+        &who.0,
+        id,
+    )
+    .await?;
+    Ok(HousePage {
+        page,
+        house,
+        apps,
+        findings,
+    })
 }
 
 #[post("/landlord/houses/<id>/apply")]
@@ -277,6 +290,7 @@ pub async fn apply(
 pub struct ApplicationPage {
     page: Page,
     app: ApplicationView,
+    findings: Vec<crate::services::inspections::findings::FindingView>,
     decl_owner: String,
     decl_doc: String,
     decl_use: String,
@@ -286,6 +300,9 @@ pub struct ApplicationPage {
 impl ApplicationPage {
     fn is_draft(&self) -> bool {
         self.app.status == "draft"
+    }
+    fn fix_error(&self, finding: &i32, field: &str) -> Option<&str> {
+        self.errors.get(&format!("fix_{finding}_{field}"))
     }
     fn docs_of(&self, kind: &str) -> Vec<&applications::DocumentView> {
         self.app
@@ -305,6 +322,9 @@ async fn application_page(
     typed: Option<&DeclarationForm>,
 ) -> AppResult<ApplicationPage> {
     let app = applications::get(&st.db, &who.0, id).await?;
+    let findings =
+        crate::services::inspections::findings::of_application(&st.db, &st.checklists, &who.0, id)
+            .await?;
     let (decl_owner, decl_doc, decl_use) = match typed {
         Some(f) => (
             f.owner_name.clone().unwrap_or_default(),
@@ -320,6 +340,7 @@ async fn application_page(
     Ok(ApplicationPage {
         page,
         app,
+        findings,
         decl_owner,
         decl_doc,
         decl_use,
@@ -474,7 +495,15 @@ pub async fn submit(
     id: i32,
     form: Form<SubmitForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
-    match applications::submit(&st.db, &who.0, id, form.pledge_accepted).await {
+    match applications::submit(
+        &st.db,
+        &crate::services::inspections::TaskPolicy::of(st),
+        &who.0,
+        id,
+        form.pledge_accepted,
+    )
+    .await
+    {
         Ok(_) => Ok(Flash::success(
             Redirect::to(format!("/landlord/applications/{id}")),
             "申请已提交，请等待网格员上门检查",
@@ -483,6 +512,79 @@ pub async fn submit(
             Status::UnprocessableEntity,
             application_page(st, &who, page, id, e, None).await,
         )),
+        Err(other) => Err((other.status(), Err(other))),
+    }
+}
+
+#[derive(FromForm)]
+pub struct FixForm<'r> {
+    note: Option<String>,
+    file: Option<TempFile<'r>>,
+}
+
+/// The landlord reports one finding fixed, with a note and a photo of the fix.
+#[post("/landlord/findings/<id>/fix", data = "<form>")]
+pub async fn report_fix(
+    _csrf: CsrfChecked,
+    who: Landlord,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+    form: Form<FixForm<'_>>,
+) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
+    use crate::services::inspections::{TaskPolicy, findings};
+    let (app_id, house_id) = findings::application_of(&st.db, &who.0, id)
+        .await
+        .map_err(|e| (e.status(), Err(e)))?;
+    let result = async {
+        let mut photos = Vec::new();
+        if let Some(file) = form.file.as_ref().filter(|f| f.len() > 0) {
+            let bytes = read_upload(file).await?;
+            photos.push(
+                uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes)
+                    .await?
+                    .id,
+            );
+        }
+        let report = findings::FixReport::parse(form.note.as_deref().unwrap_or_default(), photos)?;
+        findings::report_fix(&st.db, &TaskPolicy::of(st), &who.0, id, report).await
+    }
+    .await;
+    let back = match app_id {
+        Some(a) => format!("/landlord/applications/{a}"),
+        None => format!("/landlord/houses/{house_id}"),
+    };
+    match result {
+        Ok(out) => Ok(Flash::success(
+            Redirect::to(back),
+            if out.reinspection_task_id.is_some() {
+                "整改已全部上报，网格员将上门复查"
+            } else {
+                "整改情况已上报"
+            },
+        )),
+        Err(e @ (AppError::Validation(_) | AppError::PayloadTooLarge(_))) => {
+            let status = e.status();
+            let mut errs = FieldErrors::new();
+            match &e {
+                AppError::Validation(f) => {
+                    for (k, msgs) in &f.0 {
+                        for m in msgs {
+                            errs.add(format!("fix_{id}_{k}"), m.clone());
+                        }
+                    }
+                }
+                other => errs.add(format!("fix_{id}_photo"), other.to_string()),
+            }
+            match app_id {
+                Some(a) => Err((
+                    status,
+                    application_page(st, &who, page, a, errs, None).await,
+                )),
+                // A patrol's finding is fixed from the house page, which shows the message.
+                None => Ok(Flash::error(Redirect::to(back), upload_message(&e))),
+            }
+        }
         Err(other) => Err((other.status(), Err(other))),
     }
 }

@@ -1,8 +1,10 @@
 //! HTTP layer: routes by actor, guards, catchers and security headers. Thin: rules live in services.
 pub mod admin;
+pub mod admin_tasks;
 pub mod api;
 pub mod auth_pages;
 pub mod guards;
+pub mod inspector;
 pub mod landlord;
 pub mod pages;
 pub mod photos;
@@ -38,8 +40,14 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord::upload_document,
                 landlord::delete_document,
                 landlord::submit,
+                landlord::report_fix,
                 photos::photo,
                 staff::inspector_home,
+                inspector::task,
+                inspector::start,
+                inspector::walk,
+                inspector::walk_submit,
+                inspector::inspection,
                 staff::official_home,
                 staff::official_application,
                 admin::home,
@@ -51,6 +59,9 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin::user_grids,
                 admin::save_user_grids,
                 admin::audit,
+                admin_tasks::tasks,
+                admin_tasks::reassign,
+                admin_tasks::overdue_findings,
             ],
         )
         .mount("/api/v1", api::routes())

@@ -15,14 +15,23 @@ use crate::services::town;
 pub struct InspectorHome {
     page: Page,
     grids: Vec<String>,
+    tasks: Vec<crate::services::inspections::tasks::TaskRow>,
+    pager: Pager,
 }
 
-#[get("/inspector")]
+#[get("/inspector?<page>")]
 pub async fn inspector_home(
     who: Inspector,
-    page: Page,
+    page_ctx: Page,
     st: &State<AppRef>,
+    page: Option<u64>,
 ) -> AppResult<InspectorHome> {
+    use crate::services::inspections::tasks::{TaskFilter, list};
+    let filter = TaskFilter {
+        active_only: true,
+        ..Default::default()
+    };
+    let (tasks, total) = list(&st.db, &who.0, &filter, Pager::index(page), Pager::PER_PAGE).await?;
     let ids = town::inspector_grid_ids(&st.db, who.0.id).await?;
     let grids = town::villages_with_grids(&st.db)
         .await?
@@ -31,7 +40,12 @@ pub async fn inspector_home(
         .filter(|g| ids.contains(&g.id))
         .map(|g| g.name)
         .collect();
-    Ok(InspectorHome { page, grids })
+    Ok(InspectorHome {
+        page: page_ctx,
+        grids,
+        tasks,
+        pager: Pager::new(page.unwrap_or(1), total),
+    })
 }
 
 #[derive(Template, WebTemplate)]

@@ -60,6 +60,8 @@ impl TestApp {
             data_dir: dir.path().to_path_buf(),
             database_url: fresh_database_url(dir.path()).await,
             forms_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/forms")),
+            // Jobs run when a test calls them, never behind its back.
+            scheduler: false,
             ..Config::default()
         };
         tweak(&mut config);
@@ -338,4 +340,68 @@ pub fn jpeg_with_exif() -> Vec<u8> {
     out.extend_from_slice(&payload);
     out.extend_from_slice(&jpeg[2..]);
     out
+}
+
+/// A multipart body with text fields and any number of files, each under its own field name.
+pub fn multipart_files(
+    fields: &[(&str, &str)],
+    files: &[(&str, Vec<u8>)],
+) -> (ContentType, Vec<u8>) {
+    let boundary = "anjutestboundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    // Browsers send parts in document order; Rocket groups `a[3].x` fields only when adjacent,
+    // so a file goes right after the last text field of its group.
+    let group = |name: &str| name.split_once("].").map(|(g, _)| g.to_string());
+    let mut placed = vec![false; files.len()];
+    for (i, (k, v)) in fields.iter().enumerate() {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+        let g = group(k);
+        let last_of_group = g.is_some() && fields[i + 1..].iter().all(|(k2, _)| group(k2) != g);
+        if last_of_group {
+            for (j, (name, bytes)) in files.iter().enumerate() {
+                if !placed[j] && group(name) == g {
+                    placed[j] = true;
+                    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"photo.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+                    body.extend_from_slice(bytes);
+                    body.extend_from_slice(b"\r\n");
+                }
+            }
+        }
+    }
+    for (name, bytes) in files
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| !placed[*j])
+        .map(|(_, f)| f)
+    {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"photo.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", boundary));
+    (ct, body)
+}
+
+impl Browser {
+    /// Posts a multipart form with several files, with this browser's CSRF token.
+    pub async fn post_multipart_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, Vec<u8>)],
+    ) -> LocalResponse<'_> {
+        let token = self.csrf().await;
+        let (ct, body) = multipart_files(fields, files);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        self.client
+            .post(format!("{path}{sep}_csrf={token}"))
+            .header(ct)
+            .body(body)
+            .dispatch()
+            .await
+    }
 }

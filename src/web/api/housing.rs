@@ -112,12 +112,14 @@ pub async fn list_applications(
 }
 
 #[get("/applications/<id>")]
-pub async fn get_application(
-    who: CurrentUser,
-    st: &State<AppRef>,
-    id: i32,
-) -> AppResult<Json<applications::ApplicationView>> {
-    Ok(Json(applications::get(&st.db, &who.0, id).await?))
+pub async fn get_application(who: CurrentUser, st: &State<AppRef>, id: i32) -> AppResult<Value> {
+    let view = applications::get(&st.db, &who.0, id).await?;
+    let findings =
+        crate::services::inspections::findings::of_application(&st.db, &st.checklists, &who.0, id)
+            .await?;
+    let mut v = serde_json::to_value(view).map_err(AppError::internal)?;
+    v["findings"] = serde_json::to_value(findings).map_err(AppError::internal)?;
+    Ok(v)
 }
 
 #[derive(Deserialize)]
@@ -146,7 +148,14 @@ pub async fn submit_application(
         applications::save_declaration(&st.db, &who.0, id, d).await?;
     }
     Ok(Json(
-        applications::submit(&st.db, &who.0, id, body.pledge_accepted == Some(true)).await?,
+        applications::submit(
+            &st.db,
+            &crate::services::inspections::TaskPolicy::of(st),
+            &who.0,
+            id,
+            body.pledge_accepted == Some(true),
+        )
+        .await?,
     ))
 }
 

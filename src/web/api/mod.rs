@@ -1,6 +1,8 @@
 //! The JSON API of API.md (`/api/v1`): same services as the pages, bearer tokens, JSON problems.
 pub mod accounts;
 pub mod housing;
+pub mod inspections;
+pub mod openapi;
 
 use rocket::serde::json::Value;
 use rocket::{Route, routes};
@@ -20,6 +22,12 @@ pub fn routes() -> Vec<Route> {
         housing::submit_application,
         housing::attach_document,
         housing::upload_photo,
+        inspections::list_tasks,
+        inspections::checklist,
+        inspections::submit_inspection,
+        inspections::fix_finding,
+        inspections::application_findings,
+        openapi::document,
     ]
 }
 

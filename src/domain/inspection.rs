@@ -1,0 +1,199 @@
+//! Inspection tasks: kinds, states and their legal moves, due dates in working days, findings' states.
+use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Initial,
+    Reinspection,
+    Routine,
+    Complaint,
+}
+
+impl TaskKind {
+    pub const ALL: [TaskKind; 4] = [
+        TaskKind::Initial,
+        TaskKind::Reinspection,
+        TaskKind::Routine,
+        TaskKind::Complaint,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Initial => "initial",
+            TaskKind::Reinspection => "reinspection",
+            TaskKind::Routine => "routine",
+            TaskKind::Complaint => "complaint",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TaskKind> {
+        TaskKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            TaskKind::Initial => "准入检查",
+            TaskKind::Reinspection => "整改复查",
+            TaskKind::Routine => "日常巡查",
+            TaskKind::Complaint => "投诉核查",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Open,
+    InProgress,
+    Done,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 4] = [
+        TaskStatus::Open,
+        TaskStatus::InProgress,
+        TaskStatus::Done,
+        TaskStatus::Cancelled,
+    ];
+    /// States that still need work; they count towards an inspector's load.
+    pub const ACTIVE: [&'static str; 2] = ["open", "in_progress"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Open => "open",
+            TaskStatus::InProgress => "in_progress",
+            TaskStatus::Done => "done",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TaskStatus> {
+        TaskStatus::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            TaskStatus::Open => "待检查",
+            TaskStatus::InProgress => "检查中",
+            TaskStatus::Done => "已完成",
+            TaskStatus::Cancelled => "已取消",
+        }
+    }
+    pub fn badge(self) -> &'static str {
+        match self {
+            TaskStatus::Open | TaskStatus::InProgress => "blue",
+            TaskStatus::Done => "green",
+            TaskStatus::Cancelled => "grey",
+        }
+    }
+    pub fn is_active(self) -> bool {
+        matches!(self, TaskStatus::Open | TaskStatus::InProgress)
+    }
+    /// `open → in_progress → done | cancelled`; an open task may also be cancelled or finished
+    /// in one go (a submission without an explicit start).
+    pub fn can_move_to(self, to: TaskStatus) -> bool {
+        use TaskStatus::*;
+        matches!(
+            (self, to),
+            (Open, InProgress)
+                | (Open, Done)
+                | (Open, Cancelled)
+                | (InProgress, Done)
+                | (InProgress, Cancelled)
+        )
+    }
+}
+
+/// A task is overdue when it still needs work and its due time has passed.
+pub fn is_overdue(status: TaskStatus, due_at: &DateTime<Utc>, now: &DateTime<Utc>) -> bool {
+    status.is_active() && due_at < now
+}
+
+/// `from` plus `days` working days (Saturdays and Sundays skipped), keeping the time of day.
+/// Public holidays are not known here; a town that needs them would move the due date by hand.
+pub fn add_working_days(from: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    let mut d = from;
+    let mut left = days;
+    while left > 0 {
+        d += Duration::days(1);
+        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    d
+}
+
+/// Finding states: `open → fix_reported → closed`, or closed by a later full inspection.
+pub mod finding_status {
+    pub const OPEN: &str = "open";
+    pub const FIX_REPORTED: &str = "fix_reported";
+    pub const CLOSED: &str = "closed";
+
+    pub fn label_zh(s: &str) -> &'static str {
+        match s {
+            OPEN => "待整改",
+            FIX_REPORTED => "已报整改，待复查",
+            CLOSED => "已整改",
+            _ => "未知",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn three_working_days_from_a_thursday_end_on_tuesday() {
+        // 2026-11-26 is a Thursday.
+        assert_eq!(
+            add_working_days(at("2026-11-26T09:00:00Z"), 3),
+            at("2026-12-01T09:00:00Z")
+        );
+    }
+
+    #[test]
+    fn working_days_from_a_weekend_start_counting_on_monday() {
+        // 2026-11-28 is a Saturday: Monday is the first working day.
+        assert_eq!(
+            add_working_days(at("2026-11-28T10:00:00Z"), 1),
+            at("2026-11-30T10:00:00Z")
+        );
+        assert_eq!(
+            add_working_days(at("2026-11-28T10:00:00Z"), 0),
+            at("2026-11-28T10:00:00Z")
+        );
+    }
+
+    #[test]
+    fn tasks_move_forward_only() {
+        use TaskStatus::*;
+        assert!(Open.can_move_to(InProgress));
+        assert!(InProgress.can_move_to(Done));
+        assert!(!Done.can_move_to(Open));
+        assert!(!Cancelled.can_move_to(InProgress));
+        assert!(!InProgress.can_move_to(Open));
+    }
+
+    #[test]
+    fn only_unfinished_tasks_are_overdue() {
+        let due = at("2026-11-26T09:00:00Z");
+        let now = at("2026-11-27T09:00:00Z");
+        assert!(is_overdue(TaskStatus::Open, &due, &now));
+        assert!(is_overdue(TaskStatus::InProgress, &due, &now));
+        assert!(!is_overdue(TaskStatus::Done, &due, &now));
+        assert!(!is_overdue(TaskStatus::Open, &now, &due));
+    }
+
+    #[test]
+    fn kinds_and_states_round_trip() {
+        for k in TaskKind::ALL {
+            assert_eq!(TaskKind::parse(k.as_str()), Some(k));
+        }
+        for s in TaskStatus::ALL {
+            assert_eq!(TaskStatus::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Inspections: tasks routed to grid workers, the checklist walk and its outcome, findings and
+//! the rectification loop, routine patrols.
+pub mod findings;
+pub mod routine;
+pub mod submit;
+pub mod tasks;
+pub mod view;
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::AppState;
+use crate::error::AppError;
+
+/// Checklist used when the registry has several and nothing says otherwise.
+pub const DEFAULT_CHECKLIST: &str = "rental-safety";
+
+/// What new tasks are made with: the due time and the checklist to walk.
+#[derive(Debug, Clone)]
+pub struct TaskPolicy {
+    pub due_working_days: u32,
+    pub checklist_key: String,
+}
+
+impl TaskPolicy {
+    pub fn of(st: &AppState) -> TaskPolicy {
+        let key = if st.checklists.current(DEFAULT_CHECKLIST).is_some() {
+            DEFAULT_CHECKLIST.to_string()
+        } else {
+            st.checklists
+                .keys()
+                .next()
+                .unwrap_or(DEFAULT_CHECKLIST)
+                .to_string()
+        };
+        TaskPolicy {
+            due_working_days: st.config.inspection_due_working_days,
+            checklist_key: key,
+        }
+    }
+}
+
+/// On PostgreSQL, locks one row for the rest of the transaction so two writers of the same
+/// record queue instead of both acting on what they read (SQLite's IMMEDIATE transaction
+/// already serialises writers).
+pub(crate) async fn lock_row<C: ConnectionTrait>(
+    tx: &C,
+    table: &str,
+    id: i32,
+) -> Result<(), AppError> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
+            [id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// A JSON array of strings stored in a text column; anything unreadable reads as empty.
+pub(crate) fn json_list(s: Option<&str>) -> Vec<String> {
+    s.and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default()
+}

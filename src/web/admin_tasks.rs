@@ -1,0 +1,162 @@
+//! Town admin: every inspection task with filters and reassignment, and overdue findings.
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use rocket::form::Form;
+use rocket::response::{Flash, Redirect};
+use rocket::{FromForm, State, get, post};
+
+use super::guards::{CsrfChecked, TownAdmin};
+use super::pages::{Page, Pager};
+use crate::AppRef;
+use crate::domain::inspection::TaskStatus;
+use crate::error::AppResult;
+use crate::services::inspections::findings::{self, FindingView};
+use crate::services::inspections::tasks::{self as task_svc, TaskFilter, TaskRow};
+use crate::services::town::{self, VillageInfo};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/tasks.html")]
+pub struct TasksPage {
+    page: Page,
+    villages: Vec<VillageInfo>,
+    statuses: Vec<(&'static str, &'static str)>,
+    tasks: Vec<TaskRow>,
+    inspectors: HashMap<i32, Vec<(i32, String)>>,
+    pager: Pager,
+    f_village: String,
+    f_grid: String,
+    f_status: String,
+    f_overdue: bool,
+    query: String,
+}
+
+impl TasksPage {
+    fn inspectors_of(&self, grid: &i32) -> Vec<(i32, String)> {
+        self.inspectors.get(grid).cloned().unwrap_or_default()
+    }
+    fn is_assignee(&self, t: &TaskRow, id: &i32) -> bool {
+        t.assignee_id == Some(*id)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[get("/admin/tasks?<village_id>&<grid_id>&<status>&<overdue>&<page>")]
+pub async fn tasks(
+    who: TownAdmin,
+    page_ctx: Page,
+    st: &State<AppRef>,
+    village_id: Option<&str>,
+    grid_id: Option<&str>,
+    status: Option<&str>,
+    overdue: Option<bool>,
+    page: Option<u64>,
+) -> AppResult<TasksPage> {
+    // Filters from links and the filter form: anything unreadable means "any".
+    let num = |s: Option<&str>| s.and_then(|s| s.parse::<i32>().ok());
+    let status = status.and_then(TaskStatus::parse);
+    let f = TaskFilter {
+        village_id: num(village_id),
+        grid_id: num(grid_id),
+        status,
+        overdue: overdue.unwrap_or(false),
+        since: None,
+        active_only: false,
+    };
+    let (rows, total) =
+        task_svc::list(&st.db, &who.0, &f, Pager::index(page), Pager::PER_PAGE).await?;
+    let mut inspectors = HashMap::new();
+    for r in &rows {
+        if !inspectors.contains_key(&r.grid_id) {
+            inspectors.insert(
+                r.grid_id,
+                task_svc::inspectors_of_grid(&st.db, r.grid_id).await?,
+            );
+        }
+    }
+    let f_village = f.village_id.map(|v| v.to_string()).unwrap_or_default();
+    let f_grid = f.grid_id.map(|v| v.to_string()).unwrap_or_default();
+    let f_status = status.map(|s| s.as_str().to_string()).unwrap_or_default();
+    let query = format!(
+        "village_id={f_village}&grid_id={f_grid}&status={f_status}&overdue={}",
+        f.overdue
+    );
+    Ok(TasksPage {
+        page: page_ctx,
+        villages: town::villages_with_grids(&st.db).await?,
+        statuses: TaskStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label_zh()))
+            .collect(),
+        tasks: rows,
+        inspectors,
+        pager: Pager::new(page.unwrap_or(1), total),
+        f_village,
+        f_grid,
+        f_status,
+        f_overdue: f.overdue,
+        query,
+    })
+}
+
+#[derive(FromForm)]
+pub struct ReassignForm {
+    inspector_id: Option<String>,
+}
+
+#[post("/admin/tasks/<id>/reassign", data = "<form>")]
+pub async fn reassign(
+    _csrf: CsrfChecked,
+    who: TownAdmin,
+    st: &State<AppRef>,
+    id: i32,
+    form: Form<ReassignForm>,
+) -> Flash<Redirect> {
+    let to = Redirect::to("/admin/tasks");
+    let Some(inspector) = form.inspector_id.as_deref().and_then(|s| s.parse().ok()) else {
+        return Flash::error(to, "请选择网格员");
+    };
+    match task_svc::reassign(&st.db, &who.0, id, inspector).await {
+        Ok(()) => Flash::success(to, format!("任务 #{id} 已改派")),
+        Err(e) => Flash::error(
+            to,
+            match e {
+                crate::error::AppError::Validation(f) => {
+                    f.0.values().flatten().next().cloned().unwrap_or_default()
+                }
+                other => other.to_string(),
+            },
+        ),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/findings.html")]
+pub struct FindingsPage {
+    page: Page,
+    findings: Vec<FindingView>,
+    pager: Pager,
+}
+
+#[get("/admin/findings?<page>")]
+pub async fn overdue_findings(
+    who: TownAdmin,
+    page_ctx: Page,
+    st: &State<AppRef>,
+    page: Option<u64>,
+) -> AppResult<FindingsPage> {
+    let (list, total) = findings::overdue_list(
+        &st.db,
+        &st.checklists,
+        &who.0,
+        Pager::index(page),
+        Pager::PER_PAGE,
+    )
+    .await?;
+    Ok(FindingsPage {
+        page: page_ctx,
+        findings: list,
+        pager: Pager::new(page.unwrap_or(1), total),
+    })
+}
