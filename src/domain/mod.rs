@@ -7,6 +7,7 @@ pub mod fields;
 pub mod grade;
 pub mod identity;
 pub mod occupancy;
+pub mod permit;
 pub mod permit_number;
 pub mod property;
 pub mod role;

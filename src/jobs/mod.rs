@@ -97,7 +97,7 @@ pub async fn run_all(
     state: &crate::AppState,
     instance: &str,
 ) -> Vec<(&'static str, Result<String, AppError>)> {
-    let jobs: Vec<&'static str> = vec![];
+    let jobs: Vec<&'static str> = vec!["permit_expiry"];
     let mut out = Vec::new();
     for name in jobs {
         if !claim(&state.db, name, instance, Duration::from_secs(300))
@@ -113,9 +113,12 @@ pub async fn run_all(
     out
 }
 
-async fn run_one(_state: &crate::AppState, name: &str) -> Result<String, AppError> {
+async fn run_one(state: &crate::AppState, name: &str) -> Result<String, AppError> {
     #[allow(clippy::match_single_binding)]
     match name {
+        "permit_expiry" => {
+            crate::services::permit_expiry::run(&state.db, crate::domain::dates::today_cst()).await
+        }
         other => Err(AppError::internal(format!("unknown job {other}"))),
     }
 }

@@ -2,6 +2,10 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod notifications;
+pub mod permit_expiry;
+pub mod permit_view;
+pub mod permits;
 pub mod properties;
 pub mod seed;
 pub mod town;

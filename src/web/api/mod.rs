@@ -1,6 +1,7 @@
 //! The JSON API of API.md (`/api/v1`): same services as the pages, bearer tokens, JSON problems.
 pub mod accounts;
 pub mod housing;
+pub mod permits;
 
 use rocket::serde::json::Value;
 use rocket::{Route, routes};
@@ -20,6 +21,16 @@ pub fn routes() -> Vec<Route> {
         housing::submit_application,
         housing::attach_document,
         housing::upload_photo,
+        permits::approve,
+        permits::reject,
+        permits::get_permit,
+        permits::list_permits,
+        permits::suspend,
+        permits::reinstate,
+        permits::revoke,
+        permits::certificate,
+        permits::verify,
+        permits::signing_keys,
     ]
 }
 
