@@ -353,11 +353,7 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
         valid_until: p.valid_until,
         max_occupants: u32::try_from(p.max_occupants).unwrap_or(0),
     };
-    let authentic = st
-        .keyring
-        .read()
-        .map_err(|_| AppError::internal("keyring lock poisoned"))?
-        .verify(&fields, sig);
+    let authentic = verify_signature(st, &fields, sig)?;
     let occupants = stay::Entity::find()
         .filter(stay::Column::PermitId.eq(p.id))
         .filter(stay::Column::Status.eq("active"))
@@ -385,4 +381,30 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
         village: Some(village),
         number: p.number,
     })
+}
+
+/// Checks a QR token. A token naming a key this instance has not loaded may come from a key
+/// rotated in by another instance or the CLI, so the key directory is read again once.
+fn verify_signature(
+    st: &AppState,
+    fields: &PermitSigningFields,
+    sig: &str,
+) -> Result<bool, AppError> {
+    fn poisoned<T>(_: T) -> AppError {
+        AppError::internal("keyring lock poisoned")
+    }
+    let (ok, known) = {
+        let ring = st.keyring.read().map_err(poisoned)?;
+        let key_id = sig.split_once('.').map(|(k, _)| k).unwrap_or("");
+        (
+            ring.verify(fields, sig),
+            ring.public_keys().iter().any(|k| k.key_id == key_id),
+        )
+    };
+    if ok || known || !sig.contains('.') {
+        return Ok(ok);
+    }
+    let mut ring = st.keyring.write().map_err(poisoned)?;
+    ring.reload().map_err(AppError::internal)?;
+    Ok(ring.verify(fields, sig))
 }

@@ -187,11 +187,15 @@ pub async fn approve(
         valid_until: until,
         max_occupants: max,
     };
-    let signature = st
-        .keyring
-        .read()
-        .map_err(|_| AppError::internal("keyring lock poisoned"))?
-        .sign(&fields);
+    let signature = {
+        let mut ring = st
+            .keyring
+            .write()
+            .map_err(|_| AppError::internal("keyring lock poisoned"))?;
+        // Another instance or the CLI may have rotated the key; sign with the newest one.
+        ring.reload().map_err(AppError::internal)?;
+        ring.sign(&fields)
+    };
     let now = Utc::now();
     let pm = permit_e::ActiveModel {
         number: Set(number.clone()),
