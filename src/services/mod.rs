@@ -2,6 +2,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod notifications;
 pub mod permit_expiry;
 pub mod permit_view;

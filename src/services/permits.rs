@@ -125,15 +125,14 @@ async fn passed_application_for_decision(
     Ok(a)
 }
 
-/// Approves a passed application and issues its permit, all in one transaction.
-/// `ensure_printable` refuses texts the certificate font cannot print, so that no permit is
-/// issued whose certificate could not be made.
+/// Approves a passed application and issues its permit, all in one transaction. A permit
+/// whose certificate could not be printed (a character the font lacks, an address too long for
+/// the page) is refused here, before anything is written.
 pub async fn approve(
     st: &AppState,
     actor: &Actor,
     id: i32,
     input: Approval,
-    ensure_printable: &(dyn Fn(&[&str]) -> Result<(), AppError> + Sync),
 ) -> Result<permit_e::Model, AppError> {
     let tx = crate::db::begin_write(&st.db).await?;
     let a = passed_application_for_decision(&tx, actor, id).await?;
@@ -157,15 +156,12 @@ pub async fn approve(
         .one(&tx)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let mut texts: Vec<&str> = vec![&p.address, &landlord.name, &v.name, &t.name];
-    texts.extend(rooms.iter().map(|r| r.label.as_str()));
-    ensure_printable(&texts)?;
-
     let kinds: Vec<(RoomKind, f64)> = rooms
         .iter()
         .filter_map(|r| RoomKind::parse(&r.kind).map(|k| (k, r.area_m2)))
         .collect();
-    let max = occupancy::max_occupants(&occupancy_rule(st), &kinds, input.official_cap);
+    let rule = occupancy_rule(st);
+    let max = occupancy::max_occupants(&rule, &kinds, input.official_cap);
     if max == 0 {
         return Err(AppError::field(
             "max_occupants",
@@ -216,6 +212,16 @@ pub async fn approve(
     }
     .insert(&tx)
     .await?;
+    let sources = super::certificates::CertificateSources {
+        property: &p,
+        rooms: &rooms,
+        landlord_name: &landlord.name,
+        village_name: &v.name,
+        town_name: &t.name,
+    };
+    let data = super::certificates::data_of(&pm, &sources, &rule, &st.config.public_url);
+    // Dropping the transaction on refusal rolls back the permit and its sequence number.
+    super::certificates::printable_or_refuse(&st.certificates, &data)?;
     let mut am: application::ActiveModel = a.into();
     am.status = Set(ApplicationStatus::Approved.as_str().into());
     am.updated_at = Set(now);

@@ -84,6 +84,6 @@ pub async fn certificate(
     st: &State<AppRef>,
     number: &str,
 ) -> AppResult<PdfDownload> {
-    let pdf = crate::web::certificates::render(st, &who.0, number).await?;
+    let pdf = crate::services::certificates::render(st, &who.0, number).await?;
     Ok(pdf_download(number, pdf))
 }

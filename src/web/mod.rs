@@ -2,7 +2,6 @@
 pub mod admin;
 pub mod api;
 pub mod auth_pages;
-pub mod certificates;
 pub mod guards;
 pub mod landlord;
 pub mod landlord_permits;

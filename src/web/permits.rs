@@ -138,12 +138,7 @@ pub async fn approve(
 ) -> Result<Flash<Redirect>, Refused> {
     let s = |o: &Option<String>| o.clone().unwrap_or_default();
     let result = match parse_approval(&s(&form.valid_months), &s(&form.max_occupants)) {
-        Ok(input) => {
-            permits::approve(st, &who.0, id, input, &|t| {
-                super::certificates::ensure_printable(st, t)
-            })
-            .await
-        }
+        Ok(input) => permits::approve(st, &who.0, id, input).await,
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {

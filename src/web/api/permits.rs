@@ -51,10 +51,7 @@ pub async fn approve(
         &text(body.valid_months.as_ref()),
         &text(body.max_occupants.as_ref()),
     )?;
-    let p = permits::approve(st, &who.0, id, input, &|t| {
-        crate::web::certificates::ensure_printable(st, t)
-    })
-    .await?;
+    let p = permits::approve(st, &who.0, id, input).await?;
     Ok((
         Status::Created,
         json!({"permit_number": p.number, "max_occupants": p.max_occupants,
@@ -149,7 +146,7 @@ pub async fn certificate(
     st: &State<AppRef>,
     number: &str,
 ) -> AppResult<(ContentType, Vec<u8>)> {
-    let pdf = crate::web::certificates::render(st, &who.0, number).await?;
+    let pdf = crate::services::certificates::render(st, &who.0, number).await?;
     Ok((ContentType::PDF, pdf))
 }
 

@@ -1,0 +1,346 @@
+//! The permit certificate (居住出租房屋准入证): one A4 page, embedded CJK font subset, vector QR.
+
+use chrono::NaiveDate;
+use printpdf::{FontId, Mm, ParsedFont, PdfDocument, PdfPage, PdfSaveOptions};
+
+use super::canvas::{Metrics, PAGE_H, PAGE_W, Rgbf};
+use super::layout::{self, TITLE, clean};
+
+/// WenQuanYi Micro Hei (Apache-2.0): Droid Sans Fallback's CJK glyphs plus Latin and digits,
+/// which Droid Sans Fallback alone lacks. Face 0 is the proportional face.
+static FONT_BYTES: &[u8] = include_bytes!("../../templates/assets/fonts/wqy-microhei.ttc");
+const FONT_INDEX: usize = 0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CertificateRoom {
+    pub label: String,
+    pub area_m2: f64,
+    pub max_occupants: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradeColour {
+    Green,
+    Yellow,
+    Red,
+}
+
+impl GradeColour {
+    pub fn words(self) -> &'static str {
+        match self {
+            GradeColour::Green => "绿色·合格",
+            GradeColour::Yellow => "黄色·整改中",
+            GradeColour::Red => "红色·重大隐患",
+        }
+    }
+
+    /// Band fill and the text colour that stays legible on it (and on a greyscale printer).
+    pub(super) fn colours(self) -> (Rgbf, Rgbf) {
+        match self {
+            GradeColour::Green => (Rgbf(0.13, 0.53, 0.29), Rgbf(1.0, 1.0, 1.0)),
+            GradeColour::Yellow => (Rgbf(0.98, 0.80, 0.20), Rgbf(0.22, 0.17, 0.0)),
+            GradeColour::Red => (Rgbf(0.76, 0.12, 0.12), Rgbf(1.0, 1.0, 1.0)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CertificateData {
+    pub permit_number: String,
+    pub address: String,
+    pub landlord_name: String,
+    pub rooms: Vec<CertificateRoom>,
+    pub max_occupants: u32,
+    pub grade: GradeColour,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub village_name: String,
+    pub town_name: String,
+    pub qr_url: String,
+}
+
+#[derive(thiserror::Error, Debug)]
+pub enum DocumentError {
+    #[error("证书字体缺少“{field}”中的字：{chars}")]
+    MissingGlyphs { field: &'static str, chars: String },
+    #[error("“{field}”不能为空")]
+    EmptyField { field: &'static str },
+    #[error("“{field}”过长，证书上排不下")]
+    FieldTooLong { field: &'static str },
+    #[error("“{field}”无效：{reason}")]
+    InvalidField {
+        field: &'static str,
+        reason: &'static str,
+    },
+    #[error("内置证书字体无法解析")]
+    FontLoad,
+    #[error("二维码生成失败：{0}")]
+    Qr(#[from] qrcode::types::QrError),
+}
+
+/// Renders certificates; holds the parsed font so each render only subsets it.
+pub struct CertificateRenderer {
+    font: ParsedFont,
+    units_per_em: f32,
+}
+
+impl CertificateRenderer {
+    /// Parses the embedded font (~10–20 ms, so once at start) and checks it covers the wording.
+    pub fn new() -> Result<Self, DocumentError> {
+        let font = ParsedFont::from_bytes(FONT_BYTES, FONT_INDEX, &mut Vec::new())
+            .ok_or(DocumentError::FontLoad)?;
+        let units_per_em = f32::from(font.pdf_font_metrics.units_per_em);
+        let renderer = Self { font, units_per_em };
+        for text in layout::fixed_texts() {
+            let missing = renderer.missing_glyphs(text);
+            if !missing.is_empty() {
+                return Err(DocumentError::MissingGlyphs {
+                    field: "证书模板",
+                    chars: missing.into_iter().collect(),
+                });
+            }
+        }
+        Ok(renderer)
+    }
+
+    /// Characters of `text` the font cannot draw, each once, in order; whitespace is ignored
+    /// because rendering normalises it to plain spaces.
+    pub fn missing_glyphs(&self, text: &str) -> Vec<char> {
+        let mut missing: Vec<char> = Vec::new();
+        for c in text.chars().filter(|c| !c.is_whitespace()) {
+            let drawable = matches!(self.font.lookup_glyph_index(c as u32), Some(g) if g != 0);
+            if !drawable && !missing.contains(&c) {
+                missing.push(c);
+            }
+        }
+        missing
+    }
+
+    /// Refuses data with characters the font cannot print (e.g. rare name characters).
+    pub fn check_coverage(&self, data: &CertificateData) -> Result<(), DocumentError> {
+        let fields = [
+            ("证号", data.permit_number.as_str()),
+            ("地址", &data.address),
+            ("房东", &data.landlord_name),
+            ("村", &data.village_name),
+            ("乡镇", &data.town_name),
+        ];
+        let rooms = data.rooms.iter().map(|r| ("房间", r.label.as_str()));
+        for (field, text) in fields.into_iter().chain(rooms) {
+            let missing = self.missing_glyphs(text);
+            if !missing.is_empty() {
+                return Err(DocumentError::MissingGlyphs {
+                    field,
+                    chars: missing.into_iter().collect(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything `render` would refuse (glyphs, empty or overlong fields, bad values),
+    /// without producing the PDF: for checking a permit before it is approved.
+    pub fn validate(&self, data: &CertificateData) -> Result<(), DocumentError> {
+        self.check_coverage(data)?;
+        layout::page(&self.metrics(), data, FontId::new()).map(|_| ())
+    }
+
+    /// The certificate as PDF bytes.
+    pub fn render(&self, data: &CertificateData) -> Result<Vec<u8>, DocumentError> {
+        self.check_coverage(data)?;
+        let mut doc = PdfDocument::new(&format!("{TITLE} {}", clean(&data.permit_number)));
+        doc.metadata.info.creator = "Anju 安居".to_string();
+        let font_id = doc.add_font(&self.font);
+        let ops = layout::page(&self.metrics(), data, font_id)?;
+        let page = PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), ops);
+        // Defaults subset the font, compress streams and skip unknown ops.
+        Ok(doc
+            .with_pages(vec![page])
+            .save(&PdfSaveOptions::default(), &mut Vec::new()))
+    }
+
+    fn metrics(&self) -> Metrics<'_> {
+        Metrics {
+            font: &self.font,
+            units_per_em: self.units_per_em,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::documents::layout::{QR_SIZE, QR_X, QR_Y};
+    use printpdf::{Op, PaintMode};
+
+    const URL: &str = "https://anju.example.gov.cn/p/AJ-330102-2026-000123?sig=\
+        Zk9yTm90aGluZ0J1dEFUZXN0U2lnbmF0dXJlVGhhdElzNjRCeXRlc0xvbmdBQUFBQUFBQUFBQUFBQUFB";
+
+    fn sample(rooms: usize) -> CertificateData {
+        CertificateData {
+            permit_number: "AJ-330102-2026-000123".into(),
+            address: "浙江省杭州市西湖区转塘街道长埭村 3 组 58 号 B 栋".into(),
+            landlord_name: "王建国".into(),
+            rooms: (0..rooms)
+                .map(|i| CertificateRoom {
+                    label: format!("{}0{} 室", 1 + i / 4, 1 + i % 4),
+                    area_m2: 12.0 + i as f64,
+                    max_occupants: 2,
+                })
+                .collect(),
+            max_occupants: 2 * rooms as u32,
+            grade: GradeColour::Green,
+            valid_from: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+            valid_until: NaiveDate::from_ymd_opt(2027, 11, 26).unwrap(),
+            village_name: "长埭村".into(),
+            town_name: "转塘街道".into(),
+            qr_url: URL.into(),
+        }
+    }
+
+    #[test]
+    fn renderer_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<CertificateRenderer>();
+    }
+
+    #[test]
+    fn renders_a_small_pdf() {
+        let r = CertificateRenderer::new().unwrap();
+        for (rooms, grade) in [
+            (4, GradeColour::Green),
+            (16, GradeColour::Yellow),
+            (0, GradeColour::Red),
+        ] {
+            let mut data = sample(rooms);
+            data.grade = grade;
+            let pdf = r.render(&data).unwrap();
+            assert!(pdf.starts_with(b"%PDF-"));
+            assert!(pdf.len() < 200 * 1024, "{} bytes", pdf.len());
+        }
+    }
+
+    #[test]
+    fn missing_glyphs_are_reported_once_in_order() {
+        let r = CertificateRenderer::new().unwrap();
+        assert!(r.missing_glyphs("王建国 AJ-2026 14.0 m²\n").is_empty());
+        // U+2A6A5 (CJK Ext. B) and an emoji are outside the font.
+        assert_eq!(
+            r.missing_glyphs("张\u{2A6A5}三\u{2A6A5}😀"),
+            vec!['\u{2A6A5}', '😀']
+        );
+        let mut data = sample(2);
+        data.landlord_name = "陈\u{2A6A5}".into();
+        match r.check_coverage(&data) {
+            Err(DocumentError::MissingGlyphs { field, chars }) => {
+                assert_eq!(field, "房东");
+                assert_eq!(chars, "\u{2A6A5}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(r.render(&data).is_err());
+    }
+
+    #[test]
+    fn unprintable_data_is_refused() {
+        let r = CertificateRenderer::new().unwrap();
+        let mut data = sample(2);
+        data.address = "很长的地址".repeat(40);
+        assert!(matches!(
+            r.validate(&data),
+            Err(DocumentError::FieldTooLong { field: "地址" })
+        ));
+        let mut data = sample(2);
+        data.landlord_name = " \n ".into();
+        assert!(matches!(
+            r.validate(&data),
+            Err(DocumentError::EmptyField { field: "房东" })
+        ));
+        let mut data = sample(2);
+        data.valid_until = data.valid_from.pred_opt().unwrap();
+        assert!(matches!(
+            r.validate(&data),
+            Err(DocumentError::InvalidField { .. })
+        ));
+        let mut data = sample(2);
+        data.rooms[1].area_m2 = f64::NAN;
+        assert!(matches!(
+            r.validate(&data),
+            Err(DocumentError::InvalidField {
+                field: "面积", ..
+            })
+        ));
+        assert!(
+            r.validate(&sample(40)).is_ok(),
+            "many rooms overflow into a note"
+        );
+    }
+
+    /// Rasterises the QR path exactly as handed to the PDF (PDF points, bottom-left origin) and
+    /// decodes it, so a flipped axis or wrong module size in the drawing code fails here.
+    #[test]
+    fn qr_drawn_in_the_pdf_decodes_to_the_url() {
+        let r = CertificateRenderer::new().unwrap();
+        let ops = layout::page(&r.metrics(), &sample(4), FontId::new()).unwrap();
+        let rings = ops
+            .iter()
+            .find_map(|op| match op {
+                Op::DrawPolygon { polygon } if polygon.rings.len() > 20 => Some(&polygon.rings),
+                _ => None,
+            })
+            .expect("QR path");
+        let rects: Vec<(f32, f32, f32, f32)> = rings
+            .iter()
+            .map(|ring| {
+                let xs = ring.points.iter().map(|p| p.p.x.0);
+                let ys = ring.points.iter().map(|p| p.p.y.0);
+                let (x0, x1) = (xs.clone().fold(f32::MAX, f32::min), xs.fold(0.0, f32::max));
+                let (y0, y1) = (ys.clone().fold(f32::MAX, f32::min), ys.fold(0.0, f32::max));
+                (x0, y0, x1, y1)
+            })
+            .collect();
+        // 45 mm target: the dark area must sit inside a 45 mm square at the layout's position.
+        let mm = 72.0 / 25.4;
+        let (qx, qy) = (QR_X * mm, (PAGE_H - QR_Y - QR_SIZE) * mm);
+        assert!(
+            rects
+                .iter()
+                .all(|r| r.0 >= qx && r.2 <= qx + QR_SIZE * mm + 0.01)
+        );
+        assert!(
+            rects
+                .iter()
+                .all(|r| r.1 >= qy - 0.01 && r.3 <= qy + QR_SIZE * mm + 0.01)
+        );
+        let scale = 3.0; // px per pt, about 216 dpi
+        let side = (QR_SIZE * mm * scale) as u32;
+        let img = image::GrayImage::from_fn(side, side, |px, py| {
+            let x = qx + (px as f32 + 0.5) / scale;
+            // Image rows go down, PDF y goes up.
+            let y = qy + QR_SIZE * mm - (py as f32 + 0.5) / scale;
+            let dark = rects
+                .iter()
+                .any(|r| x >= r.0 && x < r.2 && y >= r.1 && y < r.3);
+            image::Luma([if dark { 0 } else { 255 }])
+        });
+        let mut prepared = rqrr::PreparedImage::prepare(img);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        assert_eq!(grids[0].decode().unwrap().1, URL);
+        assert!(ops.iter().any(|op| matches!(op, Op::DrawRectangle { rectangle } if rectangle.mode == Some(PaintMode::Fill))));
+    }
+
+    #[test]
+    fn wrapping_keeps_codes_whole_and_punctuation_attached() {
+        let r = CertificateRenderer::new().unwrap();
+        let m = r.metrics();
+        let lines = m.wrap(
+            "长埭村三组ABC-1203号，东侧",
+            12.0,
+            m.width("长埭村三组ABC-12", 12.0),
+        );
+        assert_eq!(lines[0], "长埭村三组");
+        assert!(lines.iter().all(|l| !l.starts_with('，')));
+        assert_eq!(lines.concat(), "长埭村三组ABC-1203号，东侧");
+    }
+}
