@@ -32,6 +32,8 @@ pub struct AppState {
     pub pii: crypto::pii::PiiCipher,
     /// The certificate renderer, its font parsed once at start.
     pub certificates: documents::certificate::CertificateRenderer,
+    /// QR signatures already verified, so a busy verification page skips the Ed25519 check.
+    pub sig_cache: services::verification::SigCache,
 }
 
 /// How handlers and background jobs hold the shared state.
@@ -76,6 +78,7 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
     let certificates = documents::certificate::CertificateRenderer::new()?;
     let state = AppState {
         certificates,
+        sig_cache: Default::default(),
         checklists,
         keyring: std::sync::RwLock::new(keyring),
         pii,

@@ -265,3 +265,46 @@ async fn public_verification_is_rate_limited_per_address() {
     assert!(html.contains("再试"));
     assert_eq!(anon.get_text("/healthz").await, (Status::Ok, "ok".into()));
 }
+
+#[rocket::async_test]
+async fn current_occupants_count_only_active_stays() {
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let app = TestApp::new().await;
+    let (number, path) = issued(&app).await;
+    let p = anju::entities::permit::Entity::find()
+        .filter(anju::entities::permit::Column::Number.eq(number.clone()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let room = anju::entities::room::Entity::find()
+        .filter(anju::entities::room::Column::PropertyId.eq(p.property_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    for (i, status) in ["active", "pending", "checked_out", "active"]
+        .iter()
+        .enumerate()
+    {
+        anju::entities::stay::ActiveModel {
+            permit_id: Set(p.id),
+            property_id: Set(p.property_id),
+            room_id: Set(room.id),
+            status: Set(status.to_string()),
+            doc_type: Set("resident_id".into()),
+            move_in: Set(p.valid_from),
+            checkout_code_hash: Set(format!("{i:064}")),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    let anon = app.browser().await;
+    let (_, v) = verify_api(&anon, &number, sig_of(&path)).await;
+    assert_eq!(v["occupants"], 2);
+    let (_, html) = anon.get_text(&path).await;
+    assert!(html.contains("<dt>现住人数</dt><dd>2 人</dd>"));
+}

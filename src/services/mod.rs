@@ -11,6 +11,7 @@ pub mod properties;
 pub mod seed;
 pub mod town;
 pub mod uploads;
+pub mod verification;
 
 use serde::Serialize;
 

@@ -9,14 +9,13 @@ use serde::Serialize;
 
 use super::Actor;
 use crate::AppState;
-use crate::crypto::signing::PermitSigningFields;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::dates::{today_cst, zh_date, zh_datetime};
 use crate::domain::grade::Grade;
 use crate::domain::permit::PermitStatus;
 use crate::domain::permit_number::parse_permit_number;
 use crate::domain::role::Role;
-use crate::entities::{application, finding, inspection, permit, property, stay, village};
+use crate::entities::{application, finding, inspection, permit, property, village};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize)]
@@ -291,120 +290,4 @@ pub async fn inspections_of<C: ConnectionTrait>(
         });
     }
     Ok(out)
-}
-
-/// What the public verification page and `GET /verify/{number}` show. No personal data.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verification {
-    pub authentic: bool,
-    /// `None` when no permit has this number.
-    pub status: Option<&'static str>,
-    #[serde(skip)]
-    pub status_label: &'static str,
-    #[serde(skip)]
-    pub badge: &'static str,
-    pub valid_until: Option<NaiveDate>,
-    #[serde(skip)]
-    pub valid_from_zh: String,
-    #[serde(skip)]
-    pub valid_until_zh: String,
-    pub max_occupants: Option<i32>,
-    pub occupants: Option<u64>,
-    pub grade: Option<String>,
-    #[serde(skip)]
-    pub grade_label: &'static str,
-    pub village: Option<String>,
-    #[serde(skip)]
-    pub number: String,
-}
-
-/// Verifies a scanned or typed permit: is the signature ours over this permit's fields, and
-/// what is its live status. A number that matches no permit reads as not authentic.
-pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verification, AppError> {
-    let typed = number.trim().to_string();
-    let found = match parse_permit_number(number) {
-        Some(parts) => {
-            permit::Entity::find()
-                .filter(permit::Column::Number.eq(parts.to_string()))
-                .one(&st.db)
-                .await?
-        }
-        None => None,
-    };
-    let Some(p) = found else {
-        return Ok(Verification {
-            authentic: false,
-            status: None,
-            status_label: "查无此证",
-            badge: "red",
-            valid_until: None,
-            valid_from_zh: String::new(),
-            valid_until_zh: String::new(),
-            max_occupants: None,
-            occupants: None,
-            grade: None,
-            grade_label: "",
-            village: None,
-            number: typed.chars().take(40).collect(),
-        });
-    };
-    let fields = PermitSigningFields {
-        number: p.number.clone(),
-        valid_until: p.valid_until,
-        max_occupants: u32::try_from(p.max_occupants).unwrap_or(0),
-    };
-    let authentic = verify_signature(st, &fields, sig)?;
-    let occupants = stay::Entity::find()
-        .filter(stay::Column::PermitId.eq(p.id))
-        .filter(stay::Column::Status.eq("active"))
-        .count(&st.db)
-        .await?;
-    let village = village::Entity::find_by_id(p.village_id)
-        .one(&st.db)
-        .await?
-        .map(|v| v.name)
-        .unwrap_or_default();
-    let s = status_of(&p);
-    let g = grade_of(&p);
-    Ok(Verification {
-        authentic,
-        status: Some(s.as_str()),
-        status_label: s.label_zh(),
-        badge: s.badge(),
-        valid_until: Some(p.valid_until),
-        valid_from_zh: zh_date(&p.valid_from),
-        valid_until_zh: zh_date(&p.valid_until),
-        max_occupants: Some(p.max_occupants),
-        occupants: Some(occupants),
-        grade: Some(g.as_str().to_string()),
-        grade_label: g.label_zh(),
-        village: Some(village),
-        number: p.number,
-    })
-}
-
-/// Checks a QR token. A token naming a key this instance has not loaded may come from a key
-/// rotated in by another instance or the CLI, so the key directory is read again once.
-fn verify_signature(
-    st: &AppState,
-    fields: &PermitSigningFields,
-    sig: &str,
-) -> Result<bool, AppError> {
-    fn poisoned<T>(_: T) -> AppError {
-        AppError::internal("keyring lock poisoned")
-    }
-    let (ok, known) = {
-        let ring = st.keyring.read().map_err(poisoned)?;
-        let key_id = sig.split_once('.').map(|(k, _)| k).unwrap_or("");
-        (
-            ring.verify(fields, sig),
-            ring.public_keys().iter().any(|k| k.key_id == key_id),
-        )
-    };
-    if ok || known || !sig.contains('.') {
-        return Ok(ok);
-    }
-    let mut ring = st.keyring.write().map_err(poisoned)?;
-    ring.reload().map_err(AppError::internal)?;
-    Ok(ring.verify(fields, sig))
 }

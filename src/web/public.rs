@@ -8,7 +8,7 @@ use super::guards::ClientIp;
 use super::pages::Page;
 use crate::AppRef;
 use crate::error::AppResult;
-use crate::services::permit_view::{self, Verification};
+use crate::services::verification::Verification;
 use crate::web::api::permits::public_limit;
 
 #[derive(Template, WebTemplate)]
@@ -35,7 +35,7 @@ pub async fn verify_page(
 ) -> AppResult<VerifyPage> {
     public_limit(st, &ip)?;
     let sig = sig.unwrap_or("");
-    let v = permit_view::verify(st, number, sig).await?;
+    let v = crate::services::verification::verify(st, number, sig).await?;
     Ok(VerifyPage {
         page: Page::default(),
         v,

@@ -11,8 +11,9 @@ use crate::AppRef;
 use crate::domain::fields::FieldErrors;
 use crate::domain::permit::{PermitAction, parse_official_cap, parse_valid_months};
 use crate::error::{AppError, AppResult};
-use crate::services::permit_view::{self, PermitView, Verification};
+use crate::services::permit_view::{self, PermitView};
 use crate::services::permits::{self, Approval};
+use crate::services::verification::Verification;
 use crate::web::guards::{ClientIp, CurrentUser, VillageOfficial};
 
 #[derive(Deserialize, Default)]
@@ -166,7 +167,7 @@ pub async fn verify(
 ) -> AppResult<Json<Verification>> {
     public_limit(st, &ip)?;
     Ok(Json(
-        permit_view::verify(st, number, sig.unwrap_or("")).await?,
+        crate::services::verification::verify(st, number, sig.unwrap_or("")).await?,
     ))
 }
 
