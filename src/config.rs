@@ -29,6 +29,13 @@ pub struct Config {
     /// The town this installation serves; printed first in permit numbers.
     pub town_code: String,
     pub town_name: String,
+    /// Validity of a new permit when the official does not choose one (months).
+    #[serde(default = "default_permit_valid_months")]
+    pub permit_valid_months: u32,
+}
+
+fn default_permit_valid_months() -> u32 {
+    crate::domain::permit::DEFAULT_VALID_MONTHS
 }
 
 impl Default for Config {
@@ -46,6 +53,7 @@ impl Default for Config {
             db_pool_size: 0,
             town_code: "HJ".into(),
             town_name: "花街镇".into(),
+            permit_valid_months: default_permit_valid_months(),
         }
     }
 }
@@ -99,6 +107,11 @@ impl Config {
                 "ANJU_DATABASE_URL 只支持 sqlite:// 或 postgres:// (only sqlite:// or postgres:// are supported), got {:?}",
                 self.database_url
             )));
+        }
+        if !(1..=crate::domain::permit::MAX_VALID_MONTHS).contains(&self.permit_valid_months) {
+            return Err(ConfigError(
+                "ANJU_PERMIT_VALID_MONTHS 须在 1 至 60 之间 (must be 1 to 60)".into(),
+            ));
         }
         crate::services::town::parse_code(&self.town_code)
             .map_err(|m| ConfigError(format!("ANJU_TOWN_CODE: {m}")))?;

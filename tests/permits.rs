@@ -420,3 +420,14 @@ async fn renewal_starts_a_new_application_linked_to_the_old_permit() {
         .await;
     assert_eq!(r.status(), Status::Conflict, "one renewal at a time");
 }
+
+#[rocket::async_test]
+async fn the_towns_default_validity_applies_when_the_official_gives_none() {
+    let app = TestApp::with(|c| c.permit_valid_months = 6).await;
+    let number = approved_number(&app).await;
+    let p = permit_model(&app, &number).await;
+    assert_eq!(
+        p.valid_until,
+        anju::domain::permit::valid_until(p.valid_from, 6)
+    );
+}

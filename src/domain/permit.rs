@@ -120,11 +120,11 @@ impl PermitStatus {
 pub const DEFAULT_VALID_MONTHS: u32 = 12;
 pub const MAX_VALID_MONTHS: u32 = 60;
 
-/// Parses the "validity in months" field; empty means the default.
-pub fn parse_valid_months(s: &str) -> Result<u32, &'static str> {
+/// Parses the "validity in months" field; empty means the town's default.
+pub fn parse_valid_months(s: &str, default: u32) -> Result<u32, &'static str> {
     let s = s.trim();
     if s.is_empty() {
-        return Ok(DEFAULT_VALID_MONTHS);
+        return Ok(default);
     }
     match s.parse::<u32>() {
         Ok(n) if (1..=MAX_VALID_MONTHS).contains(&n) => Ok(n),
@@ -230,10 +230,11 @@ mod tests {
 
     #[test]
     fn months_and_caps_are_parsed_with_clear_messages() {
-        assert_eq!(parse_valid_months(""), Ok(12));
-        assert_eq!(parse_valid_months(" 24 "), Ok(24));
+        assert_eq!(parse_valid_months("", 12), Ok(12));
+        assert_eq!(parse_valid_months("", 36), Ok(36));
+        assert_eq!(parse_valid_months(" 24 ", 12), Ok(24));
         for bad in ["0", "61", "-1", "1.5", "十二"] {
-            assert!(parse_valid_months(bad).is_err(), "{bad}");
+            assert!(parse_valid_months(bad, 12).is_err(), "{bad}");
         }
         assert_eq!(parse_official_cap(""), Ok(None));
         assert_eq!(parse_official_cap("4"), Ok(Some(4)));

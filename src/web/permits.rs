@@ -100,7 +100,10 @@ async fn review_page(
         permit,
         rule,
         computed_max,
-        valid_months: form.valid_months.clone().unwrap_or_else(|| "12".into()),
+        valid_months: form
+            .valid_months
+            .clone()
+            .unwrap_or_else(|| st.config.permit_valid_months.to_string()),
         cap: form.max_occupants.clone().unwrap_or_default(),
         reason: form.reason.clone().unwrap_or_default(),
         errors,
@@ -137,7 +140,11 @@ pub async fn approve(
     form: Form<DecisionForm>,
 ) -> Result<Flash<Redirect>, Refused> {
     let s = |o: &Option<String>| o.clone().unwrap_or_default();
-    let result = match parse_approval(&s(&form.valid_months), &s(&form.max_occupants)) {
+    let result = match parse_approval(
+        &s(&form.valid_months),
+        &s(&form.max_occupants),
+        st.config.permit_valid_months,
+    ) {
         Ok(input) => permits::approve(st, &who.0, id, input).await,
         Err(e) => Err(AppError::Validation(e)),
     };

@@ -23,9 +23,13 @@ pub struct ApproveBody {
 }
 
 /// Parses the approval form (API body or HTML form alike) into the official's decision.
-pub fn parse_approval(valid_months: &str, cap: &str) -> Result<Approval, FieldErrors> {
+pub fn parse_approval(
+    valid_months: &str,
+    cap: &str,
+    default_months: u32,
+) -> Result<Approval, FieldErrors> {
     let mut e = FieldErrors::new();
-    let months = parse_valid_months(valid_months)
+    let months = parse_valid_months(valid_months, default_months)
         .map_err(|m| e.add("valid_months", m))
         .ok();
     let cap = parse_official_cap(cap)
@@ -51,6 +55,7 @@ pub async fn approve(
     let input = parse_approval(
         &text(body.valid_months.as_ref()),
         &text(body.max_occupants.as_ref()),
+        st.config.permit_valid_months,
     )?;
     let p = permits::approve(st, &who.0, id, input).await?;
     Ok((
