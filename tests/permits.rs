@@ -431,3 +431,89 @@ async fn the_towns_default_validity_applies_when_the_official_gives_none() {
         anju::domain::permit::valid_until(p.valid_from, 6)
     );
 }
+
+#[rocket::async_test]
+async fn officials_and_landlords_see_their_permit_pages_with_the_right_actions() {
+    let app = TestApp::new().await;
+    let number = approved_number(&app).await;
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let (s, html) = official.get_text("/official/permits").await;
+    assert_eq!(s, Status::Ok);
+    assert!(html.contains(&number));
+    let (s, html) = official
+        .get_text(&format!("/official/permits/{number}"))
+        .await;
+    assert_eq!(s, Status::Ok);
+    assert!(html.contains("暂停准入证") && html.contains("吊销准入证"));
+    assert!(
+        !html.contains("恢复准入证"),
+        "nothing to reinstate while active"
+    );
+    let r = official
+        .post_form(
+            &format!("/official/permits/{number}/suspend"),
+            &[("reason", "")],
+        )
+        .await;
+    assert_eq!(r.status(), Status::UnprocessableEntity);
+    assert!(r.into_string().await.unwrap().contains("请填写原因"));
+    let r = official
+        .post_form(
+            &format!("/official/permits/{number}/suspend"),
+            &[("reason", "楼道堆物")],
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let (_, html) = official
+        .get_text(&format!("/official/permits/{number}"))
+        .await;
+    assert!(html.contains("恢复准入证") && html.contains("楼道堆物"));
+    let (_, queue) = official.get_text("/official/queue").await;
+    assert!(queue.contains("暂无待审批的申请"), "empty state");
+
+    let landlord = app.signed_in(LANDLORD).await;
+    let (s, html) = landlord
+        .get_text(&format!("/landlord/permits/{number}"))
+        .await;
+    assert_eq!(s, Status::Ok);
+    assert!(html.contains("已暂停") && html.contains("申请续期") && html.contains("下载准入证"));
+    let (_, home) = landlord.get_text("/landlord").await;
+    assert!(
+        home.contains(&format!("准入证 {number} 已暂停")),
+        "notified of the suspension"
+    );
+    let start = home.find("/notifications/").unwrap() + "/notifications/".len();
+    let id: String = home[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    // Someone else's notification is not found, whatever its id.
+    let r = official
+        .post_form(&format!("/notifications/{id}/read"), &[])
+        .await;
+    assert_eq!(r.status(), Status::NotFound);
+    let r = landlord
+        .post_form(&format!("/notifications/{id}/read"), &[])
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let (_, home) = landlord.get_text("/landlord").await;
+    assert!(
+        !home.contains(&format!("准入证 {number} 已暂停")),
+        "read ones leave the list"
+    );
+    let other = app.signed_in(OFFICIAL_NZ).await;
+    assert_eq!(
+        other
+            .get(&format!("/official/permits/{number}"))
+            .await
+            .status(),
+        Status::Forbidden
+    );
+    assert_eq!(
+        other
+            .get(&format!("/permits/{number}/certificate.pdf"))
+            .await
+            .status(),
+        Status::Forbidden
+    );
+}
