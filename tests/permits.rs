@@ -58,6 +58,7 @@ async fn the_official_of_the_village_approves_and_a_permit_is_issued_with_number
     let (s, a) = landlord.get(&format!("/applications/{id}")).await;
     assert_eq!(s, Status::Ok);
     assert_eq!(a["status"], "approved");
+    assert_eq!(a["permit_number"], number);
     let (s, _) = landlord.get(&format!("/permits/{number}")).await;
     assert_eq!(s, Status::Ok, "the landlord reads their own permit");
     assert_eq!(
