@@ -31,6 +31,13 @@ pub struct Config {
     pub town_name: String,
     /// Run background jobs in this instance (tests turn it off and run jobs by hand).
     pub scheduler: bool,
+    /// Validity of a new permit when the official does not choose one (months).
+    #[serde(default = "default_permit_valid_months")]
+    pub permit_valid_months: u32,
+}
+
+fn default_permit_valid_months() -> u32 {
+    crate::domain::permit::DEFAULT_VALID_MONTHS
 }
 
 impl Default for Config {
@@ -49,6 +56,7 @@ impl Default for Config {
             town_code: "HJ".into(),
             town_name: "花街镇".into(),
             scheduler: true,
+            permit_valid_months: default_permit_valid_months(),
         }
     }
 }
@@ -108,6 +116,11 @@ impl Config {
                 "ANJU_DATABASE_URL 只支持 sqlite:// 或 postgres:// (only sqlite:// or postgres:// are supported), got {:?}",
                 self.database_url
             )));
+        }
+        if !(1..=crate::domain::permit::MAX_VALID_MONTHS).contains(&self.permit_valid_months) {
+            return Err(ConfigError(
+                "ANJU_PERMIT_VALID_MONTHS 须在 1 至 60 之间 (must be 1 to 60)".into(),
+            ));
         }
         crate::services::town::parse_code(&self.town_code)
             .map_err(|m| ConfigError(format!("ANJU_TOWN_CODE: {m}")))?;

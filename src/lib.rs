@@ -30,6 +30,10 @@ pub struct AppState {
     pub keyring: std::sync::RwLock<crypto::signing::PermitKeyring>,
     /// Encrypts document numbers and phones; hashes them for look-ups.
     pub pii: crypto::pii::PiiCipher,
+    /// The certificate renderer, its font parsed once at start.
+    pub certificates: documents::certificate::CertificateRenderer,
+    /// QR signatures already verified, so a busy verification page skips the Ed25519 check.
+    pub sig_cache: services::verification::SigCache,
 }
 
 /// How handlers and background jobs hold the shared state.
@@ -42,6 +46,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("检查清单有误: {0}")]
     Checklist(#[from] domain::checklist::ChecklistError),
+    #[error("证书模板有误: {0}")]
+    Certificate(#[from] documents::certificate::DocumentError),
 }
 
 /// The cookie secret: `ROCKET_SECRET_KEY` when given (several instances share it that way),
@@ -70,7 +76,10 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
     let keyring =
         crypto::signing::PermitKeyring::load_or_create(&config.keys_dir().join("permit-signing"))?;
     let pii = crypto::pii::PiiCipher::load_or_create(&config.keys_dir().join("pii.key"))?;
+    let certificates = documents::certificate::CertificateRenderer::new()?;
     let state = AppState {
+        certificates,
+        sig_cache: Default::default(),
         checklists,
         keyring: std::sync::RwLock::new(keyring),
         pii,

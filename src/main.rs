@@ -50,6 +50,8 @@ enum Command {
     },
     /// Seed the demo town into an empty database.
     SeedDemo,
+    /// Create a new permit-signing key and make it current; old keys keep verifying.
+    RotateSigningKey,
 }
 
 #[rocket::main]
@@ -72,6 +74,9 @@ async fn main() -> ExitCode {
 
 async fn run(cmd: Command) -> Result<(), String> {
     let cfg = Config::from_env().map_err(|e| e.to_string())?;
+    if let Command::RotateSigningKey = cmd {
+        return rotate_signing_key(&cfg);
+    }
     let db = anju::db::connect(&cfg)
         .await
         .map_err(|e| format!("无法连接数据库 {}: {e}", redact(&cfg.database_url)))?;
@@ -106,6 +111,7 @@ async fn run(cmd: Command) -> Result<(), String> {
             village,
             grid,
         } => create_user(&db, &role, &phone, &name, password_stdin, village, grid).await,
+        Command::RotateSigningKey => rotate_signing_key(&cfg),
         Command::Serve { demo } => {
             if demo && seed::seed_demo(&db).await.map_err(cli_error)? {
                 println!("演示数据已写入：演示账号密码均为 {}", seed::DEMO_PASSWORD);
@@ -180,6 +186,19 @@ async fn create_user(
         other => other.to_string(),
     })?;
     println!("已创建账号 #{} {} ({})", u.id, u.phone, role.label_zh());
+    Ok(())
+}
+
+/// Adds a key to the data directory's keyring. Running instances sign with the new key after a
+/// restart; until then they verify its tokens by re-reading the key directory on demand.
+fn rotate_signing_key(cfg: &Config) -> Result<(), String> {
+    let dir = cfg.keys_dir().join("permit-signing");
+    let mut ring = anju::crypto::signing::PermitKeyring::load_or_create(&dir)
+        .map_err(|e| format!("无法读取签名密钥 {}: {e}", dir.display()))?;
+    let id = ring
+        .rotate()
+        .map_err(|e| format!("无法创建签名密钥: {e}"))?;
+    println!("已启用新签名密钥 {id}（旧密钥继续用于核验）(new signing key {id} is current)");
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod grade;
 pub mod identity;
 pub mod inspection;
 pub mod occupancy;
+pub mod permit;
 pub mod permit_number;
 pub mod property;
 pub mod role;

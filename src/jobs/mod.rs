@@ -97,7 +97,7 @@ pub async fn run_all(
     state: &crate::AppState,
     instance: &str,
 ) -> Vec<(&'static str, Result<String, AppError>)> {
-    let jobs: Vec<&'static str> = vec![crate::services::inspections::routine::JOB];
+    let jobs: Vec<&'static str> = vec![crate::services::inspections::routine::JOB, "permit_expiry"];
     let mut out = Vec::new();
     for name in jobs {
         if !claim(&state.db, name, instance, Duration::from_secs(300))
@@ -118,6 +118,9 @@ async fn run_one(state: &crate::AppState, name: &str) -> Result<String, AppError
     match name {
         crate::services::inspections::routine::JOB => {
             crate::services::inspections::routine::run(state).await
+        }
+        "permit_expiry" => {
+            crate::services::permit_expiry::run(&state.db, crate::domain::dates::today_cst()).await
         }
         other => Err(AppError::internal(format!("unknown job {other}"))),
     }

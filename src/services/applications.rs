@@ -64,6 +64,8 @@ pub struct ApplicationView {
     pub property: PropertyView,
     pub documents: Vec<DocumentView>,
     pub history: Vec<EventView>,
+    /// The permit issued on this application, once approved.
+    pub permit_number: Option<String>,
 }
 
 /// Who may read an application: its landlord, the official of its village, the admin and API clients.
@@ -126,8 +128,12 @@ pub async fn view_of<C: ConnectionTrait>(
             at: e.at,
         });
     }
+    let permit_number = super::permit_view::of_application(db, a.id)
+        .await?
+        .map(|p| p.number);
     let s = status_of(&a);
     Ok(ApplicationView {
+        permit_number,
         id: a.id,
         status: a.status.clone(),
         status_label: s.label_zh(),

@@ -2,11 +2,17 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod inspections;
+pub mod notifications;
+pub mod permit_expiry;
+pub mod permit_view;
+pub mod permits;
 pub mod properties;
 pub mod seed;
 pub mod town;
 pub mod uploads;
+pub mod verification;
 
 use serde::Serialize;
 

@@ -27,6 +27,8 @@ pub struct HomePage {
     houses: Vec<PropertyView>,
     apps: Vec<ApplicationRow>,
     pager: Pager,
+    notices: Vec<crate::services::notifications::NotificationView>,
+    permits: Vec<crate::services::permit_view::PermitView>,
 }
 
 #[get("/landlord?<page>")]
@@ -39,11 +41,15 @@ pub async fn home(
     let (houses, _) = properties::list(&st.db, &who.0, 0, 100).await?;
     let (apps, total) =
         applications::list(&st.db, &who.0, Pager::index(page), Pager::PER_PAGE).await?;
+    let notices = crate::services::notifications::unread(&st.db, &who.0).await?;
+    let (permits, _) = crate::services::permit_view::list(st, &who.0, 0, 100).await?;
     Ok(HomePage {
         page: page_ctx,
         houses,
         apps,
         pager: Pager::new(page.unwrap_or(1), total),
+        notices,
+        permits,
     })
 }
 

@@ -6,8 +6,11 @@ pub mod auth_pages;
 pub mod guards;
 pub mod inspector;
 pub mod landlord;
+pub mod landlord_permits;
 pub mod pages;
+pub mod permits;
 pub mod photos;
+pub mod public;
 pub mod staff;
 
 use rocket::fairing::{Fairing, Info, Kind};
@@ -62,6 +65,21 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin_tasks::tasks,
                 admin_tasks::reassign,
                 admin_tasks::overdue_findings,
+                permits::queue,
+                permits::review,
+                permits::approve,
+                permits::reject,
+                permits::permits_list,
+                permits::permit,
+                permits::change,
+                permits::keys,
+                permits::rotate_key,
+                landlord_permits::permit,
+                landlord_permits::renew,
+                landlord_permits::mark_read,
+                landlord_permits::certificate,
+                public::verify_page,
+                public::healthz,
             ],
         )
         .mount("/api/v1", api::routes())

@@ -3,6 +3,8 @@ pub mod accounts;
 pub mod housing;
 pub mod inspections;
 pub mod openapi;
+mod openapi_permits;
+pub mod permits;
 
 use rocket::serde::json::Value;
 use rocket::{Route, routes};
@@ -28,6 +30,16 @@ pub fn routes() -> Vec<Route> {
         inspections::fix_finding,
         inspections::application_findings,
         openapi::document,
+        permits::approve,
+        permits::reject,
+        permits::get_permit,
+        permits::list_permits,
+        permits::suspend,
+        permits::reinstate,
+        permits::revoke,
+        permits::certificate,
+        permits::verify,
+        permits::signing_keys,
     ]
 }
 

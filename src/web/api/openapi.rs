@@ -5,7 +5,7 @@ use rocket::get;
 use rocket::serde::json::Value;
 use serde_json::{Map, json};
 
-fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
+pub(super) fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
     let mut p = Map::new();
     for (k, v) in props {
         p.insert((*k).to_string(), v.clone());
@@ -13,27 +13,27 @@ fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
     json!({"type": "object", "properties": p, "required": required})
 }
 
-fn s(t: &str) -> Value {
+pub(super) fn s(t: &str) -> Value {
     json!({"type": t})
 }
 
-fn r(name: &str) -> Value {
+pub(super) fn r(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn arr(v: Value) -> Value {
+pub(super) fn arr(v: Value) -> Value {
     json!({"type": "array", "items": v})
 }
 
-struct Op {
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    tag: &'static str,
-    auth: bool,
-    params: Vec<(&'static str, &'static str, &'static str)>,
-    body: Option<Value>,
-    ok: (&'static str, Value),
+pub(super) struct Op {
+    pub(super) method: &'static str,
+    pub(super) path: &'static str,
+    pub(super) summary: &'static str,
+    pub(super) tag: &'static str,
+    pub(super) auth: bool,
+    pub(super) params: Vec<(&'static str, &'static str, &'static str)>,
+    pub(super) body: Option<Value>,
+    pub(super) ok: (&'static str, Value),
 }
 
 fn operation(o: &Op) -> Value {
@@ -397,10 +397,24 @@ fn schemas() -> Value {
     })
 }
 
+fn merged_schemas() -> Value {
+    let mut all = schemas();
+    if let (Some(dst), Some(src)) = (
+        all.as_object_mut(),
+        super::openapi_permits::schemas().as_object(),
+    ) {
+        for (k, v) in src {
+            dst.insert(k.clone(), v.clone());
+        }
+    }
+    all
+}
+
 /// The whole document.
 pub fn spec() -> Value {
     let mut paths = Map::new();
-    for o in ops() {
+    let all = ops().into_iter().chain(super::openapi_permits::ops());
+    for o in all {
         let entry = paths.entry(o.path.to_string()).or_insert_with(|| json!({}));
         entry[o.method] = operation(&o);
     }
@@ -410,7 +424,7 @@ pub fn spec() -> Value {
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": merged_schemas(),
             "responses": {"Problem": {"description": "Error", "content": {"application/json": {"schema": r("Problem")}}}},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
         }

@@ -1,0 +1,87 @@
+//! Notifications to users (permit issued, status changed, expiry reminders), shown on their home page.
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+
+use super::Actor;
+use crate::domain::dates::zh_datetime;
+use crate::entities::notification;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationView {
+    pub id: i32,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub created_zh: String,
+}
+
+/// Writes a notification in the caller's transaction, so it exists exactly when the change does.
+pub async fn notify<C: ConnectionTrait>(
+    tx: &C,
+    user_id: i32,
+    kind: &str,
+    title: &str,
+    body: &str,
+    link: Option<&str>,
+) -> Result<(), AppError> {
+    notification::ActiveModel {
+        user_id: Set(user_id),
+        kind: Set(kind.chars().take(32).collect()),
+        title: Set(title.chars().take(200).collect()),
+        body: Set(body.to_string()),
+        link: Set(link.map(|l| l.chars().take(200).collect())),
+        created_at: Set(Utc::now()),
+        read_at: Set(None),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
+}
+
+/// The newest unread notifications of the actor (at most 20).
+pub async fn unread(
+    db: &DatabaseConnection,
+    actor: &Actor,
+) -> Result<Vec<NotificationView>, AppError> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(actor.id))
+        .filter(notification::Column::ReadAt.is_null())
+        .order_by_desc(notification::Column::Id)
+        .limit(20)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| NotificationView {
+            id: n.id,
+            created_zh: zh_datetime(&n.created_at),
+            kind: n.kind,
+            title: n.title,
+            body: n.body,
+            link: n.link,
+        })
+        .collect())
+}
+
+/// Marks one of the actor's notifications read; someone else's is 404, not 403, so ids leak nothing.
+pub async fn mark_read(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<(), AppError> {
+    let tx = crate::db::begin_write(db).await?;
+    let n = notification::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .filter(|n| n.user_id == actor.id)
+        .ok_or_else(AppError::not_found)?;
+    if n.read_at.is_none() {
+        let mut am: notification::ActiveModel = n.into();
+        am.read_at = Set(Some(Utc::now()));
+        am.update(&tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! Reading permits: the permit page and API view, lists, the officials' approval queue with
+//! inspection results, and the public verification answer (no personal data).
+use chrono::NaiveDate;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
+use serde::Serialize;
+
+use super::Actor;
+use crate::AppState;
+use crate::domain::application::ApplicationStatus;
+use crate::domain::dates::{today_cst, zh_date, zh_datetime};
+use crate::domain::grade::Grade;
+use crate::domain::permit::PermitStatus;
+use crate::domain::permit_number::parse_permit_number;
+use crate::domain::role::Role;
+use crate::entities::{application, finding, inspection, permit, property, village};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PermitView {
+    pub number: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub badge: &'static str,
+    pub status_reason: Option<String>,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub valid_from_zh: String,
+    pub valid_until_zh: String,
+    pub max_occupants: i32,
+    pub official_cap: Option<i32>,
+    pub grade: String,
+    pub grade_label: &'static str,
+    pub qr_url: String,
+    pub village_id: i32,
+    pub village: String,
+    pub property_id: i32,
+    pub address: String,
+    pub application_id: i32,
+    pub issued_zh: String,
+    pub renewed_by_application_id: Option<i32>,
+}
+
+/// Who may read a permit: its landlord, the official of its village, the admin and API clients.
+pub fn may_read(actor: &Actor, p: &permit::Model) -> bool {
+    match actor.role {
+        Role::TownAdmin | Role::ApiClient => true,
+        Role::VillageOfficial => actor.village_id == Some(p.village_id),
+        Role::Landlord => p.landlord_id == actor.id,
+        Role::Inspector => false,
+    }
+}
+
+/// The URL a certificate's QR code opens.
+pub fn qr_url(public_url: &str, p: &permit::Model) -> String {
+    format!("{public_url}/p/{}?sig={}", p.number, p.signature)
+}
+
+pub fn status_of(p: &permit::Model) -> PermitStatus {
+    PermitStatus::parse(&p.status)
+        .unwrap_or(PermitStatus::Revoked)
+        .effective(p.valid_until, today_cst())
+}
+
+fn grade_of(p: &permit::Model) -> Grade {
+    Grade::parse(&p.grade).unwrap_or(Grade::Green)
+}
+
+pub async fn view_of<C: ConnectionTrait>(
+    db: &C,
+    public_url: &str,
+    p: permit::Model,
+) -> Result<PermitView, AppError> {
+    let village = village::Entity::find_by_id(p.village_id)
+        .one(db)
+        .await?
+        .map(|v| v.name)
+        .unwrap_or_default();
+    let address = property::Entity::find_by_id(p.property_id)
+        .one(db)
+        .await?
+        .map(|h| h.address)
+        .unwrap_or_default();
+    let s = status_of(&p);
+    let g = grade_of(&p);
+    Ok(PermitView {
+        qr_url: qr_url(public_url, &p),
+        status: s.as_str(),
+        status_label: s.label_zh(),
+        badge: s.badge(),
+        status_reason: p.status_reason,
+        valid_from_zh: zh_date(&p.valid_from),
+        valid_until_zh: zh_date(&p.valid_until),
+        valid_from: p.valid_from,
+        valid_until: p.valid_until,
+        max_occupants: p.max_occupants,
+        official_cap: p.official_cap,
+        grade: p.grade,
+        grade_label: g.label_zh(),
+        village_id: p.village_id,
+        village,
+        property_id: p.property_id,
+        address,
+        application_id: p.application_id,
+        issued_zh: zh_datetime(&p.issued_at),
+        renewed_by_application_id: p.renewed_by_application_id,
+        number: p.number,
+    })
+}
+
+/// Finds a permit by number as typed (lower case and spaces forgiven).
+pub async fn find<C: ConnectionTrait>(db: &C, number: &str) -> Result<permit::Model, AppError> {
+    let canonical = parse_permit_number(number)
+        .ok_or_else(|| AppError::NotFound("准入证编号格式不正确".into()))?
+        .to_string();
+    permit::Entity::find()
+        .filter(permit::Column::Number.eq(canonical))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("准入证不存在".into()))
+}
+
+/// A permit the actor may read, or 404/403.
+pub async fn readable(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    number: &str,
+) -> Result<permit::Model, AppError> {
+    let p = find(db, number).await?;
+    if !may_read(actor, &p) {
+        return Err(AppError::forbidden());
+    }
+    Ok(p)
+}
+
+pub async fn get(st: &AppState, actor: &Actor, number: &str) -> Result<PermitView, AppError> {
+    let p = readable(&st.db, actor, number).await?;
+    view_of(&st.db, &st.config.public_url, p).await
+}
+
+/// The actor's permits, newest first: a landlord's own, an official's village's, all for the admin.
+pub async fn list(
+    st: &AppState,
+    actor: &Actor,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<PermitView>, u64), AppError> {
+    let mut q = permit::Entity::find().order_by_desc(permit::Column::Id);
+    q = match actor.role {
+        Role::Landlord => q.filter(permit::Column::LandlordId.eq(actor.id)),
+        Role::VillageOfficial => {
+            q.filter(permit::Column::VillageId.eq(actor.village_id.unwrap_or(-1)))
+        }
+        Role::TownAdmin | Role::ApiClient => q,
+        Role::Inspector => return Err(AppError::forbidden()),
+    };
+    let pager = q.paginate(&st.db, per_page);
+    let total = pager.num_items().await?;
+    let mut out = Vec::new();
+    for p in pager.fetch_page(page).await? {
+        out.push(view_of(&st.db, &st.config.public_url, p).await?);
+    }
+    Ok((out, total))
+}
+
+/// The permit issued for an application, if any.
+pub async fn of_application<C: ConnectionTrait>(
+    db: &C,
+    application_id: i32,
+) -> Result<Option<permit::Model>, AppError> {
+    Ok(permit::Entity::find()
+        .filter(permit::Column::ApplicationId.eq(application_id))
+        .one(db)
+        .await?)
+}
+
+/// The official's queue: passed applications of their village, the longest waiting first.
+pub async fn approval_queue(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<super::applications::ApplicationRow>, u64), AppError> {
+    let Some(village_id) = actor
+        .village_id
+        .filter(|_| actor.role == Role::VillageOfficial)
+    else {
+        return Err(AppError::forbidden());
+    };
+    let pager = application::Entity::find()
+        .filter(application::Column::VillageId.eq(village_id))
+        .filter(application::Column::Status.eq(ApplicationStatus::Passed.as_str()))
+        .order_by_asc(application::Column::UpdatedAt)
+        .order_by_asc(application::Column::Id)
+        .paginate(db, per_page);
+    let total = pager.num_items().await?;
+    let mut rows = Vec::new();
+    for a in pager.fetch_page(page).await? {
+        let address = property::Entity::find_by_id(a.property_id)
+            .one(db)
+            .await?
+            .map(|p| p.address)
+            .unwrap_or_default();
+        rows.push(super::applications::ApplicationRow {
+            id: a.id,
+            status_label: ApplicationStatus::Passed.label_zh(),
+            badge: ApplicationStatus::Passed.badge(),
+            status: a.status,
+            property_id: a.property_id,
+            address,
+            updated_zh: zh_datetime(&a.updated_at),
+            updated_at: a.updated_at,
+        });
+    }
+    Ok((rows, total))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingLine {
+    pub item_key: String,
+    pub severity: String,
+    pub status: String,
+    pub note: Option<String>,
+    pub photo_ids: Vec<String>,
+    pub fix_note: Option<String>,
+    pub fix_photo_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectionLine {
+    pub id: i32,
+    pub at_zh: String,
+    pub outcome: String,
+    pub outcome_label: &'static str,
+    pub grade_label: &'static str,
+    pub checklist: String,
+    pub findings: Vec<FindingLine>,
+}
+
+fn photo_list(json: &str) -> Vec<String> {
+    serde_json::from_str::<Vec<String>>(json).unwrap_or_default()
+}
+
+/// The inspections made for an application, oldest first, with their findings and photos.
+pub async fn inspections_of<C: ConnectionTrait>(
+    db: &C,
+    application_id: i32,
+) -> Result<Vec<InspectionLine>, AppError> {
+    let mut out = Vec::new();
+    for i in inspection::Entity::find()
+        .filter(inspection::Column::ApplicationId.eq(application_id))
+        .order_by_asc(inspection::Column::Id)
+        .all(db)
+        .await?
+    {
+        let findings = finding::Entity::find()
+            .filter(finding::Column::InspectionId.eq(i.id))
+            .order_by_asc(finding::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|f| FindingLine {
+                photo_ids: photo_list(&f.photo_ids),
+                fix_photo_ids: f
+                    .fix_photo_ids
+                    .as_deref()
+                    .map(photo_list)
+                    .unwrap_or_default(),
+                item_key: f.item_key,
+                severity: f.severity,
+                status: f.status,
+                note: f.note,
+                fix_note: f.fix_note,
+            })
+            .collect();
+        out.push(InspectionLine {
+            id: i.id,
+            at_zh: zh_datetime(&i.created_at),
+            outcome_label: if i.outcome == "passed" {
+                "通过"
+            } else {
+                "未通过"
+            },
+            grade_label: Grade::parse(&i.grade).map(|g| g.label_zh()).unwrap_or("—"),
+            checklist: format!("{} v{}", i.checklist_key, i.checklist_version),
+            outcome: i.outcome,
+            findings,
+        });
+    }
+    Ok(out)
+}

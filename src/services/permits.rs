@@ -1,0 +1,403 @@
+//! Permits: approval (issuing the number, occupancy, grade, signature in one transaction),
+//! rejection, suspension, reinstatement, revocation and renewal.
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait, QueryFilter, Set, Statement,
+};
+
+use super::applications::add_event;
+use super::{Actor, audit};
+use crate::AppState;
+use crate::crypto::signing::PermitSigningFields;
+use crate::domain::application::ApplicationStatus;
+use crate::domain::dates::today_cst;
+use crate::domain::grade::Grade;
+use crate::domain::occupancy::{self, OccupancyRule, RoomKind};
+use crate::domain::permit::{self, PermitAction, PermitStatus};
+use crate::domain::permit_number::format_permit_number;
+use crate::domain::role::Role;
+use crate::entities::{application, permit as permit_e, property, room, town, user, village};
+use crate::error::AppError;
+
+/// The checklist whose `occupancy` section sets the per-person area and per-room cap.
+pub const CHECKLIST_KEY: &str = "rental-safety";
+
+/// What the official decides on the approval form, already parsed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Approval {
+    pub valid_months: u32,
+    pub official_cap: Option<u32>,
+}
+
+impl Default for Approval {
+    fn default() -> Self {
+        Approval {
+            valid_months: permit::DEFAULT_VALID_MONTHS,
+            official_cap: None,
+        }
+    }
+}
+
+/// The occupancy rule of the current checklist; the domain default when no checklist is loaded.
+pub fn occupancy_rule(st: &AppState) -> OccupancyRule {
+    st.checklists
+        .current(CHECKLIST_KEY)
+        .map(|c| c.occupancy.rule())
+        .unwrap_or_default()
+}
+
+/// Locks a row for the rest of the transaction on PostgreSQL; SQLite's IMMEDIATE transaction
+/// already holds the database's write lock.
+pub async fn lock_row(tx: &DatabaseTransaction, table: &str, id: i32) -> Result<(), AppError> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
+            [id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes the next sequence number of a village's year in one statement. Concurrent approvals
+/// queue on the row (PostgreSQL's upsert takes the row lock; SQLite serialises writers), so
+/// two permits never share a number; a rolled-back approval leaves a gap, which is allowed.
+async fn next_sequence(
+    tx: &DatabaseTransaction,
+    village_id: i32,
+    year: i32,
+) -> Result<u32, AppError> {
+    let backend = tx.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO permit_sequences (village_id, year, next_seq) VALUES ($1, $2, 2) \
+             ON CONFLICT (village_id, year) DO UPDATE SET next_seq = permit_sequences.next_seq + 1 \
+             RETURNING next_seq - 1 AS seq"
+        }
+        _ => {
+            "INSERT INTO permit_sequences (village_id, year, next_seq) VALUES (?, ?, 2) \
+             ON CONFLICT (village_id, year) DO UPDATE SET next_seq = permit_sequences.next_seq + 1 \
+             RETURNING next_seq - 1 AS seq"
+        }
+    };
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [village_id.into(), year.into()],
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal("permit sequence returned no row"))?;
+    let seq: i64 = row
+        .try_get::<i64>("", "seq")
+        .or_else(|_| row.try_get::<i32>("", "seq").map(i64::from))?;
+    u32::try_from(seq).map_err(|_| AppError::internal("permit sequence out of range"))
+}
+
+/// The official of the application's village, or 403.
+fn ensure_official_of(actor: &Actor, village_id: i32) -> Result<(), AppError> {
+    if actor.role == Role::VillageOfficial && actor.village_id == Some(village_id) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("只有本村的村干部可以办理".into()))
+    }
+}
+
+async fn passed_application_for_decision(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    id: i32,
+) -> Result<application::Model, AppError> {
+    lock_row(tx, "applications", id).await?;
+    let a = application::Entity::find_by_id(id)
+        .one(tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    ensure_official_of(actor, a.village_id)?;
+    if a.status != ApplicationStatus::Passed.as_str() {
+        let label = crate::domain::application::status_label(&a.status);
+        return Err(AppError::Conflict(format!(
+            "申请当前状态为「{label}」，只有检查通过的申请可以审批"
+        )));
+    }
+    Ok(a)
+}
+
+/// Approves a passed application and issues its permit, all in one transaction. A permit
+/// whose certificate could not be printed (a character the font lacks, an address too long for
+/// the page) is refused here, before anything is written.
+pub async fn approve(
+    st: &AppState,
+    actor: &Actor,
+    id: i32,
+    input: Approval,
+) -> Result<permit_e::Model, AppError> {
+    let tx = crate::db::begin_write(&st.db).await?;
+    let a = passed_application_for_decision(&tx, actor, id).await?;
+    let p = property::Entity::find_by_id(a.property_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let rooms = room::Entity::find()
+        .filter(room::Column::PropertyId.eq(p.id))
+        .all(&tx)
+        .await?;
+    let v = village::Entity::find_by_id(a.village_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let t = town::Entity::find_by_id(v.town_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let landlord = user::Entity::find_by_id(a.landlord_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let kinds: Vec<(RoomKind, f64)> = rooms
+        .iter()
+        .filter_map(|r| RoomKind::parse(&r.kind).map(|k| (k, r.area_m2)))
+        .collect();
+    let rule = occupancy_rule(st);
+    let max = occupancy::max_occupants(&rule, &kinds, input.official_cap);
+    if max == 0 {
+        return Err(AppError::field(
+            "max_occupants",
+            "按房间面积计算，本房屋没有可出租的房间，不能发证",
+        ));
+    }
+    let grade = p
+        .grade
+        .as_deref()
+        .and_then(Grade::parse)
+        .unwrap_or(Grade::Green);
+    let from = today_cst();
+    let until = permit::valid_until(from, input.valid_months);
+    let year = permit::number_year(from);
+    let seq = next_sequence(&tx, v.id, year).await?;
+    let number = format_permit_number(&t.code, &v.code, year, seq);
+    let fields = PermitSigningFields {
+        number: number.clone(),
+        valid_until: until,
+        max_occupants: max,
+    };
+    let signature = {
+        let mut ring = st
+            .keyring
+            .write()
+            .map_err(|_| AppError::internal("keyring lock poisoned"))?;
+        // Another instance or the CLI may have rotated the key; sign with the newest one.
+        ring.reload().map_err(AppError::internal)?;
+        ring.sign(&fields)
+    };
+    let now = Utc::now();
+    let pm = permit_e::ActiveModel {
+        number: Set(number.clone()),
+        application_id: Set(a.id),
+        property_id: Set(p.id),
+        village_id: Set(v.id),
+        landlord_id: Set(a.landlord_id),
+        status: Set(PermitStatus::Active.as_str().into()),
+        valid_from: Set(from),
+        valid_until: Set(until),
+        max_occupants: Set(max as i32),
+        official_cap: Set(input.official_cap.map(|c| c as i32)),
+        grade: Set(grade.as_str().into()),
+        signature: Set(signature),
+        issued_at: Set(now),
+        issued_by: Set(actor.id),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    let sources = super::certificates::CertificateSources {
+        property: &p,
+        rooms: &rooms,
+        landlord_name: &landlord.name,
+        village_name: &v.name,
+        town_name: &t.name,
+    };
+    let data = super::certificates::data_of(&pm, &sources, &rule, &st.config.public_url);
+    // Dropping the transaction on refusal rolls back the permit and its sequence number.
+    super::certificates::printable_or_refuse(&st.certificates, &data)?;
+    let mut am: application::ActiveModel = a.into();
+    am.status = Set(ApplicationStatus::Approved.as_str().into());
+    am.updated_at = Set(now);
+    am.update(&tx).await?;
+    add_event(
+        &tx,
+        id,
+        ApplicationStatus::Approved,
+        Some(actor.id),
+        Some(format!(
+            "已发证，准入证编号 {number}，核定最多居住 {max} 人"
+        )),
+    )
+    .await?;
+    super::notifications::notify(
+        &tx,
+        pm.landlord_id,
+        "permit.issued",
+        &format!("准入证已发放：{number}"),
+        &format!(
+            "您的房屋「{}」已取得出租房屋准入证，请下载打印并张贴。",
+            p.address
+        ),
+        Some(&format!("/landlord/permits/{number}")),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "permit.issue",
+        "permit",
+        pm.id,
+        serde_json::json!({"number": number, "application_id": id, "max_occupants": max,
+            "official_cap": input.official_cap, "valid_until": until, "grade": grade}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(pm)
+}
+
+/// Rejects a passed application with a reason the landlord will read.
+pub async fn reject(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    reason: &str,
+) -> Result<(), AppError> {
+    let reason = permit::parse_reason(reason, true)
+        .map_err(|m| AppError::field("reason", m))?
+        .unwrap_or_default();
+    let tx = crate::db::begin_write(db).await?;
+    let a = passed_application_for_decision(&tx, actor, id).await?;
+    let landlord = a.landlord_id;
+    let mut am: application::ActiveModel = a.into();
+    am.status = Set(ApplicationStatus::Rejected.as_str().into());
+    am.reject_reason = Set(Some(reason.clone()));
+    am.updated_at = Set(Utc::now());
+    am.update(&tx).await?;
+    add_event(
+        &tx,
+        id,
+        ApplicationStatus::Rejected,
+        Some(actor.id),
+        Some(reason.clone()),
+    )
+    .await?;
+    super::notifications::notify(
+        &tx,
+        landlord,
+        "application.rejected",
+        &format!("准入申请 #{id} 未通过审批"),
+        &format!("原因：{reason}"),
+        Some(&format!("/landlord/applications/{id}")),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "application.reject",
+        "application",
+        id,
+        serde_json::json!({"reason": reason}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Loads a permit by its number for a change, locked on PostgreSQL.
+pub async fn permit_for_change(
+    tx: &DatabaseTransaction,
+    number: &str,
+) -> Result<permit_e::Model, AppError> {
+    let canonical = crate::domain::permit_number::parse_permit_number(number)
+        .ok_or_else(AppError::not_found)?
+        .to_string();
+    let pm = permit_e::Entity::find()
+        .filter(permit_e::Column::Number.eq(canonical))
+        .one(tx)
+        .await?
+        .ok_or_else(|| AppError::NotFound("准入证不存在".into()))?;
+    lock_row(tx, "permits", pm.id).await?;
+    permit_e::Entity::find_by_id(pm.id)
+        .one(tx)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+/// Suspends, reinstates or revokes a permit of the official's village.
+pub async fn change_status(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    number: &str,
+    action: PermitAction,
+    reason: &str,
+) -> Result<permit_e::Model, AppError> {
+    let reason = permit::parse_reason(reason, action.needs_reason())
+        .map_err(|m| AppError::field("reason", m))?;
+    if action == PermitAction::Expire {
+        return Err(AppError::forbidden());
+    }
+    let tx = crate::db::begin_write(db).await?;
+    let pm = permit_for_change(&tx, number).await?;
+    ensure_official_of(actor, pm.village_id)?;
+    let current = PermitStatus::parse(&pm.status)
+        .ok_or_else(|| AppError::internal(format!("unknown permit status {}", pm.status)))?
+        .effective(pm.valid_until, today_cst());
+    let next = current.after(action).ok_or_else(|| {
+        AppError::Conflict(format!(
+            "准入证当前状态为「{}」，不能{}",
+            current.label_zh(),
+            action.label_zh()
+        ))
+    })?;
+    let (landlord, id, num) = (pm.landlord_id, pm.id, pm.number.clone());
+    let mut am: permit_e::ActiveModel = pm.into();
+    am.status = Set(next.as_str().into());
+    am.status_reason = Set(reason.clone());
+    am.status_changed_at = Set(Some(Utc::now()));
+    let pm = am.update(&tx).await?;
+    super::notifications::notify(
+        &tx,
+        landlord,
+        &format!("permit.{}", action.as_str()),
+        &format!("准入证 {num} {}", next.label_zh()),
+        &reason
+            .clone()
+            .map(|r| format!("原因：{r}"))
+            .unwrap_or_else(|| format!("准入证已{}。", action.label_zh())),
+        Some(&format!("/landlord/permits/{num}")),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        &format!("permit.{}", action.as_str()),
+        "permit",
+        id,
+        serde_json::json!({"number": num, "from": current.as_str(), "to": next.as_str(), "reason": reason}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(pm)
+}
+
+/// Whether a permit admits new check-ins (issue 5 calls this inside its check-in transaction).
+pub fn admits_check_ins(p: &permit_e::Model) -> Result<(), AppError> {
+    let status = PermitStatus::parse(&p.status)
+        .unwrap_or(PermitStatus::Revoked)
+        .effective(p.valid_until, today_cst());
+    if status.admits_check_ins() {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "该准入证{}，不能办理入住登记",
+            status.label_zh()
+        )))
+    }
+}

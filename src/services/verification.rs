@@ -1,0 +1,186 @@
+//! Public verification of a scanned or typed permit: is the QR signature ours over this
+//! permit's fields, and what is its live status. No personal data leaves this module.
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::NaiveDate;
+use sea_orm::{DbBackend, FromQueryResult, Statement};
+use serde::Serialize;
+
+use crate::AppState;
+use crate::crypto::signing::PermitSigningFields;
+use crate::domain::dates::{today_cst, zh_date};
+use crate::domain::grade::Grade;
+use crate::domain::permit::PermitStatus;
+use crate::domain::permit_number::parse_permit_number;
+use crate::error::AppError;
+
+/// What the verification page and `GET /verify/{number}` show.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub authentic: bool,
+    /// `None` when no permit has this number.
+    pub status: Option<&'static str>,
+    #[serde(skip)]
+    pub status_label: &'static str,
+    #[serde(skip)]
+    pub badge: &'static str,
+    pub valid_until: Option<NaiveDate>,
+    #[serde(skip)]
+    pub valid_from_zh: String,
+    #[serde(skip)]
+    pub valid_until_zh: String,
+    pub max_occupants: Option<i32>,
+    pub occupants: Option<i64>,
+    pub grade: Option<String>,
+    #[serde(skip)]
+    pub grade_label: &'static str,
+    pub village: Option<String>,
+    #[serde(skip)]
+    pub number: String,
+}
+
+/// Signatures already found good. A permit's signed fields never change and keys are only ever
+/// added, so a good signature stays good; bad ones are not remembered (a reload may admit them).
+#[derive(Default)]
+pub struct SigCache(Mutex<HashMap<String, ()>>);
+
+const SIG_CACHE_MAX: usize = 50_000;
+
+impl SigCache {
+    fn key(fields: &PermitSigningFields, sig: &str) -> String {
+        format!("{}|{sig}", fields.canonical_message())
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.0.lock().map(|m| m.contains_key(key)).unwrap_or(false)
+    }
+
+    fn insert(&self, key: String) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= SIG_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(key, ());
+        }
+    }
+}
+
+/// Everything the page needs, in one round trip.
+#[derive(FromQueryResult)]
+struct Row {
+    number: String,
+    status: String,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    max_occupants: i32,
+    grade: String,
+    village: String,
+    occupants: i64,
+}
+
+const SQL: &str = "SELECT p.number, p.status, p.valid_from, p.valid_until, p.max_occupants, p.grade, \
+     v.name AS village, \
+     (SELECT COUNT(*) FROM stays s WHERE s.permit_id = p.id AND s.status = 'active') AS occupants \
+     FROM permits p JOIN villages v ON v.id = p.village_id WHERE p.number = ";
+
+async fn row(st: &AppState, number: &str) -> Result<Option<Row>, AppError> {
+    let backend = st.db.get_database_backend();
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    Ok(Row::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        format!("{SQL}{placeholder}"),
+        [number.into()],
+    ))
+    .one(&st.db)
+    .await?)
+}
+
+/// Verifies a permit. A number that matches no permit reads as not authentic.
+pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verification, AppError> {
+    let found = match parse_permit_number(number) {
+        Some(parts) => row(st, &parts.to_string()).await?,
+        None => None,
+    };
+    let Some(p) = found else {
+        return Ok(Verification {
+            authentic: false,
+            status: None,
+            status_label: "查无此证",
+            badge: "red",
+            valid_until: None,
+            valid_from_zh: String::new(),
+            valid_until_zh: String::new(),
+            max_occupants: None,
+            occupants: None,
+            grade: None,
+            grade_label: "",
+            village: None,
+            number: number.trim().chars().take(40).collect(),
+        });
+    };
+    let fields = PermitSigningFields {
+        number: p.number.clone(),
+        valid_until: p.valid_until,
+        max_occupants: u32::try_from(p.max_occupants).unwrap_or(0),
+    };
+    let authentic = verify_signature(st, &fields, sig)?;
+    let s = PermitStatus::parse(&p.status)
+        .unwrap_or(PermitStatus::Revoked)
+        .effective(p.valid_until, today_cst());
+    let g = Grade::parse(&p.grade).unwrap_or(Grade::Green);
+    Ok(Verification {
+        authentic,
+        status: Some(s.as_str()),
+        status_label: s.label_zh(),
+        badge: s.badge(),
+        valid_until: Some(p.valid_until),
+        valid_from_zh: zh_date(&p.valid_from),
+        valid_until_zh: zh_date(&p.valid_until),
+        max_occupants: Some(p.max_occupants),
+        occupants: Some(p.occupants),
+        grade: Some(g.as_str().to_string()),
+        grade_label: g.label_zh(),
+        village: Some(p.village),
+        number: p.number,
+    })
+}
+
+/// Checks a QR token. A token naming a key this instance has not loaded may come from a key
+/// rotated in by another instance or the CLI, so the key directory is read again once.
+pub fn verify_signature(
+    st: &AppState,
+    fields: &PermitSigningFields,
+    sig: &str,
+) -> Result<bool, AppError> {
+    fn poisoned<T>(_: T) -> AppError {
+        AppError::internal("keyring lock poisoned")
+    }
+    let cache_key = SigCache::key(fields, sig);
+    if st.sig_cache.contains(&cache_key) {
+        return Ok(true);
+    }
+    let (ok, known) = {
+        let ring = st.keyring.read().map_err(poisoned)?;
+        let key_id = sig.split_once('.').map(|(k, _)| k).unwrap_or("");
+        (
+            ring.verify(fields, sig),
+            ring.public_keys().iter().any(|k| k.key_id == key_id),
+        )
+    };
+    let ok = if ok || known || !sig.contains('.') {
+        ok
+    } else {
+        let mut ring = st.keyring.write().map_err(poisoned)?;
+        ring.reload().map_err(AppError::internal)?;
+        ring.verify(fields, sig)
+    };
+    if ok {
+        st.sig_cache.insert(cache_key);
+    }
+    Ok(ok)
+}

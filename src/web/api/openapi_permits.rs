@@ -1,0 +1,166 @@
+//! OpenAPI operations of the permit routes: approval, the permit lifecycle, certificates, verification.
+use serde_json::json;
+
+use super::openapi::{Op, arr, obj, r, s};
+
+pub(super) fn ops() -> Vec<Op> {
+    let id = ("id", "path", "integer");
+    let number = ("number", "path", "string");
+    let reason = || Some(obj(&[("reason", s("string"))], &["reason"]));
+    let permit = || r("Permit");
+    let mut v = vec![
+        Op {
+            method: "post",
+            path: "/applications/{id}/approve",
+            summary: "Approve a passed application: issue the permit (official of the village)",
+            tag: "permits",
+            auth: true,
+            params: vec![id],
+            body: Some(obj(
+                &[
+                    ("valid_months", s("integer")),
+                    ("max_occupants", s("integer")),
+                ],
+                &[],
+            )),
+            ok: (
+                "201",
+                obj(
+                    &[
+                        ("permit_number", s("string")),
+                        ("max_occupants", s("integer")),
+                        ("valid_until", json!({"type": "string", "format": "date"})),
+                        ("qr_url", s("string")),
+                    ],
+                    &["permit_number"],
+                ),
+            ),
+        },
+        Op {
+            method: "post",
+            path: "/applications/{id}/reject",
+            summary: "Reject a passed application with a reason",
+            tag: "permits",
+            auth: true,
+            params: vec![id],
+            body: reason(),
+            ok: (
+                "200",
+                obj(
+                    &[("id", s("integer")), ("status", s("string"))],
+                    &["id", "status"],
+                ),
+            ),
+        },
+        Op {
+            method: "get",
+            path: "/permits",
+            summary: "Permits the caller may see, one page at a time",
+            tag: "permits",
+            auth: true,
+            params: vec![("page", "query", "integer")],
+            body: None,
+            ok: (
+                "200",
+                obj(
+                    &[("items", arr(permit())), ("total", s("integer"))],
+                    &["items", "total"],
+                ),
+            ),
+        },
+        Op {
+            method: "get",
+            path: "/permits/{number}",
+            summary: "A permit with status, validity, max_occupants, grade and qr_url",
+            tag: "permits",
+            auth: true,
+            params: vec![number],
+            body: None,
+            ok: ("200", permit()),
+        },
+        Op {
+            method: "get",
+            path: "/permits/{number}/certificate.pdf",
+            summary: "The printable certificate (PDF)",
+            tag: "permits",
+            auth: true,
+            params: vec![number],
+            body: None,
+            ok: ("200", json!({"type": "string", "format": "binary"})),
+        },
+        Op {
+            method: "get",
+            path: "/verify/{number}",
+            summary: "Public verification of a permit and its QR signature; no personal data",
+            tag: "public",
+            auth: false,
+            params: vec![number, ("sig", "query", "string")],
+            body: None,
+            ok: (
+                "200",
+                obj(
+                    &[
+                        ("authentic", s("boolean")),
+                        ("status", s("string")),
+                        ("valid_until", json!({"type": "string", "format": "date"})),
+                        ("max_occupants", s("integer")),
+                        ("occupants", s("integer")),
+                        ("grade", s("string")),
+                        ("village", s("string")),
+                    ],
+                    &["authentic"],
+                ),
+            ),
+        },
+        Op {
+            method: "get",
+            path: "/keys/permit-signing",
+            summary: "The Ed25519 public keys that sign QR codes (old keys stay published)",
+            tag: "public",
+            auth: false,
+            params: vec![],
+            body: None,
+            ok: (
+                "200",
+                obj(
+                    &[("algorithm", s("string")), ("keys", arr(s("object")))],
+                    &["keys"],
+                ),
+            ),
+        },
+    ];
+    for (action, summary) in [
+        (
+            "suspend",
+            "Suspend a permit with a reason (official of the village)",
+        ),
+        ("reinstate", "Reinstate a suspended permit"),
+        ("revoke", "Revoke a permit with a reason; final"),
+    ] {
+        v.push(Op {
+            method: "post",
+            path: match action {
+                "suspend" => "/permits/{number}/suspend",
+                "reinstate" => "/permits/{number}/reinstate",
+                _ => "/permits/{number}/revoke",
+            },
+            summary,
+            tag: "permits",
+            auth: true,
+            params: vec![number],
+            body: reason(),
+            ok: ("200", permit()),
+        });
+    }
+    v
+}
+
+/// Schemas the permit operations refer to.
+pub(super) fn schemas() -> serde_json::Value {
+    json!({
+        "Permit": obj(
+            &[("number", s("string")), ("status", json!({"type": "string", "enum": ["active", "suspended", "revoked", "expired"]})), ("valid_from", json!({"type": "string", "format": "date"})), ("valid_until", json!({"type": "string", "format": "date"})), ("max_occupants", s("integer")), ("grade", s("string")), ("qr_url", s("string"))],
+            &["number", "status"],
+        ),
+    })
+}
