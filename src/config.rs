@@ -29,6 +29,20 @@ pub struct Config {
     /// The town this installation serves; printed first in permit numbers.
     pub town_code: String,
     pub town_name: String,
+    /// Hours a check-in may stay unconfirmed by the landlord before it lapses.
+    #[serde(default = "default_pending_stay_hours")]
+    pub pending_stay_hours: u32,
+    /// Months after check-out before a stay's personal fields are wiped (counts are kept).
+    #[serde(default = "default_retention_months")]
+    pub retention_months: u32,
+}
+
+fn default_pending_stay_hours() -> u32 {
+    72
+}
+
+fn default_retention_months() -> u32 {
+    24
 }
 
 impl Default for Config {
@@ -46,6 +60,8 @@ impl Default for Config {
             db_pool_size: 0,
             town_code: "HJ".into(),
             town_name: "花街镇".into(),
+            pending_stay_hours: default_pending_stay_hours(),
+            retention_months: default_retention_months(),
         }
     }
 }
@@ -78,6 +94,8 @@ impl Config {
             ("ANJU_LOGIN_ACCOUNT_LIMIT", self.login_account_limit),
             ("ANJU_LOGIN_IP_LIMIT", self.login_ip_limit),
             ("ANJU_LOGIN_WINDOW_MINUTES", self.login_window_minutes),
+            ("ANJU_PENDING_STAY_HOURS", self.pending_stay_hours),
+            ("ANJU_RETENTION_MONTHS", self.retention_months),
         ] {
             if v == 0 {
                 return Err(ConfigError(format!(

@@ -10,3 +10,4 @@ pub mod occupancy;
 pub mod permit_number;
 pub mod property;
 pub mod role;
+pub mod stay;

@@ -97,7 +97,7 @@ pub async fn run_all(
     state: &crate::AppState,
     instance: &str,
 ) -> Vec<(&'static str, Result<String, AppError>)> {
-    let jobs: Vec<&'static str> = vec![];
+    let jobs: Vec<&'static str> = vec!["lapse_pending_stays", "retention_wipe"];
     let mut out = Vec::new();
     for name in jobs {
         if !claim(&state.db, name, instance, Duration::from_secs(300))
@@ -113,9 +113,18 @@ pub async fn run_all(
     out
 }
 
-async fn run_one(_state: &crate::AppState, name: &str) -> Result<String, AppError> {
-    #[allow(clippy::match_single_binding)]
+async fn run_one(state: &crate::AppState, name: &str) -> Result<String, AppError> {
     match name {
+        "lapse_pending_stays" => {
+            crate::services::stays::lapse_pending(&state.db, state.config.pending_stay_hours)
+                .await
+                .map(|n| format!("{n} pending stays lapsed"))
+        }
+        "retention_wipe" => {
+            crate::services::stays::retention_wipe(&state.db, state.config.retention_months)
+                .await
+                .map(|n| format!("{n} stays wiped"))
+        }
         other => Err(AppError::internal(format!("unknown job {other}"))),
     }
 }

@@ -2,8 +2,12 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod exports;
 pub mod properties;
+pub mod residents;
 pub mod seed;
+pub mod stays;
+pub mod tenancy;
 pub mod town;
 pub mod uploads;
 

@@ -27,6 +27,7 @@ pub struct HomePage {
     houses: Vec<PropertyView>,
     apps: Vec<ApplicationRow>,
     pager: Pager,
+    pending: Vec<crate::services::tenancy::TenantRow>,
 }
 
 #[get("/landlord?<page>")]
@@ -44,6 +45,7 @@ pub async fn home(
         houses,
         apps,
         pager: Pager::new(page.unwrap_or(1), total),
+        pending: crate::services::tenancy::pending_for_landlord(&st.db, &st.pii, &who.0).await?,
     })
 }
 
@@ -246,6 +248,7 @@ pub struct HousePage {
     page: Page,
     house: PropertyView,
     apps: Vec<ApplicationRow>,
+    occupancy: Option<crate::services::tenancy::Occupancy>,
 }
 
 #[get("/landlord/houses/<id>")]
@@ -253,7 +256,14 @@ pub async fn house(who: Landlord, page: Page, st: &State<AppRef>, id: i32) -> Ap
     let house = properties::get(&st.db, &who.0, id).await?;
     let (apps, _) = applications::list(&st.db, &who.0, 0, 200).await?;
     let apps = apps.into_iter().filter(|a| a.property_id == id).collect();
-    Ok(HousePage { page, house, apps })
+    let occupancy =
+        crate::services::tenancy::occupancy_of_house(&st.db, &st.pii, &who.0, id).await?;
+    Ok(HousePage {
+        page,
+        house,
+        apps,
+        occupancy,
+    })
 }
 
 #[post("/landlord/houses/<id>/apply")]

@@ -2,11 +2,14 @@
 pub mod admin;
 pub mod api;
 pub mod auth_pages;
+pub mod checkin;
 pub mod guards;
 pub mod landlord;
 pub mod pages;
 pub mod photos;
+pub mod residents;
 pub mod staff;
+pub mod tenants;
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{ContentType, Header, Status};
@@ -48,6 +51,17 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin::create_grid,
                 admin::users,
                 admin::create_user,
+                checkin::checkin_page,
+                checkin::checkin,
+                checkin::checkout_page,
+                checkin::checkout,
+                tenants::confirm,
+                tenants::reject,
+                tenants::checkout,
+                residents::register,
+                residents::reveal,
+                residents::export_csv,
+                residents::export_xlsx,
             ],
         )
         .mount("/api/v1", api::routes())

@@ -1,6 +1,7 @@
 //! The JSON API of API.md (`/api/v1`): same services as the pages, bearer tokens, JSON problems.
 pub mod accounts;
 pub mod housing;
+pub mod stays;
 
 use rocket::serde::json::Value;
 use rocket::{Route, routes};
@@ -20,6 +21,11 @@ pub fn routes() -> Vec<Route> {
         housing::submit_application,
         housing::attach_document,
         housing::upload_photo,
+        stays::check_in,
+        stays::confirm,
+        stays::reject,
+        stays::checkout,
+        stays::register,
     ]
 }
 
