@@ -483,3 +483,80 @@ async fn no_check_in_on_a_suspended_revoked_or_expired_permit() {
     }
     assert_eq!(app.count("stays").await, 0);
 }
+
+/// The story of the issue, end to end through the pages a tenant, a landlord and an official use.
+#[rocket::async_test]
+async fn a_tenant_registers_the_landlord_confirms_the_official_exports_and_the_tenant_checks_out() {
+    use calamine::Reader;
+    let app = TestApp::new().await;
+    let (number, sig) = active_permit(&app, 4).await;
+    let p = permit_of(&app, &number).await;
+    let room = permit_rooms(&app, &number).await[1];
+    let doc = resident_id(42);
+    // The tenant opens the QR link on a phone and registers.
+    let tenant = app.browser().await;
+    let (s, form) = tenant
+        .get_text(&format!("/p/{number}/checkin?sig={sig}"))
+        .await;
+    assert_eq!(s, Status::Ok);
+    assert!(form.contains("width=device-width") && form.contains("入住登记"));
+    let (s, done) = form_checkin(&tenant, &number, &sig, "resident_id", &doc, room, "zh").await;
+    assert_eq!(s, Status::Ok, "{done}");
+    let code = code_in(&done);
+    let stay_id = stay_id_in(&done);
+    // The landlord sees the pending check-in on their home page and confirms it.
+    let landlord = app.signed_in(LANDLORD).await;
+    let (_, home) = landlord.get_text("/landlord").await;
+    assert!(home.contains("待确认的入住登记") && home.contains("李四"));
+    let house = format!("/landlord/houses/{}", p.property_id);
+    let (_, before) = landlord.get_text(&house).await;
+    assert!(before.contains("在住 <b>0</b> 人"));
+    let r = landlord
+        .post_form(&format!("/landlord/stays/{stay_id}/confirm"), &[])
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let (_, after) = landlord.get_text(&house).await;
+    assert!(after.contains("在住 <b>1</b> 人"), "one more occupant");
+    // The official finds the tenant in the register, masked, and exports it to XLSX.
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let masked = anju::domain::identity::mask_doc_number(&doc);
+    let (_, reg) = official.get_text("/residents").await;
+    assert!(reg.contains("李四") && reg.contains(&masked) && !reg.contains(&doc));
+    let r = official.get("/residents/export.xlsx").await;
+    assert_eq!(r.status(), Status::Ok);
+    let bytes = r.into_bytes().await.unwrap();
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let range = wb.worksheet_range("实有人口").unwrap();
+    let row: Vec<String> = range
+        .rows()
+        .nth(1)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        (row[1].as_str(), row[3].as_str()),
+        ("李四", masked.as_str())
+    );
+    // The tenant checks out with the code; the count drops.
+    let (s, _) = tenant
+        .get_text(&format!("/stays/checkout?stay={stay_id}"))
+        .await;
+    assert_eq!(s, Status::Ok);
+    let r = tenant
+        .post_form(
+            "/stays/checkout",
+            &[
+                ("stay_id", &stay_id.to_string()),
+                ("checkout_code", &code),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), Status::Ok);
+    let (_, last) = landlord.get_text(&house).await;
+    assert!(last.contains("在住 <b>0</b> 人"), "the count drops");
+    let (_, reg) = official.get_text("/residents").await;
+    assert!(!reg.contains("李四"));
+}
