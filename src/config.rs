@@ -35,6 +35,13 @@ pub struct Config {
     /// Months after check-out before a stay's personal fields are wiped (counts are kept).
     #[serde(default = "default_retention_months")]
     pub retention_months: u32,
+    /// New registrations on one permit within an hour before it stops taking more and alerts.
+    #[serde(default = "default_stay_flood_per_hour")]
+    pub stay_flood_per_hour: u32,
+}
+
+fn default_stay_flood_per_hour() -> u32 {
+    20
 }
 
 fn default_pending_stay_hours() -> u32 {
@@ -62,6 +69,7 @@ impl Default for Config {
             town_name: "花街镇".into(),
             pending_stay_hours: default_pending_stay_hours(),
             retention_months: default_retention_months(),
+            stay_flood_per_hour: default_stay_flood_per_hour(),
         }
     }
 }
@@ -96,6 +104,7 @@ impl Config {
             ("ANJU_LOGIN_WINDOW_MINUTES", self.login_window_minutes),
             ("ANJU_PENDING_STAY_HOURS", self.pending_stay_hours),
             ("ANJU_RETENTION_MONTHS", self.retention_months),
+            ("ANJU_STAY_FLOOD_PER_HOUR", self.stay_flood_per_hour),
         ] {
             if v == 0 {
                 return Err(ConfigError(format!(

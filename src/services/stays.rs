@@ -171,6 +171,19 @@ pub async fn check_in(
     input: CheckIn,
     lang: Lang,
 ) -> Result<CheckedIn, AppError> {
+    check_in_with_flood_limit(db, pii, rule, FLOOD_PER_HOUR, permit_id, input, lang).await
+}
+
+/// [`check_in`] with the hourly registrations threshold from the configuration.
+pub async fn check_in_with_flood_limit(
+    db: &DatabaseConnection,
+    pii: &PiiCipher,
+    rule: &OccupancyRule,
+    flood_per_hour: u64,
+    permit_id: i32,
+    input: CheckIn,
+    lang: Lang,
+) -> Result<CheckedIn, AppError> {
     let tx = crate::db::begin_write(db).await?;
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_raw(Statement::from_sql_and_values(
@@ -190,8 +203,8 @@ pub async fn check_in(
         .filter(stay::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
         .count(&tx)
         .await?;
-    if recent >= FLOOD_PER_HOUR {
-        alert_flood(&tx, &p).await?;
+    if recent >= flood_per_hour {
+        alert_flood(&tx, &p, flood_per_hour).await?;
         tx.commit().await?;
         return Err(AppError::TooMany(
             lang.t(
@@ -295,7 +308,11 @@ pub async fn check_in(
 }
 
 /// Tells the landlord and the village's officials once per hour that a permit is being flooded.
-async fn alert_flood<C: ConnectionTrait>(tx: &C, p: &permit::Model) -> Result<(), AppError> {
+async fn alert_flood<C: ConnectionTrait>(
+    tx: &C,
+    p: &permit::Model,
+    flood_per_hour: u64,
+) -> Result<(), AppError> {
     let link = format!("/p/{}", p.number);
     let already = notification::Entity::find()
         .filter(notification::Column::Kind.eq("stay_flood"))
@@ -322,7 +339,7 @@ async fn alert_flood<C: ConnectionTrait>(tx: &C, p: &permit::Model) -> Result<()
             kind: Set("stay_flood".into()),
             title: Set(format!("准入证 {} 一小时内入住登记异常增多", p.number)),
             body: Set(format!(
-                "一小时内已收到超过 {FLOOD_PER_HOUR} 条入住登记，系统已暂停该房屋接受新的登记，请核实是否有人冒用二维码。"
+                "一小时内已收到超过 {flood_per_hour} 条入住登记，系统已暂停该房屋接受新的登记，请核实是否有人冒用二维码。"
             )),
             link: Set(Some(link.clone())),
             created_at: Set(Utc::now()),

@@ -195,7 +195,18 @@ pub async fn checkin(
     };
     let raw = form.raw();
     let result = match raw.parse(today_cst(), lang, true) {
-        Ok(c) => stays::check_in(&st.db, &st.pii, &occupancy_rule(st), p.id, c, lang).await,
+        Ok(c) => {
+            stays::check_in_with_flood_limit(
+                &st.db,
+                &st.pii,
+                &occupancy_rule(st),
+                u64::from(st.config.stay_flood_per_hour),
+                p.id,
+                c,
+                lang,
+            )
+            .await
+        }
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {

@@ -48,7 +48,16 @@ pub async fn check_in(
     let input = raw
         .parse(today_cst(), lang, false)
         .map_err(AppError::Validation)?;
-    let done = stays::check_in(&st.db, &st.pii, &occupancy_rule(st), p.id, input, lang).await?;
+    let done = stays::check_in_with_flood_limit(
+        &st.db,
+        &st.pii,
+        &occupancy_rule(st),
+        u64::from(st.config.stay_flood_per_hour),
+        p.id,
+        input,
+        lang,
+    )
+    .await?;
     Ok((Status::Created, json!(done)))
 }
 
