@@ -34,6 +34,27 @@ pub struct Config {
     /// Validity of a new permit when the official does not choose one (months).
     #[serde(default = "default_permit_valid_months")]
     pub permit_valid_months: u32,
+    /// Hours a check-in may stay unconfirmed by the landlord before it lapses.
+    #[serde(default = "default_pending_stay_hours")]
+    pub pending_stay_hours: u32,
+    /// Months after check-out before a stay's personal fields are wiped (counts are kept).
+    #[serde(default = "default_retention_months")]
+    pub retention_months: u32,
+    /// New registrations on one permit within an hour before it stops taking more and alerts.
+    #[serde(default = "default_stay_flood_per_hour")]
+    pub stay_flood_per_hour: u32,
+}
+
+fn default_stay_flood_per_hour() -> u32 {
+    20
+}
+
+fn default_pending_stay_hours() -> u32 {
+    72
+}
+
+fn default_retention_months() -> u32 {
+    24
 }
 
 fn default_permit_valid_months() -> u32 {
@@ -57,6 +78,9 @@ impl Default for Config {
             town_name: "花街镇".into(),
             scheduler: true,
             permit_valid_months: default_permit_valid_months(),
+            pending_stay_hours: default_pending_stay_hours(),
+            retention_months: default_retention_months(),
+            stay_flood_per_hour: default_stay_flood_per_hour(),
         }
     }
 }
@@ -95,6 +119,9 @@ impl Config {
             ("ANJU_LOGIN_ACCOUNT_LIMIT", self.login_account_limit),
             ("ANJU_LOGIN_IP_LIMIT", self.login_ip_limit),
             ("ANJU_LOGIN_WINDOW_MINUTES", self.login_window_minutes),
+            ("ANJU_PENDING_STAY_HOURS", self.pending_stay_hours),
+            ("ANJU_RETENTION_MONTHS", self.retention_months),
+            ("ANJU_STAY_FLOOD_PER_HOUR", self.stay_flood_per_hour),
         ] {
             if v == 0 {
                 return Err(ConfigError(format!(

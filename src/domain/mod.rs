@@ -12,3 +12,4 @@ pub mod permit;
 pub mod permit_number;
 pub mod property;
 pub mod role;
+pub mod stay;

@@ -97,7 +97,12 @@ pub async fn run_all(
     state: &crate::AppState,
     instance: &str,
 ) -> Vec<(&'static str, Result<String, AppError>)> {
-    let jobs: Vec<&'static str> = vec![crate::services::inspections::routine::JOB, "permit_expiry"];
+    let jobs: Vec<&'static str> = vec![
+        crate::services::inspections::routine::JOB,
+        "permit_expiry",
+        "lapse_pending_stays",
+        "retention_wipe",
+    ];
     let mut out = Vec::new();
     for name in jobs {
         if !claim(&state.db, name, instance, Duration::from_secs(300))
@@ -121,6 +126,16 @@ async fn run_one(state: &crate::AppState, name: &str) -> Result<String, AppError
         }
         "permit_expiry" => {
             crate::services::permit_expiry::run(&state.db, crate::domain::dates::today_cst()).await
+        }
+        "lapse_pending_stays" => {
+            crate::services::stays::lapse_pending(&state.db, state.config.pending_stay_hours)
+                .await
+                .map(|n| format!("{n} pending stays lapsed"))
+        }
+        "retention_wipe" => {
+            crate::services::stays::retention_wipe(&state.db, state.config.retention_months)
+                .await
+                .map(|n| format!("{n} stays wiped"))
         }
         other => Err(AppError::internal(format!("unknown job {other}"))),
     }

@@ -29,6 +29,7 @@ pub struct HomePage {
     pager: Pager,
     notices: Vec<crate::services::notifications::NotificationView>,
     permits: Vec<crate::services::permit_view::PermitView>,
+    pending: Vec<crate::services::tenancy::TenantRow>,
 }
 
 #[get("/landlord?<page>")]
@@ -50,6 +51,7 @@ pub async fn home(
         pager: Pager::new(page.unwrap_or(1), total),
         notices,
         permits,
+        pending: crate::services::tenancy::pending_for_landlord(&st.db, &st.pii, &who.0).await?,
     })
 }
 
@@ -253,6 +255,7 @@ pub struct HousePage {
     house: PropertyView,
     apps: Vec<ApplicationRow>,
     findings: Vec<crate::services::inspections::findings::FindingView>,
+    occupancy: Option<crate::services::tenancy::Occupancy>,
 }
 
 #[get("/landlord/houses/<id>")]
@@ -267,11 +270,14 @@ pub async fn house(who: Landlord, page: Page, st: &State<AppRef>, id: i32) -> Ap
         id,
     )
     .await?;
+    let occupancy =
+        crate::services::tenancy::occupancy_of_house(&st.db, &st.pii, &who.0, id).await?;
     Ok(HousePage {
         page,
         house,
         apps,
         findings,
+        occupancy,
     })
 }
 

@@ -3,6 +3,7 @@ pub mod admin;
 pub mod admin_tasks;
 pub mod api;
 pub mod auth_pages;
+pub mod checkin;
 pub mod guards;
 pub mod inspector;
 pub mod landlord;
@@ -11,7 +12,9 @@ pub mod pages;
 pub mod permits;
 pub mod photos;
 pub mod public;
+pub mod residents;
 pub mod staff;
+pub mod tenants;
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{ContentType, Header, Status};
@@ -80,6 +83,17 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord_permits::certificate,
                 public::verify_page,
                 public::healthz,
+                checkin::checkin_page,
+                checkin::checkin,
+                checkin::checkout_page,
+                checkin::checkout,
+                tenants::confirm,
+                tenants::reject,
+                tenants::checkout,
+                residents::register,
+                residents::reveal,
+                residents::export_csv,
+                residents::export_xlsx,
             ],
         )
         .mount("/api/v1", api::routes())

@@ -79,6 +79,16 @@ impl TestApp {
         }
     }
 
+    /// The shared state of an instance built on this database, for calling jobs and services.
+    pub async fn state(&self) -> anju::AppRef {
+        let b = self.browser().await;
+        b.client
+            .rocket()
+            .state::<anju::AppRef>()
+            .expect("managed state")
+            .clone()
+    }
+
     /// A browser with its own cookie jar, not signed in.
     pub async fn browser(&self) -> Browser {
         let rocket = anju::build(self.config.clone(), self.db.clone()).expect("build");
@@ -517,4 +527,125 @@ pub async fn passed_application_as(
     let id = submitted_application_with(app, landlord, address, rooms).await;
     mark_passed(app, id, "green").await;
     id
+}
+
+/// An active permit on a fresh house of the demo landlord in 锦绣村第一网格, signed with the
+/// application's own keyring, as issue #4's approval would leave it. The house has
+/// ⌈max_occupants ÷ 2⌉ bedrooms of 14 m² (2 persons each under the default rule).
+pub async fn active_permit(app: &TestApp, max_occupants: i32) -> (String, String) {
+    use anju::crypto::signing::{PermitKeyring, PermitSigningFields};
+    use anju::entities::{application, grid, permit, user};
+    use chrono::{Datelike, Utc};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+
+    let g = grid::Entity::find()
+        .filter(grid::Column::Name.eq("锦绣村第一网格"))
+        .one(&app.db)
+        .await
+        .expect("grid query")
+        .expect("demo grid");
+    let rooms: Vec<Value> = (0..(max_occupants.max(1) + 1) / 2)
+        .map(|i| serde_json::json!({"label": format!("{}", 101 + i), "floor": 1, "area_m2": 14.0, "kind": "bedroom"}))
+        .collect();
+    let api = app.api(LANDLORD).await;
+    let (s, house) = api
+        .post(
+            "/properties",
+            serde_json::json!({"village_id": g.village_id, "grid_id": g.id, "address": "锦绣村东区 8 号",
+                "floors": 2, "structure": "brick_concrete", "rooms": rooms}),
+        )
+        .await;
+    assert_eq!(s, Status::Created, "{house}");
+    let house_id = house["id"].as_i64().expect("house id") as i32;
+    let landlord_id = house["landlord_id"].as_i64().expect("landlord id") as i32;
+    let official = user::Entity::find()
+        .filter(user::Column::Phone.eq(OFFICIAL_JX))
+        .one(&app.db)
+        .await
+        .expect("user query")
+        .expect("official");
+    let now = Utc::now();
+    let a = application::ActiveModel {
+        property_id: Set(house_id),
+        landlord_id: Set(landlord_id),
+        village_id: Set(g.village_id),
+        status: Set("approved".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .expect("application");
+    let today = anju::domain::dates::today_cst();
+    let seq = permit::Entity::find().count(&app.db).await.expect("count") as u32 + 1;
+    let number = anju::domain::permit_number::format_permit_number("HJ", "JX", today.year(), seq);
+    let valid_until = today + chrono::Duration::days(365);
+    let ring = PermitKeyring::load_or_create(&app.config.keys_dir().join("permit-signing"))
+        .expect("keyring");
+    let sig = ring.sign(&PermitSigningFields {
+        number: number.clone(),
+        valid_until,
+        max_occupants: max_occupants as u32,
+    });
+    permit::ActiveModel {
+        number: Set(number.clone()),
+        application_id: Set(a.id),
+        property_id: Set(house_id),
+        village_id: Set(g.village_id),
+        landlord_id: Set(landlord_id),
+        status: Set("active".into()),
+        valid_from: Set(today),
+        valid_until: Set(valid_until),
+        max_occupants: Set(max_occupants),
+        official_cap: Set(None),
+        grade: Set("green".into()),
+        signature: Set(sig.clone()),
+        issued_at: Set(now),
+        issued_by: Set(official.id),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .expect("permit");
+    (number, sig)
+}
+
+/// The room ids of the house a permit covers, in order.
+pub async fn permit_rooms(app: &TestApp, number: &str) -> Vec<i32> {
+    use anju::entities::{permit, room};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let p = permit::Entity::find()
+        .filter(permit::Column::Number.eq(number))
+        .one(&app.db)
+        .await
+        .expect("permit query")
+        .expect("permit");
+    room::Entity::find()
+        .filter(room::Column::PropertyId.eq(p.property_id))
+        .order_by_asc(room::Column::Id)
+        .all(&app.db)
+        .await
+        .expect("rooms")
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+/// A valid 18-digit 居民身份证 number (Hangzhou region, born 1990-01-01) for sequence `n` (0..999).
+pub fn resident_id(n: u32) -> String {
+    let body = format!("330106199001{:02}{:03}", 1 + (n / 1000) % 28, n % 1000);
+    with_check_digit(&body)
+}
+
+/// Appends the GB 11643 check character to 17 digits.
+pub fn with_check_digit(body: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{body}{}", C[(sum % 11) as usize])
 }

@@ -81,7 +81,14 @@ pub async fn list_tasks(
         active_only: false,
     };
     let per_page = per_page.unwrap_or(200).clamp(1, 1000);
-    let (rows, _) = tasks::list(&st.db, &who.0, &f, page.unwrap_or(1).max(1) - 1, per_page).await?;
+    let (rows, _) = tasks::list(
+        &st.db,
+        &who.0,
+        &f,
+        page.unwrap_or(1).clamp(1, 1_000_000) - 1,
+        per_page,
+    )
+    .await?;
     Ok(Json(rows.iter().map(task_json).collect()))
 }
 

@@ -3,8 +3,9 @@ pub mod accounts;
 pub mod housing;
 pub mod inspections;
 pub mod openapi;
-mod openapi_permits;
+mod openapi_more;
 pub mod permits;
+pub mod stays;
 
 use rocket::serde::json::Value;
 use rocket::{Route, routes};
@@ -40,6 +41,11 @@ pub fn routes() -> Vec<Route> {
         permits::certificate,
         permits::verify,
         permits::signing_keys,
+        stays::check_in,
+        stays::confirm,
+        stays::reject,
+        stays::checkout,
+        stays::register,
     ]
 }
 

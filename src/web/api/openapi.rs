@@ -401,7 +401,7 @@ fn merged_schemas() -> Value {
     let mut all = schemas();
     if let (Some(dst), Some(src)) = (
         all.as_object_mut(),
-        super::openapi_permits::schemas().as_object(),
+        super::openapi_more::schemas().as_object(),
     ) {
         for (k, v) in src {
             dst.insert(k.clone(), v.clone());
@@ -413,7 +413,10 @@ fn merged_schemas() -> Value {
 /// The whole document.
 pub fn spec() -> Value {
     let mut paths = Map::new();
-    let all = ops().into_iter().chain(super::openapi_permits::ops());
+    let all = ops()
+        .into_iter()
+        .chain(super::openapi_more::ops())
+        .chain(super::openapi_more::stay_ops());
     for o in all {
         let entry = paths.entry(o.path.to_string()).or_insert_with(|| json!({}));
         entry[o.method] = operation(&o);

@@ -97,7 +97,7 @@ pub async fn list_permits(
     st: &State<AppRef>,
     page: Option<u64>,
 ) -> AppResult<Value> {
-    let page = page.unwrap_or(1).max(1);
+    let page = page.unwrap_or(1).clamp(1, 1_000_000);
     let (items, total) = permit_view::list(st, &who.0, page - 1, 50).await?;
     Ok(json!({"items": items, "total": total, "page": page, "per_page": 50}))
 }

@@ -1,4 +1,5 @@
-//! OpenAPI operations of the permit routes: approval, the permit lifecycle, certificates, verification.
+//! OpenAPI operations of the permit and tenant routes: approval, permit lifecycle, certificates,
+//! verification, check-in and check-out, the residents' register.
 use serde_json::json;
 
 use super::openapi::{Op, arr, obj, r, s};
@@ -163,4 +164,121 @@ pub(super) fn schemas() -> serde_json::Value {
             &["number", "status"],
         ),
     })
+}
+
+/// Operations of the tenant routes: check-in from the QR, the landlord's decisions, check-out,
+/// and the residents' register for police systems.
+pub(super) fn stay_ops() -> Vec<Op> {
+    let id = ("id", "path", "integer");
+    let stay_state = || {
+        obj(
+            &[("stay_id", s("integer")), ("status", s("string"))],
+            &["status"],
+        )
+    };
+    vec![
+        Op {
+            method: "post",
+            path: "/permits/{number}/stays",
+            summary: "Check in under a permit (anyone holding the QR signature); returns a check-out code once",
+            tag: "stays",
+            auth: false,
+            params: vec![("number", "path", "string")],
+            body: Some(obj(
+                &[
+                    ("sig", s("string")),
+                    ("name", s("string")),
+                    (
+                        "doc_type",
+                        json!({"type": "string", "enum": ["resident_id", "hmt_residence_permit", "foreign_permanent_resident_id", "passport"]}),
+                    ),
+                    ("doc_number", s("string")),
+                    ("phone", s("string")),
+                    ("room_id", s("integer")),
+                    ("move_in", json!({"type": "string", "format": "date"})),
+                    (
+                        "move_out_expected",
+                        json!({"type": "string", "format": "date"}),
+                    ),
+                    ("employer", s("string")),
+                    ("lang", json!({"type": "string", "enum": ["zh", "en"]})),
+                ],
+                &[
+                    "sig",
+                    "name",
+                    "doc_type",
+                    "doc_number",
+                    "phone",
+                    "room_id",
+                    "move_in",
+                ],
+            )),
+            ok: (
+                "201",
+                obj(
+                    &[
+                        ("stay_id", s("integer")),
+                        ("status", s("string")),
+                        ("checkout_code", s("string")),
+                    ],
+                    &["stay_id", "status", "checkout_code"],
+                ),
+            ),
+        },
+        Op {
+            method: "post",
+            path: "/stays/{id}/confirm",
+            summary: "The landlord confirms a pending stay",
+            tag: "stays",
+            auth: true,
+            params: vec![id],
+            body: None,
+            ok: ("200", stay_state()),
+        },
+        Op {
+            method: "post",
+            path: "/stays/{id}/reject",
+            summary: "The landlord rejects a pending stay",
+            tag: "stays",
+            auth: true,
+            params: vec![id],
+            body: None,
+            ok: ("200", stay_state()),
+        },
+        Op {
+            method: "post",
+            path: "/stays/{id}/checkout",
+            summary: "Check out: the landlord, or anyone with the stay's check-out code",
+            tag: "stays",
+            auth: false,
+            params: vec![id],
+            body: Some(obj(&[("checkout_code", s("string"))], &[])),
+            ok: ("200", stay_state()),
+        },
+        Op {
+            method: "get",
+            path: "/residents",
+            summary: "The residents' register: who lives where (document numbers masked unless full=true for police/officials, audited)",
+            tag: "stays",
+            auth: true,
+            params: vec![
+                ("village_id", "query", "integer"),
+                ("grid_id", "query", "integer"),
+                ("property_id", "query", "integer"),
+                ("doc_type", "query", "string"),
+                ("active_on", "query", "string"),
+                ("page", "query", "integer"),
+                ("per_page", "query", "integer"),
+                ("full", "query", "boolean"),
+            ],
+            body: None,
+            ok: (
+                "200",
+                obj(
+                    &[("items", arr(s("object"))), ("total", s("integer"))],
+                    &["items", "total"],
+                ),
+            ),
+        },
+    ]
 }

@@ -1,0 +1,342 @@
+//! Tenant stays (居住登记): the check-in form parsed into domain types, statuses, check-out codes.
+
+use chrono::{Duration, NaiveDate};
+use rand::Rng;
+
+use super::fields::FieldErrors;
+use super::identity::{DocNumber, DocType, Phone};
+
+/// The language a tenant chose on the check-in page; Chinese unless `lang=en`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: Option<&str>) -> Lang {
+        match s.map(str::trim) {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+    /// Picks the message in this language.
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// How far from today a move-in date may lie: late registrations are common, far ones are not.
+pub const MOVE_IN_PAST_DAYS: i64 = 30;
+pub const MOVE_IN_FUTURE_DAYS: i64 = 7;
+
+/// The check-in form as typed (HTML form or JSON), every field text.
+#[derive(Debug, Clone, Default)]
+pub struct RawCheckIn {
+    pub name: String,
+    pub doc_type: String,
+    pub doc_number: String,
+    pub phone: String,
+    pub room_id: String,
+    pub move_in: String,
+    pub move_out_expected: String,
+    pub employer: String,
+    pub consent: bool,
+}
+
+/// A check-in whose every field is valid; only the permit and room checks remain for the service.
+#[derive(Debug, Clone)]
+pub struct CheckIn {
+    pub name: String,
+    pub doc: DocNumber,
+    pub phone: Phone,
+    pub room_id: i32,
+    pub move_in: NaiveDate,
+    pub move_out_expected: Option<NaiveDate>,
+    pub employer: Option<String>,
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
+impl RawCheckIn {
+    /// Parses every field, collecting one message per bad field in `lang`. `require_consent` is
+    /// false for apps, which obtain consent in their own screens.
+    pub fn parse(
+        &self,
+        today: NaiveDate,
+        lang: Lang,
+        require_consent: bool,
+    ) -> Result<CheckIn, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let name = self.name.trim().to_string();
+        if name.is_empty() {
+            e.add("name", lang.t("请填写姓名", "Please enter your name"));
+        } else if name.chars().count() > 50 {
+            e.add(
+                "name",
+                lang.t(
+                    "姓名不能超过50个字",
+                    "The name may have at most 50 characters",
+                ),
+            );
+        }
+        let doc_type = DocType::parse(&self.doc_type);
+        if doc_type.is_none() {
+            e.add(
+                "doc_type",
+                lang.t("请选择证件类型", "Please choose a document type"),
+            );
+        }
+        let doc = doc_type.and_then(|t| match DocNumber::parse(t, &self.doc_number, today) {
+            Ok(d) => Some(d),
+            Err(err) => {
+                let msg = match lang {
+                    Lang::Zh => err.message_zh(),
+                    Lang::En => err.message_en(),
+                };
+                e.add("doc_number", msg);
+                None
+            }
+        });
+        let phone = match Phone::parse(&self.phone) {
+            Ok(p) => Some(p),
+            Err(err) => {
+                let msg = match lang {
+                    Lang::Zh => err.to_string(),
+                    Lang::En => err.message_en().to_string(),
+                };
+                e.add("phone", msg);
+                None
+            }
+        };
+        let room_id = self.room_id.trim().parse::<i32>().ok();
+        if room_id.is_none() {
+            e.add("room_id", lang.t("请选择房间", "Please choose a room"));
+        }
+        let move_in = match parse_date(&self.move_in) {
+            None => {
+                e.add(
+                    "move_in",
+                    lang.t("请填写入住日期", "Please enter the move-in date"),
+                );
+                None
+            }
+            Some(d) if d < today - Duration::days(MOVE_IN_PAST_DAYS) => {
+                e.add(
+                    "move_in",
+                    lang.t(
+                        "入住日期不能早于30天前，请联系房东或村里补登",
+                        "The move-in date may be at most 30 days ago",
+                    ),
+                );
+                None
+            }
+            Some(d) if d > today + Duration::days(MOVE_IN_FUTURE_DAYS) => {
+                e.add(
+                    "move_in",
+                    lang.t(
+                        "入住日期不能晚于7天后，请临近入住时再登记",
+                        "The move-in date may be at most 7 days ahead",
+                    ),
+                );
+                None
+            }
+            Some(d) => Some(d),
+        };
+        let move_out_expected = if self.move_out_expected.trim().is_empty() {
+            None
+        } else {
+            match parse_date(&self.move_out_expected) {
+                Some(d) if move_in.is_none_or(|m| d > m) => Some(d),
+                Some(_) => {
+                    e.add(
+                        "move_out_expected",
+                        lang.t(
+                            "预计退租日期应晚于入住日期",
+                            "The expected move-out must be after the move-in date",
+                        ),
+                    );
+                    None
+                }
+                None => {
+                    e.add(
+                        "move_out_expected",
+                        lang.t("日期格式不正确", "The date is not valid"),
+                    );
+                    None
+                }
+            }
+        };
+        let employer = self.employer.trim();
+        if employer.chars().count() > 100 {
+            e.add(
+                "employer",
+                lang.t(
+                    "工作单位不能超过100个字",
+                    "The employer may have at most 100 characters",
+                ),
+            );
+        }
+        if require_consent && !self.consent {
+            e.add(
+                "consent",
+                lang.t(
+                    "请阅读并同意个人信息的使用说明",
+                    "Please read and accept how your data will be used",
+                ),
+            );
+        }
+        match (doc, phone, room_id, move_in) {
+            (Some(doc), Some(phone), Some(room_id), Some(move_in)) if e.is_empty() => Ok(CheckIn {
+                name,
+                doc,
+                phone,
+                room_id,
+                move_in,
+                move_out_expected,
+                employer: (!employer.is_empty()).then(|| employer.to_string()),
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// pending → active → checked_out, or pending → rejected | lapsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StayStatus {
+    Pending,
+    Active,
+    CheckedOut,
+    Rejected,
+    Lapsed,
+}
+
+impl StayStatus {
+    pub const ALL: [StayStatus; 5] = [
+        StayStatus::Pending,
+        StayStatus::Active,
+        StayStatus::CheckedOut,
+        StayStatus::Rejected,
+        StayStatus::Lapsed,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StayStatus::Pending => "pending",
+            StayStatus::Active => "active",
+            StayStatus::CheckedOut => "checked_out",
+            StayStatus::Rejected => "rejected",
+            StayStatus::Lapsed => "lapsed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<StayStatus> {
+        StayStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            StayStatus::Pending => lang.t("待房东确认", "Waiting for the landlord"),
+            StayStatus::Active => lang.t("在住", "Checked in"),
+            StayStatus::CheckedOut => lang.t("已退租", "Checked out"),
+            StayStatus::Rejected => lang.t("房东未确认", "Declined by the landlord"),
+            StayStatus::Lapsed => lang.t("已过期未确认", "Lapsed unconfirmed"),
+        }
+    }
+    pub fn badge(self) -> &'static str {
+        match self {
+            StayStatus::Pending => "yellow",
+            StayStatus::Active => "green",
+            _ => "grey",
+        }
+    }
+    /// Open stays count against the caps and hold the person's one open stay.
+    pub fn is_open(self) -> bool {
+        matches!(self, StayStatus::Pending | StayStatus::Active)
+    }
+}
+
+/// A check-out code: 10 characters without look-alikes (0/O, 1/I/L), about 50 bits.
+pub fn new_checkout_code() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut rng = rand::rng();
+    (0..10)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// Codes are read off a phone screen and typed again: forgive case and spaces.
+pub fn normalise_checkout_code(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawCheckIn {
+        RawCheckIn {
+            name: "张三".into(),
+            doc_type: "resident_id".into(),
+            doc_number: "11010519491231002X".into(),
+            phone: "13812345678".into(),
+            room_id: "7".into(),
+            move_in: "2026-11-20".into(),
+            consent: true,
+            ..Default::default()
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+    }
+
+    #[test]
+    fn a_complete_form_parses() {
+        let c = raw().parse(today(), Lang::Zh, true).unwrap();
+        assert_eq!(c.doc.as_str(), "11010519491231002X");
+        assert_eq!(c.room_id, 7);
+        assert_eq!(c.employer, None);
+    }
+
+    #[test]
+    fn move_in_more_than_thirty_days_ago_or_seven_ahead_is_refused_in_the_chosen_language() {
+        let mut r = raw();
+        r.move_in = "2026-10-27".into();
+        let e = r.parse(today(), Lang::En, true).unwrap_err();
+        assert!(e.get("move_in").unwrap().contains("30 days"));
+        r.move_in = "2026-12-05".into();
+        let e = r.parse(today(), Lang::Zh, true).unwrap_err();
+        assert!(e.get("move_in").unwrap().contains("7天"));
+        r.move_in = "2026-12-04".into();
+        assert!(r.parse(today(), Lang::Zh, true).is_ok());
+    }
+
+    #[test]
+    fn consent_is_required_on_the_form() {
+        let mut r = raw();
+        r.consent = false;
+        assert!(r.parse(today(), Lang::Zh, true).unwrap_err().has("consent"));
+        assert!(r.parse(today(), Lang::Zh, false).is_ok());
+    }
+
+    #[test]
+    fn checkout_codes_are_ten_unambiguous_characters() {
+        let c = new_checkout_code();
+        assert_eq!(c.len(), 10);
+        assert!(!c.contains('0') && !c.contains('O') && !c.contains('I'));
+        assert_eq!(normalise_checkout_code(" ab-cd "), "ABCD");
+    }
+}

@@ -1,0 +1,358 @@
+//! Check-in (居住登记) under the permit's caps, one open stay per person, encrypted personal data.
+use std::sync::RwLock;
+
+use chrono::{Duration, NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, SqlErr, Statement,
+};
+use serde::Serialize;
+
+use super::audit;
+
+mod lifecycle;
+use crate::crypto::pii::PiiCipher;
+use crate::crypto::signing::{PermitKeyring, PermitSigningFields};
+use crate::domain::dates::today_cst;
+use crate::domain::occupancy::{OccupancyRule, RoomKind, room_capacity};
+use crate::domain::permit_number::parse_permit_number;
+use crate::domain::role::Role;
+use crate::domain::stay::{CheckIn, Lang, StayStatus, new_checkout_code, normalise_checkout_code};
+use crate::entities::{notification, permit, room, stay, user};
+use crate::error::AppError;
+pub use lifecycle::{
+    Transition, check_out_with_code, landlord_transition, lapse_pending, retention_wipe,
+};
+
+/// More new registrations than this on one permit within an hour looks like abuse.
+pub const FLOOD_PER_HOUR: u64 = 20;
+const OPEN: [&str; 2] = ["pending", "active"];
+
+/// Loads the permit a QR code names, checks its signature and that it still takes tenants.
+pub async fn permit_for_check_in<C: ConnectionTrait>(
+    db: &C,
+    keyring: &RwLock<PermitKeyring>,
+    number: &str,
+    sig: &str,
+    lang: Lang,
+) -> Result<permit::Model, AppError> {
+    let not_found = || {
+        AppError::NotFound(
+            lang.t("准入证不存在，请核对证号", "No permit has this number")
+                .into(),
+        )
+    };
+    let number = parse_permit_number(number)
+        .ok_or_else(not_found)?
+        .to_string();
+    let p = permit::Entity::find()
+        .filter(permit::Column::Number.eq(number))
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?;
+    let fields = PermitSigningFields {
+        number: p.number.clone(),
+        valid_until: p.valid_until,
+        max_occupants: u32::try_from(p.max_occupants).unwrap_or(0),
+    };
+    let genuine = {
+        let ring = keyring.read().unwrap_or_else(|e| e.into_inner());
+        !sig.is_empty() && ring.verify(&fields, sig)
+    };
+    if !genuine {
+        return Err(AppError::Forbidden(
+            lang.t(
+                "二维码签名无效：请扫描房屋内张贴的准入证上的二维码",
+                "The QR signature is not valid: scan the code on the certificate posted in the house",
+            )
+            .into(),
+        ));
+    }
+    ensure_takes_tenants(&p, today_cst(), lang)?;
+    Ok(p)
+}
+
+/// No check-in on a suspended, revoked or expired permit.
+pub fn ensure_takes_tenants(
+    p: &permit::Model,
+    today: NaiveDate,
+    lang: Lang,
+) -> Result<(), AppError> {
+    let refuse = |zh: &str, en: &str| Err(AppError::Conflict(lang.t(zh, en).to_string()));
+    match p.status.as_str() {
+        "suspended" => refuse(
+            "该房屋的准入证已暂停，暂不能登记入住",
+            "This permit is suspended; no check-in is possible",
+        ),
+        "revoked" => refuse(
+            "该房屋的准入证已吊销，不能登记入住",
+            "This permit has been revoked; no check-in is possible",
+        ),
+        "expired" => refuse(
+            "该房屋的准入证已过期，不能登记入住",
+            "This permit has expired; no check-in is possible",
+        ),
+        "active" if p.valid_until < today => refuse(
+            "该房屋的准入证已过期，不能登记入住",
+            "This permit has expired; no check-in is possible",
+        ),
+        "active" => Ok(()),
+        _ => refuse("该准入证当前不可登记入住", "This permit takes no check-ins"),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomOption {
+    pub id: i32,
+    pub label: String,
+    pub capacity: u32,
+}
+
+/// The rooms of the permit's house that may be let, with their caps.
+pub async fn letting_rooms<C: ConnectionTrait>(
+    db: &C,
+    rule: &OccupancyRule,
+    property_id: i32,
+) -> Result<Vec<RoomOption>, AppError> {
+    let rooms = room::Entity::find()
+        .filter(room::Column::PropertyId.eq(property_id))
+        .all(db)
+        .await?;
+    Ok(rooms
+        .into_iter()
+        .filter_map(|r| {
+            let kind = RoomKind::parse(&r.kind)?;
+            let capacity = room_capacity(rule, kind, r.area_m2);
+            (capacity > 0).then_some(RoomOption {
+                id: r.id,
+                label: r.label,
+                capacity,
+            })
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedIn {
+    pub stay_id: i32,
+    pub status: &'static str,
+    /// Shown once; only its keyed hash is stored.
+    pub checkout_code: String,
+}
+
+pub fn code_hash(pii: &PiiCipher, code: &str) -> String {
+    pii.lookup_hash("checkout_code", &normalise_checkout_code(code))
+}
+
+async fn count_open<C: ConnectionTrait>(
+    tx: &C,
+    col: stay::Column,
+    id: i32,
+) -> Result<u64, AppError> {
+    Ok(stay::Entity::find()
+        .filter(col.eq(id))
+        .filter(stay::Column::Status.is_in(OPEN))
+        .count(tx)
+        .await?)
+}
+
+fn one_open_stay_message(lang: Lang) -> AppError {
+    AppError::Conflict(
+        lang.t(
+            "您已有一条未结束的居住登记，请先在原住处办理退租（退房）后再登记",
+            "You already have an open registration elsewhere; please check out there first",
+        )
+        .into(),
+    )
+}
+
+/// Registers a tenant on a permit whose signature the caller has checked. Caps and the one-open-
+/// stay rule are decided inside one write transaction holding the permit row.
+pub async fn check_in(
+    db: &DatabaseConnection,
+    pii: &PiiCipher,
+    rule: &OccupancyRule,
+    permit_id: i32,
+    input: CheckIn,
+    lang: Lang,
+) -> Result<CheckedIn, AppError> {
+    check_in_with_flood_limit(db, pii, rule, FLOOD_PER_HOUR, permit_id, input, lang).await
+}
+
+/// [`check_in`] with the hourly registrations threshold from the configuration.
+pub async fn check_in_with_flood_limit(
+    db: &DatabaseConnection,
+    pii: &PiiCipher,
+    rule: &OccupancyRule,
+    flood_per_hour: u64,
+    permit_id: i32,
+    input: CheckIn,
+    lang: Lang,
+) -> Result<CheckedIn, AppError> {
+    let tx = crate::db::begin_write(db).await?;
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM permits WHERE id = $1 FOR UPDATE",
+            [permit_id.into()],
+        ))
+        .await?;
+    }
+    let p = permit::Entity::find_by_id(permit_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    ensure_takes_tenants(&p, today_cst(), lang)?;
+    let recent = stay::Entity::find()
+        .filter(stay::Column::PermitId.eq(p.id))
+        .filter(stay::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
+        .count(&tx)
+        .await?;
+    if recent >= flood_per_hour {
+        alert_flood(&tx, &p, flood_per_hour).await?;
+        tx.commit().await?;
+        return Err(AppError::TooMany(
+            lang.t(
+                "该房屋一小时内登记过多，已暂停新的登记，请联系房东",
+                "This house received too many registrations within an hour; please contact the landlord",
+            )
+            .into(),
+        ));
+    }
+    let room = room::Entity::find_by_id(input.room_id)
+        .one(&tx)
+        .await?
+        .filter(|r| r.property_id == p.property_id);
+    let cap = room
+        .as_ref()
+        .and_then(|r| Some(room_capacity(rule, RoomKind::parse(&r.kind)?, r.area_m2)))
+        .unwrap_or(0);
+    if cap == 0 {
+        return Err(AppError::field(
+            "room_id",
+            lang.t(
+                "请选择本房屋可出租的房间",
+                "Choose a room of this house that may be let",
+            ),
+        ));
+    }
+    let open = count_open(&tx, stay::Column::PermitId, p.id).await?;
+    if open >= u64::try_from(p.max_occupants).unwrap_or(0) {
+        return Err(AppError::Conflict(match lang {
+            Lang::Zh => format!(
+                "该房屋登记人数已满（准入证核定最多 {} 人），不能再登记入住",
+                p.max_occupants
+            ),
+            Lang::En => format!(
+                "This house is full (the permit allows at most {} occupants)",
+                p.max_occupants
+            ),
+        }));
+    }
+    if count_open(&tx, stay::Column::RoomId, input.room_id).await? >= u64::from(cap) {
+        return Err(AppError::Conflict(match lang {
+            Lang::Zh => format!("该房间已住满（最多 {cap} 人），请选择其他房间"),
+            Lang::En => format!("This room is full (at most {cap}); choose another room"),
+        }));
+    }
+    let doc_hash = pii.doc_lookup_hash(&input.doc);
+    let taken = stay::Entity::find()
+        .filter(stay::Column::OpenDocHash.eq(doc_hash.as_str()))
+        .count(&tx)
+        .await?;
+    if taken > 0 {
+        return Err(one_open_stay_message(lang));
+    }
+    let enc = |s: &str| pii.encrypt(s).map_err(AppError::internal);
+    let code = new_checkout_code();
+    let inserted = stay::ActiveModel {
+        permit_id: Set(p.id),
+        property_id: Set(p.property_id),
+        room_id: Set(input.room_id),
+        status: Set(StayStatus::Pending.as_str().into()),
+        name: Set(Some(input.name.clone())),
+        doc_type: Set(input.doc.doc_type().as_str().into()),
+        doc_number_enc: Set(Some(enc(input.doc.as_str())?)),
+        doc_hash: Set(Some(doc_hash.clone())),
+        doc_masked: Set(Some(input.doc.masked())),
+        open_doc_hash: Set(Some(doc_hash)),
+        phone_enc: Set(Some(enc(input.phone.as_str())?)),
+        phone_masked: Set(Some(input.phone.masked())),
+        move_in: Set(input.move_in),
+        move_out_expected: Set(input.move_out_expected),
+        employer: Set(input.employer.clone()),
+        checkout_code_hash: Set(code_hash(pii, &code)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await;
+    let s = match inserted {
+        Ok(s) => s,
+        // The unique index is the last word when two check-ins of one person race.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(one_open_stay_message(lang));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &tx,
+        None,
+        "stay.check_in",
+        "stay",
+        s.id,
+        serde_json::json!({"permit": p.number, "room_id": s.room_id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CheckedIn {
+        stay_id: s.id,
+        status: "pending",
+        checkout_code: code,
+    })
+}
+
+/// Tells the landlord and the village's officials once per hour that a permit is being flooded.
+async fn alert_flood<C: ConnectionTrait>(
+    tx: &C,
+    p: &permit::Model,
+    flood_per_hour: u64,
+) -> Result<(), AppError> {
+    let link = format!("/p/{}", p.number);
+    let already = notification::Entity::find()
+        .filter(notification::Column::Kind.eq("stay_flood"))
+        .filter(notification::Column::Link.eq(link.as_str()))
+        .filter(notification::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
+        .count(tx)
+        .await?;
+    if already > 0 {
+        return Ok(());
+    }
+    let mut to = vec![p.landlord_id];
+    to.extend(
+        user::Entity::find()
+            .filter(user::Column::Role.eq(Role::VillageOfficial.as_str()))
+            .filter(user::Column::VillageId.eq(p.village_id))
+            .all(tx)
+            .await?
+            .into_iter()
+            .map(|u| u.id),
+    );
+    for uid in to {
+        notification::ActiveModel {
+            user_id: Set(uid),
+            kind: Set("stay_flood".into()),
+            title: Set(format!("准入证 {} 一小时内入住登记异常增多", p.number)),
+            body: Set(format!(
+                "一小时内已收到超过 {flood_per_hour} 条入住登记，系统已暂停该房屋接受新的登记，请核实是否有人冒用二维码。"
+            )),
+            link: Set(Some(link.clone())),
+            created_at: Set(Utc::now()),
+            read_at: Set(None),
+            ..Default::default()
+        }
+        .insert(tx)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! What a landlord sees of their tenants: pending check-ins and each house's current occupants.
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+
+use super::Actor;
+use crate::crypto::pii::PiiCipher;
+use crate::domain::dates::{zh_date, zh_datetime};
+use crate::domain::identity::DocType;
+use crate::domain::role::Role;
+use crate::domain::stay::{Lang, StayStatus};
+use crate::entities::{permit, property, room, stay};
+use crate::error::AppError;
+
+/// One tenant as their landlord sees them: name, masked document number, phone.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantRow {
+    pub id: i32,
+    pub name: String,
+    pub doc_type_label: &'static str,
+    pub doc_masked: String,
+    pub phone: String,
+    pub room_label: String,
+    pub address: String,
+    pub move_in_zh: String,
+    pub created_zh: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub badge: &'static str,
+}
+
+async fn rows<C: ConnectionTrait>(
+    db: &C,
+    pii: &PiiCipher,
+    stays: Vec<stay::Model>,
+) -> Result<Vec<TenantRow>, AppError> {
+    let mut rooms: HashMap<i32, String> = HashMap::new();
+    let mut houses: HashMap<i32, String> = HashMap::new();
+    let mut out = Vec::with_capacity(stays.len());
+    for s in stays {
+        if let std::collections::hash_map::Entry::Vacant(e) = rooms.entry(s.room_id) {
+            let r = room::Entity::find_by_id(s.room_id).one(db).await?;
+            e.insert(r.map(|r| r.label).unwrap_or_default());
+        }
+        if let std::collections::hash_map::Entry::Vacant(e) = houses.entry(s.property_id) {
+            let p = property::Entity::find_by_id(s.property_id).one(db).await?;
+            e.insert(p.map(|p| p.address).unwrap_or_default());
+        }
+        let status = StayStatus::parse(&s.status).unwrap_or(StayStatus::Lapsed);
+        // The landlord needs to call their tenant, so the phone is shown whole to them.
+        let phone = s
+            .phone_enc
+            .as_deref()
+            .and_then(|c| pii.decrypt(c).ok())
+            .unwrap_or_default();
+        out.push(TenantRow {
+            id: s.id,
+            name: s.name.clone().unwrap_or_default(),
+            doc_type_label: DocType::parse(&s.doc_type).map_or("其他", |t| t.label_zh()),
+            doc_masked: s.doc_masked.clone().unwrap_or_default(),
+            phone,
+            room_label: rooms.get(&s.room_id).cloned().unwrap_or_default(),
+            address: houses.get(&s.property_id).cloned().unwrap_or_default(),
+            move_in_zh: zh_date(&s.move_in),
+            created_zh: zh_datetime(&s.created_at),
+            status: s.status.clone(),
+            status_label: status.label(Lang::Zh),
+            badge: status.badge(),
+        });
+    }
+    Ok(out)
+}
+
+/// Pending check-ins on all of the landlord's houses, oldest first.
+pub async fn pending_for_landlord<C: ConnectionTrait>(
+    db: &C,
+    pii: &PiiCipher,
+    landlord: &Actor,
+) -> Result<Vec<TenantRow>, AppError> {
+    if landlord.role != Role::Landlord {
+        return Err(AppError::forbidden());
+    }
+    let permit_ids: Vec<i32> = permit::Entity::find()
+        .filter(permit::Column::LandlordId.eq(landlord.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    if permit_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stays = stay::Entity::find()
+        .filter(stay::Column::PermitId.is_in(permit_ids))
+        .filter(stay::Column::Status.eq("pending"))
+        .order_by_asc(stay::Column::CreatedAt)
+        .all(db)
+        .await?;
+    rows(db, pii, stays).await
+}
+
+/// A house's current occupancy under its live permit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Occupancy {
+    pub permit_number: String,
+    pub permit_status: String,
+    pub max_occupants: i32,
+    pub active: usize,
+    pub pending: usize,
+    pub tenants: Vec<TenantRow>,
+}
+
+/// Current occupants of one of the landlord's houses; None when the house has no permit yet.
+pub async fn occupancy_of_house<C: ConnectionTrait>(
+    db: &C,
+    pii: &PiiCipher,
+    landlord: &Actor,
+    property_id: i32,
+) -> Result<Option<Occupancy>, AppError> {
+    let p = property::Entity::find_by_id(property_id)
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if landlord.role != Role::Landlord || p.landlord_id != landlord.id {
+        return Err(AppError::forbidden());
+    }
+    let Some(permit) = permit::Entity::find()
+        .filter(permit::Column::PropertyId.eq(property_id))
+        .order_by_desc(permit::Column::Id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let stays = stay::Entity::find()
+        .filter(stay::Column::PermitId.eq(permit.id))
+        .filter(stay::Column::Status.is_in(["pending", "active"]))
+        .order_by_asc(stay::Column::Id)
+        .all(db)
+        .await?;
+    let tenants = rows(db, pii, stays).await?;
+    Ok(Some(Occupancy {
+        permit_number: permit.number,
+        permit_status: permit.status,
+        max_occupants: permit.max_occupants,
+        active: tenants.iter().filter(|t| t.status == "active").count(),
+        pending: tenants.iter().filter(|t| t.status == "pending").count(),
+        tenants,
+    }))
+}

@@ -1,0 +1,270 @@
+//! The residents' register pages for officials and the town admin: list, audited whole-number view, exports.
+use askama::Template;
+use askama_web::WebTemplate;
+use rocket::http::{ContentType, Header};
+use rocket::response::stream::ByteStream;
+use rocket::{Responder, State, get, post};
+
+use super::guards::{CsrfChecked, Staff};
+use super::pages::{Page, Pager};
+use crate::AppRef;
+use crate::domain::identity::DocType;
+use crate::error::{AppError, AppResult};
+use crate::services::residents::{self, Filter, Resident};
+use crate::services::{exports, town};
+
+/// Parses the register's query parameters; a malformed one is a 400, never a silent "all".
+pub fn parse_filter(
+    village_id: Option<&str>,
+    grid_id: Option<&str>,
+    property_id: Option<&str>,
+    doc_type: Option<&str>,
+    active_on: Option<&str>,
+) -> Result<Filter, AppError> {
+    let id = |v: Option<&str>, what: &str| -> Result<Option<i32>, AppError> {
+        match v.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| AppError::BadRequest(format!("{what} 应为数字"))),
+        }
+    };
+    let doc_type = match doc_type.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            DocType::parse(s)
+                .ok_or_else(|| AppError::BadRequest("未知的证件类型".into()))?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    let active_on = match active_on.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| AppError::BadRequest("日期格式应为 YYYY-MM-DD".into()))?,
+        ),
+    };
+    Ok(Filter {
+        village_id: id(village_id, "village_id")?,
+        grid_id: id(grid_id, "grid_id")?,
+        property_id: id(property_id, "property_id")?,
+        doc_type,
+        active_on,
+    })
+}
+
+fn query_of(f: &Filter) -> String {
+    let mut q = Vec::new();
+    if let Some(v) = f.village_id {
+        q.push(format!("village_id={v}"));
+    }
+    if let Some(g) = f.grid_id {
+        q.push(format!("grid_id={g}"));
+    }
+    if let Some(p) = f.property_id {
+        q.push(format!("property_id={p}"));
+    }
+    if let Some(t) = &f.doc_type {
+        q.push(format!("doc_type={t}"));
+    }
+    if let Some(d) = f.active_on {
+        q.push(format!("active_on={d}"));
+    }
+    q.join("&")
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "official/residents.html")]
+pub struct RegisterPage {
+    page: Page,
+    rows: Vec<Resident>,
+    pager: Pager,
+    filter: Filter,
+    query: String,
+    grids: Vec<(i32, String)>,
+    villages: Vec<(i32, String)>,
+    doc_types: Vec<(&'static str, &'static str)>,
+    active_on: String,
+}
+
+impl RegisterPage {
+    fn sel_village(&self, id: &i32) -> bool {
+        self.filter.village_id == Some(*id)
+    }
+    fn sel_grid(&self, id: &i32) -> bool {
+        self.filter.grid_id == Some(*id)
+    }
+    fn sel_doc(&self, t: &str) -> bool {
+        self.filter.doc_type.as_deref() == Some(t)
+    }
+}
+
+#[get("/residents?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<page>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn register(
+    who: Staff,
+    page_ctx: Page,
+    st: &State<AppRef>,
+    village_id: Option<&str>,
+    grid_id: Option<&str>,
+    property_id: Option<&str>,
+    doc_type: Option<&str>,
+    active_on: Option<&str>,
+    page: Option<u64>,
+) -> AppResult<RegisterPage> {
+    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = residents::scoped(&who.0, f)?;
+    let (rows, total) = residents::page(
+        &st.db,
+        &f,
+        Pager::index(page) * Pager::PER_PAGE,
+        Pager::PER_PAGE,
+    )
+    .await?;
+    let all = town::villages_with_grids(&st.db).await?;
+    let visible: Vec<_> = all
+        .into_iter()
+        .filter(|v| who.0.village_id.is_none() || who.0.village_id == Some(v.id))
+        .collect();
+    Ok(RegisterPage {
+        page: page_ctx,
+        rows: rows
+            .into_iter()
+            .map(|r| r.resident(&st.pii, false))
+            .collect(),
+        pager: Pager::new(page.unwrap_or(1), total),
+        query: query_of(&f),
+        grids: visible
+            .iter()
+            .flat_map(|v| v.grids.iter().map(|g| (g.id, g.name.clone())))
+            .collect(),
+        villages: visible.iter().map(|v| (v.id, v.name.clone())).collect(),
+        doc_types: DocType::ALL
+            .iter()
+            .map(|t| (t.as_str(), t.label_zh()))
+            .collect(),
+        active_on: f.active_on.map(|d| d.to_string()).unwrap_or_default(),
+        filter: f,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "official/reveal.html")]
+pub struct RevealPage {
+    page: Page,
+    stay_id: i32,
+    name: String,
+    doc_number: String,
+}
+
+/// The explicit, audited "show whole number" action.
+#[post("/residents/stays/<id>/reveal")]
+pub async fn reveal(
+    _csrf: CsrfChecked,
+    who: Staff,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<RevealPage> {
+    let (name, doc_number) = residents::reveal(&st.db, &st.pii, &who.0, id).await?;
+    Ok(RevealPage {
+        page,
+        stay_id: id,
+        name,
+        doc_number,
+    })
+}
+
+/// A download: the body plus a Content-Disposition header.
+#[derive(Responder)]
+pub struct Download<T> {
+    inner: T,
+    disposition: Header<'static>,
+}
+
+fn disposition(ext: &str) -> Header<'static> {
+    let date = crate::domain::dates::today_cst().format("%Y%m%d");
+    Header::new(
+        "Content-Disposition",
+        format!(
+            "attachment; filename=\"residents-{date}.{ext}\"; filename*=UTF-8''%E5%AE%9E%E6%9C%89%E4%BA%BA%E5%8F%A3-{date}.{ext}"
+        ),
+    )
+}
+
+#[get("/residents/export.csv?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn export_csv(
+    who: Staff,
+    st: &State<AppRef>,
+    village_id: Option<&str>,
+    grid_id: Option<&str>,
+    property_id: Option<&str>,
+    doc_type: Option<&str>,
+    active_on: Option<&str>,
+) -> AppResult<
+    Download<(
+        ContentType,
+        ByteStream<impl rocket::futures::Stream<Item = Vec<u8>>>,
+    )>,
+> {
+    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = residents::scoped(&who.0, f)?;
+    residents::audit_read(
+        &st.db,
+        &who.0,
+        "residents.export",
+        &f,
+        serde_json::json!({"format": "csv"}),
+    )
+    .await?;
+    let stream = exports::csv_stream(st.db.clone(), st.inner().clone(), f);
+    Ok(Download {
+        inner: (
+            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            ByteStream(stream),
+        ),
+        disposition: disposition("csv"),
+    })
+}
+
+#[get("/residents/export.xlsx?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn export_xlsx(
+    who: Staff,
+    st: &State<AppRef>,
+    village_id: Option<&str>,
+    grid_id: Option<&str>,
+    property_id: Option<&str>,
+    doc_type: Option<&str>,
+    active_on: Option<&str>,
+) -> AppResult<Download<(ContentType, rocket::tokio::fs::File)>> {
+    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = residents::scoped(&who.0, f)?;
+    residents::audit_read(
+        &st.db,
+        &who.0,
+        "residents.export",
+        &f,
+        serde_json::json!({"format": "xlsx"}),
+    )
+    .await?;
+    let path = exports::xlsx_file(&st.db, st.inner(), &f, &st.config.data_dir.join("tmp")).await?;
+    let file = rocket::tokio::fs::File::open(&path)
+        .await
+        .map_err(AppError::internal)?;
+    // Unlinked at once: the open handle keeps the data until the response has been sent.
+    let _ = std::fs::remove_file(&path);
+    Ok(Download {
+        inner: (
+            ContentType::new(
+                "application",
+                "vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            file,
+        ),
+        disposition: disposition("xlsx"),
+    })
+}
