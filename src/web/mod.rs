@@ -6,6 +6,7 @@ pub mod auth_pages;
 pub mod guards;
 pub mod inspector;
 pub mod landlord;
+pub mod landlord_fix;
 pub mod pages;
 pub mod photos;
 pub mod staff;
@@ -40,7 +41,7 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord::upload_document,
                 landlord::delete_document,
                 landlord::submit,
-                landlord::report_fix,
+                landlord_fix::report_fix,
                 photos::photo,
                 staff::inspector_home,
                 inspector::task,
