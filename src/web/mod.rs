@@ -8,6 +8,7 @@ pub mod guards;
 pub mod inspector;
 pub mod landlord;
 pub mod landlord_permits;
+pub mod landlord_fix;
 pub mod pages;
 pub mod permits;
 pub mod photos;
@@ -46,7 +47,7 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord::upload_document,
                 landlord::delete_document,
                 landlord::submit,
-                landlord::report_fix,
+                landlord_fix::report_fix,
                 photos::photo,
                 staff::inspector_home,
                 inspector::task,

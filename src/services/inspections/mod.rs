@@ -1,6 +1,7 @@
 //! Inspections: tasks routed to grid workers, the checklist walk and its outcome, findings and
 //! the rectification loop, routine patrols.
 pub mod findings;
+pub mod progress;
 pub mod routine;
 pub mod submit;
 pub mod tasks;
