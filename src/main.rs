@@ -85,7 +85,7 @@ async fn run(cmd: Command) -> Result<(), String> {
         .map_err(|e| format!("数据库迁移失败: {e}"))?;
     seed::ensure_town(&db, &cfg.town_code, &cfg.town_name)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(cli_error)?;
     match cmd {
         Command::Migrate => {
             println!("数据库已是最新 (migrations applied)");

@@ -56,20 +56,31 @@ pub async fn ensure_town(
     code: &str,
     name: &str,
 ) -> Result<town::Model, AppError> {
-    // A write transaction, so two instances starting together do not both insert it.
-    let tx = crate::db::begin_write(db).await?;
-    if let Some(t) = town::Entity::find().one(&tx).await? {
+    if let Some(t) = town::Entity::find().one(db).await? {
         return Ok(t);
     }
-    let t = town::ActiveModel {
+    let tx = crate::db::begin_write(db).await?;
+    let inserted = town::ActiveModel {
         code: Set(code.into()),
         name: Set(name.into()),
         ..Default::default()
     }
     .insert(&tx)
-    .await?;
-    tx.commit().await?;
-    Ok(t)
+    .await;
+    match inserted {
+        Ok(t) => {
+            tx.commit().await?;
+            Ok(t)
+        }
+        // Another instance starting at the same moment inserted it first (unique code): use theirs.
+        Err(e) => {
+            drop(tx);
+            town::Entity::find()
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::internal(e))
+        }
+    }
 }
 
 /// Seeds the demo town. Running it again changes nothing: every row is looked up before it is made.
