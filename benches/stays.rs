@@ -367,15 +367,14 @@ fn main() {
         );
         db.close().await.ok();
     });
+    run_exports(&dir.path().display().to_string(), &url);
+}
+
+fn run_exports(dir: &str, url: &str) {
     let exe = std::env::current_exe().unwrap();
     for format in ["csv", "xlsx"] {
         let status = std::process::Command::new(&exe)
-            .args([
-                "--child-export",
-                format,
-                &dir.path().display().to_string(),
-                &url,
-            ])
+            .args(["--child-export", format, dir, url])
             .status()
             .unwrap();
         assert!(status.success(), "{format} export failed");
