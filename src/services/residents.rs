@@ -118,8 +118,17 @@ pub fn scoped(actor: &Actor, mut f: Filter) -> Result<Filter, AppError> {
     }
 }
 
-/// The joined, filtered query; callers add columns, order and limits.
-fn filtered(f: &Filter) -> SelectStatement {
+/// The joined, filtered query; callers add columns, order and limits. `walk_by_id` keeps SQLite
+/// from driving the query through the status index (then every export chunk would sort all open
+/// stays); a unary `+` makes the status test unindexable so the primary key range leads.
+fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
+    let status = || {
+        if walk_by_id {
+            Expr::cust(r#"+"s"."status""#)
+        } else {
+            Expr::col((a("s"), a("status")))
+        }
+    };
     let mut q = Query::select();
     q.from_as(a("stays"), a("s"))
         .join_as(
@@ -155,7 +164,7 @@ fn filtered(f: &Filter) -> SelectStatement {
         .and_where(Expr::col((a("s"), a("wiped_at"))).is_null());
     match f.active_on {
         None => {
-            q.and_where(Expr::col((a("s"), a("status"))).eq("active"));
+            q.and_where(status().eq("active"));
         }
         Some(d) => {
             // Lived there on day d: confirmed, moved in by d, not gone before d began (China time).
@@ -166,7 +175,7 @@ fn filtered(f: &Filter) -> SelectStatement {
                 })
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_else(Utc::now);
-            q.and_where(Expr::col((a("s"), a("status"))).is_in(["active", "checked_out"]))
+            q.and_where(status().is_in(["active", "checked_out"]))
                 .and_where(Expr::col((a("s"), a("confirmed_at"))).is_not_null())
                 .and_where(Expr::col((a("s"), a("move_in"))).lte(d))
                 .and_where(
@@ -191,6 +200,10 @@ fn filtered(f: &Filter) -> SelectStatement {
         q.and_where(Expr::col((a("s"), a("doc_type"))).eq(t.as_str()));
     }
     q
+}
+
+fn filtered(f: &Filter) -> SelectStatement {
+    filtered_with(f, false)
 }
 
 fn with_columns(mut q: SelectStatement) -> SelectStatement {
@@ -249,7 +262,8 @@ pub async fn chunk_after<C: ConnectionTrait>(
     after: i32,
     limit: u64,
 ) -> Result<Vec<RegisterRow>, AppError> {
-    let mut q = with_columns(filtered(f));
+    let sqlite = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let mut q = with_columns(filtered_with(f, sqlite));
     q.and_where(Expr::col((a("s"), a("id"))).gt(after))
         .order_by((a("s"), a("id")), Order::Asc)
         .limit(limit);
