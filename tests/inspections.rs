@@ -1241,9 +1241,9 @@ async fn two_racing_schedulers_create_one_routine_task_per_due_house() {
         async move { anju::jobs::run_all(&s1, "instance-a").await.len() },
         async move { anju::jobs::run_all(&s2, "instance-b").await.len() }
     );
-    // Either may win the claim (or the instance's own scheduler may hold it); whoever ran
-    // released the lease, and no house got a second routine task.
-    let _ = (r1, r2);
+    // Tests build instances with the scheduler off, so exactly these two runners race: at least
+    // one ran each job, whoever ran released the lease, and no house got a second routine task.
+    assert!(r1 + r2 >= 1, "at least one instance ran the jobs");
     let job = anju::entities::job::Entity::find_by_id("routine_patrols".to_string())
         .one(&app.db)
         .await
