@@ -65,6 +65,17 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // The register export walks open stays by id in chunks; without this index PostgreSQL
+        // sorts every open stay for each chunk.
+        m.create_index(
+            Index::create()
+                .name("ix_stays_status_id")
+                .table("stays")
+                .col("status")
+                .col("id")
+                .to_owned(),
+        )
+        .await?;
         m.create_index(
             Index::create()
                 .name("ix_stays_status_created")
