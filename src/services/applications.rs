@@ -186,14 +186,12 @@ pub async fn list(
     per_page: u64,
 ) -> Result<(Vec<ApplicationRow>, u64), AppError> {
     let mut q = application::Entity::find().order_by_desc(application::Column::UpdatedAt);
-    q = match actor.role {
-        Role::Landlord => q.filter(application::Column::LandlordId.eq(actor.id)),
-        Role::VillageOfficial => {
-            q.filter(application::Column::VillageId.eq(actor.village_id.unwrap_or(-1)))
-        }
-        Role::TownAdmin | Role::ApiClient => q,
-        Role::Inspector => return Err(AppError::forbidden()),
-    };
+    q = super::scope_to_actor(
+        q,
+        actor,
+        application::Column::LandlordId,
+        application::Column::VillageId,
+    )?;
     let pager = q.paginate(db, per_page);
     let total = pager.num_items().await?;
     let apps = pager.fetch_page(page).await?;

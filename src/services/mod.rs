@@ -36,3 +36,20 @@ impl Actor {
         self.role == role
     }
 }
+
+/// Narrows a list query to what the actor may see: a landlord's own records, an official's
+/// village, everything for the town admin and API clients. Inspectors list through their tasks.
+pub fn scope_to_actor<E: sea_orm::EntityTrait>(
+    q: sea_orm::Select<E>,
+    actor: &Actor,
+    landlord_col: E::Column,
+    village_col: E::Column,
+) -> Result<sea_orm::Select<E>, crate::error::AppError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(match actor.role {
+        Role::Landlord => q.filter(landlord_col.eq(actor.id)),
+        Role::VillageOfficial => q.filter(village_col.eq(actor.village_id.unwrap_or(-1))),
+        Role::TownAdmin | Role::ApiClient => q,
+        Role::Inspector => return Err(crate::error::AppError::forbidden()),
+    })
+}

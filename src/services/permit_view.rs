@@ -148,14 +148,12 @@ pub async fn list(
     per_page: u64,
 ) -> Result<(Vec<PermitView>, u64), AppError> {
     let mut q = permit::Entity::find().order_by_desc(permit::Column::Id);
-    q = match actor.role {
-        Role::Landlord => q.filter(permit::Column::LandlordId.eq(actor.id)),
-        Role::VillageOfficial => {
-            q.filter(permit::Column::VillageId.eq(actor.village_id.unwrap_or(-1)))
-        }
-        Role::TownAdmin | Role::ApiClient => q,
-        Role::Inspector => return Err(AppError::forbidden()),
-    };
+    q = super::scope_to_actor(
+        q,
+        actor,
+        permit::Column::LandlordId,
+        permit::Column::VillageId,
+    )?;
     let pager = q.paginate(&st.db, per_page);
     let total = pager.num_items().await?;
     let mut out = Vec::new();

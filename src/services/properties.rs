@@ -114,14 +114,12 @@ pub async fn list(
     per_page: u64,
 ) -> Result<(Vec<PropertyView>, u64), AppError> {
     let mut q = property::Entity::find().order_by_desc(property::Column::Id);
-    q = match actor.role {
-        Role::Landlord => q.filter(property::Column::LandlordId.eq(actor.id)),
-        Role::VillageOfficial => {
-            q.filter(property::Column::VillageId.eq(actor.village_id.unwrap_or(-1)))
-        }
-        Role::TownAdmin | Role::ApiClient => q,
-        Role::Inspector => return Err(AppError::forbidden()),
-    };
+    q = super::scope_to_actor(
+        q,
+        actor,
+        property::Column::LandlordId,
+        property::Column::VillageId,
+    )?;
     let pager = q.paginate(db, per_page);
     let total = pager.num_items().await?;
     let mut out = Vec::new();
