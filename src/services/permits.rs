@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::crypto::signing::PermitSigningFields;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::dates::today_cst;
+use crate::domain::fields::FieldErrors;
 use crate::domain::grade::Grade;
 use crate::domain::occupancy::{self, OccupancyRule, RoomKind};
 use crate::domain::permit::{self, PermitAction, PermitStatus};
@@ -28,6 +29,31 @@ pub const CHECKLIST_KEY: &str = "rental-safety";
 pub struct Approval {
     pub valid_months: u32,
     pub official_cap: Option<u32>,
+}
+
+impl Approval {
+    /// Parses the approval form (API body or HTML form alike): validity in months (the town's
+    /// default when empty) and an optional cap on occupants.
+    pub fn parse(
+        valid_months: &str,
+        cap: &str,
+        default_months: u32,
+    ) -> Result<Approval, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let months = permit::parse_valid_months(valid_months, default_months)
+            .map_err(|m| e.add("valid_months", m))
+            .ok();
+        let cap = permit::parse_official_cap(cap)
+            .map_err(|m| e.add("max_occupants", m))
+            .ok();
+        match (months, cap) {
+            (Some(valid_months), Some(official_cap)) if e.is_empty() => Ok(Approval {
+                valid_months,
+                official_cap,
+            }),
+            _ => Err(e),
+        }
+    }
 }
 
 impl Default for Approval {

@@ -311,7 +311,8 @@ pub struct ApplicationPage {
 
 impl ApplicationPage {
     fn is_draft(&self) -> bool {
-        self.app.status == "draft"
+        crate::domain::application::ApplicationStatus::parse(&self.app.status)
+            .is_some_and(|s| s.is_editable())
     }
     fn fix_error(&self, finding: &i32, field: &str) -> Option<&str> {
         self.errors.get(&format!("fix_{finding}_{field}"))

@@ -17,7 +17,6 @@ use crate::error::{AppError, AppResult};
 use crate::services::applications::{self, ApplicationRow, ApplicationView};
 use crate::services::permit_view::{self, InspectionLine, PermitView};
 use crate::services::{audit, permits};
-use crate::web::api::permits::parse_approval;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "official/queue.html")]
@@ -140,7 +139,7 @@ pub async fn approve(
     form: Form<DecisionForm>,
 ) -> Result<Flash<Redirect>, Refused> {
     let s = |o: &Option<String>| o.clone().unwrap_or_default();
-    let result = match parse_approval(
+    let result = match crate::services::permits::Approval::parse(
         &s(&form.valid_months),
         &s(&form.max_occupants),
         st.config.permit_valid_months,

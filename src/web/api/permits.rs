@@ -8,8 +8,7 @@ use serde_json::json;
 
 use super::text;
 use crate::AppRef;
-use crate::domain::fields::FieldErrors;
-use crate::domain::permit::{PermitAction, parse_official_cap, parse_valid_months};
+use crate::domain::permit::PermitAction;
 use crate::error::{AppError, AppResult};
 use crate::services::permit_view::{self, PermitView};
 use crate::services::permits::{self, Approval};
@@ -22,28 +21,6 @@ pub struct ApproveBody {
     max_occupants: Option<Value>,
 }
 
-/// Parses the approval form (API body or HTML form alike) into the official's decision.
-pub fn parse_approval(
-    valid_months: &str,
-    cap: &str,
-    default_months: u32,
-) -> Result<Approval, FieldErrors> {
-    let mut e = FieldErrors::new();
-    let months = parse_valid_months(valid_months, default_months)
-        .map_err(|m| e.add("valid_months", m))
-        .ok();
-    let cap = parse_official_cap(cap)
-        .map_err(|m| e.add("max_occupants", m))
-        .ok();
-    match (months, cap) {
-        (Some(valid_months), Some(official_cap)) if e.is_empty() => Ok(Approval {
-            valid_months,
-            official_cap,
-        }),
-        _ => Err(e),
-    }
-}
-
 #[post("/applications/<id>/approve", data = "<body>")]
 pub async fn approve(
     who: VillageOfficial,
@@ -52,7 +29,7 @@ pub async fn approve(
     body: Option<Json<ApproveBody>>,
 ) -> AppResult<(Status, Value)> {
     let body = body.map(|b| b.into_inner()).unwrap_or_default();
-    let input = parse_approval(
+    let input = Approval::parse(
         &text(body.valid_months.as_ref()),
         &text(body.max_occupants.as_ref()),
         st.config.permit_valid_months,
