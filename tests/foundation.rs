@@ -786,3 +786,17 @@ async fn an_edited_audit_entry_breaks_the_chain_where_it_was_edited() {
         Some(3)
     );
 }
+
+#[rocket::async_test]
+async fn the_admin_reads_the_audit_log_and_checks_its_chain_on_request() {
+    let app = TestApp::new().await;
+    let b = app.signed_in(LANDLORD).await;
+    record_house(&app, &b).await;
+    let admin = app.signed_in(ADMIN).await;
+    let (s, html) = admin.get_text("/admin/audit").await;
+    assert_eq!(s, Status::Ok);
+    assert!(html.contains("property.create") && html.contains("校验哈希链"));
+    let (_, html) = admin.get_text("/admin/audit?verify=true").await;
+    assert!(html.contains("哈希链校验完整"));
+    assert_eq!(b.get("/admin/audit").await.status(), Status::Forbidden);
+}

@@ -109,14 +109,19 @@ pub async fn view_of<C: ConnectionTrait>(
         .order_by_asc(application_event::Column::Id)
         .all(db)
         .await?;
+    // One query for everyone who acted on this application, not one per event.
+    let actor_ids: Vec<i32> = events.iter().filter_map(|e| e.actor_id).collect();
+    let names: std::collections::HashMap<i32, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(actor_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
     let mut history = Vec::new();
     for e in events {
         let actor_name = match e.actor_id {
-            Some(id) => user::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .map(|u| u.name)
-                .unwrap_or_default(),
+            Some(id) => names.get(&id).cloned().unwrap_or_default(),
             None => "系统".into(),
         };
         history.push(EventView {
@@ -195,13 +200,17 @@ pub async fn list(
     let pager = q.paginate(db, per_page);
     let total = pager.num_items().await?;
     let apps = pager.fetch_page(page).await?;
+    // The page's addresses in one query, not one per row.
+    let addresses: std::collections::HashMap<i32, String> = property::Entity::find()
+        .filter(property::Column::Id.is_in(apps.iter().map(|a| a.property_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.address))
+        .collect();
     let mut rows = Vec::new();
     for a in apps {
-        let address = property::Entity::find_by_id(a.property_id)
-            .one(db)
-            .await?
-            .map(|p| p.address)
-            .unwrap_or_default();
+        let address = addresses.get(&a.property_id).cloned().unwrap_or_default();
         let s = status_of(&a);
         rows.push(ApplicationRow {
             id: a.id,

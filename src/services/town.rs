@@ -190,13 +190,11 @@ pub async fn assign_grids(
     grid_ids: &[i32],
 ) -> Result<(), AppError> {
     require_admin(actor)?;
-    let tx = crate::db::begin_write(db).await?;
-    let Some(u) = user::Entity::find_by_id(inspector_id).one(&tx).await? else {
-        return Err(AppError::not_found());
-    };
-    if u.role != Role::Inspector.as_str() {
-        return Err(AppError::Conflict("只能为网格员分配网格".into()));
+    if grid_ids.is_empty() {
+        return Err(AppError::field("grid_ids", "网格员须至少分配一个网格"));
     }
+    let tx = crate::db::begin_write(db).await?;
+    inspector_to_assign(&tx, inspector_id).await?;
     inspector_grid::Entity::delete_many()
         .filter(inspector_grid::Column::UserId.eq(inspector_id))
         .exec(&tx)
@@ -223,6 +221,28 @@ pub async fn assign_grids(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn inspector_to_assign<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: i32,
+) -> Result<user::Model, AppError> {
+    match user::Entity::find_by_id(id).one(db).await? {
+        Some(u) if u.role == Role::Inspector.as_str() => Ok(u),
+        Some(_) => Err(AppError::Conflict("只能为网格员分配网格".into())),
+        None => Err(AppError::not_found()),
+    }
+}
+
+/// An inspector and the grids they cover, for the admin's assignment page.
+pub async fn inspector_assignment(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    inspector_id: i32,
+) -> Result<(user::Model, Vec<i32>), AppError> {
+    require_admin(actor)?;
+    let u = inspector_to_assign(db, inspector_id).await?;
+    Ok((u, inspector_grid_ids(db, inspector_id).await?))
 }
 
 /// The grid ids an inspector covers.

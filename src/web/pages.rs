@@ -143,7 +143,10 @@ pub struct Pager {
 impl Pager {
     pub const PER_PAGE: u64 = 20;
     pub fn new(page: u64, total: u64) -> Pager {
-        let pages = total.div_ceil(Self::PER_PAGE).max(1);
+        Self::sized(page, total, Self::PER_PAGE)
+    }
+    pub fn sized(page: u64, total: u64, per_page: u64) -> Pager {
+        let pages = total.div_ceil(per_page.max(1)).max(1);
         Pager {
             page: page.clamp(1, pages),
             pages,
