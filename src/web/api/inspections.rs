@@ -15,7 +15,7 @@ use crate::services::inspections::TaskPolicy;
 use crate::services::inspections::findings::{self, FixReport};
 use crate::services::inspections::submit::{self, Submission};
 use crate::services::inspections::tasks::{self, TaskFilter, TaskRow};
-use crate::web::guards::{ApiReader, CurrentUser, Landlord};
+use crate::web::guards::{ApiReader, CurrentUser, Inspector, Landlord};
 
 fn task_json(t: &TaskRow) -> Value {
     let mut v = json!({
@@ -151,7 +151,7 @@ fn parse_answers(raw: &[serde_json::Map<String, Value>]) -> Result<Vec<Answer>, 
 
 #[post("/tasks/<id>/inspection", data = "<body>")]
 pub async fn submit_inspection(
-    who: CurrentUser,
+    who: Inspector,
     st: &State<AppRef>,
     id: i32,
     body: Json<InspectionBody>,
