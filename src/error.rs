@@ -1,7 +1,6 @@
 //! One error type for the whole application: an HTML error page or a JSON problem, never a panic.
 use rocket::Request;
-use rocket::http::{ContentType, Status};
-use rocket::response::{self, Responder, Response};
+use rocket::http::Status;
 use serde::Serialize;
 
 pub use crate::domain::fields::FieldErrors;
@@ -98,46 +97,6 @@ pub struct Problem<'a> {
 
 pub fn is_api(req: &Request<'_>) -> bool {
     req.uri().path().as_str().starts_with("/api/")
-}
-
-impl<'r> Responder<'r, 'static> for AppError {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let status = self.status();
-        if let AppError::Internal(detail) = &self {
-            tracing::error!(path = %req.uri(), "internal error: {detail}");
-        }
-        if is_api(req) {
-            let fields = match &self {
-                AppError::Validation(f) => Some(f),
-                _ => None,
-            };
-            let body = serde_json::to_string(&Problem {
-                error: self.code(),
-                message: self.to_string(),
-                fields,
-            })
-            .unwrap_or_else(|_| "{\"error\":\"internal\"}".into());
-            return Response::build()
-                .status(status)
-                .header(ContentType::JSON)
-                .sized_body(body.len(), std::io::Cursor::new(body))
-                .ok();
-        }
-        if matches!(self, AppError::Unauthorized) {
-            return rocket::response::Redirect::to("/login").respond_to(req);
-        }
-        let detail = match &self {
-            AppError::Validation(f) => {
-                f.0.values()
-                    .flatten()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("；")
-            }
-            _ => String::new(),
-        };
-        crate::web::pages::error_page(req, status, &self.to_string(), &detail)
-    }
 }
 
 impl From<FieldErrors> for AppError {

@@ -81,6 +81,21 @@ impl ApplicationStatus {
         )
     }
 
+    /// The statuses of an application still in progress: a house has at most one of these
+    /// (a partial unique index in migration `m005_one_open_application` holds the same list).
+    pub const OPEN: [ApplicationStatus; 5] = [
+        Self::Draft,
+        Self::Submitted,
+        Self::Inspecting,
+        Self::Rectifying,
+        Self::Passed,
+    ];
+
+    /// Still in progress: neither approved nor rejected.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Self::Approved | Self::Rejected)
+    }
+
     /// A landlord may still change the house, documents and declaration.
     pub fn is_editable(self) -> bool {
         self == Self::Draft

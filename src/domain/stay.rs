@@ -231,7 +231,7 @@ impl StayStatus {
         StayStatus::Rejected,
         StayStatus::Lapsed,
     ];
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             StayStatus::Pending => "pending",
             StayStatus::Active => "active",

@@ -30,6 +30,31 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::village::Entity",
+        from = "Column::VillageId",
+        to = "super::village::Column::Id"
+    )]
+    Village,
+    #[sea_orm(
+        belongs_to = "super::property::Entity",
+        from = "Column::PropertyId",
+        to = "super::property::Column::Id"
+    )]
+    Property,
+}
+
+impl Related<super::village::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Village.def()
+    }
+}
+
+impl Related<super::property::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Property.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -21,6 +21,39 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::village::Entity",
+        from = "Column::VillageId",
+        to = "super::village::Column::Id"
+    )]
+    Village,
+    #[sea_orm(
+        belongs_to = "super::grid::Entity",
+        from = "Column::GridId",
+        to = "super::grid::Column::Id"
+    )]
+    Grid,
+    #[sea_orm(has_many = "super::room::Entity")]
+    Rooms,
+}
+
+impl Related<super::village::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Village.def()
+    }
+}
+
+impl Related<super::grid::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Grid.def()
+    }
+}
+
+impl Related<super::room::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Rooms.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -15,6 +15,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::property::Entity",
+        from = "Column::PropertyId",
+        to = "super::property::Column::Id"
+    )]
+    Property,
+}
+
+impl Related<super::property::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Property.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -82,6 +82,7 @@ fn status_of(a: &application::Model) -> ApplicationStatus {
     ApplicationStatus::parse(&a.status).unwrap_or(ApplicationStatus::Draft)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn view_of<C: ConnectionTrait>(
     db: &C,
     a: application::Model,
@@ -157,6 +158,7 @@ pub async fn view_of<C: ConnectionTrait>(
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn get(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -184,6 +186,7 @@ pub struct ApplicationRow {
     pub updated_zh: String,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn list(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -226,6 +229,7 @@ pub async fn list(
     Ok((rows, total))
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(app_id = app_id))]
 pub async fn add_event<C: ConnectionTrait>(
     tx: &C,
     app_id: i32,
@@ -262,6 +266,18 @@ async fn own_for_change(
     Ok(a)
 }
 
+/// A second open application for a house lost the race to the partial unique index: 409, as
+/// when the service's own check sees the first.
+pub(crate) fn one_open_per_house(e: sea_orm::DbErr) -> AppError {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Conflict("该房屋已有办理中的申请，请勿重复申请".into())
+        }
+        _ => e.into(),
+    }
+}
+
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, property_id = property_id))]
 pub async fn create_draft(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -280,10 +296,7 @@ pub async fn create_draft(
     }
     let open = application::Entity::find()
         .filter(application::Column::PropertyId.eq(property_id))
-        .filter(application::Column::Status.is_not_in([
-            ApplicationStatus::Approved.as_str(),
-            ApplicationStatus::Rejected.as_str(),
-        ]))
+        .filter(application::Column::Status.is_in(ApplicationStatus::OPEN.map(|s| s.as_str())))
         .one(&tx)
         .await?;
     if let Some(open) = open {
@@ -303,7 +316,8 @@ pub async fn create_draft(
         ..Default::default()
     }
     .insert(&tx)
-    .await?;
+    .await
+    .map_err(super::applications::one_open_per_house)?;
     add_event(
         &tx,
         a.id,
@@ -365,6 +379,7 @@ impl Declaration {
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn save_declaration(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -395,6 +410,7 @@ pub async fn save_declaration(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn attach_document(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -440,6 +456,7 @@ pub async fn attach_document(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id, doc_id = doc_id))]
 pub async fn remove_document(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -473,6 +490,7 @@ pub async fn remove_document(
 }
 
 /// Submits a complete draft: declaration filled, ownership proof and a house photo attached, pledge accepted.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn submit(
     db: &DatabaseConnection,
     policy: &super::inspections::TaskPolicy,

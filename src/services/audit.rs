@@ -11,6 +11,7 @@ use crate::error::AppError;
 
 /// Appends an entry chained to the previous one. Call it inside the transaction that makes the change,
 /// so the change and its record commit or vanish together.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn record<C: ConnectionTrait>(
     tx: &C,
     actor_id: Option<i32>,
@@ -90,6 +91,7 @@ pub fn chain_hash(
 
 /// Recomputes the chain and returns the id of the first entry that does not fit, if any.
 /// Reads in batches so a long log is never held in memory at once.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn verify_chain<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, AppError> {
     use sea_orm::{ColumnTrait, QueryFilter};
     let mut prev = "0".repeat(64);
@@ -134,6 +136,7 @@ pub struct AuditRow {
 }
 
 /// One page of the audit log, newest first, for the town admin.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn page(
     db: &sea_orm::DatabaseConnection,
     actor: &super::Actor,

@@ -79,6 +79,7 @@ pub fn printable_or_refuse(
 }
 
 /// Loads everything a permit's certificate prints.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn data_for<C: ConnectionTrait>(
     db: &C,
     st: &AppState,
@@ -123,6 +124,7 @@ pub async fn data_for<C: ConnectionTrait>(
 }
 
 /// The certificate PDF of a permit the actor may read.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn render(st: &crate::AppRef, actor: &Actor, number: &str) -> Result<Vec<u8>, AppError> {
     let p = super::permit_view::readable(&st.db, actor, number).await?;
     let data = data_for(&st.db, st, &p).await?;

@@ -1,4 +1,5 @@
 //! Use cases, one transaction each: may this actor touch this record, is the transition legal, write, audit.
+pub mod accounts;
 pub mod applications;
 pub mod audit;
 pub mod auth;
@@ -9,9 +10,11 @@ pub mod notifications;
 pub mod permit_expiry;
 pub mod permit_view;
 pub mod permits;
+pub mod photos;
 pub mod properties;
 pub mod residents;
 pub mod seed;
+pub mod signatures;
 pub mod stays;
 pub mod tenancy;
 pub mod town;

@@ -22,6 +22,7 @@ pub struct NotificationView {
 }
 
 /// Writes a notification in the caller's transaction, so it exists exactly when the change does.
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
 pub async fn notify<C: ConnectionTrait>(
     tx: &C,
     user_id: i32,
@@ -46,6 +47,7 @@ pub async fn notify<C: ConnectionTrait>(
 }
 
 /// The newest unread notifications of the actor (at most 20).
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn unread(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -70,6 +72,7 @@ pub async fn unread(
 }
 
 /// Marks one of the actor's notifications read; someone else's is 404, not 403, so ids leak nothing.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn mark_read(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<(), AppError> {
     let tx = crate::db::begin_write(db).await?;
     let n = notification::Entity::find_by_id(id)

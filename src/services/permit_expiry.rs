@@ -21,6 +21,7 @@ pub const REMINDER_DAYS: u64 = 30;
 const BATCH: u64 = 200;
 
 /// One run of the `permit_expiry` job as of `today` (China time). Returns a summary line.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<String, AppError> {
     let mut expired = 0usize;
     loop {
@@ -60,7 +61,7 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<String, Ap
                 &format!("permit.{}", PermitAction::Expire.as_str()),
                 "permit",
                 id,
-                serde_json::json!({"number": number, "from": from, "to": "expired"}),
+                serde_json::json!({"number": number, "from": from, "to": PermitStatus::Expired.as_str()}),
             )
             .await?;
             expired += 1;
@@ -111,6 +112,7 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<String, Ap
 
 /// Starts a renewal: a new draft application for the same house, linked to the old permit.
 /// Returns the new application's id.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn start_renewal(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -136,10 +138,7 @@ pub async fn start_renewal(
     }
     let open = application::Entity::find()
         .filter(application::Column::PropertyId.eq(p.property_id))
-        .filter(application::Column::Status.is_not_in([
-            ApplicationStatus::Approved.as_str(),
-            ApplicationStatus::Rejected.as_str(),
-        ]))
+        .filter(application::Column::Status.is_in(ApplicationStatus::OPEN.map(|s| s.as_str())))
         .one(&tx)
         .await?;
     if let Some(open) = open {
@@ -160,7 +159,8 @@ pub async fn start_renewal(
         ..Default::default()
     }
     .insert(&tx)
-    .await?;
+    .await
+    .map_err(super::applications::one_open_per_house)?;
     add_event(
         &tx,
         a.id,

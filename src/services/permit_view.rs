@@ -2,14 +2,15 @@
 //! inspection results, and the public verification answer (no personal data).
 use chrono::NaiveDate;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, LoaderTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 
 use super::Actor;
 use crate::AppState;
 use crate::domain::application::ApplicationStatus;
+use crate::domain::checklist::Outcome;
 use crate::domain::dates::{today_cst, zh_date, zh_datetime};
 use crate::domain::grade::Grade;
 use crate::domain::permit::PermitStatus;
@@ -68,24 +69,45 @@ fn grade_of(p: &permit::Model) -> Grade {
     Grade::parse(&p.grade).unwrap_or(Grade::Green)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn view_of<C: ConnectionTrait>(
     db: &C,
     public_url: &str,
     p: permit::Model,
 ) -> Result<PermitView, AppError> {
-    let village = village::Entity::find_by_id(p.village_id)
-        .one(db)
-        .await?
-        .map(|v| v.name)
-        .unwrap_or_default();
-    let address = property::Entity::find_by_id(p.property_id)
-        .one(db)
-        .await?
-        .map(|h| h.address)
-        .unwrap_or_default();
+    let mut views = views_of(db, public_url, vec![p]).await?;
+    views.pop().ok_or_else(AppError::not_found)
+}
+
+/// Views of many permits in two queries (villages, houses), whatever their number.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn views_of<C: ConnectionTrait>(
+    db: &C,
+    public_url: &str,
+    permits: Vec<permit::Model>,
+) -> Result<Vec<PermitView>, AppError> {
+    if permits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let villages = permits.load_one(village::Entity, db).await?;
+    let houses = permits.load_one(property::Entity, db).await?;
+    Ok(permits
+        .into_iter()
+        .zip(villages)
+        .zip(houses)
+        .map(|((p, v), h)| assemble(public_url, p, v, h))
+        .collect())
+}
+
+fn assemble(
+    public_url: &str,
+    p: permit::Model,
+    village: Option<village::Model>,
+    house: Option<property::Model>,
+) -> PermitView {
     let s = status_of(&p);
     let g = grade_of(&p);
-    Ok(PermitView {
+    PermitView {
         qr_url: qr_url(public_url, &p),
         status: s.as_str(),
         status_label: s.label_zh(),
@@ -100,17 +122,18 @@ pub async fn view_of<C: ConnectionTrait>(
         grade: p.grade,
         grade_label: g.label_zh(),
         village_id: p.village_id,
-        village,
+        village: village.map(|v| v.name).unwrap_or_default(),
         property_id: p.property_id,
-        address,
+        address: house.map(|h| h.address).unwrap_or_default(),
         application_id: p.application_id,
         issued_zh: zh_datetime(&p.issued_at),
         renewed_by_application_id: p.renewed_by_application_id,
         number: p.number,
-    })
+    }
 }
 
 /// Finds a permit by number as typed (lower case and spaces forgiven).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn find<C: ConnectionTrait>(db: &C, number: &str) -> Result<permit::Model, AppError> {
     let canonical = parse_permit_number(number)
         .ok_or_else(|| AppError::NotFound("准入证编号格式不正确".into()))?
@@ -123,6 +146,7 @@ pub async fn find<C: ConnectionTrait>(db: &C, number: &str) -> Result<permit::Mo
 }
 
 /// A permit the actor may read, or 404/403.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn readable(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -135,12 +159,14 @@ pub async fn readable(
     Ok(p)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn get(st: &AppState, actor: &Actor, number: &str) -> Result<PermitView, AppError> {
     let p = readable(&st.db, actor, number).await?;
     view_of(&st.db, &st.config.public_url, p).await
 }
 
 /// The actor's permits, newest first: a landlord's own, an official's village's, all for the admin.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn list(
     st: &AppState,
     actor: &Actor,
@@ -156,14 +182,15 @@ pub async fn list(
     )?;
     let pager = q.paginate(&st.db, per_page);
     let total = pager.num_items().await?;
-    let mut out = Vec::new();
-    for p in pager.fetch_page(page).await? {
-        out.push(view_of(&st.db, &st.config.public_url, p).await?);
-    }
-    Ok((out, total))
+    let permits = pager.fetch_page(page).await?;
+    Ok((
+        views_of(&st.db, &st.config.public_url, permits).await?,
+        total,
+    ))
 }
 
 /// The permit issued for an application, if any.
+#[tracing::instrument(level = "debug", skip_all, fields(application_id = application_id))]
 pub async fn of_application<C: ConnectionTrait>(
     db: &C,
     application_id: i32,
@@ -175,6 +202,7 @@ pub async fn of_application<C: ConnectionTrait>(
 }
 
 /// The official's queue: passed applications of their village, the longest waiting first.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn approval_queue(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -194,24 +222,22 @@ pub async fn approval_queue(
         .order_by_asc(application::Column::Id)
         .paginate(db, per_page);
     let total = pager.num_items().await?;
-    let mut rows = Vec::new();
-    for a in pager.fetch_page(page).await? {
-        let address = property::Entity::find_by_id(a.property_id)
-            .one(db)
-            .await?
-            .map(|p| p.address)
-            .unwrap_or_default();
-        rows.push(super::applications::ApplicationRow {
+    let apps = pager.fetch_page(page).await?;
+    let houses = apps.load_one(property::Entity, db).await?;
+    let rows = apps
+        .into_iter()
+        .zip(houses)
+        .map(|(a, h)| super::applications::ApplicationRow {
             id: a.id,
             status_label: ApplicationStatus::Passed.label_zh(),
             badge: ApplicationStatus::Passed.badge(),
             status: a.status,
             property_id: a.property_id,
-            address,
+            address: h.map(|h| h.address).unwrap_or_default(),
             updated_zh: zh_datetime(&a.updated_at),
             updated_at: a.updated_at,
-        });
-    }
+        })
+        .collect();
     Ok((rows, total))
 }
 
@@ -242,6 +268,7 @@ fn photo_list(json: &str) -> Vec<String> {
 }
 
 /// The inspections made for an application, oldest first, with their findings and photos.
+#[tracing::instrument(level = "debug", skip_all, fields(application_id = application_id))]
 pub async fn inspections_of<C: ConnectionTrait>(
     db: &C,
     application_id: i32,
@@ -276,7 +303,7 @@ pub async fn inspections_of<C: ConnectionTrait>(
         out.push(InspectionLine {
             id: i.id,
             at_zh: zh_datetime(&i.created_at),
-            outcome_label: if i.outcome == "passed" {
+            outcome_label: if i.outcome == Outcome::Passed.as_str() {
                 "通过"
             } else {
                 "未通过"

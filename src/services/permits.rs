@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, QueryFilter, Set, Statement,
+    DbBackend, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
 };
 
 use super::applications::add_event;
@@ -73,20 +73,6 @@ pub fn occupancy_rule(st: &AppState) -> OccupancyRule {
         .unwrap_or_default()
 }
 
-/// Locks a row for the rest of the transaction on PostgreSQL; SQLite's IMMEDIATE transaction
-/// already holds the database's write lock.
-pub async fn lock_row(tx: &DatabaseTransaction, table: &str, id: i32) -> Result<(), AppError> {
-    if tx.get_database_backend() == DbBackend::Postgres {
-        tx.query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
-            [id.into()],
-        ))
-        .await?;
-    }
-    Ok(())
-}
-
 /// Takes the next sequence number of a village's year in one statement. Concurrent approvals
 /// queue on the row (PostgreSQL's upsert takes the row lock; SQLite serialises writers), so
 /// two permits never share a number; a rolled-back approval leaves a gap, which is allowed.
@@ -136,8 +122,8 @@ async fn passed_application_for_decision(
     actor: &Actor,
     id: i32,
 ) -> Result<application::Model, AppError> {
-    lock_row(tx, "applications", id).await?;
     let a = application::Entity::find_by_id(id)
+        .lock_exclusive()
         .one(tx)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -154,6 +140,7 @@ async fn passed_application_for_decision(
 /// Approves a passed application and issues its permit, all in one transaction. A permit
 /// whose certificate could not be printed (a character the font lacks, an address too long for
 /// the page) is refused here, before anything is written.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn approve(
     st: &AppState,
     actor: &Actor,
@@ -289,6 +276,7 @@ pub async fn approve(
 }
 
 /// Rejects a passed application with a reason the landlord will read.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn reject(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -337,6 +325,7 @@ pub async fn reject(
 }
 
 /// Loads a permit by its number for a change, locked on PostgreSQL.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn permit_for_change(
     tx: &DatabaseTransaction,
     number: &str,
@@ -349,14 +338,15 @@ pub async fn permit_for_change(
         .one(tx)
         .await?
         .ok_or_else(|| AppError::NotFound("准入证不存在".into()))?;
-    lock_row(tx, "permits", pm.id).await?;
     permit_e::Entity::find_by_id(pm.id)
+        .lock_exclusive()
         .one(tx)
         .await?
         .ok_or_else(AppError::not_found)
 }
 
 /// Suspends, reinstates or revokes a permit of the official's village.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn change_status(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -413,17 +403,8 @@ pub async fn change_status(
     Ok(pm)
 }
 
-/// Whether a permit admits new check-ins (issue 5 calls this inside its check-in transaction).
+/// Whether a permit admits new check-ins: the check-in's own rule
+/// ([`super::stays::ensure_takes_tenants`], built on `PermitStatus::admits_check_ins`), in Chinese.
 pub fn admits_check_ins(p: &permit_e::Model) -> Result<(), AppError> {
-    let status = PermitStatus::parse(&p.status)
-        .unwrap_or(PermitStatus::Revoked)
-        .effective(p.valid_until, today_cst());
-    if status.admits_check_ins() {
-        Ok(())
-    } else {
-        Err(AppError::Conflict(format!(
-            "该准入证{}，不能办理入住登记",
-            status.label_zh()
-        )))
-    }
+    super::stays::ensure_takes_tenants(p, today_cst(), crate::domain::stay::Lang::Zh)
 }

@@ -1,7 +1,7 @@
 //! Houses and rooms: a landlord records them; officials see their village's, the admin sees all.
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, LoaderTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
@@ -63,34 +63,53 @@ pub fn room_view(r: &room::Model) -> RoomView {
 }
 
 /// Builds the view of a house without any access check; callers check first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn view_of<C: ConnectionTrait>(
     db: &C,
     p: property::Model,
 ) -> Result<PropertyView, AppError> {
-    let rooms = room::Entity::find()
-        .filter(room::Column::PropertyId.eq(p.id))
-        .order_by_asc(room::Column::Id)
-        .all(db)
-        .await?;
-    let v = village::Entity::find_by_id(p.village_id).one(db).await?;
-    let g = grid::Entity::find_by_id(p.grid_id).one(db).await?;
-    Ok(PropertyView {
-        id: p.id,
-        landlord_id: p.landlord_id,
-        village_id: p.village_id,
-        village_name: v.map(|v| v.name).unwrap_or_default(),
-        grid_id: p.grid_id,
-        grid_name: g.map(|g| g.name).unwrap_or_default(),
-        structure_label: Structure::parse(&p.structure)
-            .map(|s| s.label_zh())
-            .unwrap_or("其他"),
-        address: p.address,
-        floors: p.floors,
-        structure: p.structure,
-        rooms: rooms.iter().map(room_view).collect(),
-    })
+    let mut views = views_of(db, vec![p]).await?;
+    views.pop().ok_or_else(AppError::not_found)
 }
 
+/// Views of many houses in three queries (villages, grids, rooms), whatever their number.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn views_of<C: ConnectionTrait>(
+    db: &C,
+    houses: Vec<property::Model>,
+) -> Result<Vec<PropertyView>, AppError> {
+    if houses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let villages = houses.load_one(village::Entity, db).await?;
+    let grids = houses.load_one(grid::Entity, db).await?;
+    let rooms = houses
+        .load_many(room::Entity::find().order_by_asc(room::Column::Id), db)
+        .await?;
+    Ok(houses
+        .into_iter()
+        .zip(villages)
+        .zip(grids)
+        .zip(rooms)
+        .map(|(((p, v), g), rooms)| PropertyView {
+            id: p.id,
+            landlord_id: p.landlord_id,
+            village_id: p.village_id,
+            village_name: v.map(|v| v.name).unwrap_or_default(),
+            grid_id: p.grid_id,
+            grid_name: g.map(|g| g.name).unwrap_or_default(),
+            structure_label: Structure::parse(&p.structure)
+                .map(|s| s.label_zh())
+                .unwrap_or("其他"),
+            address: p.address,
+            floors: p.floors,
+            structure: p.structure,
+            rooms: rooms.iter().map(room_view).collect(),
+        })
+        .collect())
+}
+
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn get(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -107,6 +126,7 @@ pub async fn get(
 }
 
 /// Houses the actor may see, newest first, one page at a time.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn list(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -122,11 +142,8 @@ pub async fn list(
     )?;
     let pager = q.paginate(db, per_page);
     let total = pager.num_items().await?;
-    let mut out = Vec::new();
-    for p in pager.fetch_page(page).await? {
-        out.push(view_of(db, p).await?);
-    }
-    Ok((out, total))
+    let houses = pager.fetch_page(page).await?;
+    Ok((views_of(db, houses).await?, total))
 }
 
 /// The village of the house: the grid's village, which must agree with the village given, if any.
@@ -165,6 +182,7 @@ async fn insert_rooms<C: ConnectionTrait>(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -207,6 +225,7 @@ pub async fn create(
 }
 
 /// Changes a house while no application for it has gone past the draft stage.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,

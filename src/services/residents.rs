@@ -9,6 +9,7 @@ use super::{Actor, audit};
 use crate::crypto::pii::PiiCipher;
 use crate::domain::identity::DocType;
 use crate::domain::role::Role;
+use crate::domain::stay::StayStatus;
 use crate::entities::{property, stay};
 use crate::error::AppError;
 
@@ -164,7 +165,7 @@ fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
         .and_where(Expr::col((a("s"), a("wiped_at"))).is_null());
     match f.active_on {
         None => {
-            q.and_where(status().eq("active"));
+            q.and_where(status().eq(StayStatus::Active.as_str()));
         }
         Some(d) => {
             // Lived there on day d: confirmed, moved in by d, not gone before d began (China time).
@@ -175,16 +176,16 @@ fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
                 })
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_else(Utc::now);
-            q.and_where(status().is_in(["active", "checked_out"]))
-                .and_where(Expr::col((a("s"), a("confirmed_at"))).is_not_null())
-                .and_where(Expr::col((a("s"), a("move_in"))).lte(d))
-                .and_where(
-                    Expr::col((a("s"), a("ended_at"))).is_null().or(Expr::col((
-                        a("s"),
-                        a("ended_at"),
-                    ))
-                    .gte(start)),
-                );
+            q.and_where(
+                status().is_in([StayStatus::Active.as_str(), StayStatus::CheckedOut.as_str()]),
+            )
+            .and_where(Expr::col((a("s"), a("confirmed_at"))).is_not_null())
+            .and_where(Expr::col((a("s"), a("move_in"))).lte(d))
+            .and_where(
+                Expr::col((a("s"), a("ended_at")))
+                    .is_null()
+                    .or(Expr::col((a("s"), a("ended_at"))).gte(start)),
+            );
         }
     }
     if let Some(v) = f.village_id {
@@ -231,6 +232,7 @@ fn with_columns(mut q: SelectStatement) -> SelectStatement {
 }
 
 /// One page of the register, ordered by stay id, and the total.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn page<C: ConnectionTrait>(
     db: &C,
     f: &Filter,
@@ -256,6 +258,7 @@ pub async fn page<C: ConnectionTrait>(
 }
 
 /// The next chunk after stay id `after`: exports page by key so a million rows never sit in memory.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn chunk_after<C: ConnectionTrait>(
     db: &C,
     f: &Filter,
@@ -283,6 +286,7 @@ pub fn may_see_whole(actor: &Actor) -> bool {
 }
 
 /// Audits a read of the register (export, API pull, whole-number view) in its own transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn audit_read(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -308,6 +312,7 @@ pub async fn audit_read(
 
 /// The whole document number of one stay, for an official of its village or the town admin;
 /// every view is audited with who looked, at whom, and when.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, stay_id = stay_id))]
 pub async fn reveal(
     db: &DatabaseConnection,
     pii: &PiiCipher,

@@ -51,6 +51,7 @@ const ACCOUNTS: [(&str, Role, &str, Option<&str>, &[&str]); 6] = [
 ];
 
 /// Ensures the town row exists (every installation has exactly one town).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn ensure_town(
     db: &DatabaseConnection,
     code: &str,
@@ -84,6 +85,7 @@ pub async fn ensure_town(
 }
 
 /// Seeds the demo town. Running it again changes nothing: every row is looked up before it is made.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn seed_demo(db: &DatabaseConnection) -> Result<bool, AppError> {
     if user::Entity::find()
         .filter(user::Column::Phone.eq(ACCOUNTS[0].0))

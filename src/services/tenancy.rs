@@ -35,18 +35,23 @@ async fn rows<C: ConnectionTrait>(
     pii: &PiiCipher,
     stays: Vec<stay::Model>,
 ) -> Result<Vec<TenantRow>, AppError> {
-    let mut rooms: HashMap<i32, String> = HashMap::new();
-    let mut houses: HashMap<i32, String> = HashMap::new();
+    // Rooms and houses of the whole list in one query each, not one per stay.
+    let rooms: HashMap<i32, String> = room::Entity::find()
+        .filter(room::Column::Id.is_in(stays.iter().map(|s| s.room_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.label))
+        .collect();
+    let houses: HashMap<i32, String> = property::Entity::find()
+        .filter(property::Column::Id.is_in(stays.iter().map(|s| s.property_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.address))
+        .collect();
     let mut out = Vec::with_capacity(stays.len());
     for s in stays {
-        if let std::collections::hash_map::Entry::Vacant(e) = rooms.entry(s.room_id) {
-            let r = room::Entity::find_by_id(s.room_id).one(db).await?;
-            e.insert(r.map(|r| r.label).unwrap_or_default());
-        }
-        if let std::collections::hash_map::Entry::Vacant(e) = houses.entry(s.property_id) {
-            let p = property::Entity::find_by_id(s.property_id).one(db).await?;
-            e.insert(p.map(|p| p.address).unwrap_or_default());
-        }
         let status = StayStatus::parse(&s.status).unwrap_or(StayStatus::Lapsed);
         // The landlord needs to call their tenant, so the phone is shown whole to them.
         let phone = s
@@ -73,6 +78,7 @@ async fn rows<C: ConnectionTrait>(
 }
 
 /// Pending check-ins on all of the landlord's houses, oldest first.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = landlord.id))]
 pub async fn pending_for_landlord<C: ConnectionTrait>(
     db: &C,
     pii: &PiiCipher,
@@ -93,7 +99,7 @@ pub async fn pending_for_landlord<C: ConnectionTrait>(
     }
     let stays = stay::Entity::find()
         .filter(stay::Column::PermitId.is_in(permit_ids))
-        .filter(stay::Column::Status.eq("pending"))
+        .filter(stay::Column::Status.eq(StayStatus::Pending.as_str()))
         .order_by_asc(stay::Column::CreatedAt)
         .all(db)
         .await?;
@@ -112,6 +118,7 @@ pub struct Occupancy {
 }
 
 /// Current occupants of one of the landlord's houses; None when the house has no permit yet.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = landlord.id, property_id = property_id))]
 pub async fn occupancy_of_house<C: ConnectionTrait>(
     db: &C,
     pii: &PiiCipher,
@@ -135,7 +142,9 @@ pub async fn occupancy_of_house<C: ConnectionTrait>(
     };
     let stays = stay::Entity::find()
         .filter(stay::Column::PermitId.eq(permit.id))
-        .filter(stay::Column::Status.is_in(["pending", "active"]))
+        .filter(
+            stay::Column::Status.is_in([StayStatus::Pending.as_str(), StayStatus::Active.as_str()]),
+        )
         .order_by_asc(stay::Column::Id)
         .all(db)
         .await?;
@@ -144,8 +153,14 @@ pub async fn occupancy_of_house<C: ConnectionTrait>(
         permit_number: permit.number,
         permit_status: permit.status,
         max_occupants: permit.max_occupants,
-        active: tenants.iter().filter(|t| t.status == "active").count(),
-        pending: tenants.iter().filter(|t| t.status == "pending").count(),
+        active: tenants
+            .iter()
+            .filter(|t| t.status == StayStatus::Active.as_str())
+            .count(),
+        pending: tenants
+            .iter()
+            .filter(|t| t.status == StayStatus::Pending.as_str())
+            .count(),
         tenants,
     }))
 }

@@ -24,6 +24,7 @@ pub struct VillageInfo {
     pub grids: Vec<GridInfo>,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn the_town(db: &DatabaseConnection) -> Result<Option<town::Model>, AppError> {
     Ok(town::Entity::find()
         .order_by_asc(town::Column::Id)
@@ -32,6 +33,7 @@ pub async fn the_town(db: &DatabaseConnection) -> Result<Option<town::Model>, Ap
 }
 
 /// Every village with its grids, ordered by code; what any signed-in user may read.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn villages_with_grids(db: &DatabaseConnection) -> Result<Vec<VillageInfo>, AppError> {
     let villages = village::Entity::find()
         .order_by_asc(village::Column::Code)
@@ -89,6 +91,7 @@ fn parse_place_name(raw: &str) -> Result<String, &'static str> {
     Ok(n.to_string())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn create_village(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -136,6 +139,7 @@ pub async fn create_village(
     Ok(v)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, village_id = village_id))]
 pub async fn create_grid(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -183,6 +187,7 @@ pub async fn create_grid(
 }
 
 /// Replaces the grids an inspector is assigned to.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, inspector_id = inspector_id))]
 pub async fn assign_grids(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -235,6 +240,7 @@ async fn inspector_to_assign<C: sea_orm::ConnectionTrait>(
 }
 
 /// An inspector and the grids they cover, for the admin's assignment page.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, inspector_id = inspector_id))]
 pub async fn inspector_assignment(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -246,6 +252,7 @@ pub async fn inspector_assignment(
 }
 
 /// The grid ids an inspector covers.
+#[tracing::instrument(level = "debug", skip_all, fields(inspector_id = inspector_id))]
 pub async fn inspector_grid_ids(
     db: &DatabaseConnection,
     inspector_id: i32,
@@ -270,6 +277,7 @@ pub struct UserRow {
 }
 
 /// One page of accounts for the admin, newest first, with what each one covers.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn list_users(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -150,35 +150,18 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
     })
 }
 
-/// Checks a QR token. A token naming a key this instance has not loaded may come from a key
-/// rotated in by another instance or the CLI, so the key directory is read again once.
+/// Checks a QR token through the shared check (which follows key rotations made elsewhere),
+/// remembering good ones.
 pub fn verify_signature(
     st: &AppState,
     fields: &PermitSigningFields,
     sig: &str,
 ) -> Result<bool, AppError> {
-    fn poisoned<T>(_: T) -> AppError {
-        AppError::internal("keyring lock poisoned")
-    }
     let cache_key = SigCache::key(fields, sig);
     if st.sig_cache.contains(&cache_key) {
         return Ok(true);
     }
-    let (ok, known) = {
-        let ring = st.keyring.read().map_err(poisoned)?;
-        let key_id = sig.split_once('.').map(|(k, _)| k).unwrap_or("");
-        (
-            ring.verify(fields, sig),
-            ring.public_keys().iter().any(|k| k.key_id == key_id),
-        )
-    };
-    let ok = if ok || known || !sig.contains('.') {
-        ok
-    } else {
-        let mut ring = st.keyring.write().map_err(poisoned)?;
-        ring.reload().map_err(AppError::internal)?;
-        ring.verify(fields, sig)
-    };
+    let ok = super::signatures::verify_qr(&st.keyring, fields, sig)?;
     if ok {
         st.sig_cache.insert(cache_key);
     }

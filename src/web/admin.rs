@@ -8,13 +8,11 @@ use rocket::{FromForm, State, get, post};
 
 use super::guards::{CsrfChecked, TownAdmin};
 use super::pages::{Page, Pager};
-use crate::domain::account::{NewPassword, PersonName};
 use crate::domain::fields::FieldErrors;
-use crate::domain::identity::Phone;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
+use crate::services::accounts::{self, RawNewUser};
 use crate::services::applications::{self, ApplicationRow};
-use crate::services::auth::{self, NewUser};
 use crate::services::town::{self, UserRow, VillageInfo};
 use crate::{AppRef, AppState};
 
@@ -212,7 +210,7 @@ pub async fn users(
     page: Option<u64>,
 ) -> AppResult<UsersPage> {
     let form = UserFormValues {
-        role: "inspector".into(),
+        role: Role::Inspector.as_str().into(),
         ..Default::default()
     };
     users_page(st, &who, page_ctx, page, form, FieldErrors::new()).await
@@ -226,37 +224,6 @@ pub struct UserForm {
     password: Option<String>,
     village_id: Option<String>,
     grid_ids: Vec<i32>,
-}
-
-/// Parses the admin's new-account form into a `NewUser`, or says what is wrong with each field.
-fn parse_user_form(f: &UserForm) -> Result<NewUser, FieldErrors> {
-    let mut e = FieldErrors::new();
-    let s = |o: &Option<String>| o.clone().unwrap_or_default();
-    let role = Role::parse(&s(&f.role));
-    if role.is_none() {
-        e.add("role", "请选择角色");
-    }
-    let phone = Phone::parse(&s(&f.phone))
-        .map_err(|m| e.add("phone", m.to_string()))
-        .ok();
-    let name = PersonName::parse(&s(&f.name))
-        .map_err(|m| e.add("name", m))
-        .ok();
-    let password = NewPassword::parse(&s(&f.password))
-        .map_err(|m| e.add("password", m))
-        .ok();
-    let village_id = s(&f.village_id).parse::<i32>().ok();
-    match (role, phone, name, password) {
-        (Some(role), Some(phone), Some(name), Some(password)) if e.is_empty() => Ok(NewUser {
-            role,
-            phone,
-            name,
-            password,
-            village_id,
-            grid_ids: f.grid_ids.clone(),
-        }),
-        _ => Err(e),
-    }
 }
 
 #[post("/admin/users", data = "<form>")]
@@ -275,11 +242,15 @@ pub async fn create_user(
         village_id: s(&form.village_id),
         grid_ids: form.grid_ids.clone(),
     };
-    let result = match parse_user_form(&form) {
-        Ok(nu) => auth::create_user(&st.db, Some(&who.0), nu).await,
-        Err(e) => Err(AppError::Validation(e)),
+    let raw = RawNewUser {
+        role: s(&form.role),
+        phone: s(&form.phone),
+        name: s(&form.name),
+        password: s(&form.password),
+        village_id: s(&form.village_id),
+        grid_ids: form.grid_ids.clone(),
     };
-    match result {
+    match accounts::create_from_form(&st.db, &who.0, &raw).await {
         Ok(u) => Ok(Flash::success(
             Redirect::to("/admin/users"),
             format!("已开通账号：{} {}", u.name, u.phone),

@@ -4,7 +4,6 @@ use askama_web::WebTemplate;
 use rocket::form::Form;
 use rocket::http::Status;
 use rocket::{FromForm, State, get, post};
-use sea_orm::EntityTrait;
 
 use super::guards::{ClientIp, CsrfChecked};
 use super::pages::Page;
@@ -110,20 +109,16 @@ async fn form_page(
     errors: FieldErrors,
     form_error: Option<String>,
 ) -> AppResult<CheckinPage> {
-    let address = crate::entities::property::Entity::find_by_id(p.property_id)
-        .one(&st.db)
-        .await?
-        .map(|h| h.address)
-        .unwrap_or_default();
+    let place = stays::place_of(&st.db, &occupancy_rule(st), p).await?;
     Ok(CheckinPage {
         page,
         lang,
         number: p.number.clone(),
         sig: sig.to_string(),
-        address,
+        address: place.address,
         valid_until_zh: zh_date(&p.valid_until),
         max_occupants: p.max_occupants,
-        rooms: stays::letting_rooms(&st.db, &occupancy_rule(st), p.property_id).await?,
+        rooms: place.rooms,
         doc_types: DocType::ALL
             .iter()
             .map(|t| (t.as_str(), lang.t(t.label_zh(), t.label_en())))

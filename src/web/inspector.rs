@@ -188,7 +188,9 @@ async fn walk_page(
     errors: FieldErrors,
 ) -> AppResult<WalkPage> {
     let (t, task) = tasks::get(&st.db, &who.0, id).await?;
-    if !matches!(task.row.status.as_str(), "open" | "in_progress") {
+    let active = crate::domain::inspection::TaskStatus::parse(&task.row.status)
+        .is_some_and(|s| s.is_active());
+    if !active {
         return Err(AppError::Conflict("任务已结束，不能再检查".into()));
     }
     let c = submission::checklist_for(&st.checklists, &t, None, None)?;
@@ -337,7 +339,7 @@ pub async fn walk_submit(
     match result {
         Ok(Some(r)) => Ok(Flash::success(
             Redirect::to(format!("/inspections/{}", r.inspection_id)),
-            if r.outcome == "passed" {
+            if r.outcome == crate::domain::checklist::Outcome::Passed.as_str() {
                 "检查结果已提交：检查通过".to_string()
             } else {
                 format!("检查结果已提交：发现 {} 项隐患", r.findings.len())

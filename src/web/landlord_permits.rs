@@ -22,7 +22,8 @@ pub struct PermitPage {
 
 impl PermitPage {
     fn can_renew(&self) -> bool {
-        self.p.renewed_by_application_id.is_none() && self.p.status != "revoked"
+        self.p.renewed_by_application_id.is_none()
+            && self.p.status != crate::domain::permit::PermitStatus::Revoked.as_str()
     }
 }
 

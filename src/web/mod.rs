@@ -14,6 +14,7 @@ pub mod permits;
 pub mod photos;
 pub mod public;
 pub mod residents;
+pub mod respond;
 pub mod staff;
 pub mod tenants;
 

@@ -16,7 +16,7 @@ use crate::domain::permit::PermitAction;
 use crate::error::{AppError, AppResult};
 use crate::services::applications::{self, ApplicationRow, ApplicationView};
 use crate::services::permit_view::{self, InspectionLine, PermitView};
-use crate::services::{audit, permits};
+use crate::services::permits;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "official/queue.html")]
@@ -59,7 +59,7 @@ pub struct ReviewPage {
 
 impl ReviewPage {
     fn can_decide(&self) -> bool {
-        self.app.status == "passed"
+        self.app.status == crate::domain::application::ApplicationStatus::Passed.as_str()
     }
 }
 
@@ -329,23 +329,7 @@ pub async fn rotate_key(
             "请勾选确认后再更换签名密钥",
         ));
     }
-    let id = st
-        .keyring
-        .write()
-        .map_err(|_| AppError::internal("keyring lock poisoned"))?
-        .rotate()
-        .map_err(AppError::internal)?;
-    let tx = crate::db::begin_write(&st.db).await?;
-    audit::record(
-        &tx,
-        Some(who.0.id),
-        "signing_key.rotate",
-        "signing_key",
-        &id,
-        serde_json::json!({"key_id": id}),
-    )
-    .await?;
-    tx.commit().await?;
+    let id = crate::services::signatures::rotate_key(st, &who.0).await?;
     Ok(Flash::success(
         Redirect::to("/admin/keys"),
         format!("已启用新签名密钥 {id}；旧密钥继续用于核验已打印的证书"),

@@ -4,8 +4,8 @@ use rocket::{Responder, State, get};
 
 use super::guards::CurrentUser;
 use crate::AppRef;
-use crate::error::{AppError, AppResult};
-use crate::services::uploads;
+use crate::error::AppResult;
+use crate::services::photos;
 
 #[derive(Responder)]
 pub struct PhotoResponse {
@@ -15,13 +15,7 @@ pub struct PhotoResponse {
 
 #[get("/photos/<id>")]
 pub async fn photo(who: CurrentUser, st: &State<AppRef>, id: &str) -> AppResult<PhotoResponse> {
-    let (u, path) = uploads::photo_path(&st.db, &st.config.uploads_dir(), id).await?;
-    if !uploads::may_view(&st.db, &who.0, &u).await? {
-        return Err(AppError::forbidden());
-    }
-    let bytes = rocket::tokio::fs::read(&path)
-        .await
-        .map_err(|_| AppError::not_found())?;
+    let bytes = photos::read(&st.db, &st.config.uploads_dir(), &who.0, id).await?;
     Ok(PhotoResponse {
         body: (ContentType::JPEG, bytes),
         cache: Header::new("Cache-Control", "private, max-age=86400"),

@@ -21,7 +21,8 @@ pub struct VerifyPage {
 
 impl VerifyPage {
     fn admits_check_in(&self) -> bool {
-        self.v.authentic && self.v.status == Some("active")
+        self.v.authentic
+            && self.v.status == Some(crate::domain::permit::PermitStatus::Active.as_str())
     }
 }
 

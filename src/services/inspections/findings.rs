@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::{TaskPolicy, json_list, lock_row};
+use super::{TaskPolicy, json_list};
 use crate::domain::application::ApplicationStatus;
 use crate::domain::checklist::{ChecklistRegistry, Severity};
 use crate::domain::dates::zh_datetime;
@@ -54,6 +54,7 @@ fn overdue(f: &finding::Model, now: &DateTime<Utc>) -> bool {
     f.status == finding_status::OPEN && f.deadline_at.is_some_and(|d| d < *now)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn views_of<C: ConnectionTrait>(
     db: &C,
     reg: &ChecklistRegistry,
@@ -112,6 +113,7 @@ pub async fn views_of<C: ConnectionTrait>(
 }
 
 /// The findings of an application (newest inspection first), for whoever may read it.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, app_id = app_id))]
 pub async fn of_application(
     db: &DatabaseConnection,
     reg: &ChecklistRegistry,
@@ -130,6 +132,7 @@ pub async fn of_application(
 }
 
 /// Unfixed findings past their deadline, across the town, for the admin.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn overdue_list(
     db: &DatabaseConnection,
     reg: &ChecklistRegistry,
@@ -196,6 +199,7 @@ pub struct FixOutcome {
     pub reinspection_task_id: Option<i32>,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, finding_id = finding_id))]
 pub async fn report_fix(
     db: &DatabaseConnection,
     policy: &TaskPolicy,
@@ -212,8 +216,8 @@ pub async fn report_fix(
         .await?
         .ok_or_else(AppError::not_found)?;
     // One lock per house: two fixes reported at once must not both miss the last one.
-    lock_row(&tx, "properties", f.property_id).await?;
     let p = property::Entity::find_by_id(f.property_id)
+        .lock_exclusive()
         .one(&tx)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -306,6 +310,7 @@ pub async fn report_fix(
 }
 
 /// The application and house a finding belongs to, checking that the actor may read the house.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, finding_id = finding_id))]
 pub async fn application_of(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -326,6 +331,7 @@ pub async fn application_of(
 }
 
 /// Findings of a house not yet closed (routine patrols' findings have no application).
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, property_id = property_id))]
 pub async fn open_of_property(
     db: &DatabaseConnection,
     reg: &ChecklistRegistry,

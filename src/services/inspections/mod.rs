@@ -7,10 +7,7 @@ pub mod submit;
 pub mod tasks;
 pub mod view;
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
-
 use crate::AppState;
-use crate::error::AppError;
 
 /// Checklist used when the registry has several and nothing says otherwise.
 pub const DEFAULT_CHECKLIST: &str = "rental-safety";
@@ -38,25 +35,6 @@ impl TaskPolicy {
             checklist_key: key,
         }
     }
-}
-
-/// On PostgreSQL, locks one row for the rest of the transaction so two writers of the same
-/// record queue instead of both acting on what they read (SQLite's IMMEDIATE transaction
-/// already serialises writers).
-pub(crate) async fn lock_row<C: ConnectionTrait>(
-    tx: &C,
-    table: &str,
-    id: i32,
-) -> Result<(), AppError> {
-    if tx.get_database_backend() == DbBackend::Postgres {
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
-            [id.into()],
-        ))
-        .await?;
-    }
-    Ok(())
 }
 
 /// A JSON array of strings stored in a text column; anything unreadable reads as empty.

@@ -2,10 +2,9 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 
-use super::lock_row;
 use super::tasks::{inspector_covers, may_work, status_of};
 use crate::domain::application::ApplicationStatus;
 use crate::domain::inspection::TaskStatus;
@@ -16,6 +15,7 @@ use crate::services::{Actor, applications, audit};
 
 /// Starts work on a task (open → in_progress); its application, if any, reads 检查中.
 /// Starting a task already in progress changes nothing.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn start<C: ConnectionTrait>(
     tx: &C,
     actor: &Actor,
@@ -60,6 +60,7 @@ pub async fn start<C: ConnectionTrait>(
 
 /// Moves an application along its lifecycle when the move is legal; otherwise leaves it, since
 /// tasks of a house outlive its applications (routine patrols, an approved permit).
+#[tracing::instrument(level = "debug", skip_all, fields(app_id = app_id))]
 pub async fn move_application<C: ConnectionTrait>(
     tx: &C,
     app_id: i32,
@@ -67,8 +68,11 @@ pub async fn move_application<C: ConnectionTrait>(
     actor_id: Option<i32>,
     note: &str,
 ) -> Result<bool, AppError> {
-    lock_row(tx, "applications", app_id).await?;
-    let Some(a) = application::Entity::find_by_id(app_id).one(tx).await? else {
+    let Some(a) = application::Entity::find_by_id(app_id)
+        .lock_exclusive()
+        .one(tx)
+        .await?
+    else {
         return Ok(false);
     };
     let from = ApplicationStatus::parse(&a.status).unwrap_or(ApplicationStatus::Draft);
@@ -93,10 +97,11 @@ pub async fn move_application<C: ConnectionTrait>(
 }
 
 /// Starts a task as a use case of its own (the 开始检查 button).
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn start_task(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<(), AppError> {
     let tx = crate::db::begin_write(db).await?;
-    lock_row(&tx, "inspection_tasks", id).await?;
     let t = task::Entity::find_by_id(id)
+        .lock_exclusive()
         .one(&tx)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -109,6 +114,7 @@ pub async fn start_task(db: &DatabaseConnection, actor: &Actor, id: i32) -> Resu
 }
 
 /// The town admin hands a task to another inspector of the task's grid.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id, inspector_id = inspector_id))]
 pub async fn reassign(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -119,8 +125,8 @@ pub async fn reassign(
         return Err(AppError::Forbidden("只有镇管理员可以改派任务".into()));
     }
     let tx = crate::db::begin_write(db).await?;
-    lock_row(&tx, "inspection_tasks", id).await?;
     let t = task::Entity::find_by_id(id)
+        .lock_exclusive()
         .one(&tx)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -152,6 +158,7 @@ pub async fn reassign(
 }
 
 /// The inspectors of a grid, for the reassignment form.
+#[tracing::instrument(level = "debug", skip_all, fields(grid_id = grid_id))]
 pub async fn inspectors_of_grid(
     db: &DatabaseConnection,
     grid_id: i32,

@@ -22,6 +22,7 @@ pub const JOB: &str = "routine_patrols";
 /// that, on PostgreSQL, locks the chosen houses with `FOR UPDATE SKIP LOCKED` (a second
 /// scheduler takes other houses or none), and on SQLite is IMMEDIATE (the second waits, then
 /// finds the houses already moved on). A house with an unfinished routine task is never picked.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_due(
     db: &DatabaseConnection,
     reg: &ChecklistRegistry,
@@ -82,6 +83,7 @@ pub async fn create_due(
 }
 
 /// The scheduler's entry point.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn run(st: &crate::AppState) -> Result<String, AppError> {
     let n = create_due(&st.db, &st.checklists, &TaskPolicy::of(st), Utc::now()).await?;
     Ok(format!("{n} routine patrol task(s) created"))

@@ -3,15 +3,14 @@
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 
-use super::{json_list, lock_row};
+use super::json_list;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::checklist::{
-    Answer, AnswerResult, Checklist, ChecklistRegistry, Outcome, Severity, cadence_days, evaluate,
-    grade_for,
+    Answer, AnswerResult, Checklist, ChecklistRegistry, Severity, cadence_days, evaluate, grade_for,
 };
 use crate::domain::fields::FieldErrors;
 use crate::domain::inspection::{TaskStatus, finding_status};
@@ -129,6 +128,7 @@ pub fn draft_of(t: &task::Model) -> Vec<DraftAnswer> {
 }
 
 /// Saves a draft (starting the task if it was open). Nothing is judged yet.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, task_id = task_id))]
 pub async fn save_draft(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -136,8 +136,8 @@ pub async fn save_draft(
     answers: Vec<DraftAnswer>,
 ) -> Result<(), AppError> {
     let tx = crate::db::begin_write(db).await?;
-    lock_row(&tx, "inspection_tasks", task_id).await?;
     let t = task::Entity::find_by_id(task_id)
+        .lock_exclusive()
         .one(&tx)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -165,6 +165,7 @@ pub async fn save_draft(
 }
 
 /// The stored result of an inspection.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn result_of<C: ConnectionTrait>(
     db: &C,
     i: &inspection::Model,
@@ -195,6 +196,7 @@ pub async fn result_of<C: ConnectionTrait>(
 
 /// Submits an inspection once. The same `submission_id` again returns the first result and
 /// writes nothing, because phones on weak networks resend.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, task_id = task_id))]
 pub async fn submit(
     db: &DatabaseConnection,
     reg: &ChecklistRegistry,
@@ -204,8 +206,8 @@ pub async fn submit(
 ) -> Result<InspectionResult, AppError> {
     let submission_id = parse_submission_id(&s.submission_id)?;
     let tx = crate::db::begin_write(db).await?;
-    lock_row(&tx, "inspection_tasks", task_id).await?;
     let t = task::Entity::find_by_id(task_id)
+        .lock_exclusive()
         .one(&tx)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -267,10 +269,7 @@ pub async fn submit(
     let mut open: Vec<Severity> = eval.findings.iter().map(|f| f.severity).collect();
     open.extend(still_open.iter().copied());
     let grade = grade_for(c, &open);
-    let outcome = match eval.outcome {
-        Outcome::Passed => "passed",
-        Outcome::Failed => "failed",
-    };
+    let outcome = eval.outcome.as_str();
 
     let answers_json = serde_json::to_string(&s.answers).map_err(AppError::internal)?;
     let i = inspection::ActiveModel {

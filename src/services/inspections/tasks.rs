@@ -20,6 +20,7 @@ use crate::services::{Actor, audit, town};
 
 /// The inspector of `grid_id` with the fewest unfinished tasks (ties: the longest-serving
 /// account), or None when the grid has nobody; the admin then assigns by hand.
+#[tracing::instrument(level = "debug", skip_all, fields(grid_id = grid_id))]
 pub async fn least_loaded_inspector<C: ConnectionTrait>(
     tx: &C,
     grid_id: i32,
@@ -56,6 +57,7 @@ pub async fn least_loaded_inspector<C: ConnectionTrait>(
 }
 
 /// Makes a task for a house in its grid, routed to the least-loaded inspector, in `tx`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_task<C: ConnectionTrait>(
     tx: &C,
     kind: TaskKind,
@@ -98,6 +100,7 @@ pub async fn create_task<C: ConnectionTrait>(
 }
 
 /// The initial inspection of a submitted application; called inside the submission transaction.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_initial<C: ConnectionTrait>(
     tx: &C,
     app: &application::Model,
@@ -140,6 +143,7 @@ pub(crate) fn status_of(t: &task::Model) -> TaskStatus {
 }
 
 /// Rows for a page of tasks, looking up addresses, grids and names in one query each.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn rows_of<C: ConnectionTrait>(
     db: &C,
     tasks: Vec<task::Model>,
@@ -217,6 +221,7 @@ pub struct TaskFilter {
 }
 
 /// Tasks the actor may see, filtered, earliest due first (so overdue ones lead), one page.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn list(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -300,6 +305,7 @@ async fn grid_ids_of_village<C: ConnectionTrait>(
 
 /// Whether the actor may see a task: the grid's inspectors, the village's official, the admin
 /// and API clients.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn may_read<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
@@ -318,6 +324,7 @@ pub async fn may_read<C: ConnectionTrait>(
 
 /// Whether the actor may walk the checklist and submit: the grid's inspectors, and API clients
 /// that push results recorded in the grid platform.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn may_work<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
@@ -350,6 +357,7 @@ pub struct TaskDetail {
     pub grade: Option<String>,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn get(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -61,6 +61,7 @@ fn result_label(a: &Answer) -> &'static str {
 
 /// Who may read an inspection: the grid's inspectors, the house's landlord, the village's
 /// official, the admin and API clients.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
 pub async fn get(
     db: &DatabaseConnection,
     reg: &ChecklistRegistry,
@@ -148,7 +149,7 @@ pub async fn get(
         checklist_title: c.title_zh.clone(),
         checklist_version: i.checklist_version,
         checklist_hash: i.checklist_hash.clone(),
-        outcome_label: if i.outcome == "passed" {
+        outcome_label: if i.outcome == crate::domain::checklist::Outcome::Passed.as_str() {
             "检查通过"
         } else {
             "发现隐患"
@@ -162,6 +163,7 @@ pub async fn get(
 }
 
 /// The inspection that completed a task, if any.
+#[tracing::instrument(level = "debug", skip_all, fields(task_id = task_id))]
 pub async fn of_task(db: &DatabaseConnection, task_id: i32) -> Result<Option<i32>, AppError> {
     Ok(inspection::Entity::find()
         .filter(inspection::Column::TaskId.eq(task_id))

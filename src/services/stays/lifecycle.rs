@@ -93,6 +93,7 @@ async fn apply<C: ConnectionTrait>(
 }
 
 /// The landlord confirms, rejects or checks out one of their tenants.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = landlord.id, id = id))]
 pub async fn landlord_transition(
     db: &DatabaseConnection,
     landlord: &Actor,
@@ -101,7 +102,7 @@ pub async fn landlord_transition(
 ) -> Result<stay::Model, AppError> {
     let tx = crate::db::begin_write(db).await?;
     let s = own_stay(&tx, landlord, id).await?;
-    if t == Transition::CheckOut && s.status == "pending" {
+    if t == Transition::CheckOut && s.status == StayStatus::Pending.as_str() {
         return Err(AppError::Conflict("待确认的登记请选择“拒绝”".into()));
     }
     let s = apply(&tx, s, t, Some(landlord.id)).await?;
@@ -111,6 +112,7 @@ pub async fn landlord_transition(
 
 /// The tenant checks out with the code shown at check-in. A wrong code and an unknown stay read
 /// the same, so the endpoint does not reveal which stay ids exist.
+#[tracing::instrument(level = "debug", skip_all, fields(id = id))]
 pub async fn check_out_with_code(
     db: &DatabaseConnection,
     pii: &PiiCipher,
@@ -154,14 +156,15 @@ pub async fn check_out_with_code(
 }
 
 /// Pending stays older than `hours` lapse and free their slot and the person's open stay.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn lapse_pending(db: &DatabaseConnection, hours: u32) -> Result<u64, AppError> {
     let cutoff = Utc::now() - Duration::hours(i64::from(hours));
     let tx = crate::db::begin_write(db).await?;
     let r = stay::Entity::update_many()
-        .col_expr(stay::Column::Status, "lapsed".into())
+        .col_expr(stay::Column::Status, StayStatus::Lapsed.as_str().into())
         .col_expr(stay::Column::OpenDocHash, Option::<String>::None.into())
         .col_expr(stay::Column::EndedAt, Some(Utc::now()).into())
-        .filter(stay::Column::Status.eq("pending"))
+        .filter(stay::Column::Status.eq(StayStatus::Pending.as_str()))
         .filter(stay::Column::CreatedAt.lt(cutoff))
         .exec(&tx)
         .await?;
@@ -181,6 +184,7 @@ pub async fn lapse_pending(db: &DatabaseConnection, hours: u32) -> Result<u64, A
 }
 
 /// Wipes the personal fields of stays that ended more than `months` ago; the rows stay for counts.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn retention_wipe(db: &DatabaseConnection, months: u32) -> Result<u64, AppError> {
     let cutoff = Utc::now()
         .checked_sub_months(chrono::Months::new(months))

@@ -3,8 +3,8 @@ use std::sync::RwLock;
 
 use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, SqlErr, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set, SqlErr,
 };
 use serde::Serialize;
 
@@ -15,6 +15,7 @@ use crate::crypto::pii::PiiCipher;
 use crate::crypto::signing::{PermitKeyring, PermitSigningFields};
 use crate::domain::dates::today_cst;
 use crate::domain::occupancy::{OccupancyRule, RoomKind, room_capacity};
+use crate::domain::permit::PermitStatus;
 use crate::domain::permit_number::parse_permit_number;
 use crate::domain::role::Role;
 use crate::domain::stay::{CheckIn, Lang, StayStatus, new_checkout_code, normalise_checkout_code};
@@ -26,9 +27,10 @@ pub use lifecycle::{
 
 /// More new registrations than this on one permit within an hour looks like abuse.
 pub const FLOOD_PER_HOUR: u64 = 20;
-const OPEN: [&str; 2] = ["pending", "active"];
+const OPEN: [&str; 2] = [StayStatus::Pending.as_str(), StayStatus::Active.as_str()];
 
 /// Loads the permit a QR code names, checks its signature and that it still takes tenants.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn permit_for_check_in<C: ConnectionTrait>(
     db: &C,
     keyring: &RwLock<PermitKeyring>,
@@ -55,10 +57,7 @@ pub async fn permit_for_check_in<C: ConnectionTrait>(
         valid_until: p.valid_until,
         max_occupants: u32::try_from(p.max_occupants).unwrap_or(0),
     };
-    let genuine = {
-        let ring = keyring.read().unwrap_or_else(|e| e.into_inner());
-        !sig.is_empty() && ring.verify(&fields, sig)
-    };
+    let genuine = crate::services::signatures::verify_qr(keyring, &fields, sig)?;
     if !genuine {
         return Err(AppError::Forbidden(
             lang.t(
@@ -78,27 +77,27 @@ pub fn ensure_takes_tenants(
     today: NaiveDate,
     lang: Lang,
 ) -> Result<(), AppError> {
-    let refuse = |zh: &str, en: &str| Err(AppError::Conflict(lang.t(zh, en).to_string()));
-    match p.status.as_str() {
-        "suspended" => refuse(
+    let status = PermitStatus::parse(&p.status)
+        .unwrap_or(PermitStatus::Revoked)
+        .effective(p.valid_until, today);
+    if status.admits_check_ins() {
+        return Ok(());
+    }
+    let (zh, en) = match status {
+        PermitStatus::Suspended => (
             "该房屋的准入证已暂停，暂不能登记入住",
             "This permit is suspended; no check-in is possible",
         ),
-        "revoked" => refuse(
+        PermitStatus::Revoked => (
             "该房屋的准入证已吊销，不能登记入住",
             "This permit has been revoked; no check-in is possible",
         ),
-        "expired" => refuse(
+        PermitStatus::Expired | PermitStatus::Active => (
             "该房屋的准入证已过期，不能登记入住",
             "This permit has expired; no check-in is possible",
         ),
-        "active" if p.valid_until < today => refuse(
-            "该房屋的准入证已过期，不能登记入住",
-            "This permit has expired; no check-in is possible",
-        ),
-        "active" => Ok(()),
-        _ => refuse("该准入证当前不可登记入住", "This permit takes no check-ins"),
-    }
+    };
+    Err(AppError::Conflict(lang.t(zh, en).to_string()))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -108,7 +107,33 @@ pub struct RoomOption {
     pub capacity: u32,
 }
 
+/// Where a check-in form registers a tenant: the house's address and its lettable rooms.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckInPlace {
+    pub address: String,
+    pub rooms: Vec<RoomOption>,
+}
+
+/// The address and lettable rooms of the house a permit covers.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn place_of<C: ConnectionTrait>(
+    db: &C,
+    rule: &OccupancyRule,
+    p: &permit::Model,
+) -> Result<CheckInPlace, AppError> {
+    let address = crate::entities::property::Entity::find_by_id(p.property_id)
+        .one(db)
+        .await?
+        .map(|h| h.address)
+        .unwrap_or_default();
+    Ok(CheckInPlace {
+        address,
+        rooms: letting_rooms(db, rule, p.property_id).await?,
+    })
+}
+
 /// The rooms of the permit's house that may be let, with their caps.
+#[tracing::instrument(level = "debug", skip_all, fields(property_id = property_id))]
 pub async fn letting_rooms<C: ConnectionTrait>(
     db: &C,
     rule: &OccupancyRule,
@@ -168,6 +193,7 @@ fn one_open_stay_message(lang: Lang) -> AppError {
 
 /// Registers a tenant on a permit whose signature the caller has checked. Caps and the one-open-
 /// stay rule are decided inside one write transaction holding the permit row.
+#[tracing::instrument(level = "debug", skip_all, fields(permit_id = permit_id))]
 pub async fn check_in(
     db: &DatabaseConnection,
     pii: &PiiCipher,
@@ -180,6 +206,7 @@ pub async fn check_in(
 }
 
 /// [`check_in`] with the hourly registrations threshold from the configuration.
+#[tracing::instrument(level = "debug", skip_all, fields(permit_id = permit_id))]
 pub async fn check_in_with_flood_limit(
     db: &DatabaseConnection,
     pii: &PiiCipher,
@@ -190,15 +217,10 @@ pub async fn check_in_with_flood_limit(
     lang: Lang,
 ) -> Result<CheckedIn, AppError> {
     let tx = crate::db::begin_write(db).await?;
-    if tx.get_database_backend() == DbBackend::Postgres {
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT id FROM permits WHERE id = $1 FOR UPDATE",
-            [permit_id.into()],
-        ))
-        .await?;
-    }
+    // Concurrent check-ins on one permit queue on its row (PostgreSQL); SQLite's IMMEDIATE
+    // transaction already serialises writers, and sea-query emits no lock clause there.
     let p = permit::Entity::find_by_id(permit_id)
+        .lock_exclusive()
         .one(&tx)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -307,7 +329,7 @@ pub async fn check_in_with_flood_limit(
     tx.commit().await?;
     Ok(CheckedIn {
         stay_id: s.id,
-        status: "pending",
+        status: StayStatus::Pending.as_str(),
         checkout_code: code,
     })
 }
