@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::Actor;
 use crate::AppState;
 use crate::domain::application::ApplicationStatus;
-use crate::domain::dates::{today_cst, zh_date, zh_datetime};
+use crate::domain::dates::{zh_date, zh_datetime};
 use crate::domain::grade::Grade;
 use crate::domain::permit::PermitStatus;
 use crate::domain::permit_number::parse_permit_number;
@@ -58,10 +58,11 @@ pub fn qr_url(public_url: &str, p: &permit::Model) -> String {
     format!("{public_url}/p/{}?sig={}", p.number, p.signature)
 }
 
-pub fn status_of(p: &permit::Model) -> PermitStatus {
+/// The status as of `today` (town time): an active permit past its date reads as expired.
+pub fn status_of(p: &permit::Model, today: NaiveDate) -> PermitStatus {
     PermitStatus::parse(&p.status)
         .unwrap_or(PermitStatus::Revoked)
-        .effective(p.valid_until, today_cst())
+        .effective(p.valid_until, today)
 }
 
 fn grade_of(p: &permit::Model) -> Grade {
@@ -72,6 +73,7 @@ pub async fn view_of<C: ConnectionTrait>(
     db: &C,
     public_url: &str,
     p: permit::Model,
+    today: NaiveDate,
 ) -> Result<PermitView, AppError> {
     let village = village::Entity::find_by_id(p.village_id)
         .one(db)
@@ -83,7 +85,7 @@ pub async fn view_of<C: ConnectionTrait>(
         .await?
         .map(|h| h.address)
         .unwrap_or_default();
-    let s = status_of(&p);
+    let s = status_of(&p, today);
     let g = grade_of(&p);
     Ok(PermitView {
         qr_url: qr_url(public_url, &p),
@@ -137,7 +139,7 @@ pub async fn readable(
 
 pub async fn get(st: &AppState, actor: &Actor, number: &str) -> Result<PermitView, AppError> {
     let p = readable(&st.db, actor, number).await?;
-    view_of(&st.db, &st.config.public_url, p).await
+    view_of(&st.db, &st.config.public_url, p, st.config.clock.today()).await
 }
 
 /// The actor's permits, newest first: a landlord's own, an official's village's, all for the admin.
@@ -158,7 +160,7 @@ pub async fn list(
     let total = pager.num_items().await?;
     let mut out = Vec::new();
     for p in pager.fetch_page(page).await? {
-        out.push(view_of(&st.db, &st.config.public_url, p).await?);
+        out.push(view_of(&st.db, &st.config.public_url, p, st.config.clock.today()).await?);
     }
     Ok((out, total))
 }
