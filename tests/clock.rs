@@ -74,16 +74,17 @@ fn same_minute(a: DateTime<Utc>, b: DateTime<Utc>) {
 }
 
 #[rocket::async_test]
-async fn a_task_submitted_on_saturday_morning_is_due_on_thursday_morning() {
+async fn a_task_submitted_on_saturday_morning_is_due_on_wednesday_morning() {
+    // Three working days (the default) from a Saturday: Monday, Tuesday, Wednesday.
     let (created, due) = due_of_a_task_submitted_at(cst(2026, 11, 28, 10, 0)).await;
     same_minute(created, cst(2026, 11, 28, 10, 0));
-    same_minute(due, cst(2026, 12, 3, 10, 0));
+    same_minute(due, cst(2026, 12, 2, 10, 0));
 }
 
 #[rocket::async_test]
-async fn a_task_submitted_late_on_sunday_night_is_due_on_thursday_night() {
+async fn a_task_submitted_late_on_sunday_night_is_due_on_wednesday_night() {
     let (_, due) = due_of_a_task_submitted_at(cst(2026, 11, 29, 23, 30)).await;
-    same_minute(due, cst(2026, 12, 3, 23, 30));
+    same_minute(due, cst(2026, 12, 2, 23, 30));
 }
 
 #[rocket::async_test]
@@ -99,13 +100,26 @@ async fn a_task_submitted_late_on_friday_night_is_due_on_wednesday_night() {
 }
 
 #[rocket::async_test]
+async fn a_task_submitted_early_on_friday_in_china_is_not_due_on_a_saturday() {
+    // 03:00 Friday in the town is Thursday 19:00 in UTC: counted by UTC weekdays, one working
+    // day later would be Saturday 03:00 in the town.
+    let app = TestApp::with(|c| {
+        c.clock = clock_at_cst(2026, 11, 27, 3, 0);
+        c.inspection_due_working_days = 1;
+    })
+    .await;
+    let t = submitted_task(&app).await;
+    same_minute(t.due_at, cst(2026, 11, 30, 3, 0));
+}
+
+#[rocket::async_test]
 async fn a_task_is_overdue_by_the_applications_clock_not_the_machines() {
-    // Submitted on Saturday, due Thursday 10:00; on Thursday 09:50 it is not overdue, at 10:10 it is.
+    // Submitted on Saturday, due Wednesday 10:00; at 09:50 it is not overdue, at 10:10 it is.
     let app = TestApp::with(|c| c.clock = clock_at_cst(2026, 11, 28, 10, 0)).await;
     let t = submitted_task(&app).await;
     for (clock, overdue) in [
-        (clock_at_cst(2026, 12, 3, 9, 50), false),
-        (clock_at_cst(2026, 12, 3, 10, 10), true),
+        (clock_at_cst(2026, 12, 2, 9, 50), false),
+        (clock_at_cst(2026, 12, 2, 10, 10), true),
     ] {
         let st = app.state_at(clock).await;
         let f = anju::services::inspections::tasks::TaskFilter {

@@ -199,13 +199,14 @@ mod tests {
 
     #[test]
     fn saturday_and_sunday_starts_count_from_monday_in_town_time() {
+        // Monday is the first working day, Wednesday the third.
         assert_eq!(
             add_working_days(cst(2026, 11, 28, 10, 0), 3),
-            cst(2026, 12, 3, 10, 0)
+            cst(2026, 12, 2, 10, 0)
         );
         assert_eq!(
             add_working_days(cst(2026, 11, 29, 23, 30), 3),
-            cst(2026, 12, 3, 23, 30)
+            cst(2026, 12, 2, 23, 30)
         );
         assert_eq!(
             add_working_days(cst(2026, 11, 29, 23, 30), 10),
