@@ -43,6 +43,9 @@ pub struct Config {
     /// New registrations on one permit within an hour before it stops taking more and alerts.
     #[serde(default = "default_stay_flood_per_hour")]
     pub stay_flood_per_hour: u32,
+    /// Where every "now" and "today" comes from; tests set a chosen instant, never the environment.
+    #[serde(skip)]
+    pub clock: crate::domain::clock::Clock,
 }
 
 fn default_stay_flood_per_hour() -> u32 {
@@ -81,6 +84,7 @@ impl Default for Config {
             pending_stay_hours: default_pending_stay_hours(),
             retention_months: default_retention_months(),
             stay_flood_per_hour: default_stay_flood_per_hour(),
+            clock: crate::domain::clock::Clock::system(),
         }
     }
 }

@@ -59,7 +59,7 @@ async fn add_houses_with_permits(app: &TestApp, landlord: &Api, n: usize) {
             .await
             .expect("application query")
             .expect("application");
-        let today = anju::domain::dates::today_cst();
+        let today = app.config.clock.today();
         permit::ActiveModel {
             number: Set(format!("HJ-JX-2026-{:06}", 900_000 + a.id)),
             application_id: Set(a.id),

@@ -113,7 +113,8 @@ fn uuid() -> String {
 
 #[rocket::async_test]
 async fn submitting_routes_the_initial_task_to_the_least_loaded_inspector_of_the_grid() {
-    let app = TestApp::new().await;
+    // Its due time is asserted off the weekend by the UTC weekday: count from a Wednesday morning.
+    let app = TestApp::with(|c| c.clock = a_wednesday_morning()).await;
     let (_, g) = grid_of(&app, "锦绣村第一网格").await;
     // A second inspector on the same grid, with no tasks yet.
     let second = user::ActiveModel {
@@ -174,7 +175,12 @@ async fn submitting_routes_the_initial_task_to_the_least_loaded_inspector_of_the
 
 #[rocket::async_test]
 async fn the_due_time_of_a_task_follows_the_configured_working_days() {
-    let app = TestApp::with(|c| c.inspection_due_working_days = 10).await;
+    // Counted from a Wednesday morning: from a Saturday, 10 working days are only 12 calendar days.
+    let app = TestApp::with(|c| {
+        c.inspection_due_working_days = 10;
+        c.clock = a_wednesday_morning();
+    })
+    .await;
     let landlord = app.api(LANDLORD).await;
     let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
     let t = task_for(&app, a, "initial").await;
@@ -1176,6 +1182,7 @@ async fn two_racing_schedulers_create_one_routine_task_per_due_house() {
     let policy = TaskPolicy {
         due_working_days: 3,
         checklist_key: "rental-safety".into(),
+        clock: app.config.clock,
     };
     let now = chrono::Utc::now();
     let (db1, db2) = (app.db.clone(), app.db.clone());
@@ -1321,6 +1328,7 @@ async fn a_routine_patrol_finding_is_fixed_from_the_house_page_and_rechecked() {
     let policy = TaskPolicy {
         due_working_days: 3,
         checklist_key: "rental-safety".into(),
+        clock: app.config.clock,
     };
     assert_eq!(
         routine::create_due(&app.db, &reg, &policy, chrono::Utc::now())

@@ -115,7 +115,7 @@ async fn a_house_goes_from_application_to_a_tenant_checking_in_and_out() {
     let anon = app.browser().await;
     let r = anon.client.post(format!("/api/v1/permits/{number}/stays")).header(rocket::http::ContentType::JSON)
         .body(json!({"sig": sig, "name": "张三", "doc_type": "resident_id", "doc_number": resident_id(1),
-            "phone": "13700001234", "room_id": rooms[0], "move_in": chrono::Utc::now().date_naive().to_string()}).to_string())
+            "phone": "13700001234", "room_id": rooms[0], "move_in": today_cst().to_string()}).to_string())
         .dispatch().await;
     assert_eq!(r.status(), Status::Created);
     let stay: Value = serde_json::from_str(&r.into_string().await.unwrap()).unwrap();

@@ -29,7 +29,7 @@ async fn the_official_of_the_village_approves_and_a_permit_is_issued_with_number
     let (s, v) = approve(&official, id, json!({"valid_months": 24})).await;
     assert_eq!(s, Status::Created, "{v}");
     let number = v["permit_number"].as_str().unwrap();
-    let year = anju::domain::dates::today_cst().format("%Y").to_string();
+    let year = today_cst().format("%Y").to_string();
     assert_eq!(number, format!("HJ-JX-{year}-000001"));
     let (s, p) = official.get(&format!("/permits/{number}")).await;
     assert_eq!(s, Status::Ok, "{p}");
@@ -286,8 +286,9 @@ async fn suspension_blocks_check_ins_until_reinstated_and_revocation_is_final() 
     let app = TestApp::new().await;
     let number = approved_number(&app).await;
     let official = app.api(OFFICIAL_JX).await;
-    let admits =
-        |m: &anju::entities::permit::Model| anju::services::permits::admits_check_ins(m).is_ok();
+    let admits = |m: &anju::entities::permit::Model| {
+        anju::services::permits::admits_check_ins(m, today_cst()).is_ok()
+    };
     assert!(admits(&permit_model(&app, &number).await));
 
     let (s, v) = act(&official, &number, "suspend", "").await;
@@ -313,7 +314,7 @@ async fn suspension_blocks_check_ins_until_reinstated_and_revocation_is_final() 
     assert_eq!(v["status"], "revoked");
     let m = permit_model(&app, &number).await;
     assert!(!admits(&m));
-    let err = anju::services::permits::admits_check_ins(&m).unwrap_err();
+    let err = anju::services::permits::admits_check_ins(&m, today_cst()).unwrap_err();
     assert!(err.to_string().contains("已吊销"), "{err}");
     for action in ["reinstate", "suspend", "revoke"] {
         assert_eq!(
@@ -387,7 +388,7 @@ async fn the_scheduler_expires_lapsed_permits_and_reminds_landlords_thirty_days_
     assert!(msg.starts_with("1 "), "{msg}");
     let m = permit_model(&app, &number).await;
     assert_eq!(m.status, "expired");
-    assert!(anju::services::permits::admits_check_ins(&m).is_err());
+    assert!(anju::services::permits::admits_check_ins(&m, today_cst()).is_err());
     let official = app.api(OFFICIAL_JX).await;
     assert_eq!(
         act(&official, &number, "reinstate", "").await.0,

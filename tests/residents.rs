@@ -3,7 +3,6 @@
 mod common;
 
 use anju::crypto::pii::PiiCipher;
-use anju::domain::dates::today_cst;
 use anju::domain::identity::{DocNumber, DocType, Phone};
 use anju::domain::occupancy::OccupancyRule;
 use anju::domain::role::Role;
@@ -372,7 +371,9 @@ async fn retention_wipes_personal_fields_of_old_stays_and_keeps_the_counts() {
     .await
     .unwrap();
     assert_eq!(
-        stays::retention_wipe(&app.db, 24).await.unwrap(),
+        stays::retention_wipe(&app.db, 24, chrono::Utc::now())
+            .await
+            .unwrap(),
         0,
         "recent check-outs are kept"
     );
@@ -383,7 +384,12 @@ async fn retention_wipes_personal_fields_of_old_stays_and_keeps_the_counts() {
         .exec(&app.db)
         .await
         .unwrap();
-    assert_eq!(stays::retention_wipe(&app.db, 24).await.unwrap(), 1);
+    assert_eq!(
+        stays::retention_wipe(&app.db, 24, chrono::Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
     let old = stay::Entity::find_by_id(old_id)
         .one(&app.db)
         .await

@@ -1,7 +1,6 @@
 //! The scheduler runs the stay jobs: unconfirmed stays lapse, old personal data is wiped.
 mod common;
 
-use anju::domain::dates::today_cst;
 use anju::domain::identity::{DocNumber, DocType, Phone};
 use anju::domain::occupancy::OccupancyRule;
 use anju::domain::stay::{CheckIn, Lang};

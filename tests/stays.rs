@@ -5,7 +5,6 @@ mod common;
 use std::sync::Arc;
 
 use anju::crypto::pii::PiiCipher;
-use anju::domain::dates::today_cst;
 use anju::domain::identity::{DocNumber, DocType, Phone};
 use anju::domain::occupancy::OccupancyRule;
 use anju::domain::stay::{CheckIn, Lang};
@@ -310,7 +309,9 @@ async fn pending_stays_lapse_after_the_configured_hours_and_free_their_slot() {
         .await
         .unwrap();
     assert_eq!(
-        stays::lapse_pending(&app.db, 72).await.unwrap(),
+        stays::lapse_pending(&app.db, 72, chrono::Utc::now())
+            .await
+            .unwrap(),
         0,
         "fresh stays stay pending"
     );
@@ -321,7 +322,12 @@ async fn pending_stays_lapse_after_the_configured_hours_and_free_their_slot() {
         .exec(&app.db)
         .await
         .unwrap();
-    assert_eq!(stays::lapse_pending(&app.db, 72).await.unwrap(), 1);
+    assert_eq!(
+        stays::lapse_pending(&app.db, 72, chrono::Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
     let row = stay::Entity::find_by_id(s.stay_id)
         .one(&app.db)
         .await

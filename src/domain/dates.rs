@@ -1,30 +1,15 @@
 //! How dates read in Chinese: 2026年11月27日, in China Standard Time (UTC+8).
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
-fn cst() -> Option<FixedOffset> {
-    FixedOffset::east_opt(8 * 3600)
-}
+use crate::domain::clock::in_town;
 
+/// An instant as the town reads it ("today" itself comes from `clock::Clock::today`).
 pub fn zh_datetime(d: &DateTime<Utc>) -> String {
-    match cst() {
-        Some(tz) => d
-            .with_timezone(&tz)
-            .format("%Y年%m月%d日 %H:%M")
-            .to_string(),
-        None => d.format("%Y年%m月%d日 %H:%M").to_string(),
-    }
+    in_town(*d).format("%Y年%m月%d日 %H:%M").to_string()
 }
 
 pub fn zh_date(d: &NaiveDate) -> String {
     d.format("%Y年%m月%d日").to_string()
-}
-
-/// Today's date where the town is, not in UTC.
-pub fn today_cst() -> NaiveDate {
-    match cst() {
-        Some(tz) => Utc::now().with_timezone(&tz).date_naive(),
-        None => Utc::now().date_naive(),
-    }
 }
 
 #[cfg(test)]

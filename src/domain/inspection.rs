@@ -2,6 +2,8 @@
 use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::clock::in_town;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
@@ -108,9 +110,11 @@ pub fn is_overdue(status: TaskStatus, due_at: &DateTime<Utc>, now: &DateTime<Utc
 }
 
 /// `from` plus `days` working days (Saturdays and Sundays skipped), keeping the time of day.
+/// Days are counted on the town's calendar (China time), not UTC's: 03:45 on Monday in the town
+/// is a Monday even though UTC still says Sunday.
 /// Public holidays are not known here; a town that needs them would move the due date by hand.
 pub fn add_working_days(from: DateTime<Utc>, days: u32) -> DateTime<Utc> {
-    let mut d = from;
+    let mut d = in_town(from);
     let mut left = days;
     while left > 0 {
         d += Duration::days(1);
@@ -118,7 +122,7 @@ pub fn add_working_days(from: DateTime<Utc>, days: u32) -> DateTime<Utc> {
             left -= 1;
         }
     }
-    d
+    d.with_timezone(&Utc)
 }
 
 /// Finding states: `open → fix_reported → closed`, or closed by a later full inspection.
@@ -145,6 +149,10 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
+    fn cst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        crate::domain::clock::town_time(y, m, d, h, min).unwrap()
+    }
+
     #[test]
     fn three_working_days_from_a_thursday_end_on_tuesday() {
         // 2026-11-26 is a Thursday.
@@ -164,6 +172,45 @@ mod tests {
         assert_eq!(
             add_working_days(at("2026-11-28T10:00:00Z"), 0),
             at("2026-11-28T10:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_quarter_to_four_on_monday_china_time_counts_as_monday() {
+        // Monday 2026-11-30 03:45 CST is Sunday 19:45 UTC; three working days on is Thursday.
+        let from = cst(2026, 11, 30, 3, 45);
+        assert_eq!(from, at("2026-11-29T19:45:00Z"));
+        assert_eq!(add_working_days(from, 3), cst(2026, 12, 3, 3, 45));
+        assert_eq!(add_working_days(from, 1), cst(2026, 12, 1, 3, 45));
+    }
+
+    #[test]
+    fn half_past_eleven_on_friday_night_china_time_is_still_friday() {
+        // Friday 2026-11-27 23:30 CST is Friday 15:30 UTC; and Saturday 00:30 CST is Friday in UTC.
+        assert_eq!(
+            add_working_days(cst(2026, 11, 27, 23, 30), 1),
+            cst(2026, 11, 30, 23, 30)
+        );
+        assert_eq!(
+            add_working_days(cst(2026, 11, 28, 0, 30), 1),
+            cst(2026, 11, 30, 0, 30)
+        );
+    }
+
+    #[test]
+    fn saturday_and_sunday_starts_count_from_monday_in_town_time() {
+        // Monday is the first working day, Wednesday the third.
+        assert_eq!(
+            add_working_days(cst(2026, 11, 28, 10, 0), 3),
+            cst(2026, 12, 2, 10, 0)
+        );
+        assert_eq!(
+            add_working_days(cst(2026, 11, 29, 23, 30), 3),
+            cst(2026, 12, 2, 23, 30)
+        );
+        assert_eq!(
+            add_working_days(cst(2026, 11, 29, 23, 30), 10),
+            cst(2026, 12, 11, 23, 30)
         );
     }
 

@@ -2,6 +2,7 @@
 pub mod account;
 pub mod application;
 pub mod checklist;
+pub mod clock;
 pub mod dates;
 pub mod fields;
 pub mod grade;

@@ -125,18 +125,22 @@ async fn run_one(state: &crate::AppState, name: &str) -> Result<String, AppError
             crate::services::inspections::routine::run(state).await
         }
         "permit_expiry" => {
-            crate::services::permit_expiry::run(&state.db, crate::domain::dates::today_cst()).await
+            crate::services::permit_expiry::run(&state.db, state.config.clock.today()).await
         }
-        "lapse_pending_stays" => {
-            crate::services::stays::lapse_pending(&state.db, state.config.pending_stay_hours)
-                .await
-                .map(|n| format!("{n} pending stays lapsed"))
-        }
-        "retention_wipe" => {
-            crate::services::stays::retention_wipe(&state.db, state.config.retention_months)
-                .await
-                .map(|n| format!("{n} stays wiped"))
-        }
+        "lapse_pending_stays" => crate::services::stays::lapse_pending(
+            &state.db,
+            state.config.pending_stay_hours,
+            state.config.clock.now(),
+        )
+        .await
+        .map(|n| format!("{n} pending stays lapsed")),
+        "retention_wipe" => crate::services::stays::retention_wipe(
+            &state.db,
+            state.config.retention_months,
+            state.config.clock.now(),
+        )
+        .await
+        .map(|n| format!("{n} stays wiped")),
         other => Err(AppError::internal(format!("unknown job {other}"))),
     }
 }

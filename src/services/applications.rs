@@ -524,7 +524,7 @@ pub async fn submit(
         e.add("pledge_accepted", "请阅读并同意《安全责任承诺书》");
     }
     e.into_result()?;
-    let now = Utc::now();
+    let now = policy.clock.now();
     let mut am: application::ActiveModel = a.into();
     am.status = Set(ApplicationStatus::Submitted.as_str().into());
     am.pledge_accepted_at = Set(Some(now));

@@ -11,7 +11,7 @@ use super::Actor;
 use crate::AppState;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::checklist::Outcome;
-use crate::domain::dates::{today_cst, zh_date, zh_datetime};
+use crate::domain::dates::{zh_date, zh_datetime};
 use crate::domain::grade::Grade;
 use crate::domain::permit::PermitStatus;
 use crate::domain::permit_number::parse_permit_number;
@@ -59,10 +59,11 @@ pub fn qr_url(public_url: &str, p: &permit::Model) -> String {
     format!("{public_url}/p/{}?sig={}", p.number, p.signature)
 }
 
-pub fn status_of(p: &permit::Model) -> PermitStatus {
+/// The status as of `today` (town time): an active permit past its date reads as expired.
+pub fn status_of(p: &permit::Model, today: NaiveDate) -> PermitStatus {
     PermitStatus::parse(&p.status)
         .unwrap_or(PermitStatus::Revoked)
-        .effective(p.valid_until, today_cst())
+        .effective(p.valid_until, today)
 }
 
 fn grade_of(p: &permit::Model) -> Grade {
@@ -74,8 +75,9 @@ pub async fn view_of<C: ConnectionTrait>(
     db: &C,
     public_url: &str,
     p: permit::Model,
+    today: NaiveDate,
 ) -> Result<PermitView, AppError> {
-    let mut views = views_of(db, public_url, vec![p]).await?;
+    let mut views = views_of(db, public_url, vec![p], today).await?;
     views.pop().ok_or_else(AppError::not_found)
 }
 
@@ -85,6 +87,7 @@ pub async fn views_of<C: ConnectionTrait>(
     db: &C,
     public_url: &str,
     permits: Vec<permit::Model>,
+    today: NaiveDate,
 ) -> Result<Vec<PermitView>, AppError> {
     if permits.is_empty() {
         return Ok(Vec::new());
@@ -95,7 +98,7 @@ pub async fn views_of<C: ConnectionTrait>(
         .into_iter()
         .zip(villages)
         .zip(houses)
-        .map(|((p, v), h)| assemble(public_url, p, v, h))
+        .map(|((p, v), h)| assemble(public_url, p, v, h, today))
         .collect())
 }
 
@@ -104,8 +107,9 @@ fn assemble(
     p: permit::Model,
     village: Option<village::Model>,
     house: Option<property::Model>,
+    today: NaiveDate,
 ) -> PermitView {
-    let s = status_of(&p);
+    let s = status_of(&p, today);
     let g = grade_of(&p);
     PermitView {
         qr_url: qr_url(public_url, &p),
@@ -162,7 +166,7 @@ pub async fn readable(
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn get(st: &AppState, actor: &Actor, number: &str) -> Result<PermitView, AppError> {
     let p = readable(&st.db, actor, number).await?;
-    view_of(&st.db, &st.config.public_url, p).await
+    view_of(&st.db, &st.config.public_url, p, st.config.clock.today()).await
 }
 
 /// The actor's permits, newest first: a landlord's own, an official's village's, all for the admin.
@@ -184,7 +188,13 @@ pub async fn list(
     let total = pager.num_items().await?;
     let permits = pager.fetch_page(page).await?;
     Ok((
-        views_of(&st.db, &st.config.public_url, permits).await?,
+        views_of(
+            &st.db,
+            &st.config.public_url,
+            permits,
+            st.config.clock.today(),
+        )
+        .await?,
         total,
     ))
 }

@@ -1,6 +1,6 @@
 //! Permits: approval (issuing the number, occupancy, grade, signature in one transaction),
 //! rejection, suspension, reinstatement, revocation and renewal.
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbBackend, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
@@ -11,7 +11,7 @@ use super::{Actor, audit};
 use crate::AppState;
 use crate::crypto::signing::PermitSigningFields;
 use crate::domain::application::ApplicationStatus;
-use crate::domain::dates::today_cst;
+use crate::domain::clock::town_date;
 use crate::domain::fields::FieldErrors;
 use crate::domain::grade::Grade;
 use crate::domain::occupancy::{self, OccupancyRule, RoomKind};
@@ -186,7 +186,7 @@ pub async fn approve(
         .as_deref()
         .and_then(Grade::parse)
         .unwrap_or(Grade::Green);
-    let from = today_cst();
+    let from = st.config.clock.today();
     let until = permit::valid_until(from, input.valid_months);
     let year = permit::number_year(from);
     let seq = next_sequence(&tx, v.id, year).await?;
@@ -205,7 +205,7 @@ pub async fn approve(
         ring.reload().map_err(AppError::internal)?;
         ring.sign(&fields)
     };
-    let now = Utc::now();
+    let now = st.config.clock.now();
     let pm = permit_e::ActiveModel {
         number: Set(number.clone()),
         application_id: Set(a.id),
@@ -353,6 +353,7 @@ pub async fn change_status(
     number: &str,
     action: PermitAction,
     reason: &str,
+    now: DateTime<Utc>,
 ) -> Result<permit_e::Model, AppError> {
     let reason = permit::parse_reason(reason, action.needs_reason())
         .map_err(|m| AppError::field("reason", m))?;
@@ -364,7 +365,7 @@ pub async fn change_status(
     ensure_official_of(actor, pm.village_id)?;
     let current = PermitStatus::parse(&pm.status)
         .ok_or_else(|| AppError::internal(format!("unknown permit status {}", pm.status)))?
-        .effective(pm.valid_until, today_cst());
+        .effective(pm.valid_until, town_date(now));
     let next = current.after(action).ok_or_else(|| {
         AppError::Conflict(format!(
             "准入证当前状态为「{}」，不能{}",
@@ -376,7 +377,7 @@ pub async fn change_status(
     let mut am: permit_e::ActiveModel = pm.into();
     am.status = Set(next.as_str().into());
     am.status_reason = Set(reason.clone());
-    am.status_changed_at = Set(Some(Utc::now()));
+    am.status_changed_at = Set(Some(now));
     let pm = am.update(&tx).await?;
     super::notifications::notify(
         &tx,
@@ -405,6 +406,6 @@ pub async fn change_status(
 
 /// Whether a permit admits new check-ins: the check-in's own rule
 /// ([`super::stays::ensure_takes_tenants`], built on `PermitStatus::admits_check_ins`), in Chinese.
-pub fn admits_check_ins(p: &permit_e::Model) -> Result<(), AppError> {
-    super::stays::ensure_takes_tenants(p, today_cst(), crate::domain::stay::Lang::Zh)
+pub fn admits_check_ins(p: &permit_e::Model, today: NaiveDate) -> Result<(), AppError> {
+    super::stays::ensure_takes_tenants(p, today, crate::domain::stay::Lang::Zh)
 }

@@ -1,6 +1,6 @@
 //! The residents' register (实有人口登记) for officials, the town admin and police systems:
 //! who lives where now or on a date, masked unless a whole number is asked for and audited.
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult};
 use serde::Serialize;
@@ -169,13 +169,7 @@ fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
         }
         Some(d) => {
             // Lived there on day d: confirmed, moved in by d, not gone before d began (China time).
-            let start = chrono::FixedOffset::east_opt(8 * 3600)
-                .and_then(|tz| {
-                    tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-                        .single()
-                })
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or_else(Utc::now);
+            let start = crate::domain::clock::town_day_start(d);
             q.and_where(
                 status().is_in([StayStatus::Active.as_str(), StayStatus::CheckedOut.as_str()]),
             )

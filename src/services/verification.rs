@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::AppState;
 use crate::crypto::signing::PermitSigningFields;
-use crate::domain::dates::{today_cst, zh_date};
+use crate::domain::dates::zh_date;
 use crate::domain::grade::Grade;
 use crate::domain::permit::PermitStatus;
 use crate::domain::permit_number::parse_permit_number;
@@ -131,7 +131,7 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
     let authentic = verify_signature(st, &fields, sig)?;
     let s = PermitStatus::parse(&p.status)
         .unwrap_or(PermitStatus::Revoked)
-        .effective(p.valid_until, today_cst());
+        .effective(p.valid_until, st.config.clock.today());
     let g = Grade::parse(&p.grade).unwrap_or(Grade::Green);
     Ok(Verification {
         authentic,

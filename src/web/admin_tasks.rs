@@ -64,8 +64,15 @@ pub async fn tasks(
         since: None,
         active_only: false,
     };
-    let (rows, total) =
-        task_svc::list(&st.db, &who.0, &f, Pager::index(page), Pager::PER_PAGE).await?;
+    let (rows, total) = task_svc::list(
+        &st.db,
+        &who.0,
+        &f,
+        Pager::index(page),
+        Pager::PER_PAGE,
+        st.config.clock.now(),
+    )
+    .await?;
     let mut inspectors = HashMap::new();
     for r in &rows {
         if !inspectors.contains_key(&r.grid_id) {
@@ -152,6 +159,7 @@ pub async fn overdue_findings(
         &who.0,
         Pager::index(page),
         Pager::PER_PAGE,
+        st.config.clock.now(),
     )
     .await?;
     Ok(FindingsPage {

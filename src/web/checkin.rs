@@ -7,7 +7,8 @@ use rocket::{FromForm, State, get, post};
 
 use super::guards::{ClientIp, CsrfChecked};
 use super::pages::Page;
-use crate::domain::dates::{today_cst, zh_date};
+use crate::domain::clock::town_date;
+use crate::domain::dates::zh_date;
 use crate::domain::fields::FieldErrors;
 use crate::domain::identity::DocType;
 use crate::domain::occupancy::OccupancyRule;
@@ -139,9 +140,10 @@ pub async fn checkin_page(
 ) -> AppResult<CheckinPage> {
     let lang = Lang::parse(lang);
     let sig = sig.unwrap_or_default();
-    let p = stays::permit_for_check_in(&st.db, &st.keyring, number, sig, lang).await?;
+    let today = st.config.clock.today();
+    let p = stays::permit_for_check_in(&st.db, &st.keyring, number, sig, lang, today).await?;
     let raw = RawCheckIn {
-        move_in: today_cst().format("%Y-%m-%d").to_string(),
+        move_in: today.format("%Y-%m-%d").to_string(),
         ..Default::default()
     };
     form_page(st, page, lang, &p, sig, raw, FieldErrors::new(), None).await
@@ -184,12 +186,15 @@ pub async fn checkin(
     if let Err(e) = limit(st, &keys, lang) {
         return Err((e.status(), Err(e)));
     }
-    let p = match stays::permit_for_check_in(&st.db, &st.keyring, number, sig, lang).await {
+    let now = st.config.clock.now();
+    let p = match stays::permit_for_check_in(&st.db, &st.keyring, number, sig, lang, town_date(now))
+        .await
+    {
         Ok(p) => p,
         Err(e) => return Err((e.status(), Err(e))),
     };
     let raw = form.raw();
-    let result = match raw.parse(today_cst(), lang, true) {
+    let result = match raw.parse(town_date(now), lang, true) {
         Ok(c) => {
             stays::check_in_with_flood_limit(
                 &st.db,
@@ -199,6 +204,7 @@ pub async fn checkin(
                 p.id,
                 c,
                 lang,
+                now,
             )
             .await
         }

@@ -30,7 +30,7 @@ pub struct TaskPage {
 
 #[get("/inspector/tasks/<id>")]
 pub async fn task(who: Inspector, page: Page, st: &State<AppRef>, id: i32) -> AppResult<TaskPage> {
-    let (t, task) = tasks::get(&st.db, &who.0, id).await?;
+    let (t, task) = tasks::get(&st.db, &who.0, id, st.config.clock.now()).await?;
     let inspection_id = view::of_task(&st.db, id).await?;
     let item_labels = match (&task.row.items, st.checklists.current(&t.checklist_key)) {
         (Some(keys), Some(c)) => keys
@@ -187,7 +187,7 @@ async fn walk_page(
     typed: Option<(Vec<DraftAnswer>, String)>,
     errors: FieldErrors,
 ) -> AppResult<WalkPage> {
-    let (t, task) = tasks::get(&st.db, &who.0, id).await?;
+    let (t, task) = tasks::get(&st.db, &who.0, id, st.config.clock.now()).await?;
     let active = crate::domain::inspection::TaskStatus::parse(&task.row.status)
         .is_some_and(|s| s.is_active());
     if !active {
@@ -328,11 +328,11 @@ pub async fn walk_submit(
             version: form.version.as_deref().and_then(|v| v.parse().ok()),
             answers: drafts.iter().filter_map(DraftAnswer::to_answer).collect(),
         };
-        result = submission::submit(&st.db, &st.checklists, &who.0, id, s)
+        result = submission::submit(&st.db, &st.checklists, &who.0, id, s, st.config.clock.now())
             .await
             .map(Some);
     } else if errors.is_empty() {
-        result = submission::save_draft(&st.db, &who.0, id, drafts.clone())
+        result = submission::save_draft(&st.db, &who.0, id, drafts.clone(), st.config.clock.now())
             .await
             .map(|_| None);
     }
@@ -351,7 +351,9 @@ pub async fn walk_submit(
         )),
         Err(AppError::Validation(e)) => {
             // Keep what was typed: save it as the draft too, so a reload does not lose it.
-            let _ = submission::save_draft(&st.db, &who.0, id, drafts.clone()).await;
+            let _ =
+                submission::save_draft(&st.db, &who.0, id, drafts.clone(), st.config.clock.now())
+                    .await;
             Err((
                 Status::UnprocessableEntity,
                 walk_page(st, &who, page, id, Some((drafts, submission_id)), e).await,
@@ -375,6 +377,6 @@ pub async fn inspection(
     st: &State<AppRef>,
     id: i32,
 ) -> AppResult<InspectionPage> {
-    let i = view::get(&st.db, &st.checklists, &who.0, id).await?;
+    let i = view::get(&st.db, &st.checklists, &who.0, id, st.config.clock.now()).await?;
     Ok(InspectionPage { page, i })
 }

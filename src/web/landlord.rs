@@ -268,6 +268,7 @@ pub async fn house(who: Landlord, page: Page, st: &State<AppRef>, id: i32) -> Ap
         &st.checklists,
         &who.0,
         id,
+        st.config.clock.now(),
     )
     .await?;
     let occupancy =
@@ -335,9 +336,14 @@ pub(crate) async fn application_page(
     typed: Option<&DeclarationForm>,
 ) -> AppResult<ApplicationPage> {
     let app = applications::get(&st.db, &who.0, id).await?;
-    let findings =
-        crate::services::inspections::findings::of_application(&st.db, &st.checklists, &who.0, id)
-            .await?;
+    let findings = crate::services::inspections::findings::of_application(
+        &st.db,
+        &st.checklists,
+        &who.0,
+        id,
+        st.config.clock.now(),
+    )
+    .await?;
     let (decl_owner, decl_doc, decl_use) = match typed {
         Some(f) => (
             f.owner_name.clone().unwrap_or_default(),

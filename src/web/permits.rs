@@ -81,7 +81,9 @@ async fn review_page(
     let app = applications::get(&st.db, &who.0, id).await?;
     let inspections = permit_view::inspections_of(&st.db, id).await?;
     let permit = match permit_view::of_application(&st.db, id).await? {
-        Some(p) => Some(permit_view::view_of(&st.db, &st.config.public_url, p).await?),
+        Some(p) => Some(
+            permit_view::view_of(&st.db, &st.config.public_url, p, st.config.clock.today()).await?,
+        ),
         None => None,
     };
     let rule = permits::occupancy_rule(st);
@@ -265,7 +267,15 @@ pub async fn change(
     let result = if action == PermitAction::Revoke && form.confirm.as_deref() != Some("yes") {
         Err(AppError::field("confirm", "吊销后不能恢复，请勾选确认"))
     } else {
-        permits::change_status(&st.db, &who.0, number, action, &reason).await
+        permits::change_status(
+            &st.db,
+            &who.0,
+            number,
+            action,
+            &reason,
+            st.config.clock.now(),
+        )
+        .await
     };
     match result {
         Ok(p) => Ok(Flash::success(

@@ -184,8 +184,8 @@ pub struct Download<T> {
     disposition: Header<'static>,
 }
 
-fn disposition(ext: &str) -> Header<'static> {
-    let date = crate::domain::dates::today_cst().format("%Y%m%d");
+fn disposition(ext: &str, today: chrono::NaiveDate) -> Header<'static> {
+    let date = today.format("%Y%m%d");
     Header::new(
         "Content-Disposition",
         format!(
@@ -226,7 +226,7 @@ pub async fn export_csv(
             ContentType::new("text", "csv").with_params(("charset", "utf-8")),
             ByteStream(stream),
         ),
-        disposition: disposition("csv"),
+        disposition: disposition("csv", st.config.clock.today()),
     })
 }
 
@@ -265,6 +265,6 @@ pub async fn export_xlsx(
             ),
             file,
         ),
-        disposition: disposition("xlsx"),
+        disposition: disposition("xlsx", st.config.clock.today()),
     })
 }

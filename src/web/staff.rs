@@ -31,7 +31,15 @@ pub async fn inspector_home(
         active_only: true,
         ..Default::default()
     };
-    let (tasks, total) = list(&st.db, &who.0, &filter, Pager::index(page), Pager::PER_PAGE).await?;
+    let (tasks, total) = list(
+        &st.db,
+        &who.0,
+        &filter,
+        Pager::index(page),
+        Pager::PER_PAGE,
+        st.config.clock.now(),
+    )
+    .await?;
     let ids = town::inspector_grid_ids(&st.db, who.0.id).await?;
     let grids = town::villages_with_grids(&st.db)
         .await?

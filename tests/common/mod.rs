@@ -11,6 +11,24 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::Value;
 
 pub const DEMO_PASSWORD: &str = "anju-demo";
+
+/// A clock that starts at the given town-local (China) wall time and then runs at the normal pace.
+pub fn clock_at_cst(y: i32, m: u32, d: u32, h: u32, min: u32) -> anju::domain::clock::Clock {
+    anju::domain::clock::Clock::starting_at(
+        anju::domain::clock::town_time(y, m, d, h, min).expect("a real town time"),
+    )
+}
+
+/// Wednesday 2026-11-25 10:00 in the town: a working day, far from midnight and the weekend,
+/// for tests whose assertions hold only when counted from the middle of a week.
+pub fn a_wednesday_morning() -> anju::domain::clock::Clock {
+    clock_at_cst(2026, 11, 25, 10, 0)
+}
+
+/// Today in the town by the real clock, for tests whose app runs on the system clock.
+pub fn today_cst() -> chrono::NaiveDate {
+    anju::domain::clock::Clock::system().today()
+}
 pub const ADMIN: &str = "13900000001";
 pub const OFFICIAL_JX: &str = "13900000002";
 pub const INSPECTOR_JX: &str = "13900000003";
@@ -83,6 +101,20 @@ impl TestApp {
     pub async fn state(&self) -> anju::AppRef {
         let b = self.browser().await;
         b.client
+            .rocket()
+            .state::<anju::AppRef>()
+            .expect("managed state")
+            .clone()
+    }
+
+    /// The shared state of another instance on this database whose clock reads `clock`: a job
+    /// run "three days later" without waiting three days.
+    pub async fn state_at(&self, clock: anju::domain::clock::Clock) -> anju::AppRef {
+        let mut config = self.config.clone();
+        config.clock = clock;
+        let rocket = anju::build(config, self.db.clone()).expect("build");
+        let client = Client::tracked(rocket).await.expect("client");
+        client
             .rocket()
             .state::<anju::AppRef>()
             .expect("managed state")
@@ -535,7 +567,7 @@ pub async fn passed_application_as(
 pub async fn active_permit(app: &TestApp, max_occupants: i32) -> (String, String) {
     use anju::crypto::signing::{PermitKeyring, PermitSigningFields};
     use anju::entities::{application, grid, permit, user};
-    use chrono::{Datelike, Utc};
+    use chrono::Datelike;
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
     let g = grid::Entity::find()
@@ -564,7 +596,7 @@ pub async fn active_permit(app: &TestApp, max_occupants: i32) -> (String, String
         .await
         .expect("user query")
         .expect("official");
-    let now = Utc::now();
+    let now = app.config.clock.now();
     let a = application::ActiveModel {
         property_id: Set(house_id),
         landlord_id: Set(landlord_id),
@@ -577,7 +609,7 @@ pub async fn active_permit(app: &TestApp, max_occupants: i32) -> (String, String
     .insert(&app.db)
     .await
     .expect("application");
-    let today = anju::domain::dates::today_cst();
+    let today = app.config.clock.today();
     let seq = permit::Entity::find().count(&app.db).await.expect("count") as u32 + 1;
     let number = anju::domain::permit_number::format_permit_number("HJ", "JX", today.year(), seq);
     let valid_until = today + chrono::Duration::days(365);

@@ -59,8 +59,8 @@ pub async fn views_of<C: ConnectionTrait>(
     db: &C,
     reg: &ChecklistRegistry,
     list: Vec<finding::Model>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<FindingView>, AppError> {
-    let now = Utc::now();
     let mut out = Vec::with_capacity(list.len());
     for f in list {
         let i = inspection::Entity::find_by_id(f.inspection_id)
@@ -119,6 +119,7 @@ pub async fn of_application(
     reg: &ChecklistRegistry,
     actor: &Actor,
     app_id: i32,
+    now: DateTime<Utc>,
 ) -> Result<Vec<FindingView>, AppError> {
     // Reading the application checks the actor's right to it.
     applications::get(db, actor, app_id).await?;
@@ -128,7 +129,7 @@ pub async fn of_application(
         .order_by_asc(finding::Column::Id)
         .all(db)
         .await?;
-    views_of(db, reg, list).await
+    views_of(db, reg, list, now).await
 }
 
 /// Unfixed findings past their deadline, across the town, for the admin.
@@ -139,13 +140,14 @@ pub async fn overdue_list(
     actor: &Actor,
     page: u64,
     per_page: u64,
+    now: DateTime<Utc>,
 ) -> Result<(Vec<FindingView>, u64), AppError> {
     if actor.role != Role::TownAdmin {
         return Err(AppError::forbidden());
     }
     let q = finding::Entity::find()
         .filter(finding::Column::Status.eq(finding_status::OPEN))
-        .filter(finding::Column::DeadlineAt.lt(Utc::now()));
+        .filter(finding::Column::DeadlineAt.lt(now));
     // Counted without the ordering, which would make SQLite sort every match just to count.
     let total = q.clone().count(db).await?;
     let list = q
@@ -155,7 +157,7 @@ pub async fn overdue_list(
         .offset(page * per_page)
         .all(db)
         .await?;
-    Ok((views_of(db, reg, list).await?, total))
+    Ok((views_of(db, reg, list, now).await?, total))
 }
 
 /// The landlord's report of a fix.
@@ -239,7 +241,7 @@ pub async fn report_fix(
         }
     }
     errs.into_result()?;
-    let now = Utc::now();
+    let now = policy.clock.now();
     let app_id = f.application_id;
     let mut am: finding::ActiveModel = f.into();
     am.status = Set(finding_status::FIX_REPORTED.into());
@@ -337,6 +339,7 @@ pub async fn open_of_property(
     reg: &ChecklistRegistry,
     actor: &Actor,
     property_id: i32,
+    now: DateTime<Utc>,
 ) -> Result<Vec<FindingView>, AppError> {
     let p = property::Entity::find_by_id(property_id)
         .one(db)
@@ -351,5 +354,5 @@ pub async fn open_of_property(
         .order_by_asc(finding::Column::Id)
         .all(db)
         .await?;
-    views_of(db, reg, list).await
+    views_of(db, reg, list, now).await
 }

@@ -17,6 +17,8 @@ pub const DEFAULT_CHECKLIST: &str = "rental-safety";
 pub struct TaskPolicy {
     pub due_working_days: u32,
     pub checklist_key: String,
+    /// The application's clock: tasks are dated and due by it.
+    pub clock: crate::domain::clock::Clock,
 }
 
 impl TaskPolicy {
@@ -33,6 +35,7 @@ impl TaskPolicy {
         TaskPolicy {
             due_working_days: st.config.inspection_due_working_days,
             checklist_key: key,
+            clock: st.config.clock,
         }
     }
 }

@@ -85,6 +85,12 @@ pub async fn create_due(
 /// The scheduler's entry point.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn run(st: &crate::AppState) -> Result<String, AppError> {
-    let n = create_due(&st.db, &st.checklists, &TaskPolicy::of(st), Utc::now()).await?;
+    let n = create_due(
+        &st.db,
+        &st.checklists,
+        &TaskPolicy::of(st),
+        st.config.clock.now(),
+    )
+    .await?;
     Ok(format!("{n} routine patrol task(s) created"))
 }

@@ -1,6 +1,6 @@
 //! Walking the checklist: drafts saved on the way, one idempotent submission, and its outcome
 //! (findings, the house's grade, the application's next state).
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -134,6 +134,7 @@ pub async fn save_draft(
     actor: &Actor,
     task_id: i32,
     answers: Vec<DraftAnswer>,
+    now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let tx = crate::db::begin_write(db).await?;
     let t = task::Entity::find_by_id(task_id)
@@ -149,7 +150,7 @@ pub async fn save_draft(
     am.draft_answers = Set(Some(
         serde_json::to_string(&answers).map_err(AppError::internal)?,
     ));
-    am.draft_updated_at = Set(Some(Utc::now()));
+    am.draft_updated_at = Set(Some(now));
     am.update(&tx).await?;
     audit::record(
         &tx,
@@ -203,6 +204,7 @@ pub async fn submit(
     actor: &Actor,
     task_id: i32,
     s: Submission,
+    now: DateTime<Utc>,
 ) -> Result<InspectionResult, AppError> {
     let submission_id = parse_submission_id(&s.submission_id)?;
     let tx = crate::db::begin_write(db).await?;
@@ -242,7 +244,6 @@ pub async fn submit(
     })?;
     check_photos(&tx, actor, &s.answers).await?;
     let t = start(&tx, actor, t).await?;
-    let now = Utc::now();
     let p = property::Entity::find_by_id(t.property_id)
         .one(&tx)
         .await?

@@ -66,7 +66,7 @@ pub async fn create_task<C: ConnectionTrait>(
     items: Option<Vec<String>>,
     policy: &TaskPolicy,
 ) -> Result<task::Model, AppError> {
-    let now = Utc::now();
+    let now = policy.clock.now();
     let assignee = least_loaded_inspector(tx, p.grid_id).await?;
     let items = match items {
         Some(v) => Some(serde_json::to_string(&v).map_err(AppError::internal)?),
@@ -147,8 +147,8 @@ pub(crate) fn status_of(t: &task::Model) -> TaskStatus {
 pub async fn rows_of<C: ConnectionTrait>(
     db: &C,
     tasks: Vec<task::Model>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<TaskRow>, AppError> {
-    let now = Utc::now();
     let pids: Vec<i32> = tasks.iter().map(|t| t.property_id).collect();
     let gids: Vec<i32> = tasks.iter().map(|t| t.grid_id).collect();
     let uids: Vec<i32> = tasks.iter().filter_map(|t| t.assignee_id).collect();
@@ -228,6 +228,7 @@ pub async fn list(
     f: &TaskFilter,
     page: u64,
     per_page: u64,
+    now: DateTime<Utc>,
 ) -> Result<(Vec<TaskRow>, u64), AppError> {
     let mut q = task::Entity::find();
     // Scope first: an inspector's grids, an official's village, the whole town otherwise.
@@ -265,7 +266,7 @@ pub async fn list(
         q = q.filter(task::Column::Status.is_in(TaskStatus::ACTIVE));
     }
     if f.overdue {
-        q = q.filter(task::Column::DueAt.lt(Utc::now()));
+        q = q.filter(task::Column::DueAt.lt(now));
     }
     if let Some(since) = f.since {
         q = q.filter(task::Column::CreatedAt.gte(since));
@@ -287,7 +288,7 @@ pub async fn list(
         .offset(page * per_page)
         .all(db)
         .await?;
-    Ok((rows_of(db, tasks).await?, total.max(0) as u64))
+    Ok((rows_of(db, tasks, now).await?, total.max(0) as u64))
 }
 
 async fn grid_ids_of_village<C: ConnectionTrait>(
@@ -362,6 +363,7 @@ pub async fn get(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i32,
+    now: DateTime<Utc>,
 ) -> Result<(task::Model, TaskDetail), AppError> {
     let t = task::Entity::find_by_id(id)
         .one(db)
@@ -381,7 +383,7 @@ pub async fn get(
         .unwrap_or_default();
     let grade = p.grade.clone();
     let house = properties::view_of(db, p).await?;
-    let row = rows_of(db, vec![t.clone()])
+    let row = rows_of(db, vec![t.clone()], now)
         .await?
         .pop()
         .ok_or_else(AppError::not_found)?;

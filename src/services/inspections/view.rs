@@ -67,6 +67,7 @@ pub async fn get(
     reg: &ChecklistRegistry,
     actor: &Actor,
     id: i32,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<InspectionView, AppError> {
     let i = inspection::Entity::find_by_id(id)
         .one(db)
@@ -125,7 +126,7 @@ pub async fn get(
         .order_by_asc(finding::Column::Id)
         .all(db)
         .await?;
-    let findings = views_of(db, reg, found).await?;
+    let findings = views_of(db, reg, found, now).await?;
     let inspector_name = user::Entity::find_by_id(i.inspector_id)
         .one(db)
         .await?

@@ -1,6 +1,6 @@
 //! A stay's life after check-in: landlord confirm/reject/check-out, tenant check-out by code,
 //! lapse of unconfirmed stays and the retention wipe. Each ending frees the person's open stay.
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     Set,
@@ -157,13 +157,17 @@ pub async fn check_out_with_code(
 
 /// Pending stays older than `hours` lapse and free their slot and the person's open stay.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn lapse_pending(db: &DatabaseConnection, hours: u32) -> Result<u64, AppError> {
-    let cutoff = Utc::now() - Duration::hours(i64::from(hours));
+pub async fn lapse_pending(
+    db: &DatabaseConnection,
+    hours: u32,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let cutoff = now - Duration::hours(i64::from(hours));
     let tx = crate::db::begin_write(db).await?;
     let r = stay::Entity::update_many()
         .col_expr(stay::Column::Status, StayStatus::Lapsed.as_str().into())
         .col_expr(stay::Column::OpenDocHash, Option::<String>::None.into())
-        .col_expr(stay::Column::EndedAt, Some(Utc::now()).into())
+        .col_expr(stay::Column::EndedAt, Some(now).into())
         .filter(stay::Column::Status.eq(StayStatus::Pending.as_str()))
         .filter(stay::Column::CreatedAt.lt(cutoff))
         .exec(&tx)
@@ -185,10 +189,14 @@ pub async fn lapse_pending(db: &DatabaseConnection, hours: u32) -> Result<u64, A
 
 /// Wipes the personal fields of stays that ended more than `months` ago; the rows stay for counts.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn retention_wipe(db: &DatabaseConnection, months: u32) -> Result<u64, AppError> {
-    let cutoff = Utc::now()
+pub async fn retention_wipe(
+    db: &DatabaseConnection,
+    months: u32,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let cutoff = now
         .checked_sub_months(chrono::Months::new(months))
-        .unwrap_or_else(Utc::now);
+        .unwrap_or(now);
     let tx = crate::db::begin_write(db).await?;
     let none = || Option::<String>::None;
     let r = stay::Entity::update_many()
@@ -199,7 +207,7 @@ pub async fn retention_wipe(db: &DatabaseConnection, months: u32) -> Result<u64,
         .col_expr(stay::Column::PhoneEnc, none().into())
         .col_expr(stay::Column::PhoneMasked, none().into())
         .col_expr(stay::Column::Employer, none().into())
-        .col_expr(stay::Column::WipedAt, Some(Utc::now()).into())
+        .col_expr(stay::Column::WipedAt, Some(now).into())
         .filter(stay::Column::Status.is_not_in(OPEN))
         .filter(stay::Column::EndedAt.lt(cutoff))
         .filter(stay::Column::WipedAt.is_null())

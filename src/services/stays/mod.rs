@@ -1,7 +1,7 @@
 //! Check-in (居住登记) under the permit's caps, one open stay per person, encrypted personal data.
 use std::sync::RwLock;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QuerySelect, Set, SqlErr,
@@ -13,7 +13,7 @@ use super::audit;
 mod lifecycle;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::signing::{PermitKeyring, PermitSigningFields};
-use crate::domain::dates::today_cst;
+use crate::domain::clock::town_date;
 use crate::domain::occupancy::{OccupancyRule, RoomKind, room_capacity};
 use crate::domain::permit::PermitStatus;
 use crate::domain::permit_number::parse_permit_number;
@@ -37,6 +37,7 @@ pub async fn permit_for_check_in<C: ConnectionTrait>(
     number: &str,
     sig: &str,
     lang: Lang,
+    today: NaiveDate,
 ) -> Result<permit::Model, AppError> {
     let not_found = || {
         AppError::NotFound(
@@ -67,7 +68,7 @@ pub async fn permit_for_check_in<C: ConnectionTrait>(
             .into(),
         ));
     }
-    ensure_takes_tenants(&p, today_cst(), lang)?;
+    ensure_takes_tenants(&p, today, lang)?;
     Ok(p)
 }
 
@@ -202,11 +203,14 @@ pub async fn check_in(
     input: CheckIn,
     lang: Lang,
 ) -> Result<CheckedIn, AppError> {
-    check_in_with_flood_limit(db, pii, rule, FLOOD_PER_HOUR, permit_id, input, lang).await
+    // Callers without the application's clock (tools, tests) run on the real time.
+    let now = crate::domain::clock::Clock::system().now();
+    check_in_with_flood_limit(db, pii, rule, FLOOD_PER_HOUR, permit_id, input, lang, now).await
 }
 
-/// [`check_in`] with the hourly registrations threshold from the configuration.
+/// [`check_in`] with the hourly registrations threshold from the configuration, at `now`.
 #[tracing::instrument(level = "debug", skip_all, fields(permit_id = permit_id))]
+#[allow(clippy::too_many_arguments)]
 pub async fn check_in_with_flood_limit(
     db: &DatabaseConnection,
     pii: &PiiCipher,
@@ -215,6 +219,7 @@ pub async fn check_in_with_flood_limit(
     permit_id: i32,
     input: CheckIn,
     lang: Lang,
+    now: DateTime<Utc>,
 ) -> Result<CheckedIn, AppError> {
     let tx = crate::db::begin_write(db).await?;
     // Concurrent check-ins on one permit queue on its row (PostgreSQL); SQLite's IMMEDIATE
@@ -224,14 +229,14 @@ pub async fn check_in_with_flood_limit(
         .one(&tx)
         .await?
         .ok_or_else(AppError::not_found)?;
-    ensure_takes_tenants(&p, today_cst(), lang)?;
+    ensure_takes_tenants(&p, town_date(now), lang)?;
     let recent = stay::Entity::find()
         .filter(stay::Column::PermitId.eq(p.id))
-        .filter(stay::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
+        .filter(stay::Column::CreatedAt.gt(now - Duration::hours(1)))
         .count(&tx)
         .await?;
     if recent >= flood_per_hour {
-        alert_flood(&tx, &p, flood_per_hour).await?;
+        alert_flood(&tx, &p, flood_per_hour, now).await?;
         tx.commit().await?;
         return Err(AppError::TooMany(
             lang.t(
@@ -304,7 +309,7 @@ pub async fn check_in_with_flood_limit(
         move_out_expected: Set(input.move_out_expected),
         employer: Set(input.employer.clone()),
         checkout_code_hash: Set(code_hash(pii, &code)),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(&tx)
@@ -339,12 +344,13 @@ async fn alert_flood<C: ConnectionTrait>(
     tx: &C,
     p: &permit::Model,
     flood_per_hour: u64,
+    now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let link = format!("/p/{}", p.number);
     let already = notification::Entity::find()
         .filter(notification::Column::Kind.eq("stay_flood"))
         .filter(notification::Column::Link.eq(link.as_str()))
-        .filter(notification::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
+        .filter(notification::Column::CreatedAt.gt(now - Duration::hours(1)))
         .count(tx)
         .await?;
     if already > 0 {
@@ -369,7 +375,7 @@ async fn alert_flood<C: ConnectionTrait>(
                 "一小时内已收到超过 {flood_per_hour} 条入住登记，系统已暂停该房屋接受新的登记，请核实是否有人冒用二维码。"
             )),
             link: Set(Some(link.clone())),
-            created_at: Set(Utc::now()),
+            created_at: Set(now),
             read_at: Set(None),
             ..Default::default()
         }

@@ -114,9 +114,14 @@ pub async fn list_applications(
 #[get("/applications/<id>")]
 pub async fn get_application(who: CurrentUser, st: &State<AppRef>, id: i32) -> AppResult<Value> {
     let view = applications::get(&st.db, &who.0, id).await?;
-    let findings =
-        crate::services::inspections::findings::of_application(&st.db, &st.checklists, &who.0, id)
-            .await?;
+    let findings = crate::services::inspections::findings::of_application(
+        &st.db,
+        &st.checklists,
+        &who.0,
+        id,
+        st.config.clock.now(),
+    )
+    .await?;
     let mut v = serde_json::to_value(view).map_err(AppError::internal)?;
     v["findings"] = serde_json::to_value(findings).map_err(AppError::internal)?;
     Ok(v)

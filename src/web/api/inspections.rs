@@ -44,8 +44,8 @@ fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
     }
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
+        // A date is a day in the town: it begins at midnight China time, not UTC.
+        .map(crate::domain::clock::town_day_start)
         .ok_or_else(|| AppError::field("since", "时间格式应为 YYYY-MM-DD 或 RFC 3339"))
 }
 
@@ -87,6 +87,7 @@ pub async fn list_tasks(
         &f,
         page.unwrap_or(1).clamp(1, 1_000_000) - 1,
         per_page,
+        st.config.clock.now(),
     )
     .await?;
     Ok(Json(rows.iter().map(task_json).collect()))
@@ -170,7 +171,7 @@ pub async fn submit_inspection(
         version,
         answers: parse_answers(&body.answers).map_err(AppError::Validation)?,
     };
-    let r = submit::submit(&st.db, &st.checklists, &who.0, id, s).await?;
+    let r = submit::submit(&st.db, &st.checklists, &who.0, id, s, st.config.clock.now()).await?;
     Ok(serde_json::to_value(r).map_err(AppError::internal)?)
 }
 
@@ -204,6 +205,7 @@ pub async fn application_findings(
     st: &State<AppRef>,
     id: i32,
 ) -> AppResult<Value> {
-    let list = findings::of_application(&st.db, &st.checklists, &who.0, id).await?;
+    let list =
+        findings::of_application(&st.db, &st.checklists, &who.0, id, st.config.clock.now()).await?;
     Ok(serde_json::to_value(list).map_err(AppError::internal)?)
 }

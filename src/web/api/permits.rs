@@ -87,9 +87,17 @@ async fn change(
     body: Option<Json<ReasonBody>>,
 ) -> AppResult<Json<PermitView>> {
     let reason = text(body.as_ref().and_then(|b| b.reason.as_ref()));
-    let p = permits::change_status(&st.db, &who.0, number, action, &reason).await?;
+    let p = permits::change_status(
+        &st.db,
+        &who.0,
+        number,
+        action,
+        &reason,
+        st.config.clock.now(),
+    )
+    .await?;
     Ok(Json(
-        permit_view::view_of(&st.db, &st.config.public_url, p).await?,
+        permit_view::view_of(&st.db, &st.config.public_url, p, st.config.clock.today()).await?,
     ))
 }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::text;
 use crate::AppRef;
-use crate::domain::dates::today_cst;
+use crate::domain::clock::town_date;
 use crate::domain::stay::{Lang, RawCheckIn};
 use crate::error::{AppError, AppResult};
 use crate::services::residents;
@@ -33,7 +33,9 @@ pub async fn check_in(
         lang,
     )?;
     let sig = text(body.get("sig"));
-    let p = stays::permit_for_check_in(&st.db, &st.keyring, number, &sig, lang).await?;
+    let now = st.config.clock.now();
+    let p =
+        stays::permit_for_check_in(&st.db, &st.keyring, number, &sig, lang, town_date(now)).await?;
     let raw = RawCheckIn {
         name: text(body.get("name")),
         doc_type: text(body.get("doc_type")),
@@ -46,7 +48,7 @@ pub async fn check_in(
         consent: true,
     };
     let input = raw
-        .parse(today_cst(), lang, false)
+        .parse(town_date(now), lang, false)
         .map_err(AppError::Validation)?;
     let done = stays::check_in_with_flood_limit(
         &st.db,
@@ -56,6 +58,7 @@ pub async fn check_in(
         p.id,
         input,
         lang,
+        now,
     )
     .await?;
     Ok((Status::Created, json!(done)))
