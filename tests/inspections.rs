@@ -1275,45 +1275,6 @@ async fn two_racing_schedulers_create_one_routine_task_per_due_house() {
 }
 
 #[rocket::async_test]
-async fn the_openapi_document_parses_and_covers_every_api_route() {
-    let app = TestApp::new().await;
-    let b = app.browser().await;
-    let r = b.get("/api/v1/openapi.json").await;
-    assert_eq!(r.status(), Status::Ok);
-    let text = r.into_string().await.unwrap();
-    let doc: utoipa::openapi::OpenApi =
-        serde_json::from_str(&text).expect("a valid OpenAPI document");
-    let v: Value = serde_json::from_str(&text).unwrap();
-    assert!(v["openapi"].as_str().unwrap().starts_with("3."));
-    for route in b.client.rocket().routes() {
-        let path = route.uri.path().to_string();
-        let Some(rest) = path.strip_prefix("/api/v1") else {
-            continue;
-        };
-        let rest = rest.replace('<', "{").replace('>', "}");
-        let method = route.method.as_str().to_lowercase();
-        let item = doc
-            .paths
-            .paths
-            .get(&rest)
-            .unwrap_or_else(|| panic!("{rest} is documented"));
-        let item = serde_json::to_value(item).unwrap();
-        assert!(item.get(&method).is_some(), "{method} {rest} is documented");
-    }
-    for p in [
-        "/auth/login",
-        "/tasks",
-        "/tasks/{id}/inspection",
-        "/findings/{id}/fix",
-        "/checklists/{key}",
-        "/photos",
-        "/applications/{id}/submit",
-    ] {
-        assert!(doc.paths.paths.contains_key(p), "{p}");
-    }
-}
-
-#[rocket::async_test]
 async fn a_routine_patrol_finding_is_fixed_from_the_house_page_and_rechecked() {
     use anju::services::inspections::{TaskPolicy, routine};
     let app = TestApp::new().await;

@@ -38,7 +38,7 @@ impl PermitSigningFields {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PublicKeyInfo {
     pub key_id: String,
     pub algorithm: &'static str,

@@ -6,7 +6,19 @@ use serde::{Deserialize, Serialize};
 /// `checklist::grade_for`), so this type only names the grades.
 ///
 /// Ordered by risk (`Green < Yellow < Red`) so callers can take the worst of several.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Grade {
     Green,

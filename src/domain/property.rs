@@ -5,7 +5,7 @@ use super::fields::FieldErrors;
 use super::occupancy::RoomKind;
 
 /// Building structure of a house, as the permit form asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Structure {
     BrickConcrete,

@@ -1,7 +1,7 @@
 //! The roles of Anju's users and what each is called.
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     TownAdmin,

@@ -214,7 +214,8 @@ impl RawCheckIn {
 }
 
 /// pending → active → checked_out, or pending → rejected | lapsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum StayStatus {
     Pending,
     Active,

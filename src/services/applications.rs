@@ -29,7 +29,7 @@ pub fn doc_kind_label(kind: &str) -> &'static str {
         .unwrap_or("其他材料")
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub status: String,
     pub status_label: String,
@@ -39,7 +39,7 @@ pub struct EventView {
     pub at_zh: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DocumentView {
     pub id: i32,
     pub kind: String,
@@ -47,9 +47,10 @@ pub struct DocumentView {
     pub upload_id: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApplicationView {
     pub id: i32,
+    #[schema(value_type = crate::domain::application::ApplicationStatus)]
     pub status: String,
     pub status_label: &'static str,
     pub badge: &'static str,
@@ -174,9 +175,10 @@ pub async fn get(
     view_of(db, a).await
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApplicationRow {
     pub id: i32,
+    #[schema(value_type = crate::domain::application::ApplicationStatus)]
     pub status: String,
     pub status_label: &'static str,
     pub badge: &'static str,

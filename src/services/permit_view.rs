@@ -19,9 +19,10 @@ use crate::domain::role::Role;
 use crate::entities::{application, finding, inspection, permit, property, village};
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PermitView {
     pub number: String,
+    #[schema(value_type = crate::domain::permit::PermitStatus)]
     pub status: &'static str,
     pub status_label: &'static str,
     pub badge: &'static str,
@@ -32,6 +33,7 @@ pub struct PermitView {
     pub valid_until_zh: String,
     pub max_occupants: i32,
     pub official_cap: Option<i32>,
+    #[schema(value_type = crate::domain::grade::Grade)]
     pub grade: String,
     pub grade_label: &'static str,
     pub qr_url: String,

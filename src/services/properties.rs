@@ -14,17 +14,18 @@ use crate::domain::role::Role;
 use crate::entities::{application, grid, property, room, village};
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RoomView {
     pub id: i32,
     pub label: String,
     pub floor: i32,
     pub area_m2: f64,
+    #[schema(value_type = crate::domain::occupancy::RoomKind)]
     pub kind: String,
     pub kind_label: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PropertyView {
     pub id: i32,
     pub landlord_id: i32,
@@ -34,6 +35,7 @@ pub struct PropertyView {
     pub grid_name: String,
     pub address: String,
     pub floors: i32,
+    #[schema(value_type = crate::domain::property::Structure)]
     pub structure: String,
     pub structure_label: &'static str,
     pub rooms: Vec<RoomView>,

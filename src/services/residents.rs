@@ -45,10 +45,11 @@ pub struct RegisterRow {
 }
 
 /// A register line as shown or exported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Resident {
     pub stay_id: i32,
     pub name: String,
+    #[schema(value_type = crate::domain::identity::DocType)]
     pub doc_type: String,
     pub doc_type_label: &'static str,
     pub doc_number: String,
@@ -61,6 +62,7 @@ pub struct Resident {
     pub move_in: NaiveDate,
     pub move_out_expected: Option<NaiveDate>,
     pub employer: String,
+    #[schema(value_type = crate::domain::stay::StayStatus)]
     pub status: String,
 }
 

@@ -10,13 +10,13 @@ use crate::domain::role::Role;
 use crate::entities::{grid, inspector_grid, town, user, village};
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GridInfo {
     pub id: i32,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VillageInfo {
     pub id: i32,
     pub code: String,

@@ -10,7 +10,7 @@ use crate::entities::upload;
 use crate::error::AppError;
 use crate::media::{self, PhotoError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredPhoto {
     pub id: String,
     pub sha256: String,

@@ -16,10 +16,11 @@ use crate::domain::permit_number::parse_permit_number;
 use crate::error::AppError;
 
 /// What the verification page and `GET /verify/{number}` show.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Verification {
     pub authentic: bool,
     /// `None` when no permit has this number.
+    #[schema(value_type = Option<crate::domain::permit::PermitStatus>)]
     pub status: Option<&'static str>,
     #[serde(skip)]
     pub status_label: &'static str,
@@ -32,6 +33,7 @@ pub struct Verification {
     pub valid_until_zh: String,
     pub max_occupants: Option<i32>,
     pub occupants: Option<i64>,
+    #[schema(value_type = Option<crate::domain::grade::Grade>)]
     pub grade: Option<String>,
     #[serde(skip)]
     pub grade_label: &'static str,

@@ -107,6 +107,7 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 forbidden,
                 not_found,
                 too_large,
+                unsupported,
                 unprocessable,
                 too_many,
                 internal
@@ -124,6 +125,7 @@ fn catch_any(status: Status, req: &Request<'_>) -> (Status, (ContentType, String
             403 => "forbidden",
             404 => "not_found",
             413 => "payload_too_large",
+            415 => "unsupported_media_type",
             422 => "validation_failed",
             429 => "too_many_requests",
             _ => "internal",
@@ -162,6 +164,7 @@ catcher!(unauthorized_inner, 401);
 catcher!(forbidden, 403);
 catcher!(not_found, 404);
 catcher!(too_large, 413);
+catcher!(unsupported, 415);
 catcher!(unprocessable, 422);
 catcher!(too_many, 429);
 catcher!(internal, 500);
@@ -204,8 +207,10 @@ impl Fairing for SecurityHeaders {
             "camera=(self), geolocation=(), microphone=()",
         ));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
-        if req.uri().path().as_str() != "/static/app.css"
-            && !req.uri().path().as_str().starts_with("/photos/")
+        let path = req.uri().path().as_str();
+        if path != "/static/app.css"
+            && !path.starts_with("/photos/")
+            && !path.starts_with(api::docs::ASSET_PREFIX)
         {
             res.set_header(Header::new("Cache-Control", "no-store"));
         }

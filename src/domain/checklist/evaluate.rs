@@ -9,7 +9,7 @@ use crate::domain::grade::Grade;
 
 /// What the inspector ticked. For `number` and `choice` items only `Na` is taken at face value;
 /// pass or fail is derived from the recorded value (see [`evaluate`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AnswerResult {
     Pass,
@@ -60,7 +60,7 @@ pub struct FindingDraft {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Passed,

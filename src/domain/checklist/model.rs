@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::domain::occupancy::{OccupancyRule, RoomKind};
 
 /// How serious a failed item is; decides the rectification deadline and the grade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Blocks the permit until fixed.

@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::services::{Actor, applications, audit, properties};
 
 /// A finding as the landlord, the inspector and the admin see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FindingView {
     pub id: i32,
     pub property_id: i32,
@@ -29,6 +29,7 @@ pub struct FindingView {
     /// The item's label in the checklist version the inspection was made with.
     pub label: String,
     pub legal_basis: String,
+    #[schema(value_type = crate::domain::checklist::Severity)]
     pub severity: String,
     pub severity_label: &'static str,
     pub status: String,
@@ -193,7 +194,7 @@ impl FixReport {
 }
 
 /// What reporting a fix led to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FixOutcome {
     pub finding_id: i32,
     pub status: String,

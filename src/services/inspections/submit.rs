@@ -29,10 +29,11 @@ pub struct Submission {
     pub answers: Vec<Answer>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FindingOut {
     pub id: i32,
     pub item: String,
+    #[schema(value_type = crate::domain::checklist::Severity)]
     pub severity: String,
     pub deadline_at: Option<chrono::DateTime<Utc>>,
     pub note: Option<String>,
@@ -40,11 +41,13 @@ pub struct FindingOut {
 }
 
 /// The result of a submission; a resubmission returns the same.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InspectionResult {
     pub inspection_id: i32,
     pub task_id: i32,
+    #[schema(value_type = crate::domain::checklist::Outcome)]
     pub outcome: String,
+    #[schema(value_type = crate::domain::grade::Grade)]
     pub grade: String,
     pub findings: Vec<FindingOut>,
 }

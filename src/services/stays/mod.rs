@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::audit;
 
+pub mod api;
 mod lifecycle;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::signing::{PermitKeyring, PermitSigningFields};
@@ -158,9 +159,10 @@ pub async fn letting_rooms<C: ConnectionTrait>(
         .collect())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckedIn {
     pub stay_id: i32,
+    #[schema(value_type = crate::domain::stay::StayStatus)]
     pub status: &'static str,
     /// Shown once; only its keyed hash is stored.
     pub checkout_code: String,

@@ -1,13 +1,15 @@
-//! The JSON API of API.md (`/api/v1`): same services as the pages, bearer tokens, JSON problems.
+//! The JSON API of API.md (`/api/v1`): same services as the pages, bearer tokens, JSON problems;
+//! its OpenAPI document is derived from the handlers (`doc`), Swagger UI serves it (`docs`).
 pub mod accounts;
+pub mod body;
+mod checklists;
+pub mod doc;
+pub mod docs;
 pub mod housing;
 pub mod inspections;
-pub mod openapi;
-mod openapi_more;
 pub mod permits;
 pub mod stays;
 
-use rocket::serde::json::Value;
 use rocket::{Route, routes};
 
 pub fn routes() -> Vec<Route> {
@@ -30,7 +32,9 @@ pub fn routes() -> Vec<Route> {
         inspections::submit_inspection,
         inspections::fix_finding,
         inspections::application_findings,
-        openapi::document,
+        doc::document,
+        docs::page,
+        docs::asset,
         permits::approve,
         permits::reject,
         permits::get_permit,
@@ -47,13 +51,4 @@ pub fn routes() -> Vec<Route> {
         stays::checkout,
         stays::register,
     ]
-}
-
-/// A JSON value as the text a form would have sent, so API and pages share one parser.
-pub fn text(v: Option<&Value>) -> String {
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
 }

@@ -1,29 +1,76 @@
 //! API: check-in with the QR signature, landlord confirm/reject/check-out, tenant check-out by code,
 //! and the residents' register for police systems.
 use rocket::http::Status;
-use rocket::serde::json::{Json, Value};
+use rocket::serde::json::Json;
 use rocket::{State, get, post};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
+use validator::Validate;
 
-use super::text;
+use super::body::{JsonBody, OptionalJsonBody, Text, text, validated};
+use super::doc::{Problem, ResidentPage};
 use crate::AppRef;
-use crate::domain::clock::town_date;
 use crate::domain::stay::{Lang, RawCheckIn};
 use crate::error::{AppError, AppResult};
 use crate::services::residents;
-use crate::services::stays::{self, Transition};
+use crate::services::stays::api::{self as stays, CheckInContext, StayState};
+use crate::services::stays::{CheckedIn, Transition};
 use crate::web::checkin::{limit, occupancy_rule};
 use crate::web::guards::{ApiReader, ClientIp, Landlord, MaybeUser};
 use crate::web::residents::parse_filter;
 
+#[derive(Deserialize, Serialize, ToSchema, Validate)]
+pub struct CheckInBody {
+    /// The `sig` of the permit's QR code.
+    #[schema(value_type = String)]
+    #[validate(length(max = 256))]
+    sig: Option<Text>,
+    #[schema(value_type = String)]
+    #[validate(length(max = 50))]
+    name: Option<Text>,
+    #[schema(value_type = crate::domain::identity::DocType)]
+    #[validate(length(max = 32))]
+    doc_type: Option<Text>,
+    #[schema(value_type = String)]
+    #[validate(length(max = 32))]
+    doc_number: Option<Text>,
+    #[schema(value_type = String, example = "13800001111")]
+    #[validate(length(max = 32))]
+    phone: Option<Text>,
+    #[schema(value_type = i32)]
+    #[validate(length(max = 12))]
+    room_id: Option<Text>,
+    /// YYYY-MM-DD
+    #[schema(value_type = String, format = Date)]
+    #[validate(length(max = 10))]
+    move_in: Option<Text>,
+    #[schema(value_type = Option<String>, format = Date)]
+    #[validate(length(max = 10))]
+    move_out_expected: Option<Text>,
+    #[schema(value_type = Option<String>)]
+    #[validate(length(max = 100))]
+    employer: Option<Text>,
+    /// `en` for English messages; Chinese otherwise.
+    #[validate(length(max = 8))]
+    lang: Option<String>,
+}
+
+/// A tenant checks in on a permit; the landlord confirms. `checkout_code` is shown once.
+#[utoipa::path(post, path = "/permits/{number}/stays", tag = "stays", security(()),
+    params(("number" = String, Path)), request_body = CheckInBody,
+    responses((status = 201, body = CheckedIn), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 415, body = Problem),
+        (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[post("/permits/<number>/stays", data = "<body>")]
 pub async fn check_in(
     ip: ClientIp,
     st: &State<AppRef>,
     number: &str,
-    body: Json<serde_json::Map<String, Value>>,
-) -> AppResult<(Status, Value)> {
-    let lang = Lang::parse(body.get("lang").and_then(Value::as_str));
+    _json: JsonBody,
+    body: Json<CheckInBody>,
+) -> AppResult<(Status, Json<CheckedIn>)> {
+    let lang = Lang::parse(body.lang.as_deref());
     limit(
         st,
         &[
@@ -32,66 +79,80 @@ pub async fn check_in(
         ],
         lang,
     )?;
-    let sig = text(body.get("sig"));
-    let now = st.config.clock.now();
-    let p =
-        stays::permit_for_check_in(&st.db, &st.keyring, number, &sig, lang, town_date(now)).await?;
+    validated(&*body)?;
     let raw = RawCheckIn {
-        name: text(body.get("name")),
-        doc_type: text(body.get("doc_type")),
-        doc_number: text(body.get("doc_number")),
-        phone: text(body.get("phone")),
-        room_id: text(body.get("room_id")),
-        move_in: text(body.get("move_in")),
-        move_out_expected: text(body.get("move_out_expected")),
-        employer: text(body.get("employer")),
+        name: text(&body.name).to_string(),
+        doc_type: text(&body.doc_type).to_string(),
+        doc_number: text(&body.doc_number).to_string(),
+        phone: text(&body.phone).to_string(),
+        room_id: text(&body.room_id).to_string(),
+        move_in: text(&body.move_in).to_string(),
+        move_out_expected: text(&body.move_out_expected).to_string(),
+        employer: text(&body.employer).to_string(),
         consent: true,
     };
-    let input = raw
-        .parse(town_date(now), lang, false)
-        .map_err(AppError::Validation)?;
-    let done = stays::check_in_with_flood_limit(
-        &st.db,
-        &st.pii,
-        &occupancy_rule(st),
-        u64::from(st.config.stay_flood_per_hour),
-        p.id,
-        input,
-        lang,
-        now,
-    )
-    .await?;
-    Ok((Status::Created, json!(done)))
+    let cx = CheckInContext {
+        db: &st.db,
+        keyring: &st.keyring,
+        pii: &st.pii,
+        rule: &occupancy_rule(st),
+        flood_per_hour: u64::from(st.config.stay_flood_per_hour),
+        now: st.config.clock.now(),
+    };
+    let done = stays::check_in_by_number(cx, number, text(&body.sig), raw, lang).await?;
+    Ok((Status::Created, Json(done)))
 }
 
-fn stay_json(s: &crate::entities::stay::Model) -> Value {
-    json!({"stay_id": s.id, "status": s.status, "ended_at": s.ended_at, "confirmed_at": s.confirmed_at})
-}
-
+#[utoipa::path(post, path = "/stays/{id}/confirm", tag = "stays", params(("id" = i32, Path)),
+    responses((status = 200, body = StayState), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
 #[post("/stays/<id>/confirm")]
-pub async fn confirm(who: Landlord, st: &State<AppRef>, id: i32) -> AppResult<Value> {
-    let s = stays::landlord_transition(&st.db, &who.0, id, Transition::Confirm).await?;
-    Ok(stay_json(&s))
+pub async fn confirm(who: Landlord, st: &State<AppRef>, id: i32) -> AppResult<Json<StayState>> {
+    Ok(Json(
+        stays::landlord_transition_state(&st.db, &who.0, id, Transition::Confirm).await?,
+    ))
 }
 
+#[utoipa::path(post, path = "/stays/{id}/reject", tag = "stays", params(("id" = i32, Path)),
+    responses((status = 200, body = StayState), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
 #[post("/stays/<id>/reject")]
-pub async fn reject(who: Landlord, st: &State<AppRef>, id: i32) -> AppResult<Value> {
-    let s = stays::landlord_transition(&st.db, &who.0, id, Transition::Reject).await?;
-    Ok(stay_json(&s))
+pub async fn reject(who: Landlord, st: &State<AppRef>, id: i32) -> AppResult<Json<StayState>> {
+    Ok(Json(
+        stays::landlord_transition_state(&st.db, &who.0, id, Transition::Reject).await?,
+    ))
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Validate)]
+pub struct CheckoutBody {
+    /// The code the tenant was given at check-in; without it, the landlord's token decides.
+    #[schema(value_type = Option<String>)]
+    #[validate(length(max = 64))]
+    checkout_code: Option<Text>,
 }
 
 /// The tenant with `{"checkout_code"}`, or the landlord with their token.
+#[utoipa::path(post, path = "/stays/{id}/checkout", tag = "stays", params(("id" = i32, Path)),
+    request_body(content = Option<CheckoutBody>),
+    security((), ("bearer" = [])),
+    responses((status = 200, body = StayState), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 415, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[post("/stays/<id>/checkout", data = "<body>")]
 pub async fn checkout(
     ip: ClientIp,
     who: MaybeUser,
     st: &State<AppRef>,
     id: i32,
-    body: Option<Json<serde_json::Map<String, Value>>>,
-) -> AppResult<Value> {
+    _json: OptionalJsonBody,
+    body: Option<Json<CheckoutBody>>,
+) -> AppResult<Json<StayState>> {
+    if let Some(b) = &body {
+        validated(&**b)?;
+    }
     let code = body
         .as_ref()
-        .map(|b| text(b.get("checkout_code")))
+        .map(|b| text(&b.checkout_code).to_string())
         .unwrap_or_default();
     let s = if !code.trim().is_empty() {
         limit(
@@ -102,10 +163,12 @@ pub async fn checkout(
             ],
             Lang::Zh,
         )?;
-        stays::check_out_with_code(&st.db, &st.pii, id, &code, Lang::Zh).await?
+        stays::check_out_with_code_state(&st.db, &st.pii, id, &code, Lang::Zh).await?
     } else {
         match who.0 {
-            Some(a) => stays::landlord_transition(&st.db, &a, id, Transition::CheckOut).await?,
+            Some(a) => {
+                stays::landlord_transition_state(&st.db, &a, id, Transition::CheckOut).await?
+            }
             None => {
                 return Err(AppError::field(
                     "checkout_code",
@@ -114,11 +177,24 @@ pub async fn checkout(
             }
         }
     };
-    Ok(stay_json(&s))
+    Ok(Json(s))
 }
 
 /// `full=true` returns whole document numbers and phones to officials, the admin and API clients
 /// (police); every call is audited either way.
+#[utoipa::path(get, path = "/residents", tag = "stays",
+    params(
+        ("village_id" = Option<i32>, Query),
+        ("grid_id" = Option<i32>, Query),
+        ("property_id" = Option<i32>, Query),
+        ("doc_type" = Option<crate::domain::identity::DocType>, Query),
+        ("active_on" = Option<String>, Query, format = Date, description = "YYYY-MM-DD: stays active that day"),
+        ("page" = Option<u64>, Query, minimum = 1),
+        ("per_page" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "default 100"),
+        ("full" = Option<bool>, Query, description = "whole document numbers and phones (audited)"),
+    ),
+    responses((status = 200, body = ResidentPage), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[get(
     "/residents?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<page>&<per_page>&<full>"
 )]
@@ -134,7 +210,7 @@ pub async fn register(
     page: Option<u64>,
     per_page: Option<u64>,
     full: Option<bool>,
-) -> AppResult<Value> {
+) -> AppResult<Json<ResidentPage>> {
     let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
     let f = residents::scoped(&who.0, f)?;
     let whole = full.unwrap_or(false) && residents::may_see_whole(&who.0);
@@ -149,9 +225,14 @@ pub async fn register(
         json!({"page": page, "full": whole, "rows": rows.len()}),
     )
     .await?;
-    let items: Vec<_> = rows
+    let items = rows
         .into_iter()
         .map(|r| r.resident(&st.pii, whole))
         .collect();
-    Ok(json!({"items": items, "total": total, "page": page, "per_page": per_page}))
+    Ok(Json(ResidentPage {
+        items,
+        total,
+        page,
+        per_page,
+    }))
 }
