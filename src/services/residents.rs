@@ -43,8 +43,9 @@ pub struct RegisterRow {
     pub permit_number: String,
 }
 
-/// A register line as shown or exported.
-#[derive(Debug, Clone, Serialize)]
+/// A register line as shown or exported. Its `Debug` leaves out the person's name, numbers and
+/// employer, which may be whole here (an audited export).
+#[derive(Clone, Serialize)]
 pub struct Resident {
     pub stay_id: i32,
     pub name: String,
@@ -61,6 +62,18 @@ pub struct Resident {
     pub move_out_expected: Option<NaiveDate>,
     pub employer: String,
     pub status: String,
+}
+
+impl std::fmt::Debug for Resident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resident")
+            .field("stay_id", &self.stay_id)
+            .field("doc_type", &self.doc_type)
+            .field("permit_number", &self.permit_number)
+            .field("room", &self.room)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RegisterRow {

@@ -182,9 +182,12 @@ pub async fn lapse_pending(db: &DatabaseConnection, hours: u32) -> Result<u64, A
 
 /// Wipes the personal fields of stays that ended more than `months` ago; the rows stay for counts.
 pub async fn retention_wipe(db: &DatabaseConnection, months: u32) -> Result<u64, AppError> {
-    let cutoff = Utc::now()
-        .checked_sub_months(chrono::Months::new(months))
-        .unwrap_or_else(Utc::now);
+    // Falling back to "now" would wipe every ended stay: refuse instead.
+    let cutoff = crate::domain::stay::retention_cutoff(Utc::now(), months).ok_or_else(|| {
+        AppError::internal(format!(
+            "retention of {months} months is out of range; nothing wiped"
+        ))
+    })?;
     let tx = crate::db::begin_write(db).await?;
     let none = || Option::<String>::None;
     let r = stay::Entity::update_many()
