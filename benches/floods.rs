@@ -12,7 +12,7 @@
 mod server;
 
 use std::io::Cursor;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ fn black_rgb_png(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-fn start(bin: &PathBuf) -> (tempfile::TempDir, Server) {
+fn start(bin: &Path) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let url = format!("sqlite://{}?mode=rwc", data.join("anju.db").display());
@@ -62,7 +62,7 @@ struct Outcome {
 
 /// Runs `n` copies of `one` at once against a fresh server, sampling its memory every 5 ms.
 fn flood(
-    bin: &PathBuf,
+    bin: &Path,
     name: &'static str,
     n: usize,
     one: impl Fn(&Server, &str) -> u16 + Sync,
