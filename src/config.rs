@@ -153,8 +153,17 @@ impl Config {
                 "ANJU_PERMIT_VALID_MONTHS 须在 1 至 60 之间 (must be 1 to 60)".into(),
             ));
         }
-        crate::services::town::parse_code(&self.town_code)
+        self.town_code = crate::services::town::parse_code(&self.town_code)
             .map_err(|m| ConfigError(format!("ANJU_TOWN_CODE: {m}")))?;
+        if crate::domain::stay::retention_cutoff(chrono::Utc::now(), self.retention_months)
+            .is_none()
+        {
+            return Err(ConfigError(format!(
+                "ANJU_RETENTION_MONTHS 须在 1 至 {} 之间 (must be 1 to {})",
+                crate::domain::stay::MAX_RETENTION_MONTHS,
+                crate::domain::stay::MAX_RETENTION_MONTHS
+            )));
+        }
         if self.db_pool_size == 0 {
             self.db_pool_size = if self.is_sqlite() { 4 } else { 16 };
         }
@@ -193,6 +202,36 @@ mod tests {
         let cfg = Config::default().validated().unwrap();
         assert!(cfg.database_url.starts_with("sqlite://./data/anju.db"));
         assert!(cfg.is_sqlite());
+    }
+
+    #[test]
+    fn a_lower_case_town_code_is_stored_upper_case() {
+        let cfg = Config {
+            town_code: " hj".into(),
+            ..Config::default()
+        };
+        assert_eq!(cfg.validated().unwrap().town_code, "HJ");
+    }
+
+    #[test]
+    fn retention_months_that_overflow_the_calendar_are_refused_by_name() {
+        for months in [
+            u32::MAX,
+            5_000_000,
+            crate::domain::stay::MAX_RETENTION_MONTHS + 1,
+        ] {
+            let cfg = Config {
+                retention_months: months,
+                ..Config::default()
+            };
+            let err = cfg.validated().unwrap_err().to_string();
+            assert!(err.contains("ANJU_RETENTION_MONTHS"), "{err}");
+        }
+        let cfg = Config {
+            retention_months: crate::domain::stay::MAX_RETENTION_MONTHS,
+            ..Config::default()
+        };
+        assert!(cfg.validated().is_ok());
     }
 
     #[test]

@@ -74,7 +74,17 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        let detail = e.to_string();
+        // PostgreSQL refuses NUL in text (SQLSTATE 22021). Every parser refuses control
+        // characters first; this is the backstop for a path a parser missed, so it is logged.
+        if detail.contains("invalid byte sequence") {
+            tracing::warn!("text with a control character reached the database: {detail}");
+            return AppError::BadRequest(format!(
+                "提交的内容{}",
+                crate::domain::fields::CONTROL_CHARACTER
+            ));
+        }
+        AppError::Internal(format!("database: {detail}"))
     }
 }
 

@@ -56,6 +56,12 @@ enum Command {
 
 #[rocket::main]
 async fn main() -> ExitCode {
+    // Before anything is created: the database, its WAL, keys and photos are the owner's alone
+    // (files 0600, folders 0700), whatever the service manager's umask.
+    // SAFETY: umask only sets this process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -74,6 +80,8 @@ async fn main() -> ExitCode {
 
 async fn run(cmd: Command) -> Result<(), String> {
     let cfg = Config::from_env().map_err(|e| e.to_string())?;
+    private_dir(&cfg.data_dir)
+        .map_err(|e| format!("无法创建数据目录 {}: {e}", cfg.data_dir.display()))?;
     if let Command::RotateSigningKey = cmd {
         return rotate_signing_key(&cfg);
     }
@@ -200,6 +208,16 @@ fn rotate_signing_key(cfg: &Config) -> Result<(), String> {
         .map_err(|e| format!("无法创建签名密钥: {e}"))?;
     println!("已启用新签名密钥 {id}（旧密钥继续用于核验）(new signing key {id} is current)");
     Ok(())
+}
+
+/// Creates the data directory 0700, and closes an existing one to others (it may predate the umask).
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 /// Hides a password in a database URL before it is printed.

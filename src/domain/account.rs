@@ -8,7 +8,7 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(raw: &str) -> Result<PersonName, &'static str> {
-        let t = raw.trim();
+        let t = super::fields::clean_text(raw, false)?;
         if t.is_empty() {
             return Err("请填写姓名");
         }
@@ -43,6 +43,9 @@ impl NewPassword {
         }
         if n > 128 {
             return Err("密码不能超过 128 位");
+        }
+        if super::fields::has_control(raw, false) {
+            return Err(super::fields::CONTROL_CHARACTER);
         }
         if raw.chars().all(|c| c.is_ascii_digit()) {
             return Err("密码不能全是数字，请加入字母或符号");

@@ -155,7 +155,7 @@ pub fn valid_until(from: NaiveDate, months: u32) -> NaiveDate {
 
 /// A reason an official gives: required for some actions, at most 500 characters.
 pub fn parse_reason(s: &str, required: bool) -> Result<Option<String>, &'static str> {
-    let s = s.trim();
+    let s = super::fields::clean_text(s, true)?;
     if s.is_empty() {
         return if required {
             Err("请填写原因")

@@ -1,7 +1,7 @@
 //! A house and its rooms as the landlord declares them: parsed once at the boundary into valid values.
 use serde::{Deserialize, Serialize};
 
-use super::fields::FieldErrors;
+use super::fields::{CONTROL_CHARACTER, FieldErrors, has_control};
 use super::occupancy::RoomKind;
 
 /// Building structure of a house, as the permit form asks for it.
@@ -132,7 +132,9 @@ impl RawProperty {
         }
         let address = self.address.trim().to_string();
         let n = address.chars().count();
-        if n < 5 {
+        if has_control(&address, false) {
+            e.add("address", CONTROL_CHARACTER);
+        } else if n < 5 {
             e.add(
                 "address",
                 "请填写详细地址（至少 5 个字），例如：锦绣村东区 12 号",
@@ -169,7 +171,9 @@ impl RawProperty {
             }
             let key = |f: &str| format!("rooms[{i}].{f}");
             let label = r.label.trim().to_string();
-            if label.is_empty() {
+            if has_control(&label, false) {
+                e.add(key("label"), CONTROL_CHARACTER);
+            } else if label.is_empty() {
                 e.add(key("label"), "请填写房间名称，例如 101");
             } else if label.chars().count() > 32 {
                 e.add(key("label"), "房间名称不能超过 32 个字");

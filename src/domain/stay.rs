@@ -3,7 +3,7 @@
 use chrono::{Duration, NaiveDate};
 use rand::Rng;
 
-use super::fields::FieldErrors;
+use super::fields::{CONTROL_CHARACTER, FieldErrors, has_control};
 use super::identity::{DocNumber, DocType, Phone};
 
 /// The language a tenant chose on the check-in page; Chinese unless `lang=en`.
@@ -40,8 +40,9 @@ impl Lang {
 pub const MOVE_IN_PAST_DAYS: i64 = 30;
 pub const MOVE_IN_FUTURE_DAYS: i64 = 7;
 
-/// The check-in form as typed (HTML form or JSON), every field text.
-#[derive(Debug, Clone, Default)]
+/// The check-in form as typed (HTML form or JSON), every field text. Its `Debug` hides the
+/// person's name, document number, phone and employer, so a stray log line carries none of them.
+#[derive(Clone, Default)]
 pub struct RawCheckIn {
     pub name: String,
     pub doc_type: String,
@@ -52,6 +53,23 @@ pub struct RawCheckIn {
     pub move_out_expected: String,
     pub employer: String,
     pub consent: bool,
+}
+
+impl std::fmt::Debug for RawCheckIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |s: &str| format!("<{} chars>", s.chars().count());
+        f.debug_struct("RawCheckIn")
+            .field("name", &hidden(&self.name))
+            .field("doc_type", &self.doc_type)
+            .field("doc_number", &hidden(&self.doc_number))
+            .field("phone", &hidden(&self.phone))
+            .field("room_id", &self.room_id)
+            .field("move_in", &self.move_in)
+            .field("move_out_expected", &self.move_out_expected)
+            .field("employer", &hidden(&self.employer))
+            .field("consent", &self.consent)
+            .finish()
+    }
 }
 
 /// A check-in whose every field is valid; only the permit and room checks remain for the service.
@@ -80,8 +98,11 @@ impl RawCheckIn {
         require_consent: bool,
     ) -> Result<CheckIn, FieldErrors> {
         let mut e = FieldErrors::new();
+        let control = lang.t(CONTROL_CHARACTER, "must not contain control characters");
         let name = self.name.trim().to_string();
-        if name.is_empty() {
+        if has_control(&name, false) {
+            e.add("name", control);
+        } else if name.is_empty() {
             e.add("name", lang.t("请填写姓名", "Please enter your name"));
         } else if name.chars().count() > 50 {
             e.add(
@@ -180,7 +201,9 @@ impl RawCheckIn {
             }
         };
         let employer = self.employer.trim();
-        if employer.chars().count() > 100 {
+        if has_control(employer, false) {
+            e.add("employer", control);
+        } else if employer.chars().count() > 100 {
             e.add(
                 "employer",
                 lang.t(
@@ -267,6 +290,21 @@ impl StayStatus {
 }
 
 /// A check-out code: 10 characters without look-alikes (0/O, 1/I/L), about 50 bits.
+/// A century: longer than any register is kept, and far inside the calendar's range.
+pub const MAX_RETENTION_MONTHS: u32 = 1200;
+
+/// Stays that ended before this instant have their personal fields wiped. `None` when `months`
+/// is zero, above [`MAX_RETENTION_MONTHS`] or beyond the calendar: never "now", which would wipe all.
+pub fn retention_cutoff(
+    now: chrono::DateTime<chrono::Utc>,
+    months: u32,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    if months == 0 || months > MAX_RETENTION_MONTHS {
+        return None;
+    }
+    now.checked_sub_months(chrono::Months::new(months))
+}
+
 pub fn new_checkout_code() -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
     let mut rng = rand::rng();
@@ -331,6 +369,36 @@ mod tests {
         r.consent = false;
         assert!(r.parse(today(), Lang::Zh, true).unwrap_err().has("consent"));
         assert!(r.parse(today(), Lang::Zh, false).is_ok());
+    }
+
+    #[test]
+    fn the_debug_form_of_a_raw_check_in_shows_no_name_number_or_phone() {
+        let mut r = raw();
+        r.employer = "花街镇电子厂".into();
+        let d = format!("{r:?}");
+        for secret in ["张三", "11010519491231002X", "13812345678", "花街镇电子厂"] {
+            assert!(!d.contains(secret), "{d}");
+        }
+        assert!(d.contains("resident_id"));
+    }
+
+    #[test]
+    fn a_nul_in_the_name_or_employer_is_a_field_error() {
+        let mut r = raw();
+        r.name = "张\u{0}三".into();
+        r.employer = "厂\u{0}".into();
+        let e = r.parse(today(), Lang::Zh, true).unwrap_err();
+        assert_eq!(e.get("name"), Some(CONTROL_CHARACTER));
+        assert_eq!(e.get("employer"), Some(CONTROL_CHARACTER));
+    }
+
+    #[test]
+    fn retention_cutoffs_never_fall_back_to_now() {
+        let now = chrono::Utc::now();
+        assert!(retention_cutoff(now, 6).is_some_and(|c| c < now));
+        assert_eq!(retention_cutoff(now, 0), None);
+        assert_eq!(retention_cutoff(now, u32::MAX), None);
+        assert_eq!(retention_cutoff(now, MAX_RETENTION_MONTHS + 1), None);
     }
 
     #[test]

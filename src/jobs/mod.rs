@@ -105,14 +105,20 @@ pub async fn run_all(
     ];
     let mut out = Vec::new();
     for name in jobs {
-        if !claim(&state.db, name, instance, Duration::from_secs(300))
-            .await
-            .unwrap_or(false)
-        {
-            continue;
+        match claim(&state.db, name, instance, Duration::from_secs(300)).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                // Skipped this tick; a database that keeps failing here must show in the log.
+                tracing::error!(job = name, error = %e, "could not claim job");
+                continue;
+            }
         }
         let result = run_one(state, name).await;
-        let _ = release(&state.db, name, instance).await;
+        if let Err(e) = release(&state.db, name, instance).await {
+            // The lease then runs out on its own, but until it does no instance runs this job.
+            tracing::error!(job = name, error = %e, "could not release job lease");
+        }
         out.push((name, result));
     }
     out

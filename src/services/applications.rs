@@ -10,7 +10,7 @@ use super::properties::{self, PropertyView};
 use super::{Actor, audit};
 use crate::domain::application::ApplicationStatus;
 use crate::domain::dates::zh_datetime;
-use crate::domain::fields::FieldErrors;
+use crate::domain::fields::{CONTROL_CHARACTER, FieldErrors, has_control};
 use crate::domain::role::Role;
 use crate::entities::{
     application, application_document, application_event, property, upload, user,
@@ -361,13 +361,17 @@ impl Declaration {
             .map_err(|m| e.add("owner_name", m.replace("姓名", "产权人姓名")))
             .ok();
         let doc = doc_no.trim();
-        if doc.is_empty() {
+        if has_control(doc, false) {
+            e.add("ownership_doc_no", CONTROL_CHARACTER);
+        } else if doc.is_empty() {
             e.add("ownership_doc_no", "请填写不动产权证号或其他产权证明编号");
         } else if doc.chars().count() > 64 {
             e.add("ownership_doc_no", "证号不能超过 64 个字");
         }
         let usage = intended_use.trim();
-        if usage.chars().count() > 200 {
+        if has_control(usage, true) {
+            e.add("intended_use", CONTROL_CHARACTER);
+        } else if usage.chars().count() > 200 {
             e.add("intended_use", "出租说明不能超过 200 个字");
         }
         match owner {
@@ -422,6 +426,9 @@ pub async fn attach_document(
 ) -> Result<(), AppError> {
     if !DOC_KINDS.iter().any(|(k, _)| *k == kind) {
         return Err(AppError::field("kind", "材料类型无效"));
+    }
+    if has_control(upload_id, false) {
+        return Err(AppError::field("photo_id", CONTROL_CHARACTER));
     }
     let tx = crate::db::begin_write(db).await?;
     let a = own_for_change(&tx, actor, id).await?;

@@ -117,6 +117,12 @@ pub async fn authenticate(
     password: &str,
     ip: &str,
 ) -> Result<Actor, AppError> {
+    if crate::domain::fields::has_control(phone, false) {
+        return Err(AppError::field(
+            "phone",
+            crate::domain::fields::CONTROL_CHARACTER,
+        ));
+    }
     let account_key = Phone::parse(phone)
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|_| phone.trim().to_string());

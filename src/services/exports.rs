@@ -73,23 +73,25 @@ fn csv_line(out: &mut String, fields: &[String]) {
     out.push_str("\r\n");
 }
 
-/// The register as CSV bytes: a UTF-8 BOM (so Excel reads the Chinese right), the header, then
-/// one chunk of rows per item. A database error ends the stream early and is logged.
+/// The register as CSV: a UTF-8 BOM (so Excel reads the Chinese right), the header, then one
+/// chunk of rows per item. A database error mid-way ends the stream with an `io::Error`, which
+/// aborts the response: the client sees a failed download, never a short file that looks whole.
 pub fn csv_stream(
     db: DatabaseConnection,
     st: crate::AppRef,
     f: Filter,
-) -> impl Stream<Item = Vec<u8>> + Send {
+) -> impl Stream<Item = std::io::Result<std::io::Cursor<Vec<u8>>>> + Send {
     async_stream::stream! {
         let mut head = String::from("\u{FEFF}");
         csv_line(&mut head, &HEADERS.map(String::from));
-        yield head.into_bytes();
+        yield Ok(std::io::Cursor::new(head.into_bytes()));
         let mut after = 0;
         loop {
             let rows = match chunk_after(&db, &f, after, CHUNK).await {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::error!("CSV export stopped: {e}");
+                    tracing::error!("CSV export aborted: {e}");
+                    yield Err(std::io::Error::other("residents export aborted by a database error"));
                     break;
                 }
             };
@@ -99,9 +101,22 @@ pub fn csv_stream(
             for r in rows {
                 csv_line(&mut buf, &cells(&r.resident(&st.pii, false)));
             }
-            yield buf.into_bytes();
+            yield Ok(std::io::Cursor::new(buf.into_bytes()));
         }
     }
+}
+
+/// The CSV stream as a response body that fails, rather than ends, when the stream fails.
+pub fn csv_body(
+    db: DatabaseConnection,
+    st: crate::AppRef,
+    f: Filter,
+) -> rocket::response::stream::ReaderStream<
+    rocket::response::stream::One<impl rocket::tokio::io::AsyncRead + Send + Unpin>,
+> {
+    rocket::response::stream::ReaderStream::one(tokio_util::io::StreamReader::new(Box::pin(
+        csv_stream(db, st, f),
+    )))
 }
 
 /// Writes the register to an XLSX file in `dir` and returns its path. The database is paged on

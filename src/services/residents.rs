@@ -44,8 +44,9 @@ pub struct RegisterRow {
     pub permit_number: String,
 }
 
-/// A register line as shown or exported.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A register line as shown or exported. Its `Debug` leaves out the person's name, numbers and
+/// employer, which may be whole here (an audited export).
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Resident {
     pub stay_id: i32,
     pub name: String,
@@ -64,6 +65,18 @@ pub struct Resident {
     pub employer: String,
     #[schema(value_type = crate::domain::stay::StayStatus)]
     pub status: String,
+}
+
+impl std::fmt::Debug for Resident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resident")
+            .field("stay_id", &self.stay_id)
+            .field("doc_type", &self.doc_type)
+            .field("permit_number", &self.permit_number)
+            .field("room", &self.room)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RegisterRow {

@@ -71,7 +71,7 @@ fn require_admin(actor: &Actor) -> Result<(), AppError> {
 
 /// A village code: 1–8 upper-case letters or digits, as printed in permit numbers.
 pub fn parse_code(raw: &str) -> Result<String, &'static str> {
-    let c = raw.trim().to_ascii_uppercase();
+    let c = crate::domain::fields::clean_text(raw, false)?.to_ascii_uppercase();
     if c.is_empty()
         || c.len() > 8
         || !c
@@ -84,7 +84,7 @@ pub fn parse_code(raw: &str) -> Result<String, &'static str> {
 }
 
 fn parse_place_name(raw: &str) -> Result<String, &'static str> {
-    let n = raw.trim();
+    let n = crate::domain::fields::clean_text(raw, false)?;
     if n.is_empty() || n.chars().count() > 32 {
         return Err("名称须为 1–32 个字");
     }

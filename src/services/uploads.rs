@@ -34,9 +34,18 @@ pub async fn store_photo(
     actor: &Actor,
     bytes: Vec<u8>,
 ) -> Result<StoredPhoto, AppError> {
-    let photo = rocket::tokio::task::spawn_blocking(move || media::intake(&bytes))
+    // The header is read first: an oversized photo is refused before it waits or decodes.
+    let probe = media::probe(&bytes)?;
+    let permit = media::budget::acquire(&probe)
         .await
-        .map_err(AppError::internal)??;
+        .ok_or_else(|| AppError::internal("decode budget closed"))?;
+    let photo = rocket::tokio::task::spawn_blocking(move || {
+        // Held by the decoding thread, so a client that hangs up does not free the budget early.
+        let _permit = permit;
+        media::intake(&bytes)
+    })
+    .await
+    .map_err(AppError::internal)??;
     let path = uploads_dir.join(media::relative_path(&photo.sha256));
     if !path.exists() {
         if let Some(dir) = path.parent() {
@@ -91,6 +100,10 @@ pub async fn photo_path(
     uploads_dir: &Path,
     id: &str,
 ) -> Result<(upload::Model, std::path::PathBuf), AppError> {
+    // Ids are UUIDs; anything else (a NUL included) names no photo and never reaches the query.
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(AppError::not_found());
+    }
     let u = upload::Entity::find_by_id(id.to_string())
         .one(db)
         .await?

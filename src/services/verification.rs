@@ -135,6 +135,18 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
         .unwrap_or(PermitStatus::Revoked)
         .effective(p.valid_until, st.config.clock.today());
     let g = Grade::parse(&p.grade).unwrap_or(Grade::Green);
+    // Without our signature anyone can type a number: say whether it is valid and where, but
+    // not how many live there (an empty house is a burglar's target) nor its risk grade.
+    let (max_occupants, occupants, grade, grade_label) = if authentic {
+        (
+            Some(p.max_occupants),
+            Some(p.occupants),
+            Some(g.as_str().to_string()),
+            g.label_zh(),
+        )
+    } else {
+        (None, None, None, "")
+    };
     Ok(Verification {
         authentic,
         status: Some(s.as_str()),
@@ -143,10 +155,10 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
         valid_until: Some(p.valid_until),
         valid_from_zh: zh_date(&p.valid_from),
         valid_until_zh: zh_date(&p.valid_until),
-        max_occupants: Some(p.max_occupants),
-        occupants: Some(p.occupants),
-        grade: Some(g.as_str().to_string()),
-        grade_label: g.label_zh(),
+        max_occupants,
+        occupants,
+        grade,
+        grade_label,
         village: Some(p.village),
         number: p.number,
     })

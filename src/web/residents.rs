@@ -2,7 +2,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::{ContentType, Header};
-use rocket::response::stream::ByteStream;
 use rocket::{Responder, State, get, post};
 
 use super::guards::{CsrfChecked, Staff};
@@ -207,7 +206,9 @@ pub async fn export_csv(
 ) -> AppResult<
     Download<(
         ContentType,
-        ByteStream<impl rocket::futures::Stream<Item = Vec<u8>>>,
+        rocket::response::stream::ReaderStream<
+            rocket::response::stream::One<impl rocket::tokio::io::AsyncRead + Send + Unpin>,
+        >,
     )>,
 > {
     let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
@@ -220,11 +221,11 @@ pub async fn export_csv(
         serde_json::json!({"format": "csv"}),
     )
     .await?;
-    let stream = exports::csv_stream(st.db.clone(), st.inner().clone(), f);
+    let body = exports::csv_body(st.db.clone(), st.inner().clone(), f);
     Ok(Download {
         inner: (
             ContentType::new("text", "csv").with_params(("charset", "utf-8")),
-            ByteStream(stream),
+            body,
         ),
         disposition: disposition("csv", st.config.clock.today()),
     })

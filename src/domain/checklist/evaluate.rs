@@ -180,6 +180,19 @@ pub fn evaluate(
 
 /// `Ok(None)` = no finding; `Ok(Some(detail))` = failed, with what was found (may be empty).
 fn judge(item: &Item, a: &Answer) -> Result<Option<Option<String>>, &'static str> {
+    // Checked before anything else: these strings are stored and looked up as given.
+    let control = |v: &Option<String>, multiline| {
+        v.as_deref()
+            .is_some_and(|v| crate::domain::fields::has_control(v, multiline))
+    };
+    if control(&a.value, true)
+        || control(&a.note, true)
+        || a.photo_ids
+            .iter()
+            .any(|p| crate::domain::fields::has_control(p, false))
+    {
+        return Err(crate::domain::fields::CONTROL_CHARACTER);
+    }
     if a.result == AnswerResult::Na {
         return Ok(None);
     }

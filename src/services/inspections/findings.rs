@@ -11,7 +11,7 @@ use super::{TaskPolicy, json_list};
 use crate::domain::application::ApplicationStatus;
 use crate::domain::checklist::{ChecklistRegistry, Severity};
 use crate::domain::dates::zh_datetime;
-use crate::domain::fields::FieldErrors;
+use crate::domain::fields::{CONTROL_CHARACTER, FieldErrors, has_control};
 use crate::domain::inspection::{TaskKind, TaskStatus, finding_status};
 use crate::domain::role::Role;
 use crate::entities::{finding, inspection, inspection_task as task, property, upload};
@@ -172,7 +172,9 @@ impl FixReport {
     pub fn parse(note: &str, photo_ids: Vec<String>) -> Result<FixReport, FieldErrors> {
         let mut e = FieldErrors::new();
         let note = note.trim();
-        if note.is_empty() {
+        if has_control(note, true) {
+            e.add("note", CONTROL_CHARACTER);
+        } else if note.is_empty() {
             e.add("note", "请说明整改情况");
         } else if note.chars().count() > 500 {
             e.add("note", "整改说明不能超过 500 个字");
@@ -182,7 +184,9 @@ impl FixReport {
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect();
-        if photo_ids.is_empty() {
+        if photo_ids.iter().any(|p| has_control(p, false)) {
+            e.add("photo", CONTROL_CHARACTER);
+        } else if photo_ids.is_empty() {
             e.add("photo", "请上传整改后的照片");
         }
         e.into_result()?;

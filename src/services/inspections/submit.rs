@@ -378,6 +378,10 @@ async fn check_photos<C: ConnectionTrait>(
     let mut errs = FieldErrors::new();
     for a in answers {
         for id in a.photo_ids.iter().filter(|p| !p.trim().is_empty()) {
+            if crate::domain::fields::has_control(id, false) {
+                errs.add(a.item.clone(), crate::domain::fields::CONTROL_CHARACTER);
+                continue;
+            }
             match upload::Entity::find_by_id(id.clone()).one(tx).await? {
                 Some(u) if u.uploaded_by == actor.id => {}
                 _ => errs.add(a.item.clone(), "照片不存在或不是您上传的，请重新拍照"),

@@ -194,9 +194,12 @@ pub async fn retention_wipe(
     months: u32,
     now: DateTime<Utc>,
 ) -> Result<u64, AppError> {
-    let cutoff = now
-        .checked_sub_months(chrono::Months::new(months))
-        .unwrap_or(now);
+    // Falling back to "now" would wipe every ended stay: refuse instead.
+    let cutoff = crate::domain::stay::retention_cutoff(now, months).ok_or_else(|| {
+        AppError::internal(format!(
+            "retention of {months} months is out of range; nothing wiped"
+        ))
+    })?;
     let tx = crate::db::begin_write(db).await?;
     let none = || Option::<String>::None;
     let r = stay::Entity::update_many()

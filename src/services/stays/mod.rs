@@ -159,13 +159,22 @@ pub async fn letting_rooms<C: ConnectionTrait>(
         .collect())
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckedIn {
     pub stay_id: i32,
     #[schema(value_type = crate::domain::stay::StayStatus)]
     pub status: &'static str,
-    /// Shown once; only its keyed hash is stored.
+    /// Shown once; only its keyed hash is stored (and `Debug` leaves it out).
     pub checkout_code: String,
+}
+
+impl std::fmt::Debug for CheckedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckedIn")
+            .field("stay_id", &self.stay_id)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 pub fn code_hash(pii: &PiiCipher, code: &str) -> String {

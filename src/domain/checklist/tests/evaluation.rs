@@ -192,3 +192,30 @@ fn grade_is_red_with_an_open_critical_yellow_with_major_or_minor_and_green_with_
     let ev = evaluate(&c, &answers, None).unwrap();
     assert_eq!((ev.grade, ev.findings[0].deadline_days), (Grade::Red, 0));
 }
+
+#[test]
+fn a_nul_in_a_note_value_or_photo_id_is_a_field_error_but_a_line_break_in_a_note_is_not() {
+    let c = default_checklist();
+    let mut answers = all_passing(&c);
+    set(&mut answers, "wiring.conduit", |a| {
+        a.note = Some("第一行\n第二行".into())
+    });
+    assert!(evaluate(&c, &answers, None).is_ok());
+    let bads: [fn(&mut Answer); 3] = [
+        |a| a.note = Some("线路\u{0}".into()),
+        |a| a.value = Some("\u{0}".into()),
+        |a| a.photo_ids = vec!["p\u{0}".into()],
+    ];
+    for bad in bads {
+        let mut answers = all_passing(&c);
+        set(&mut answers, "wiring.conduit", bad);
+        let errs = evaluate(&c, &answers, None).unwrap_err();
+        assert_eq!(
+            errs,
+            [FieldError {
+                item: "wiring.conduit".into(),
+                message: crate::domain::fields::CONTROL_CHARACTER.into()
+            }]
+        );
+    }
+}
