@@ -5,6 +5,7 @@ mod m001_foundation;
 mod m002_inspections;
 mod m003_permits;
 mod m004_stays;
+mod m005_sessions;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m002_inspections::Migration),
             Box::new(m003_permits::Migration),
             Box::new(m004_stays::Migration),
+            Box::new(m005_sessions::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod openapi;
 mod openapi_more;
 pub mod permits;
 pub mod stays;
+pub mod users;
 
 use rocket::serde::json::Value;
 use rocket::{Route, routes};
@@ -46,6 +47,7 @@ pub fn routes() -> Vec<Route> {
         stays::reject,
         stays::checkout,
         stays::register,
+        users::reset_password,
     ]
 }
 
