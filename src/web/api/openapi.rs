@@ -127,6 +127,22 @@ fn ops() -> Vec<Op> {
         },
         Op {
             method: "post",
+            path: "/users/{id}/reset-password",
+            summary: "Reset a user's password (town admin); ends their sessions and tokens",
+            tag: "auth",
+            auth: true,
+            params: vec![("id", "path", "integer")],
+            body: None,
+            ok: (
+                "200",
+                obj(
+                    &[("temporary_password", s("string"))],
+                    &["temporary_password"],
+                ),
+            ),
+        },
+        Op {
+            method: "post",
             path: "/landlords",
             summary: "Landlord self-registration",
             tag: "auth",
