@@ -46,6 +46,17 @@ pub struct Config {
     /// Where every "now" and "today" comes from; tests set a chosen instant, never the environment.
     #[serde(skip)]
     pub clock: crate::domain::clock::Clock,
+    /// Proxies whose `X-Forwarded-For`/`X-Real-IP` are believed: comma-separated addresses or CIDR
+    /// ranges. Empty: the TCP peer is the client for every limit.
+    #[serde(default)]
+    pub trusted_proxies: String,
+    /// Days a bearer token works after it was issued.
+    #[serde(default = "default_token_ttl_days")]
+    pub token_ttl_days: u32,
+}
+
+fn default_token_ttl_days() -> u32 {
+    30
 }
 
 fn default_stay_flood_per_hour() -> u32 {
@@ -85,6 +96,8 @@ impl Default for Config {
             retention_months: default_retention_months(),
             stay_flood_per_hour: default_stay_flood_per_hour(),
             clock: crate::domain::clock::Clock::system(),
+            trusted_proxies: String::new(),
+            token_ttl_days: default_token_ttl_days(),
         }
     }
 }
@@ -126,6 +139,7 @@ impl Config {
             ("ANJU_PENDING_STAY_HOURS", self.pending_stay_hours),
             ("ANJU_RETENTION_MONTHS", self.retention_months),
             ("ANJU_STAY_FLOOD_PER_HOUR", self.stay_flood_per_hour),
+            ("ANJU_TOKEN_TTL_DAYS", self.token_ttl_days),
         ] {
             if v == 0 {
                 return Err(ConfigError(format!(
@@ -164,10 +178,29 @@ impl Config {
                 crate::domain::stay::MAX_RETENTION_MONTHS
             )));
         }
+        self.trusted_proxy_nets()?;
         if self.db_pool_size == 0 {
             self.db_pool_size = if self.is_sqlite() { 4 } else { 16 };
         }
         Ok(self)
+    }
+
+    /// `ANJU_TRUSTED_PROXIES` parsed: each entry a CIDR range or a single address.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError(format!(
+                            "ANJU_TRUSTED_PROXIES 中的 {p:?} 不是 IP 地址或网段 (not an address or CIDR range)"
+                        ))
+                    })
+            })
+            .collect()
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -232,6 +265,24 @@ mod tests {
             ..Config::default()
         };
         assert!(cfg.validated().is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges_and_name_the_variable_when_wrong() {
+        let cfg = Config {
+            trusted_proxies: " 10.0.0.0/8, 192.168.1.7 ,::1".into(),
+            ..Config::default()
+        };
+        assert_eq!(cfg.trusted_proxy_nets().unwrap().len(), 3);
+        let bad = Config {
+            trusted_proxies: "10.0.0.0/8,proxy.local".into(),
+            ..Config::default()
+        };
+        let err = bad.validated().unwrap_err().to_string();
+        assert!(
+            err.contains("ANJU_TRUSTED_PROXIES") && err.contains("proxy.local"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct AppState {
     pub config: Config,
     pub login_limiter: services::auth::LoginLimiter,
     pub public_limiter: ratelimit::SlidingWindow,
+    /// Peers whose forwarded-address headers are believed (`ANJU_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Checklists loaded from `forms/checklists` at start; a bad file stops the start.
     pub checklists: domain::checklist::ChecklistRegistry,
     /// Ed25519 keys that sign permit QR codes; a lock because keys can be rotated while serving.
@@ -48,6 +50,8 @@ pub enum StartError {
     Checklist(#[from] domain::checklist::ChecklistError),
     #[error("证书模板有误: {0}")]
     Certificate(#[from] documents::certificate::DocumentError),
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
 }
 
 /// The cookie secret: `ROCKET_SECRET_KEY` when given (several instances share it that way),
@@ -67,7 +71,10 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
         .limit("data-form", 40.mebibytes())
         .limit("file", 10.mebibytes())
         .limit("json", 1.mebibytes());
-    let mut figment = rocket::Config::figment().merge(("limits", limits));
+    // Rocket would believe `X-Real-IP` from anyone; `ClientIp` decides, from ANJU_TRUSTED_PROXIES.
+    let mut figment = rocket::Config::figment()
+        .merge(("limits", limits))
+        .merge(("ip_header", false));
     if let Some(key) = secret_key(&config)? {
         figment = figment.merge(("secret_key", key));
     }
@@ -77,7 +84,9 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
         crypto::signing::PermitKeyring::load_or_create(&config.keys_dir().join("permit-signing"))?;
     let pii = crypto::pii::PiiCipher::load_or_create(&config.keys_dir().join("pii.key"))?;
     let certificates = documents::certificate::CertificateRenderer::new()?;
+    let trusted_proxies = config.trusted_proxy_nets()?;
     let state = AppState {
+        trusted_proxies,
         certificates,
         sig_cache: Default::default(),
         checklists,

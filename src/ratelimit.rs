@@ -68,6 +68,14 @@ impl SlidingWindow {
         })
     }
 
+    /// Gives back one event counted by `check_and_hit` (a reservation that was not used). Any one
+    /// will do: only their number matters, and the newest keeps the window's oldest entry in place.
+    pub fn release(&self, key: &str) {
+        self.with_queue(key, |q, _| {
+            q.pop_back();
+        });
+    }
+
     pub fn clear(&self, key: &str) {
         self.events
             .lock()
@@ -98,6 +106,15 @@ mod tests {
         let wait = w.check_and_hit("a").unwrap_err();
         assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(50));
         assert!(w.check_and_hit("b").is_ok(), "keys are counted apart");
+    }
+
+    #[test]
+    fn a_released_reservation_makes_room_for_one_more() {
+        let w = SlidingWindow::new(1, Duration::from_secs(60));
+        assert!(w.check_and_hit("a").is_ok());
+        assert!(w.check_and_hit("a").is_err());
+        w.release("a");
+        assert!(w.check_and_hit("a").is_ok());
     }
 
     #[test]

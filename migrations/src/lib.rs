@@ -6,6 +6,7 @@ mod m002_inspections;
 mod m003_permits;
 mod m004_stays;
 mod m005_one_open_application;
+mod m005_sessions;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m003_permits::Migration),
             Box::new(m004_stays::Migration),
             Box::new(m005_one_open_application::Migration),
+            Box::new(m005_sessions::Migration),
         ]
     }
 }

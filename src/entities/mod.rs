@@ -15,6 +15,7 @@ pub mod permit;
 pub mod permit_sequence;
 pub mod property;
 pub mod room;
+pub mod session;
 pub mod stay;
 pub mod town;
 pub mod upload;

@@ -1,10 +1,12 @@
 //! Accounts: landlord registration, sign-in with rate limits, accounts made by the admin, API tokens.
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::Utc;
+use rocket::tokio::sync::Semaphore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
@@ -33,21 +35,49 @@ impl LoginLimiter {
     }
 }
 
-/// Argon2id with a random salt; slow on purpose, so callers run it off the async runtime.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
+/// At most one Argon2 hash or verify per core at a time: each costs ~19 MiB, so a burst of sign-ins
+/// queues here instead of allocating memory for all of them at once.
+fn hashing_permits() -> &'static Arc<Semaphore> {
+    static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Arc::new(Semaphore::new(cores))
+    })
+}
+
+/// Runs Argon2 work off the async runtime while holding a permit; the permit moves into the
+/// blocking task so a cancelled request cannot free it before the work ends.
+async fn with_hashing_permit<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let permit = hashing_permits()
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(AppError::internal)?;
     rocket::tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(AppError::internal)
+}
+
+/// Argon2id with a random salt; slow on purpose, so it runs off the async runtime.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    with_hashing_permit(move || {
         let salt: [u8; 16] = rand::random();
         Argon2::default()
             .hash_password_with_salt(password.as_bytes(), &salt)
             .map(|h: PasswordHash| h.to_string())
             .map_err(AppError::internal)
     })
-    .await
-    .map_err(AppError::internal)?
+    .await?
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    rocket::tokio::task::spawn_blocking(move || {
+pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
+    with_hashing_permit(move || {
         PasswordHash::new(&hash)
             .map(|h| {
                 Argon2::default()
@@ -57,7 +87,6 @@ async fn verify_password(password: String, hash: String) -> bool {
             .unwrap_or(false)
     })
     .await
-    .unwrap_or(false)
 }
 
 pub fn actor_of(u: &user::Model) -> Option<Actor> {
@@ -108,8 +137,17 @@ pub async fn register_landlord(
     actor_of(&u).ok_or_else(|| AppError::internal("bad role"))
 }
 
-/// Checks a phone and password. Refuses before looking at the password once the account or the
-/// address has too many recent failures, so a correct guess after the limit still gets a 429.
+/// The key the per-account limit counts under: the normalised phone when it is one.
+pub(crate) fn account_key(phone: &str) -> String {
+    Phone::parse(phone)
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|_| phone.trim().to_string())
+}
+
+/// Checks a phone and password. One attempt is reserved for the account and for the address
+/// before the password is looked at, atomically, so however many guesses arrive at once at most
+/// the limit are verified; a correct password past the limit still gets a 429.
+#[tracing::instrument(skip_all)]
 pub async fn authenticate(
     db: &DatabaseConnection,
     limiter: &LoginLimiter,
@@ -123,35 +161,42 @@ pub async fn authenticate(
             crate::domain::fields::CONTROL_CHARACTER,
         ));
     }
-    let account_key = Phone::parse(phone)
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|_| phone.trim().to_string());
-    if let Err(wait) = limiter.per_account.check(&account_key) {
+    let account_key = account_key(phone);
+    limiter
+        .per_account
+        .check_and_hit(&account_key)
+        .map_err(|wait| AppError::TooMany(retry_message(wait)))?;
+    if let Err(wait) = limiter.per_ip.check_and_hit(ip) {
+        // Nothing was verified for the account, so its reservation is given back.
+        limiter.per_account.release(&account_key);
         return Err(AppError::TooMany(retry_message(wait)));
     }
-    if let Err(wait) = limiter.per_ip.check(ip) {
-        return Err(AppError::TooMany(retry_message(wait)));
-    }
-    let found = user::Entity::find()
+    let found = match user::Entity::find()
         .filter(user::Column::Phone.eq(account_key.as_str()))
         .one(db)
-        .await?;
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => {
+            limiter.per_account.release(&account_key);
+            limiter.per_ip.release(ip);
+            return Err(e.into());
+        }
+    };
     // Verify against a fixed hash when the account is unknown, so timing does not reveal which phones exist.
     let (hash, u) = match found {
         Some(u) => (u.password_hash.clone(), Some(u)),
         None => (dummy_hash().await, None),
     };
-    let ok = verify_password(password.to_string(), hash).await;
+    let ok = verify_password(password.to_string(), hash).await?;
     match u {
         Some(u) if ok && u.active => {
             limiter.per_account.clear(&account_key);
+            // A successful sign-in is not an attack from this address: it does not use up its quota.
+            limiter.per_ip.release(ip);
             actor_of(&u).ok_or_else(|| AppError::internal("bad role"))
         }
-        _ => {
-            limiter.per_account.hit(&account_key);
-            limiter.per_ip.hit(ip);
-            Err(AppError::field("password", "手机号或密码不正确"))
-        }
+        _ => Err(AppError::field("password", "手机号或密码不正确")),
     }
 }
 
@@ -254,8 +299,15 @@ pub async fn create_user(
     Ok(u)
 }
 
-fn token_hash(token: &str) -> String {
+/// The stored form of a bearer token or session token.
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// 32 random bytes, URL-safe base64: a bearer token or a session cookie's token.
+pub(crate) fn random_token() -> String {
+    let raw: [u8; 32] = rand::random();
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw)
 }
 
 /// A new bearer token; only its hash is stored, so a database leak reveals no usable token.
@@ -264,8 +316,7 @@ pub async fn issue_token(
     actor: &Actor,
     label: &str,
 ) -> Result<String, AppError> {
-    let raw: [u8; 32] = rand::random();
-    let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+    let token = random_token();
     let tx = crate::db::begin_write(db).await?;
     let t = api_token::ActiveModel {
         user_id: Set(actor.id),
@@ -290,13 +341,17 @@ pub async fn issue_token(
     Ok(token)
 }
 
+/// The user of a bearer token that is neither revoked nor older than `ttl_days`.
 pub async fn actor_for_token(
     db: &DatabaseConnection,
     token: &str,
+    ttl_days: u32,
 ) -> Result<Option<Actor>, AppError> {
+    let issued_after = Utc::now() - chrono::Duration::days(i64::from(ttl_days));
     let Some(t) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(token_hash(token)))
         .filter(api_token::Column::RevokedAt.is_null())
+        .filter(api_token::Column::CreatedAt.gt(issued_after))
         .one(db)
         .await?
     else {

@@ -274,6 +274,7 @@ pub struct UserRow {
     pub phone: String,
     pub name: String,
     pub scope: String,
+    pub active: bool,
 }
 
 /// One page of accounts for the admin, newest first, with what each one covers.
@@ -325,6 +326,7 @@ pub async fn list_users(
                 phone: u.phone,
                 name: u.name,
                 scope,
+                active: u.active,
             }
         })
         .collect();

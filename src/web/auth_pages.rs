@@ -1,4 +1,4 @@
-//! Sign-in, sign-out and landlord self-registration pages.
+//! Sign-in, sign-out, landlord self-registration and the change-password page.
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::Form;
@@ -6,13 +6,24 @@ use rocket::http::{CookieJar, Status};
 use rocket::response::{Flash, Redirect};
 use rocket::{FromForm, State, get, post};
 
-use super::guards::{ClientIp, CsrfChecked, MaybeUser, end_session, start_session};
+use super::guards::{
+    ClientIp, CsrfChecked, CurrentUser, MaybeUser, end_session, rotate_csrf, session_token,
+    start_session,
+};
 use super::pages::{Page, home_of};
 use crate::AppRef;
 use crate::domain::account::Registration;
 use crate::domain::fields::FieldErrors;
 use crate::error::AppError;
-use crate::services::auth;
+use crate::services::{Actor, auth, credentials, sessions};
+
+/// Starts a server-side session and gives the browser a fresh CSRF token with it.
+async fn sign_in(st: &AppRef, cookies: &CookieJar<'_>, actor: &Actor) -> Result<(), AppError> {
+    let token = sessions::start(&st.db, actor).await?;
+    start_session(cookies, &st.config.public_url, &token);
+    rotate_csrf(cookies, &st.config.public_url);
+    Ok(())
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -60,10 +71,18 @@ pub async fn login(
     )
     .await
     {
-        Ok(actor) => {
-            start_session(cookies, &st.config.public_url, &actor);
-            Ok(Redirect::to(home_of(actor.role)))
-        }
+        Ok(actor) => match sign_in(st, cookies, &actor).await {
+            Ok(()) => Ok(Redirect::to(home_of(actor.role))),
+            Err(e) => Err((
+                e.status(),
+                LoginPage {
+                    page,
+                    phone: form.phone.clone(),
+                    errors: FieldErrors::new(),
+                    message: e.to_string(),
+                },
+            )),
+        },
         Err(e) => {
             let status = e.status();
             let (errors, message) = match e {
@@ -83,10 +102,18 @@ pub async fn login(
     }
 }
 
+/// Ends the session on the server too, so a copy of the cookie signs nobody in.
 #[post("/logout")]
-pub fn logout(_csrf: CsrfChecked, cookies: &CookieJar<'_>) -> Flash<Redirect> {
+pub async fn logout(
+    _csrf: CsrfChecked,
+    st: &State<AppRef>,
+    cookies: &CookieJar<'_>,
+) -> Result<Flash<Redirect>, AppError> {
+    if let Some(t) = session_token(cookies) {
+        sessions::end(&st.db, &t).await?;
+    }
     end_session(cookies);
-    Flash::success(Redirect::to("/login"), "您已安全退出")
+    Ok(Flash::success(Redirect::to("/login"), "您已安全退出"))
 }
 
 #[derive(Template, WebTemplate)]
@@ -151,7 +178,10 @@ pub async fn register(
     };
     match auth::register_landlord(&st.db, reg).await {
         Ok(actor) => {
-            start_session(cookies, &st.config.public_url, &actor);
+            if let Err(e) = sign_in(st, cookies, &actor).await {
+                tracing::error!(error = %e, "session after registration");
+                return Ok(Flash::success(Redirect::to("/login"), "注册成功，请登录"));
+            }
             Ok(Flash::success(
                 Redirect::to("/landlord"),
                 "注册成功，欢迎使用安居",
@@ -171,5 +201,78 @@ pub async fn register(
                 },
             ))
         }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account_password.html")]
+pub struct PasswordPage {
+    page: Page,
+    errors: FieldErrors,
+    message: String,
+}
+
+#[derive(FromForm, Default)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    new_password2: String,
+}
+
+#[get("/account/password")]
+pub fn password_page(_who: CurrentUser, page: Page) -> PasswordPage {
+    PasswordPage {
+        page,
+        errors: FieldErrors::new(),
+        message: String::new(),
+    }
+}
+
+/// Any signed-in user changes their password; their other sessions and API tokens end.
+#[post("/account/password", data = "<form>")]
+pub async fn change_password(
+    _csrf: CsrfChecked,
+    who: CurrentUser,
+    page: Page,
+    st: &State<AppRef>,
+    cookies: &CookieJar<'_>,
+    form: Form<PasswordForm>,
+) -> Result<Flash<Redirect>, (Status, PasswordPage)> {
+    let refuse = |e: AppError, page: Page| {
+        let status = e.status();
+        let (errors, message) = match e {
+            AppError::Validation(f) => (f, String::new()),
+            other => (FieldErrors::new(), other.to_string()),
+        };
+        (
+            status,
+            PasswordPage {
+                page,
+                errors,
+                message,
+            },
+        )
+    };
+    if form.new_password != form.new_password2 {
+        let mut e = FieldErrors::new();
+        e.add("new_password2", "两次输入的新密码不一致");
+        return Err(refuse(AppError::Validation(e), page));
+    }
+    let keep = session_token(cookies);
+    match credentials::change_password(
+        &st.db,
+        &st.login_limiter,
+        &who.0,
+        keep.as_deref(),
+        &form.current_password,
+        &form.new_password,
+    )
+    .await
+    {
+        Ok(()) => Ok(Flash::success(
+            Redirect::to(home_of(who.0.role)),
+            "密码已修改，其他设备上的登录已退出",
+        )),
+        Err(e) => Err(refuse(e, page)),
     }
 }

@@ -1,20 +1,22 @@
 //! Request guards: who is asking (session cookie or bearer token), their role, CSRF, client address.
+use std::net::IpAddr;
 use std::sync::Mutex;
 
+use ipnet::IpNet;
 use rocket::Request;
-use rocket::http::{Cookie, SameSite, Status};
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::request::{FromRequest, Outcome};
 
 use crate::domain::role::Role;
 use crate::error::{AppError, is_api};
-use crate::services::{Actor, auth};
+use crate::services::{Actor, auth, sessions};
 use crate::{AppRef, AppState};
+use subtle::ConstantTimeEq;
 
 pub const SESSION_COOKIE: &str = "anju_session";
 pub const CSRF_COOKIE: &str = "anju_csrf";
 pub const CSRF_PARAM: &str = "_csrf";
-/// Signed-in sessions last a working week; after that the user signs in again.
-pub const SESSION_DAYS: i64 = 7;
+pub use crate::services::sessions::SESSION_DAYS;
 
 /// Why a guard refused, kept for the catcher that renders the error page.
 #[derive(Default)]
@@ -50,14 +52,13 @@ pub fn bearer(req: &Request<'_>) -> Option<String> {
 }
 
 /// Cookies are Secure whenever the public address is https, so they never travel in clear text.
-fn secure(req_or_public_url: &str) -> bool {
-    req_or_public_url.starts_with("https://")
+fn secure(public_url: &str) -> bool {
+    public_url.starts_with("https://")
 }
 
-/// Writes the session cookie for a signed-in user.
-pub fn start_session(cookies: &rocket::http::CookieJar<'_>, public_url: &str, actor: &Actor) {
-    let value = format!("{}:{}", actor.id, chrono::Utc::now().timestamp());
-    let c = Cookie::build((SESSION_COOKIE, value))
+/// Writes the session cookie: it carries only the session's random token, the server keeps the rest.
+pub fn start_session(cookies: &CookieJar<'_>, public_url: &str, token: &str) {
+    let c = Cookie::build((SESSION_COOKIE, token.to_string()))
         .http_only(true)
         .secure(secure(public_url))
         .same_site(SameSite::Lax)
@@ -66,7 +67,14 @@ pub fn start_session(cookies: &rocket::http::CookieJar<'_>, public_url: &str, ac
     cookies.add_private(c);
 }
 
-pub fn end_session(cookies: &rocket::http::CookieJar<'_>) {
+/// The session token this browser presents, if any.
+pub fn session_token(cookies: &CookieJar<'_>) -> Option<String> {
+    cookies
+        .get_private(SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+pub fn end_session(cookies: &CookieJar<'_>) {
     cookies.remove_private(Cookie::build(SESSION_COOKIE).path("/"));
 }
 
@@ -77,26 +85,25 @@ async fn resolve(req: &Request<'_>) -> Result<Option<Actor>, AppError> {
     if is_api(req) {
         // The API takes bearer tokens only, so a browser's cookies can never be used cross-site against it.
         return match bearer(req) {
-            Some(t) => auth::actor_for_token(&st.db, &t).await,
+            Some(t) => auth::actor_for_token(&st.db, &t, st.config.token_ttl_days).await,
             None => Ok(None),
         };
     }
-    let Some(c) = req.cookies().get_private(SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let mut parts = c.value().splitn(2, ':');
-    let id = parts.next().and_then(|s| s.parse::<i32>().ok());
-    let issued = parts.next().and_then(|s| s.parse::<i64>().ok());
-    let (Some(id), Some(issued)) = (id, issued) else {
-        return Ok(None);
-    };
-    if chrono::Utc::now().timestamp() - issued > SESSION_DAYS * 86_400 {
-        return Ok(None);
+    match session_token(req.cookies()) {
+        Some(t) => sessions::resolve(&st.db, &t).await,
+        None => Ok(None),
     }
-    Ok(auth::find_user(&st.db, id)
-        .await?
-        .as_ref()
-        .and_then(auth::actor_of))
+}
+
+/// Who is asking, resolved once per request. A failure to find out (the database is down) is
+/// logged and kept as `Err`, so the guards answer 500 instead of treating the user as signed out.
+async fn cached_user<'r>(req: &'r Request<'_>) -> &'r Result<Option<Actor>, ()> {
+    req.local_cache_async(async {
+        resolve(req).await.map_err(|e| {
+            tracing::error!(error = %e, detail = ?e, path = %req.uri().path(), "cannot resolve the signed-in user");
+        })
+    })
+    .await
 }
 
 /// Anyone signed in (cookie for pages, bearer token for the API).
@@ -106,27 +113,25 @@ pub struct CurrentUser(pub Actor);
 impl<'r> FromRequest<'r> for CurrentUser {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let cached = req
-            .local_cache_async(async { resolve(req).await.ok().flatten() })
-            .await;
-        match cached {
-            Some(a) => Outcome::Success(CurrentUser(a.clone())),
-            None => Outcome::Error((Status::Unauthorized, ())),
+        match cached_user(req).await {
+            Ok(Some(a)) => Outcome::Success(CurrentUser(a.clone())),
+            Ok(None) => Outcome::Error((Status::Unauthorized, ())),
+            Err(()) => Outcome::Error((Status::InternalServerError, ())),
         }
     }
 }
 
-/// The signed-in user if there is one; never fails.
+/// The signed-in user if there is one; fails only when the database cannot say (500).
 pub struct MaybeUser(pub Option<Actor>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for MaybeUser {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let cached = req
-            .local_cache_async(async { resolve(req).await.ok().flatten() })
-            .await;
-        Outcome::Success(MaybeUser(cached.clone()))
+        match cached_user(req).await {
+            Ok(u) => Outcome::Success(MaybeUser(u.clone())),
+            Err(()) => Outcome::Error((Status::InternalServerError, ())),
+        }
     }
 }
 
@@ -171,13 +176,23 @@ pub fn csrf_token(req: &Request<'_>) -> String {
     if let Some(c) = req.cookies().get_private(CSRF_COOKIE) {
         return c.value().to_string();
     }
+    let public_url = state(req)
+        .map(|s| s.config.public_url.as_str())
+        .unwrap_or("");
+    rotate_csrf(req.cookies(), public_url)
+}
+
+/// Gives the browser a new CSRF token. Done at sign-in, so a token planted or read before the
+/// sign-in is worthless after it.
+pub fn rotate_csrf(cookies: &CookieJar<'_>, public_url: &str) -> String {
     let raw: [u8; 24] = rand::random();
     let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
     let c = Cookie::build((CSRF_COOKIE, token.clone()))
         .http_only(true)
+        .secure(secure(public_url))
         .same_site(SameSite::Lax)
         .path("/");
-    req.cookies().add_private(c);
+    cookies.add_private(c);
     token
 }
 
@@ -195,7 +210,7 @@ impl<'r> FromRequest<'r> for CsrfChecked {
             .get_private(CSRF_COOKIE)
             .map(|c| c.value().to_string());
         match (sent, expected) {
-            (Some(s), Some(e)) if constant_eq(s.as_bytes(), e.as_bytes()) => {
+            (Some(s), Some(e)) if bool::from(s.as_bytes().ct_eq(e.as_bytes())) => {
                 Outcome::Success(CsrfChecked)
             }
             _ => {
@@ -206,21 +221,109 @@ impl<'r> FromRequest<'r> for CsrfChecked {
     }
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The client's address as Rocket sees it (honours `ip_header` when behind a proxy).
+/// The client's address for limits and logs. The TCP peer, unless the peer is a proxy listed in
+/// `ANJU_TRUSTED_PROXIES`: then `X-Forwarded-For` is walked from the right past trusted hops (each
+/// hop appends the address it saw, so only the entries our proxies added can be believed), or
+/// `X-Real-IP` is taken. Headers from anyone else are ignored, so they cannot dodge a limit.
 pub struct ClientIp(pub String);
+
+pub fn client_ip(
+    peer: Option<IpAddr>,
+    trusted: &[IpNet],
+    forwarded_for: &[&str],
+    real_ip: Option<&str>,
+) -> Option<IpAddr> {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(&ip.to_canonical()));
+    let peer = peer?.to_canonical();
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = forwarded_for
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .collect();
+    if !hops.is_empty() {
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            // A hop our proxy did not write can be anything: stop at the last address we can trust.
+            let Ok(ip) = hop.parse::<IpAddr>().map(|i| i.to_canonical()) else {
+                break;
+            };
+            client = ip;
+            if !is_trusted(&ip) {
+                break;
+            }
+        }
+        return Some(client);
+    }
+    real_ip
+        .and_then(|r| r.trim().parse::<IpAddr>().ok())
+        .map(|i| i.to_canonical())
+        .or(Some(peer))
+}
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for ClientIp {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let trusted = state(req)
+            .map(|s| s.trusted_proxies.as_slice())
+            .unwrap_or(&[]);
+        let forwarded: Vec<&str> = req.headers().get("X-Forwarded-For").collect();
+        let ip = client_ip(
+            req.remote().map(|r| r.ip()),
+            trusted,
+            &forwarded,
+            req.headers().get_one("X-Real-IP"),
+        );
         Outcome::Success(ClientIp(
-            req.client_ip()
-                .map(|i| i.to_string())
+            ip.map(|i| i.to_string())
                 .unwrap_or_else(|| "unknown".into()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        s.parse().ok()
+    }
+
+    #[test]
+    fn headers_from_an_untrusted_peer_are_ignored() {
+        let got = client_ip(ip("203.0.113.9"), &[], &["1.2.3.4"], Some("5.6.7.8"));
+        assert_eq!(got, ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn forwarded_for_is_walked_from_the_right_past_trusted_hops() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let got = client_ip(
+            ip("10.0.0.2"),
+            &trusted,
+            &["6.6.6.6, 198.51.100.7", "10.0.0.5"],
+            Some("9.9.9.9"),
+        );
+        assert_eq!(
+            got,
+            ip("198.51.100.7"),
+            "the spoofed leftmost entry is not believed"
+        );
+    }
+
+    #[test]
+    fn a_trusted_peer_without_forwarded_for_gives_its_real_ip_header() {
+        let trusted: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap()];
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), &trusted, &[], Some("198.51.100.7")),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), &trusted, &["garbage"], None),
+            ip("127.0.0.1")
+        );
     }
 }

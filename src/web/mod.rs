@@ -1,6 +1,7 @@
 //! HTTP layer: routes by actor, guards, catchers and security headers. Thin: rules live in services.
 pub mod admin;
 pub mod admin_tasks;
+pub mod admin_users;
 pub mod api;
 pub mod auth_pages;
 pub mod checkin;
@@ -36,6 +37,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 auth_pages::logout,
                 auth_pages::register_page,
                 auth_pages::register,
+                auth_pages::password_page,
+                auth_pages::change_password,
                 landlord::home,
                 landlord::new_house,
                 landlord::create_house,
@@ -66,6 +69,10 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin::create_user,
                 admin::user_grids,
                 admin::save_user_grids,
+                admin_users::confirm_disable,
+                admin_users::disable,
+                admin_users::enable,
+                admin_users::reset_password,
                 admin::audit,
                 admin_tasks::tasks,
                 admin_tasks::reassign,

@@ -135,12 +135,8 @@ pub async fn check_out_with_code(
         .await?
         .ok_or_else(wrong)?;
     let given = code_hash(pii, code);
-    let same = given.len() == s.checkout_code_hash.len()
-        && given
-            .bytes()
-            .zip(s.checkout_code_hash.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
+    let same: bool =
+        subtle::ConstantTimeEq::ct_eq(given.as_bytes(), s.checkout_code_hash.as_bytes()).into();
     if !same {
         return Err(wrong());
     }

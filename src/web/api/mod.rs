@@ -9,6 +9,7 @@ pub mod housing;
 pub mod inspections;
 pub mod permits;
 pub mod stays;
+pub mod users;
 
 use rocket::{Route, routes};
 
@@ -50,5 +51,6 @@ pub fn routes() -> Vec<Route> {
         stays::reject,
         stays::checkout,
         stays::register,
+        users::reset_password,
     ]
 }
