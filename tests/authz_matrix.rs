@@ -44,6 +44,8 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     // Anyone signed in; the record decides.
     ("POST", "/notifications/<id>/read", "/notifications/999999/read", "nyyyyy"),
     ("GET", "/inspections/<id>", "/inspections/999999", "nyyyyy"),
+    ("GET", "/account/password", "/account/password", "nyyyyy"),
+    ("POST", "/account/password", "/account/password", "nyyyyy"),
     ("GET", "/photos/<id>", "/photos/{photo}", "nyyyyy"),
     ("GET", "/permits/<number>/certificate.pdf", "/permits/{permit}/certificate.pdf", "nynyyy"),
     // The landlord's pages.
@@ -95,6 +97,10 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/admin/users", "/admin/users", "nnnnyn"),
     ("GET", "/admin/users/<id>/grids", "/admin/users/{spare}/grids", "nnnnyn"),
     ("POST", "/admin/users/<id>/grids", "/admin/users/{spare}/grids", "nnnnyn"),
+    ("GET", "/admin/users/<id>/disable", "/admin/users/{spare}/disable", "nnnnyn"),
+    ("POST", "/admin/users/<id>/disable", "/admin/users/{spare}/disable", "nnnnyn"),
+    ("POST", "/admin/users/<id>/enable", "/admin/users/{spare}/enable", "nnnnyn"),
+    ("POST", "/admin/users/<id>/reset-password", "/admin/users/{spare}/reset-password", "nnnnyn"),
     ("GET", "/admin/audit", "/admin/audit", "nnnnyn"),
     ("GET", "/admin/tasks", "/admin/tasks", "nnnnyn"),
     ("POST", "/admin/tasks/<id>/reassign", "/admin/tasks/{task}/reassign", "nnnnyn"),
@@ -105,6 +111,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/api/v1/auth/login", "/api/v1/auth/login", "yyyyyy"),
     ("POST", "/api/v1/auth/logout", "/api/v1/auth/logout", "nyyyyy"),
     ("POST", "/api/v1/landlords", "/api/v1/landlords", "yyyyyy"),
+    ("POST", "/api/v1/users/<id>/reset-password", "/api/v1/users/{spare}/reset-password", "nnnnyn"),
     ("GET", "/api/v1/villages", "/api/v1/villages", "nyyyyy"),
     ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", "yyyyyy"),
     ("GET", "/api/v1/docs", "/api/v1/docs", "yyyyyy"),
