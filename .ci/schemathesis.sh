@@ -4,7 +4,7 @@
 set -euo pipefail
 bin="$1"
 db_url="${2:-}"
-examples="${ANJU_SCHEMATHESIS_EXAMPLES:-25}"
+examples="${ANJU_SCHEMATHESIS_EXAMPLES:-50}"
 port=$((20000 + RANDOM % 20000))
 data=$(mktemp -d)
 log="$data/server.log"
@@ -25,13 +25,15 @@ token() {
 }
 
 status=0
-# The town admin reaches most operations; the landlord reaches the landlord's own.
-for who in 13900000001 13900000004; do
+# The landlord reaches the landlord's own operations, the town admin most others. Signing out and
+# resetting passwords would revoke the run's own tokens; tests/security_auth.rs covers them.
+for who in 13900000004 13900000001; do
   t=$(token "$who")
   echo "-- schemathesis as $who ($examples examples per operation)"
   timeout 900 st run "$base/api/v1/openapi.json" \
     -H "Authorization: Bearer $t" \
     --checks not_a_server_error \
+    --exclude-path /auth/logout --exclude-path '/users/{id}/reset-password' \
     --max-examples "$examples" \
     --phases examples,coverage,fuzzing \
     --seed 20261129 \
