@@ -100,6 +100,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/admin/users/<id>/disable", "/admin/users/{spare}/disable", "nnnnyn"),
     ("POST", "/admin/users/<id>/disable", "/admin/users/{spare}/disable", "nnnnyn"),
     ("POST", "/admin/users/<id>/enable", "/admin/users/{spare}/enable", "nnnnyn"),
+    ("GET", "/admin/users/<id>/reset-password", "/admin/users/{spare}/reset-password", "nnnnyn"),
     ("POST", "/admin/users/<id>/reset-password", "/admin/users/{spare}/reset-password", "nnnnyn"),
     ("GET", "/admin/audit", "/admin/audit", "nnnnyn"),
     ("GET", "/admin/tasks", "/admin/tasks", "nnnnyn"),

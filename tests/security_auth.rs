@@ -366,6 +366,15 @@ async fn an_admin_reset_ends_every_session_and_token_and_the_temporary_password_
     let landlord_api = app.api(LANDLORD).await;
     let admin = app.signed_in(ADMIN).await;
 
+    // The list links to a page that asks first; opening it changes nothing.
+    let (s, html) = admin
+        .get_text(&format!("/admin/users/{id}/reset-password"))
+        .await;
+    assert_eq!(s, Status::Ok);
+    assert!(html.contains("确认重置"), "{html}");
+    assert_eq!(landlord.get("/landlord").await.status(), Status::Ok);
+    assert_eq!(audited(&app, "user.password_reset").await, 0);
+
     let r = admin
         .post_form(&format!("/admin/users/{id}/reset-password"), &[])
         .await;

@@ -58,6 +58,25 @@ pub async fn enable(
 }
 
 #[derive(Template, WebTemplate)]
+#[template(path = "admin/user_reset_confirm.html")]
+pub struct ResetConfirmPage {
+    page: Page,
+    user: credentials::AccountSummary,
+}
+
+/// Asks before resetting: the user is signed out everywhere and needs the new password to return.
+#[get("/admin/users/<id>/reset-password")]
+pub async fn confirm_reset(
+    who: TownAdmin,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<ResetConfirmPage> {
+    let user = credentials::account(&st.db, &who.0, id).await?;
+    Ok(ResetConfirmPage { page, user })
+}
+
+#[derive(Template, WebTemplate)]
 #[template(path = "admin/user_reset.html")]
 pub struct ResetPage {
     page: Page,

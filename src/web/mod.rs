@@ -72,6 +72,7 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin_users::confirm_disable,
                 admin_users::disable,
                 admin_users::enable,
+                admin_users::confirm_reset,
                 admin_users::reset_password,
                 admin::audit,
                 admin_tasks::tasks,
