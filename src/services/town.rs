@@ -275,6 +275,8 @@ pub struct UserRow {
     pub name: String,
     pub scope: String,
     pub active: bool,
+    /// Grid workers' grids can be changed (`/admin/users/{id}/grids`); no other role has any.
+    pub has_grids: bool,
 }
 
 /// One page of accounts for the admin, newest first, with what each one covers.
@@ -327,6 +329,7 @@ pub async fn list_users(
                 name: u.name,
                 scope,
                 active: u.active,
+                has_grids: role == Some(Role::Inspector),
             }
         })
         .collect();
