@@ -5,6 +5,8 @@ set -euo pipefail
 bin="$1"
 db_url="${2:-}"
 examples="${ANJU_SCHEMATHESIS_EXAMPLES:-50}"
+# schemathesis's own `st`, beside the Python that has the package (not any other `st` on PATH).
+st="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/st"
 port=$((20000 + RANDOM % 20000))
 data=$(mktemp -d)
 log="$data/server.log"
@@ -30,7 +32,7 @@ status=0
 for who in 13900000004 13900000001; do
   t=$(token "$who")
   echo "-- schemathesis as $who ($examples examples per operation)"
-  timeout 900 st run "$base/api/v1/openapi.json" \
+  timeout 900 "$st" run "$base/api/v1/openapi.json" \
     -H "Authorization: Bearer $t" \
     --checks not_a_server_error \
     --exclude-path /auth/logout --exclude-path '/users/{id}/reset-password' \
