@@ -3,7 +3,7 @@
 mod common;
 
 use anju::domain::clock::{Clock, town_time};
-use anju::entities::{grid, inspection_task, permit, stay};
+use anju::entities::{inspection_task, permit, stay};
 use chrono::{DateTime, Duration, Utc};
 use common::*;
 use rocket::http::Status;
@@ -17,43 +17,8 @@ fn cst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 /// A house in 锦绣村第一网格 with a submitted application, through the API; returns the
 /// application's initial inspection task.
 async fn submitted_task(app: &TestApp) -> inspection_task::Model {
-    let g = grid::Entity::find()
-        .filter(grid::Column::Name.eq("锦绣村第一网格"))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
     let landlord = app.api(LANDLORD).await;
-    let (s, house) = landlord
-        .post(
-            "/properties",
-            json!({"village_id": g.village_id, "grid_id": g.id, "address": "锦绣村第一网格 9 号", "floors": 2, "structure": "brick_concrete",
-                "rooms": [{"label": "101", "floor": 1, "area_m2": 14, "kind": "bedroom"}]}),
-        )
-        .await;
-    assert_eq!(s, Status::Created, "{house}");
-    let (s, a) = landlord
-        .post("/applications", json!({"property_id": house["id"]}))
-        .await;
-    assert_eq!(s, Status::Created, "{a}");
-    let id = a["id"].as_i64().unwrap() as i32;
-    for kind in ["ownership_proof", "house_photo"] {
-        let (_, p) = landlord.upload(&png(40, 30)).await;
-        let (s, _) = landlord
-            .post(
-                &format!("/applications/{id}/documents"),
-                json!({"kind": kind, "photo_id": p["id"]}),
-            )
-            .await;
-        assert_eq!(s, Status::Created);
-    }
-    let (s, body) = landlord
-        .post(
-            &format!("/applications/{id}/submit"),
-            json!({"pledge_accepted": true, "owner_name": "王房东", "ownership_doc_no": "浙(2020)花街镇不动产权第0001234号"}),
-        )
-        .await;
-    assert_eq!(s, Status::Ok, "{body}");
+    let (_, id) = submitted_in_grid(app, &landlord, "锦绣村第一网格").await;
     inspection_task::Entity::find()
         .filter(inspection_task::Column::ApplicationId.eq(id))
         .order_by_desc(inspection_task::Column::Id)

@@ -3,7 +3,7 @@
 mod common;
 
 use anju::domain::checklist::{Checklist, ChecklistRegistry, ItemKind};
-use anju::entities::{finding, grid, inspection_task, inspector_grid, property, user};
+use anju::entities::{finding, inspection_task, inspector_grid, property, user};
 use common::*;
 use rocket::http::Status;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -16,53 +16,6 @@ fn checklist_v1() -> Checklist {
     )))
     .unwrap();
     reg.current("rental-safety").unwrap().clone()
-}
-
-async fn grid_of(app: &TestApp, name: &str) -> (i32, i32) {
-    let g = grid::Entity::find()
-        .filter(grid::Column::Name.eq(name))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    (g.village_id, g.id)
-}
-
-/// A landlord's house in the given grid with a submitted application, through the API.
-async fn submitted(app: &TestApp, landlord: &Api, grid_name: &str) -> (i32, i32) {
-    let (v, g) = grid_of(app, grid_name).await;
-    let (s, house) = landlord
-        .post(
-            "/properties",
-            json!({"village_id": v, "grid_id": g, "address": format!("{grid_name} 8 号"), "floors": 2, "structure": "brick_concrete",
-                "rooms": [{"label": "101", "floor": 1, "area_m2": 14, "kind": "bedroom"}, {"label": "厨房", "floor": 1, "area_m2": 8, "kind": "kitchen"}]}),
-        )
-        .await;
-    assert_eq!(s, Status::Created, "{house}");
-    let house = house["id"].as_i64().unwrap() as i32;
-    let (s, a) = landlord
-        .post("/applications", json!({"property_id": house}))
-        .await;
-    assert_eq!(s, Status::Created, "{a}");
-    let id = a["id"].as_i64().unwrap() as i32;
-    for kind in ["ownership_proof", "house_photo"] {
-        let (_, p) = landlord.upload(&png(40, 30)).await;
-        let (s, _) = landlord
-            .post(
-                &format!("/applications/{id}/documents"),
-                json!({"kind": kind, "photo_id": p["id"]}),
-            )
-            .await;
-        assert_eq!(s, Status::Created);
-    }
-    let (s, body) = landlord
-        .post(
-            &format!("/applications/{id}/submit"),
-            json!({"pledge_accepted": true, "owner_name": "王房东", "ownership_doc_no": "浙(2020)花街镇不动产权第0001234号"}),
-        )
-        .await;
-    assert_eq!(s, Status::Ok, "{body}");
-    (house, id)
 }
 
 async fn task_for(app: &TestApp, app_id: i32, kind: &str) -> inspection_task::Model {
@@ -115,7 +68,7 @@ fn uuid() -> String {
 async fn submitting_routes_the_initial_task_to_the_least_loaded_inspector_of_the_grid() {
     // Its due time is asserted off the weekend by the UTC weekday: count from a Wednesday morning.
     let app = TestApp::with(|c| c.clock = a_wednesday_morning()).await;
-    let (_, g) = grid_of(&app, "锦绣村第一网格").await;
+    let (_, g) = village_and_grid(&app, "锦绣村第一网格").await;
     // A second inspector on the same grid, with no tasks yet.
     let second = user::ActiveModel {
         role: Set("inspector".into()),
@@ -146,9 +99,9 @@ async fn submitting_routes_the_initial_task_to_the_least_loaded_inspector_of_the
 
     let landlord = app.api(LANDLORD).await;
     // Demo inspector has the lower id, so the first (tie) goes to them; then the second is less loaded.
-    let (_, a1) = submitted(&app, &landlord, "锦绣村第一网格").await;
-    let (_, a2) = submitted(&app, &landlord, "锦绣村第一网格").await;
-    let (_, a3) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a1) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a2) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a3) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     let t1 = task_for(&app, a1, "initial").await;
     let t2 = task_for(&app, a2, "initial").await;
     let t3 = task_for(&app, a3, "initial").await;
@@ -182,7 +135,7 @@ async fn the_due_time_of_a_task_follows_the_configured_working_days() {
     })
     .await;
     let landlord = app.api(LANDLORD).await;
-    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     let t = task_for(&app, a, "initial").await;
     assert_eq!(
         t.due_at.timestamp(),
@@ -195,7 +148,7 @@ async fn the_due_time_of_a_task_follows_the_configured_working_days() {
 async fn an_inspector_cannot_see_or_submit_another_grids_task() {
     let app = TestApp::new().await;
     let landlord = app.api(LANDLORD).await;
-    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     let t = task_for(&app, a, "initial").await;
     let c = checklist_v1();
 
@@ -259,7 +212,7 @@ async fn an_inspector_cannot_see_or_submit_another_grids_task() {
 async fn a_submission_missing_a_required_photo_is_refused_field_by_field_and_changes_nothing() {
     let app = TestApp::new().await;
     let landlord = app.api(LANDLORD).await;
-    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     let t = task_for(&app, a, "initial").await;
     let c = checklist_v1();
     let api = app.api(INSPECTOR_JX).await;
@@ -354,7 +307,7 @@ fn form_answers(c: &Checklist, fail: &[&str]) -> Vec<(String, String)> {
 async fn a_repeated_submission_with_the_same_id_returns_the_first_result_and_creates_nothing() {
     let app = TestApp::new().await;
     let landlord = app.api(LANDLORD).await;
-    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     let t = task_for(&app, a, "initial").await;
     let c = checklist_v1();
     let api = app.api(INSPECTOR_JX).await;
@@ -402,7 +355,7 @@ async fn the_rectification_loop_runs_from_failure_through_fixes_to_a_passing_rei
  {
     let app = TestApp::new().await;
     let landlord = app.api(LANDLORD).await;
-    let (house, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (house, a) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     let t = task_for(&app, a, "initial").await;
     let c = checklist_v1();
     let api = app.api(INSPECTOR_JX).await;
@@ -568,7 +521,7 @@ async fn the_grade_follows_the_rule_of_the_checklist_file() {
         (vec![], "green", 90),
         (vec!["wiring.rcd", "space.no_basement"], "red", 7),
     ] {
-        let (house, a) = submitted(&app, &landlord, "锦绣村第二网格").await;
+        let (house, a) = submitted_in_grid(&app, &landlord, "锦绣村第二网格").await;
         let t = task_for(&app, a, "initial").await;
         let (s, r) = api
             .post(&format!("/tasks/{}/inspection", t.id), json!({"submission_id": uuid(), "answers": failing(passing(&c, None), &fail, photo["id"].as_str())}))
@@ -594,7 +547,7 @@ async fn the_grade_follows_the_rule_of_the_checklist_file() {
         );
     }
     // A measured number outside the threshold fails even when ticked as passing.
-    let (_, a) = submitted(&app, &landlord, "锦绣村第二网格").await;
+    let (_, a) = submitted_in_grid(&app, &landlord, "锦绣村第二网格").await;
     let t = task_for(&app, a, "initial").await;
     let mut answers = passing(&c, None);
     for x in answers.iter_mut() {
@@ -635,7 +588,7 @@ async fn the_demo_story_runs_through_the_pages_from_application_to_passed_reinsp
     let c = checklist_v1();
     // The demo landlord applies for a house in 锦绣村第一网格.
     let lb = app.signed_in(LANDLORD).await;
-    let (v, g) = grid_of(&app, "锦绣村第一网格").await;
+    let (v, g) = village_and_grid(&app, "锦绣村第一网格").await;
     let (v, g) = (v.to_string(), g.to_string());
     let r = lb
         .post_form(
@@ -885,7 +838,7 @@ async fn an_old_inspection_still_renders_with_its_version_after_v2_is_added() {
     let forms_dir = forms.path().to_path_buf();
     let mut app = TestApp::with(|c| c.forms_dir = forms_dir.clone()).await;
     let landlord = app.api(LANDLORD).await;
-    let (_, a) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     let t = task_for(&app, a, "initial").await;
     let c = checklist_v1();
     let api = app.api(INSPECTOR_JX).await;
@@ -941,7 +894,7 @@ async fn an_old_inspection_still_renders_with_its_version_after_v2_is_added() {
     let (_, old) = api.get("/checklists/rental-safety?version=1").await;
     assert_eq!(old["version"], 1);
     // New walks use v2.
-    let (_, a2) = submitted(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a2) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     let t2 = task_for(&app, a2, "initial").await;
     let (_, walk) = b
         .get_text(&format!("/inspector/tasks/{}/walk", t2.id))
@@ -976,8 +929,8 @@ async fn a_bad_checklist_file_stops_the_build_with_the_file_and_line() {
 async fn the_admin_filters_tasks_reassigns_them_and_sees_overdue_ones_and_findings() {
     let app = TestApp::new().await;
     let landlord = app.api(LANDLORD).await;
-    let (_, a1) = submitted(&app, &landlord, "锦绣村第一网格").await;
-    let (_, a2) = submitted(&app, &landlord, "倪宅村第一网格").await;
+    let (_, a1) = submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
+    let (_, a2) = submitted_in_grid(&app, &landlord, "倪宅村第一网格").await;
     let t1 = task_for(&app, a1, "initial").await;
     let t2 = task_for(&app, a2, "initial").await;
     // t1 is past due.
@@ -995,12 +948,12 @@ async fn the_admin_filters_tasks_reassigns_them_and_sees_overdue_ones_and_findin
             && !html.contains(&format!("#{} ", t2.id))
             && html.contains("已逾期")
     );
-    let (nz, _) = grid_of(&app, "倪宅村第一网格").await;
+    let (nz, _) = village_and_grid(&app, "倪宅村第一网格").await;
     let (_, html) = admin
         .get_text(&format!("/admin/tasks?village_id={nz}"))
         .await;
     assert!(!html.contains(&format!("#{} ", t1.id)) && html.contains(&format!("#{} ", t2.id)));
-    let (_, g1) = grid_of(&app, "锦绣村第一网格").await;
+    let (_, g1) = village_and_grid(&app, "锦绣村第一网格").await;
     let (_, html) = admin
         .get_text(&format!("/admin/tasks?grid_id={g1}&status=open"))
         .await;
@@ -1097,7 +1050,7 @@ async fn permitted_house(
     status: &str,
 ) -> i32 {
     use anju::entities::{application, permit};
-    let (v, g) = grid_of(app, "锦绣村第一网格").await;
+    let (v, g) = village_and_grid(app, "锦绣村第一网格").await;
     let landlord = user::Entity::find()
         .filter(user::Column::Phone.eq(LANDLORD))
         .one(&app.db)
@@ -1319,7 +1272,8 @@ async fn a_routine_patrol_finding_is_fixed_from_the_house_page_and_rechecked() {
     let (_, html) = lb.get_text(&format!("/landlord/houses/{house}")).await;
     assert!(html.contains("未整改完的隐患") && html.contains("立即整改"));
     let fid = ids_in(&html, "/landlord/findings/", "/fix")[0];
-    let r = lb
+    // Reported twice (a double tap): the second report lands on the same house page.
+    let _first = lb
         .post_multipart(
             &format!("/landlord/findings/{fid}/fix"),
             &[("note", "")],

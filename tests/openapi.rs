@@ -421,3 +421,35 @@ async fn stated_limits_answer_field_errors_before_parsing_and_change_nothing() {
     assert_eq!(s, Status::UnprocessableEntity, "{p}");
     assert!(p["fields"]["name"].is_array(), "{p}");
 }
+
+/// The checklist as the inspector's app reads it (moved from the domain's unit test of the
+/// hand-built JSON that this endpoint used to serve).
+#[rocket::async_test]
+async fn the_checklist_api_has_zh_titles_labels_and_kind_details() {
+    let app = TestApp::new().await;
+    let api = app.api(INSPECTOR_JX).await;
+    let (s, v) = api.get("/checklists/rental-safety").await;
+    assert_eq!(s, Status::Ok, "{v}");
+    assert_eq!(v["key"], "rental-safety");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["sections"][0]["title"], "电气线路");
+    let item = &v["sections"][0]["items"][0];
+    assert_eq!(item["key"], "wiring.conduit");
+    assert_eq!(item["kind"], "pass_fail");
+    assert_eq!(item["severity"], "major");
+    assert_eq!(item["photo_on_fail"], true);
+    assert!(item["label"].as_str().unwrap().contains("穿管"));
+    let fire = v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "fire")
+        .unwrap();
+    let ext = &fire["items"][0];
+    assert_eq!(
+        (ext["unit"].as_str(), ext["min"].as_f64()),
+        (Some("具"), Some(1.0))
+    );
+    assert!(ext["max"].is_null());
+    assert_eq!(fire["items"][1]["options"][1]["fails"], true);
+}

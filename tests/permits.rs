@@ -287,7 +287,8 @@ async fn suspension_blocks_check_ins_until_reinstated_and_revocation_is_final() 
     let number = approved_number(&app).await;
     let official = app.api(OFFICIAL_JX).await;
     let admits = |m: &anju::entities::permit::Model| {
-        anju::services::permits::admits_check_ins(m, today_cst()).is_ok()
+        anju::services::stays::ensure_takes_tenants(m, today_cst(), anju::domain::stay::Lang::Zh)
+            .is_ok()
     };
     assert!(admits(&permit_model(&app, &number).await));
 
@@ -314,7 +315,9 @@ async fn suspension_blocks_check_ins_until_reinstated_and_revocation_is_final() 
     assert_eq!(v["status"], "revoked");
     let m = permit_model(&app, &number).await;
     assert!(!admits(&m));
-    let err = anju::services::permits::admits_check_ins(&m, today_cst()).unwrap_err();
+    let err =
+        anju::services::stays::ensure_takes_tenants(&m, today_cst(), anju::domain::stay::Lang::Zh)
+            .unwrap_err();
     assert!(err.to_string().contains("已吊销"), "{err}");
     for action in ["reinstate", "suspend", "revoke"] {
         assert_eq!(
@@ -388,7 +391,10 @@ async fn the_scheduler_expires_lapsed_permits_and_reminds_landlords_thirty_days_
     assert!(msg.starts_with("1 "), "{msg}");
     let m = permit_model(&app, &number).await;
     assert_eq!(m.status, "expired");
-    assert!(anju::services::permits::admits_check_ins(&m, today_cst()).is_err());
+    assert!(
+        anju::services::stays::ensure_takes_tenants(&m, today_cst(), anju::domain::stay::Lang::Zh)
+            .is_err()
+    );
     let official = app.api(OFFICIAL_JX).await;
     assert_eq!(
         act(&official, &number, "reinstate", "").await.0,

@@ -1,6 +1,6 @@
 //! Permits: approval (issuing the number, occupancy, grade, signature in one transaction),
 //! rejection, suspension, reinstatement, revocation and renewal.
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbBackend, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
@@ -402,10 +402,4 @@ pub async fn change_status(
     .await?;
     tx.commit().await?;
     Ok(pm)
-}
-
-/// Whether a permit admits new check-ins: the check-in's own rule
-/// ([`super::stays::ensure_takes_tenants`], built on `PermitStatus::admits_check_ins`), in Chinese.
-pub fn admits_check_ins(p: &permit_e::Model, today: NaiveDate) -> Result<(), AppError> {
-    super::stays::ensure_takes_tenants(p, today, crate::domain::stay::Lang::Zh)
 }

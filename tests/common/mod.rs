@@ -681,3 +681,40 @@ pub fn with_check_digit(body: &str) -> String {
         .sum();
     format!("{body}{}", C[(sum % 11) as usize])
 }
+
+/// A landlord's house in the given grid with a submitted application, through the API.
+pub async fn submitted_in_grid(app: &TestApp, landlord: &Api, grid_name: &str) -> (i32, i32) {
+    let (v, g) = village_and_grid(app, grid_name).await;
+    let (s, house) = landlord
+        .post(
+            "/properties",
+            serde_json::json!({"village_id": v, "grid_id": g, "address": format!("{grid_name} 8 号"), "floors": 2, "structure": "brick_concrete",
+                "rooms": [{"label": "101", "floor": 1, "area_m2": 14, "kind": "bedroom"}, {"label": "厨房", "floor": 1, "area_m2": 8, "kind": "kitchen"}]}),
+        )
+        .await;
+    assert_eq!(s, Status::Created, "{house}");
+    let house = house["id"].as_i64().expect("id") as i32;
+    let (s, a) = landlord
+        .post("/applications", serde_json::json!({"property_id": house}))
+        .await;
+    assert_eq!(s, Status::Created, "{a}");
+    let id = a["id"].as_i64().expect("id") as i32;
+    for kind in ["ownership_proof", "house_photo"] {
+        let (_, p) = landlord.upload(&png(40, 30)).await;
+        let (s, _) = landlord
+            .post(
+                &format!("/applications/{id}/documents"),
+                serde_json::json!({"kind": kind, "photo_id": p["id"]}),
+            )
+            .await;
+        assert_eq!(s, Status::Created);
+    }
+    let (s, body) = landlord
+        .post(
+            &format!("/applications/{id}/submit"),
+            serde_json::json!({"pledge_accepted": true, "owner_name": "王房东", "ownership_doc_no": "浙(2020)花街镇不动产权第0001234号"}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{body}");
+    (house, id)
+}

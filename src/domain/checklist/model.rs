@@ -1,7 +1,6 @@
 //! Checklist data types: what a loaded, validated checklist file looks like in memory.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::domain::occupancy::{OccupancyRule, RoomKind};
 
@@ -193,59 +192,4 @@ impl Checklist {
     pub fn item_count(&self) -> usize {
         self.sections.iter().map(|s| s.items.len()).sum()
     }
-
-    /// Shape served by `GET /api/v1/checklists/{key}`: titles and labels in zh-CN (the `_en`
-    /// variants ride along for clients that want them).
-    pub fn to_api_json(&self) -> Value {
-        let sections: Vec<Value> = self
-            .sections
-            .iter()
-            .map(|s| {
-                let items: Vec<Value> = s.items.iter().map(item_json).collect();
-                json!({
-                    "key": s.key,
-                    "title": s.title_zh,
-                    "title_en": s.title_en,
-                    "items": items,
-                })
-            })
-            .collect();
-        json!({
-            "key": self.key,
-            "version": self.version,
-            "title": self.title_zh,
-            "title_en": self.title_en,
-            "content_hash": self.content_hash,
-            "sections": sections,
-        })
-    }
-}
-
-fn item_json(item: &Item) -> Value {
-    let mut v = json!({
-        "key": item.key,
-        "label": item.label_zh,
-        "label_en": item.label_en,
-        "kind": item.kind.as_str(),
-        "severity": item.severity,
-        "severity_label": item.severity.label_zh(),
-        "legal_basis": item.legal_basis,
-        "photo_on_fail": item.photo_on_fail,
-    });
-    match &item.kind {
-        ItemKind::Number { unit, min, max } => {
-            v["unit"] = json!(unit);
-            v["min"] = json!(min);
-            v["max"] = json!(max);
-        }
-        ItemKind::Choice { options } => {
-            let opts: Vec<Value> = options
-                .iter()
-                .map(|o| json!({"key": o.key, "label": o.label_zh, "label_en": o.label_en, "fails": o.fails}))
-                .collect();
-            v["options"] = Value::Array(opts);
-        }
-        ItemKind::PassFail | ItemKind::Text => {}
-    }
-    v
 }
