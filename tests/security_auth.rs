@@ -468,6 +468,11 @@ async fn disabling_an_account_asks_first_then_ends_its_sessions_and_tokens() {
     assert_eq!(audited(&app, "user.enable").await, 1);
 
     let me = user_id(&app, ADMIN).await;
+    let (_, html) = admin.get_text("/admin/users").await;
+    assert!(
+        !html.contains(&format!("/admin/users/{me}/disable")),
+        "the admin's own row offers no 停用"
+    );
     let r = admin
         .post_form(&format!("/admin/users/{me}/disable"), &[])
         .await;

@@ -275,6 +275,9 @@ pub struct UserRow {
     pub name: String,
     pub scope: String,
     pub active: bool,
+    /// The admin may disable this account: an active one that is not their own (see
+    /// `credentials::set_active`, which refuses the same).
+    pub can_disable: bool,
     /// Grid workers' grids can be changed (`/admin/users/{id}/grids`); no other role has any.
     pub has_grids: bool,
 }
@@ -329,6 +332,7 @@ pub async fn list_users(
                 name: u.name,
                 scope,
                 active: u.active,
+                can_disable: u.active && u.id != actor.id,
                 has_grids: role == Some(Role::Inspector),
             }
         })

@@ -157,8 +157,6 @@ pub async fn create_grid(
 pub struct UsersPage {
     page: Page,
     users: Vec<UserRow>,
-    /// The admin's own id: their row offers no 停用.
-    me: i32,
     pager: Pager,
     villages: Vec<VillageInfo>,
     roles: Vec<(&'static str, &'static str)>,
@@ -187,7 +185,6 @@ async fn users_page(
     Ok(UsersPage {
         page,
         users,
-        me: who.0.id,
         pager: Pager::new(p.unwrap_or(1), total),
         villages: town::villages_with_grids(&st.db).await?,
         roles: [
