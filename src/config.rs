@@ -53,6 +53,56 @@ pub struct Config {
     /// Days a bearer token works after it was issued.
     #[serde(default = "default_token_ttl_days")]
     pub token_ttl_days: u32,
+    /// SMS: `none` (in-app only), `log` (to the server log), `aliyun` or `tencent`.
+    #[serde(default = "default_sms_provider")]
+    pub sms_provider: String,
+    /// Overrides the provider's base URL (tests point it at a local server).
+    #[serde(default)]
+    pub sms_endpoint: String,
+    #[serde(default)]
+    pub sms_access_key_id: String,
+    #[serde(default)]
+    pub sms_access_key_secret: String,
+    /// The approved signature (短信签名) printed in front of every text.
+    #[serde(default)]
+    pub sms_sign_name: String,
+    /// Tencent's SmsSdkAppId.
+    #[serde(default)]
+    pub sms_sdk_app_id: String,
+    /// Texts of one template to one number per town day (the providers allow 50).
+    #[serde(default = "default_sms_daily_cap")]
+    pub sms_daily_cap: u32,
+    /// No texts from this hour (town time) to `sms_quiet_end`, except one-time codes; equal hours mean none.
+    #[serde(default = "default_sms_quiet_start")]
+    pub sms_quiet_start: u32,
+    #[serde(default = "default_sms_quiet_end")]
+    pub sms_quiet_end: u32,
+    /// Seconds between webhook and SMS retries, comma-separated; after the last the delivery fails.
+    #[serde(default = "default_webhook_retry_seconds")]
+    pub webhook_retry_seconds: String,
+    /// Lets subscriptions point at loopback and private addresses (a town's grid platform usually does).
+    #[serde(default)]
+    pub webhook_allow_private: bool,
+}
+
+fn default_sms_provider() -> String {
+    "none".into()
+}
+
+fn default_sms_daily_cap() -> u32 {
+    50
+}
+
+fn default_sms_quiet_start() -> u32 {
+    22
+}
+
+fn default_sms_quiet_end() -> u32 {
+    7
+}
+
+fn default_webhook_retry_seconds() -> String {
+    "5,30,120,600,1800,7200,21600,43200,86400".into()
 }
 
 fn default_token_ttl_days() -> u32 {
@@ -98,6 +148,17 @@ impl Default for Config {
             clock: crate::domain::clock::Clock::system(),
             trusted_proxies: String::new(),
             token_ttl_days: default_token_ttl_days(),
+            sms_provider: default_sms_provider(),
+            sms_endpoint: String::new(),
+            sms_access_key_id: String::new(),
+            sms_access_key_secret: String::new(),
+            sms_sign_name: String::new(),
+            sms_sdk_app_id: String::new(),
+            sms_daily_cap: default_sms_daily_cap(),
+            sms_quiet_start: default_sms_quiet_start(),
+            sms_quiet_end: default_sms_quiet_end(),
+            webhook_retry_seconds: default_webhook_retry_seconds(),
+            webhook_allow_private: false,
         }
     }
 }
@@ -179,10 +240,40 @@ impl Config {
             )));
         }
         self.trusted_proxy_nets()?;
+        self.retry_schedule()?;
+        if !["none", "log", "aliyun", "tencent"].contains(&self.sms_provider.as_str()) {
+            return Err(ConfigError(format!(
+                "ANJU_SMS_PROVIDER 只能是 none、log、aliyun 或 tencent (must be none, log, aliyun or tencent), got {:?}",
+                self.sms_provider
+            )));
+        }
+        if self.sms_quiet_start > 23 || self.sms_quiet_end > 23 {
+            return Err(ConfigError(
+                "ANJU_SMS_QUIET_START / ANJU_SMS_QUIET_END 须在 0 至 23 之间 (hours 0 to 23)".into(),
+            ));
+        }
         if self.db_pool_size == 0 {
             self.db_pool_size = if self.is_sqlite() { 4 } else { 16 };
         }
         Ok(self)
+    }
+
+    /// `ANJU_WEBHOOK_RETRY_SECONDS` parsed: the wait before each retry, in order.
+    pub fn retry_schedule(&self) -> Result<Vec<u64>, ConfigError> {
+        let steps: Result<Vec<u64>, _> = self
+            .webhook_retry_seconds
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::parse::<u64>)
+            .collect();
+        match steps {
+            Ok(s) if !s.is_empty() && s.iter().all(|&n| n > 0 && n <= 7 * 86_400) => Ok(s),
+            _ => Err(ConfigError(format!(
+                "ANJU_WEBHOOK_RETRY_SECONDS 须为逗号分隔的秒数，每项 1 至 604800 (comma-separated seconds), got {:?}",
+                self.webhook_retry_seconds
+            ))),
+        }
     }
 
     /// `ANJU_TRUSTED_PROXIES` parsed: each entry a CIDR range or a single address.

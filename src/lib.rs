@@ -8,6 +8,7 @@ pub mod entities;
 pub mod error;
 pub mod jobs;
 pub mod media;
+pub mod notify;
 pub mod ratelimit;
 pub mod services;
 pub mod web;
@@ -36,6 +37,10 @@ pub struct AppState {
     pub certificates: documents::certificate::CertificateRenderer,
     /// QR signatures already verified, so a busy verification page skips the Ed25519 check.
     pub sig_cache: services::verification::SigCache,
+    /// Who hears of which event (`forms/notifications.toml`); a bad file stops the start.
+    pub notices: domain::notice::NoticeRules,
+    /// How events leave: the webhook client, the SMS provider, retry settings.
+    pub outbox: services::events::dispatch::Outbox,
 }
 
 /// How handlers and background jobs hold the shared state.
@@ -85,7 +90,13 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
     let pii = crypto::pii::PiiCipher::load_or_create(&config.keys_dir().join("pii.key"))?;
     let certificates = documents::certificate::CertificateRenderer::new()?;
     let trusted_proxies = config.trusted_proxy_nets()?;
+    let notices_path = config.forms_dir.join("notifications.toml");
+    let notices = domain::notice::NoticeRules::parse(&std::fs::read_to_string(&notices_path)?)
+        .map_err(|e| config::ConfigError(format!("{}: {e}", notices_path.display())))?;
+    let outbox = services::events::dispatch::Outbox::from_config(&config)?;
     let state = AppState {
+        notices,
+        outbox,
         trusted_proxies,
         certificates,
         sig_cache: Default::default(),

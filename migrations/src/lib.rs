@@ -7,6 +7,7 @@ mod m003_permits;
 mod m004_stays;
 mod m005_one_open_application;
 mod m005_sessions;
+mod m006_events;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m004_stays::Migration),
             Box::new(m005_one_open_application::Migration),
             Box::new(m005_sessions::Migration),
+            Box::new(m006_events::Migration),
         ]
     }
 }

@@ -102,6 +102,7 @@ pub async fn run_all(
         "permit_expiry",
         "lapse_pending_stays",
         "retention_wipe",
+        crate::services::events::timed::JOB,
     ];
     let mut out = Vec::new();
     for name in jobs {
@@ -147,6 +148,9 @@ async fn run_one(state: &crate::AppState, name: &str) -> Result<String, AppError
         )
         .await
         .map(|n| format!("{n} stays wiped")),
+        crate::services::events::timed::JOB => {
+            crate::services::events::timed::run(&state.db, state.config.clock.now()).await
+        }
         other => Err(AppError::internal(format!("unknown job {other}"))),
     }
 }
@@ -168,6 +172,7 @@ impl rocket::fairing::Fairing for Scheduler {
         if !self.0.config.scheduler {
             return;
         }
+        crate::services::events::dispatch::spawn(self.0.clone());
         let state = self.0.clone();
         let instance = instance_id();
         rocket::tokio::spawn(async move {

@@ -1,0 +1,1 @@
+//! Other matters an inspector reports from a visit (掌上基层).
