@@ -91,8 +91,17 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
     let certificates = documents::certificate::CertificateRenderer::new()?;
     let trusted_proxies = config.trusted_proxy_nets()?;
     let notices_path = config.forms_dir.join("notifications.toml");
-    let notices = domain::notice::NoticeRules::parse(&std::fs::read_to_string(&notices_path)?)
+    // An installation's own file wins; without one, the rules shipped in the binary apply.
+    let notices_text = match std::fs::read_to_string(&notices_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            include_str!("../forms/notifications.toml").to_string()
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let notices = domain::notice::NoticeRules::parse(&notices_text)
         .map_err(|e| config::ConfigError(format!("{}: {e}", notices_path.display())))?;
+    services::events::install_rules(notices.clone());
     let outbox = services::events::dispatch::Outbox::from_config(&config)?;
     let state = AppState {
         notices,

@@ -445,7 +445,7 @@ async fn a_permit_flooded_with_registrations_stops_and_alerts_landlord_and_offic
     assert!(matches!(r, Err(AppError::TooMany(_))), "{r:?}");
     let _ = stays::check_in(&app.db, &cipher, &rule, p.id, one(21), Lang::Zh).await;
     let notes = notification::Entity::find()
-        .filter(notification::Column::Kind.eq("stay_flood"))
+        .filter(notification::Column::Kind.eq("stay.flood"))
         .all(&app.db)
         .await
         .unwrap();

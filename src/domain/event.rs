@@ -98,7 +98,7 @@ impl EventKind {
             EventKind::FindingOverdue => "隐患整改逾期",
             EventKind::PermitApproved => "准入证核发",
             EventKind::PermitSuspended => "准入证暂停",
-            EventKind::PermitRevoked => "准入证撤销",
+            EventKind::PermitRevoked => "准入证吊销",
             EventKind::PermitExpiring => "准入证即将到期",
             EventKind::StayPending => "租客待确认",
             EventKind::StayPendingOverdue => "租客超过24小时未确认",

@@ -557,6 +557,11 @@ pub async fn submit(
         serde_json::json!({"pledge_accepted_at": now}),
     )
     .await?;
+    let house = super::events::house_facts(&tx, a.property_id).await?;
+    let data = serde_json::json!({"application_id": id, "property_id": house.property_id, "address": house.address,
+        "village": house.village, "village_id": house.village_id, "grid_id": house.grid_id});
+    let ev = super::events::NewEvent::about(crate::domain::event::EventKind::ApplicationSubmitted, &house, data);
+    super::events::record(&tx, now, ev).await?;
     super::inspections::tasks::create_initial(&tx, &a, policy).await?;
     let v = view_of(&tx, a).await?;
     tx.commit().await?;

@@ -10,6 +10,7 @@ use super::permits::permit_for_change;
 use super::{Actor, audit};
 use crate::domain::application::ApplicationStatus;
 use crate::domain::dates::zh_date;
+use crate::domain::event::EventKind;
 use crate::domain::permit::{PermitAction, PermitStatus};
 use crate::domain::role::Role;
 use crate::entities::{application, permit};
@@ -88,19 +89,17 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<String, Ap
             break;
         }
         for p in batch {
-            let (number, landlord, until) = (p.number.clone(), p.landlord_id, p.valid_until);
+            let (id, number, property_id, until) = (p.id, p.number.clone(), p.property_id, p.valid_until);
             let mut am: permit::ActiveModel = p.into();
             am.expiry_reminded_at = Set(Some(Utc::now()));
             am.update(&tx).await?;
-            super::notifications::notify(
-                &tx,
-                landlord,
-                "permit.expiring",
-                &format!("准入证 {number} 将于 {} 到期", zh_date(&until)),
-                "请在到期前申请续期，续期需重新检查。到期后房屋不能再登记新租客。",
-                Some(&format!("/landlord/permits/{number}")),
-            )
-            .await?;
+            let house = super::events::house_facts(&tx, property_id).await?;
+            let data = serde_json::json!({"permit_id": id, "permit_number": number, "property_id": property_id,
+                "address": house.address, "village": house.village, "village_id": house.village_id,
+                "valid_until": until, "valid_until_zh": zh_date(&until)});
+            let ev = super::events::NewEvent::about(EventKind::PermitExpiring, &house, data)
+                .once(format!("permit.expiring:{id}:{until}"));
+            super::events::record(&tx, Utc::now(), ev).await?;
             reminded += 1;
         }
         tx.commit().await?;

@@ -10,6 +10,7 @@ use super::applications::add_event;
 use super::{Actor, audit};
 use crate::AppState;
 use crate::crypto::signing::PermitSigningFields;
+use crate::domain::event::EventKind;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::clock::town_date;
 use crate::domain::fields::FieldErrors;
@@ -249,16 +250,19 @@ pub async fn approve(
         )),
     )
     .await?;
-    super::notifications::notify(
+    super::events::record(
         &tx,
-        pm.landlord_id,
-        "permit.issued",
-        &format!("准入证已发放：{number}"),
-        &format!(
-            "您的房屋「{}」已取得出租房屋准入证，请下载打印并张贴。",
-            p.address
-        ),
-        Some(&format!("/landlord/permits/{number}")),
+        now,
+        super::events::NewEvent {
+            kind: EventKind::PermitApproved,
+            data: serde_json::json!({"permit_id": pm.id, "permit_number": number, "property_id": p.id,
+                "address": p.address, "village": v.name, "village_id": v.id, "valid_until": until,
+                "max_occupants": max, "grade": grade.as_str()}),
+            village_id: Some(v.id),
+            landlord_id: Some(pm.landlord_id),
+            inspector_id: None,
+            dedupe_key: None,
+        },
     )
     .await?;
     audit::record(
@@ -379,18 +383,27 @@ pub async fn change_status(
     am.status_reason = Set(reason.clone());
     am.status_changed_at = Set(Some(now));
     let pm = am.update(&tx).await?;
-    super::notifications::notify(
-        &tx,
-        landlord,
-        &format!("permit.{}", action.as_str()),
-        &format!("准入证 {num} {}", next.label_zh()),
-        &reason
-            .clone()
-            .map(|r| format!("原因：{r}"))
-            .unwrap_or_else(|| format!("准入证已{}。", action.label_zh())),
-        Some(&format!("/landlord/permits/{num}")),
-    )
-    .await?;
+    if let Some(kind) = match action {
+        PermitAction::Suspend => Some(EventKind::PermitSuspended),
+        PermitAction::Revoke => Some(EventKind::PermitRevoked),
+        _ => None,
+    } {
+        let house = super::events::house_facts(&tx, pm.property_id).await?;
+        let data = serde_json::json!({"permit_id": id, "permit_number": num, "property_id": house.property_id,
+            "address": house.address, "village": house.village, "village_id": house.village_id,
+            "reason": reason.as_ref().map(|r| format!("原因：{r}")).unwrap_or_default()});
+        super::events::record(&tx, now, super::events::NewEvent::about(kind, &house, data)).await?;
+    } else {
+        super::notifications::notify(
+            &tx,
+            landlord,
+            &format!("permit.{}", action.as_str()),
+            &format!("准入证 {num} {}", next.label_zh()),
+            &format!("准入证已{}。", action.label_zh()),
+            Some(&format!("/landlord/permits/{num}")),
+        )
+        .await?;
+    }
     audit::record(
         &tx,
         Some(actor.id),

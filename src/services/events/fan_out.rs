@@ -1,7 +1,8 @@
-//! Fan-out: each recorded event becomes in-app notices (written at once), and pending deliveries
-//! for every matching webhook subscription and every person who gets a text. One transaction per
-//! batch, so an event is fanned out exactly once even with several dispatchers.
+//! Fan-out: each recorded event becomes pending deliveries for every matching webhook subscription
+//! and every person who gets a text (in-app notices were written with the event). One transaction
+//! per batch, so an event is fanned out exactly once even with several dispatchers.
 use std::collections::{HashMap, HashSet};
+
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{LockBehavior, LockType};
@@ -10,9 +11,9 @@ use sea_orm::{
 };
 
 use crate::domain::event::{Channel, DeliveryStatus, EventKind, sms_send_time};
-use crate::domain::notice::{NoticeRules, Recipient, fill};
+use crate::domain::notice::NoticeRules;
 use crate::domain::role::Role;
-use crate::entities::{delivery, event, notification, user, webhook_subscription};
+use crate::entities::{delivery, event, user, webhook_subscription};
 use crate::error::AppError;
 
 /// Events fanned out per transaction.
@@ -49,7 +50,6 @@ pub async fn run(
     let subs = subscriptions(&tx).await?;
     let officials = officials_of(&tx, &events).await?;
     let mut deliveries = Vec::new();
-    let mut notices = Vec::new();
     for e in &events {
         let Some(kind) = EventKind::parse(&e.kind) else {
             tracing::error!(kind = %e.kind, "unknown event type in the outbox");
@@ -61,48 +61,16 @@ pub async fn run(
             }
         }
         let Some(rule) = s.rules.rule(kind) else { continue };
-        let data: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
-        let people = |who: &[Recipient]| -> Vec<i32> {
-            let mut ids: Vec<i32> = Vec::new();
-            for r in who {
-                match r {
-                    Recipient::Landlord => ids.extend(e.landlord_id),
-                    Recipient::Inspector => ids.extend(e.inspector_id),
-                    Recipient::Official => {
-                        if let Some(v) = e.village_id.and_then(|v| officials.get(&v)) {
-                            ids.extend(v.iter().copied());
-                        }
-                    }
-                }
-            }
-            let mut seen = HashSet::new();
-            ids.retain(|id| seen.insert(*id));
-            ids
-        };
-        for user_id in people(&rule.in_app) {
-            notices.push(notification::ActiveModel {
-                user_id: Set(user_id),
-                kind: Set(e.kind.clone()),
-                title: Set(fill(&rule.title, &data).chars().take(200).collect()),
-                body: Set(fill(&rule.body, &data)),
-                link: Set(rule.link.as_ref().map(|l| fill(l, &data).chars().take(200).collect())),
-                created_at: Set(e.created_at),
-                read_at: Set(None),
-                ..Default::default()
-            });
-        }
         if s.sms {
             let at = sms_send_time(now, &crate::domain::clock::town_tz(), s.quiet_start, s.quiet_end);
-            for user_id in people(&rule.sms) {
+            let officials = e.village_id.and_then(|v| officials.get(&v)).map(Vec::as_slice).unwrap_or(&[]);
+            for user_id in super::pick(&rule.sms, e.landlord_id, e.inspector_id, officials) {
                 deliveries.push(pending(e, Channel::Sms, None, Some(user_id), at));
             }
         }
     }
     if !deliveries.is_empty() {
         delivery::Entity::insert_many(deliveries).exec_without_returning(&tx).await?;
-    }
-    if !notices.is_empty() {
-        notification::Entity::insert_many(notices).exec_without_returning(&tx).await?;
     }
     let ids: Vec<i32> = events.iter().map(|e| e.id).collect();
     event::Entity::update_many()

@@ -1,6 +1,6 @@
 //! The outbox: every event is a row written in the transaction of the change it reports, so it
-//! exists exactly when the change does. The dispatcher (`dispatch`) fans it out to notices, texts
-//! and webhooks after commit.
+//! exists exactly when the change does; so are its in-app notices. The dispatcher (`dispatch`)
+//! fans it out to texts and webhooks after commit.
 pub mod dispatch;
 pub mod fan_out;
 pub mod listen;
@@ -15,8 +15,54 @@ use sea_orm::{
 };
 
 use crate::domain::event::EventKind;
-use crate::entities::event;
+use crate::domain::notice::{NoticeRules, Recipient, fill};
+use crate::domain::role::Role;
+use crate::entities::{event, notification, user};
 use crate::error::AppError;
+
+static RULES: std::sync::OnceLock<NoticeRules> = std::sync::OnceLock::new();
+
+/// Installs the rules read from the forms folder at start (the first start of the process wins).
+pub fn install_rules(rules: NoticeRules) {
+    let _ = RULES.set(rules);
+}
+
+/// Who hears of which event: the installed rules, or the shipped file when none were installed
+/// (command-line tools).
+pub fn rules() -> &'static NoticeRules {
+    RULES.get_or_init(|| {
+        NoticeRules::parse(include_str!("../../../forms/notifications.toml")).unwrap_or_default()
+    })
+}
+
+/// The people `who` names, each once.
+pub fn pick(who: &[Recipient], landlord: Option<i32>, inspector: Option<i32>, officials: &[i32]) -> Vec<i32> {
+    let mut ids: Vec<i32> = Vec::new();
+    for r in who {
+        match r {
+            Recipient::Landlord => ids.extend(landlord),
+            Recipient::Inspector => ids.extend(inspector),
+            Recipient::Official => ids.extend_from_slice(officials),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    ids
+}
+
+/// The active officials of a village.
+pub async fn officials_of<C: ConnectionTrait>(tx: &C, village_id: i32) -> Result<Vec<i32>, AppError> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Role.eq(Role::VillageOfficial.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::VillageId.eq(village_id))
+        .into_tuple::<i32>()
+        .all(tx)
+        .await?)
+}
 
 /// Wakes this instance's dispatcher; PostgreSQL's `NOTIFY` (sent on commit) wakes the others.
 pub static WAKE: tokio::sync::Notify = tokio::sync::Notify::const_new();
@@ -60,15 +106,16 @@ impl NewEvent {
     }
 }
 
-/// Writes the event in `tx`. Returns false when its dedupe key was already recorded.
+/// Writes the event in `tx`. Returns its id, or None when its dedupe key was already recorded.
 #[tracing::instrument(level = "debug", skip_all, fields(kind = ev.kind.as_str()))]
 pub async fn record<C: ConnectionTrait>(
     tx: &C,
     now: DateTime<Utc>,
     ev: NewEvent,
-) -> Result<bool, AppError> {
+) -> Result<Option<String>, AppError> {
+    let event_id = format!("evt_{}", uuid::Uuid::new_v4().simple());
     let row = event::ActiveModel {
-        event_id: Set(format!("evt_{}", uuid::Uuid::new_v4().simple())),
+        event_id: Set(event_id.clone()),
         kind: Set(ev.kind.as_str().into()),
         payload: Set(ev.data.to_string()),
         village_id: Set(ev.village_id),
@@ -89,11 +136,12 @@ pub async fn record<C: ConnectionTrait>(
             .exec_without_returning(tx)
             .await?;
         if inserted == 0 {
-            return Ok(false);
+            return Ok(None);
         }
     } else {
         row.insert(tx).await?;
     }
+    notify_in_app(tx, now, &ev).await?;
     if tx.get_database_backend() == DbBackend::Postgres {
         // Delivered by PostgreSQL only if and when this transaction commits.
         tx.execute_raw(Statement::from_string(
@@ -104,7 +152,38 @@ pub async fn record<C: ConnectionTrait>(
     }
     // On SQLite the dispatcher's claim waits for this writer's commit, so waking it now is safe.
     WAKE.notify_one();
-    Ok(true)
+    Ok(Some(event_id))
+}
+
+/// The event's in-app notices, in the same transaction: they exist exactly when the event does.
+async fn notify_in_app<C: ConnectionTrait>(tx: &C, now: DateTime<Utc>, ev: &NewEvent) -> Result<(), AppError> {
+    let Some(rule) = rules().rule(ev.kind) else { return Ok(()) };
+    if rule.in_app.is_empty() {
+        return Ok(());
+    }
+    let officials = match ev.village_id {
+        Some(v) if rule.in_app.contains(&Recipient::Official) => officials_of(tx, v).await?,
+        _ => Vec::new(),
+    };
+    let people = pick(&rule.in_app, ev.landlord_id, ev.inspector_id, &officials);
+    if people.is_empty() {
+        return Ok(());
+    }
+    let title: String = fill(&rule.title, &ev.data).chars().take(200).collect();
+    let body = fill(&rule.body, &ev.data);
+    let link: Option<String> = rule.link.as_ref().map(|l| fill(l, &ev.data).chars().take(200).collect());
+    let rows = people.into_iter().map(|user_id| notification::ActiveModel {
+        user_id: Set(user_id),
+        kind: Set(ev.kind.as_str().into()),
+        title: Set(title.clone()),
+        body: Set(body.clone()),
+        link: Set(link.clone()),
+        created_at: Set(now),
+        read_at: Set(None),
+        ..Default::default()
+    });
+    notification::Entity::insert_many(rows).exec_without_returning(tx).await?;
+    Ok(())
 }
 
 /// What an event says about a house: ids and the address, never the landlord's name or phone.

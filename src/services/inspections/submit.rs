@@ -364,9 +364,42 @@ pub async fn submit(
         serde_json::json!({"task_id": t.id, "submission_id": submission_id, "checklist": c.key, "version": c.version, "hash": c.content_hash, "outcome": outcome, "grade": grade.as_str(), "findings": eval.findings.len()}),
     )
     .await?;
+    record_events(&tx, &t, &i, &eval, grade, now).await?;
     let r = result_of(&tx, &i).await?;
     tx.commit().await?;
     Ok(r)
+}
+
+/// `task.completed`, and `finding.created` when the walk found hazards, in the submission's transaction.
+async fn record_events<C: ConnectionTrait>(
+    tx: &C,
+    t: &task::Model,
+    i: &inspection::Model,
+    eval: &crate::domain::checklist::Evaluation,
+    grade: crate::domain::grade::Grade,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    use crate::domain::event::EventKind;
+    use crate::services::events::{self, NewEvent};
+    let house = events::house_facts(tx, t.property_id).await?;
+    let passed = eval.findings.is_empty();
+    let data = serde_json::json!({"task_id": t.id, "inspection_id": i.id, "kind": t.kind,
+        "property_id": house.property_id, "address": house.address, "village": house.village,
+        "grid_id": house.grid_id, "outcome": i.outcome, "outcome_zh": if passed { "合格" } else { "发现隐患" },
+        "grade": grade.as_str(), "findings": eval.findings.len()});
+    events::record(tx, now, NewEvent::about(EventKind::TaskCompleted, &house, data).for_inspector(t.assignee_id)).await?;
+    if !passed {
+        let soonest = eval.findings.iter().map(|f| f.deadline_days).min().unwrap_or(0);
+        let deadline = if soonest == 0 {
+            "立即".to_string()
+        } else {
+            events::town_day(now + Duration::days(soonest as i64))
+        };
+        let data = serde_json::json!({"inspection_id": i.id, "task_id": t.id, "property_id": house.property_id,
+            "address": house.address, "village": house.village, "count": eval.findings.len(), "deadline": deadline});
+        events::record(tx, now, NewEvent::about(EventKind::FindingCreated, &house, data)).await?;
+    }
+    Ok(())
 }
 
 /// Every photo named in the answers must exist and be the submitter's own upload.

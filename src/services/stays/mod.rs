@@ -14,13 +14,13 @@ pub mod api;
 mod lifecycle;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::signing::{PermitKeyring, PermitSigningFields};
+use crate::domain::event::EventKind;
 use crate::domain::clock::town_date;
 use crate::domain::occupancy::{OccupancyRule, RoomKind, room_capacity};
 use crate::domain::permit::PermitStatus;
 use crate::domain::permit_number::parse_permit_number;
-use crate::domain::role::Role;
 use crate::domain::stay::{CheckIn, Lang, StayStatus, new_checkout_code, normalise_checkout_code};
-use crate::entities::{notification, permit, room, stay, user};
+use crate::entities::{notification, permit, room, stay};
 use crate::error::AppError;
 pub use lifecycle::{
     Transition, check_out_with_code, landlord_transition, lapse_pending, retention_wipe,
@@ -342,6 +342,9 @@ pub async fn check_in_with_flood_limit(
         serde_json::json!({"permit": p.number, "room_id": s.room_id}),
     )
     .await?;
+    let label = room.as_ref().map(|r| r.label.as_str()).unwrap_or_default();
+    let ev = stay_event(EventKind::StayPending, &p, s.id, label, s.move_in);
+    crate::services::events::record(&tx, now, ev).await?;
     tx.commit().await?;
     Ok(CheckedIn {
         stay_id: s.id,
@@ -350,7 +353,27 @@ pub async fn check_in_with_flood_limit(
     })
 }
 
-/// Tells the landlord and the village's officials once per hour that a permit is being flooded.
+/// An event about one stay: ids, the permit number, the room's label and the move-in date.
+pub fn stay_event(
+    kind: EventKind,
+    p: &permit::Model,
+    stay_id: i32,
+    room: &str,
+    move_in: chrono::NaiveDate,
+) -> crate::services::events::NewEvent {
+    crate::services::events::NewEvent {
+        kind,
+        data: serde_json::json!({"stay_id": stay_id, "permit_number": p.number, "property_id": p.property_id,
+            "room": room, "move_in": move_in}),
+        village_id: Some(p.village_id),
+        landlord_id: Some(p.landlord_id),
+        inspector_id: None,
+        dedupe_key: None,
+    }
+}
+
+/// Tells the landlord and the village's officials once per hour that a permit is being flooded
+/// (`stay.flood`: a notice to both, a text to the officials, the grid platform's webhook).
 async fn alert_flood<C: ConnectionTrait>(
     tx: &C,
     p: &permit::Model,
@@ -359,7 +382,7 @@ async fn alert_flood<C: ConnectionTrait>(
 ) -> Result<(), AppError> {
     let link = format!("/p/{}", p.number);
     let already = notification::Entity::find()
-        .filter(notification::Column::Kind.eq("stay_flood"))
+        .filter(notification::Column::Kind.eq(EventKind::StayFlood.as_str()))
         .filter(notification::Column::Link.eq(link.as_str()))
         .filter(notification::Column::CreatedAt.gt(now - Duration::hours(1)))
         .count(tx)
@@ -367,31 +390,15 @@ async fn alert_flood<C: ConnectionTrait>(
     if already > 0 {
         return Ok(());
     }
-    let mut to = vec![p.landlord_id];
-    to.extend(
-        user::Entity::find()
-            .filter(user::Column::Role.eq(Role::VillageOfficial.as_str()))
-            .filter(user::Column::VillageId.eq(p.village_id))
-            .all(tx)
-            .await?
-            .into_iter()
-            .map(|u| u.id),
-    );
-    for uid in to {
-        notification::ActiveModel {
-            user_id: Set(uid),
-            kind: Set("stay_flood".into()),
-            title: Set(format!("准入证 {} 一小时内入住登记异常增多", p.number)),
-            body: Set(format!(
-                "一小时内已收到超过 {flood_per_hour} 条入住登记，系统已暂停该房屋接受新的登记，请核实是否有人冒用二维码。"
-            )),
-            link: Set(Some(link.clone())),
-            created_at: Set(now),
-            read_at: Set(None),
-            ..Default::default()
-        }
-        .insert(tx)
-        .await?;
-    }
+    let ev = crate::services::events::NewEvent {
+        kind: EventKind::StayFlood,
+        data: serde_json::json!({"permit_id": p.id, "permit_number": p.number, "property_id": p.property_id,
+            "village_id": p.village_id, "threshold": flood_per_hour}),
+        village_id: Some(p.village_id),
+        landlord_id: Some(p.landlord_id),
+        inspector_id: None,
+        dedupe_key: None,
+    };
+    crate::services::events::record(tx, now, ev).await?;
     Ok(())
 }

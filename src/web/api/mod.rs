@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod body;
 mod checklists;
 pub mod doc;
+pub mod events;
 pub mod docs;
 pub mod housing;
 pub mod inspections;
@@ -52,5 +53,14 @@ pub fn routes() -> Vec<Route> {
         stays::checkout,
         stays::register,
         users::reset_password,
+        events::subscribe,
+        events::subscriptions,
+        events::unsubscribe,
+        events::deliveries,
+        events::retry,
+        events::my_notifications,
+        events::read_notification,
+        events::report,
+        events::sms_code,
     ]
 }
