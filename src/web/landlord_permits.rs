@@ -52,12 +52,15 @@ pub async fn renew(
 #[post("/notifications/<id>/read")]
 pub async fn mark_read(
     _csrf: CsrfChecked,
+    referer: super::notices::Referer<'_>,
     who: CurrentUser,
     st: &State<AppRef>,
     id: i32,
 ) -> AppResult<Redirect> {
     notifications::mark_read(&st.db, &who.0, id).await?;
-    Ok(Redirect::to(super::pages::home_of(who.0.role)))
+    // Back to where the button was: the list, or the home page's notices.
+    let back = super::notices::referer_path(referer.0).unwrap_or(super::pages::home_of(who.0.role));
+    Ok(Redirect::to(back.to_string()))
 }
 
 /// A PDF download with a file name that says what it is.

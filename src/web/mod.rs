@@ -2,6 +2,7 @@
 pub mod admin;
 pub mod admin_tasks;
 pub mod admin_users;
+pub mod admin_webhooks;
 pub mod api;
 pub mod auth_pages;
 pub mod checkin;
@@ -10,6 +11,7 @@ pub mod inspector;
 pub mod landlord;
 pub mod landlord_fix;
 pub mod landlord_permits;
+pub mod notices;
 pub mod pages;
 pub mod permits;
 pub mod photos;
@@ -75,6 +77,12 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin_users::confirm_reset,
                 admin_users::reset_password,
                 admin::audit,
+                admin_webhooks::list,
+                admin_webhooks::create,
+                admin_webhooks::deliveries,
+                admin_webhooks::retry,
+                admin_webhooks::confirm_delete,
+                admin_webhooks::delete,
                 admin_tasks::tasks,
                 admin_tasks::reassign,
                 admin_tasks::overdue_findings,
@@ -90,6 +98,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord_permits::permit,
                 landlord_permits::renew,
                 landlord_permits::mark_read,
+                notices::list,
+                notices::read_all,
                 landlord_permits::certificate,
                 public::verify_page,
                 public::healthz,

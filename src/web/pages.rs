@@ -15,6 +15,8 @@ pub struct Page {
     pub user: Option<Actor>,
     pub csrf: String,
     pub flash: Option<(String, String)>,
+    /// Unread notices of the signed-in user: the bell's number.
+    pub unread: u64,
 }
 
 #[rocket::async_trait]
@@ -29,10 +31,18 @@ impl<'r> FromRequest<'r> for Page {
             Outcome::Success(Some(f)) => Some((f.kind().to_string(), f.message().to_string())),
             _ => None,
         };
+        let unread = match (&user, req.rocket().state::<crate::AppRef>()) {
+            // A failed count shows no number rather than failing the page.
+            (Some(u), Some(st)) => crate::services::notifications::unread_count(&st.db, u.id)
+                .await
+                .unwrap_or(0),
+            _ => 0,
+        };
         Outcome::Success(Page {
             user,
             csrf: csrf_token(req),
             flash,
+            unread,
         })
     }
 }
@@ -67,6 +77,7 @@ pub fn error_html(req: &Request<'_>, status: Status, message: &str, detail: &str
         user,
         csrf: csrf_token(req),
         flash: None,
+        unread: 0,
     };
     ErrorTemplate {
         page,
