@@ -347,3 +347,15 @@ fn the_setting_chooses_the_provider_and_none_or_a_broken_endpoint_sends_nothing(
     assert_eq!(name("aliyun", "not a url"), None);
     assert_eq!(name("tencent", "ftp://127.0.0.1/"), None);
 }
+
+#[tokio::test]
+async fn a_loopback_endpoint_override_works_through_the_dispatchers_guarded_client() {
+    // The dispatcher hands the providers the webhook client; its resolver only filters names, so
+    // an address literal such as the test server's reaches the provider code unchanged.
+    let peer = HttpPeer::start().await;
+    peer.answer(|_| Reply::json(200, serde_json::json!({"Code": "OK", "BizId": "77"})));
+    let http = anju::notify::webhook::client(false).expect("webhook client");
+    let p = provider(&config("aliyun", &peer.url), http).expect("provider");
+    assert_eq!(p.send(&message()).await, SmsOutcome::Sent { provider_id: Some("77".into()) });
+    assert_eq!(peer.received().len(), 1);
+}
