@@ -247,6 +247,16 @@ impl Config {
                 self.sms_provider
             )));
         }
+        if !self.sms_endpoint.is_empty()
+            && reqwest::Url::parse(&self.sms_endpoint)
+                .map(|u| !matches!(u.scheme(), "http" | "https"))
+                .unwrap_or(true)
+        {
+            return Err(ConfigError(format!(
+                "ANJU_SMS_ENDPOINT 须为 http:// 或 https:// 地址 (must be an http(s) URL), got {:?}",
+                self.sms_endpoint
+            )));
+        }
         if self.sms_quiet_start > 23 || self.sms_quiet_end > 23 {
             return Err(ConfigError(
                 "ANJU_SMS_QUIET_START / ANJU_SMS_QUIET_END 须在 0 至 23 之间 (hours 0 to 23)".into(),

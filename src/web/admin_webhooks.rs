@@ -30,8 +30,10 @@ pub struct WebhooksPage {
 
 #[derive(Debug, Clone, Default, FromForm)]
 pub struct WebhookForm {
+    #[field(default = String::new())]
     url: String,
     events: Vec<String>,
+    #[field(default = String::new())]
     description: String,
 }
 

@@ -8,6 +8,7 @@ pub mod auth_pages;
 pub mod checkin;
 pub mod guards;
 pub mod inspector;
+pub mod inspector_report;
 pub mod landlord;
 pub mod landlord_fix;
 pub mod landlord_permits;
@@ -61,6 +62,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 inspector::walk,
                 inspector::walk_submit,
                 inspector::inspection,
+                inspector_report::form,
+                inspector_report::submit,
                 staff::official_home,
                 staff::official_application,
                 admin::home,

@@ -42,8 +42,14 @@ impl Outbox {
     pub fn from_config(cfg: &crate::Config) -> Result<Outbox, crate::config::ConfigError> {
         let http = webhook::client(cfg.webhook_allow_private)
             .map_err(|e| crate::config::ConfigError(format!("HTTP client: {e}")))?;
+        // The SMS provider is a fixed, configured host: it needs no webhook address guard.
+        let sms_http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| crate::config::ConfigError(format!("HTTP client: {e}")))?;
         Ok(Outbox {
-            sms: crate::notify::sms::provider(cfg, http.clone()),
+            sms: crate::notify::sms::provider(cfg, sms_http),
             http,
             schedule: cfg.retry_schedule()?,
             allow_private: cfg.webhook_allow_private,
