@@ -69,8 +69,10 @@ pub async fn check_url(url: &str, allow_private: bool) -> Result<reqwest::Url, U
     let port = parsed.port_or_known_default().ok_or(UrlError::Malformed)?;
     let addrs: Vec<SocketAddr> = match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host, port))
+        // A name that does not resolve within a few seconds is as good as unresolvable.
+        Err(_) => tokio::time::timeout(Duration::from_secs(3), tokio::net::lookup_host((host, port)))
             .await
+            .map_err(|_| UrlError::Unresolvable)?
             .map_err(|_| UrlError::Unresolvable)?
             .collect(),
     };
