@@ -113,15 +113,23 @@ pub fn spawn(state: crate::AppRef) {
 
 /// Claims the due deliveries (a lease, so a second dispatcher skips them), sends, records.
 async fn send_due(st: &crate::AppState, now: DateTime<Utc>) -> Result<usize, AppError> {
+    let due_now = || {
+        delivery::Entity::find()
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(delivery::Column::NextAttemptAt.lte(now))
+            .filter(
+                delivery::Column::LockedUntil
+                    .is_null()
+                    .or(delivery::Column::LockedUntil.lt(now)),
+            )
+    };
+    // A read first: an idle dispatcher must not take SQLite's write lock every second.
+    let any = due_now().select_only().column(delivery::Column::Id).into_tuple::<i32>().one(&st.db).await?;
+    if any.is_none() {
+        return Ok(0);
+    }
     let tx = crate::db::begin_write(&st.db).await?;
-    let due = delivery::Entity::find()
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-        .filter(delivery::Column::NextAttemptAt.lte(now))
-        .filter(
-            delivery::Column::LockedUntil
-                .is_null()
-                .or(delivery::Column::LockedUntil.lt(now)),
-        )
+    let due = due_now()
         .order_by_asc(delivery::Column::NextAttemptAt)
         .limit(BATCH)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)

@@ -35,6 +35,17 @@ pub async fn run(
     now: DateTime<Utc>,
     s: &FanOutSettings<'_>,
 ) -> Result<usize, AppError> {
+    // A read first: an idle dispatcher must not take SQLite's write lock every second.
+    let waiting = event::Entity::find()
+        .filter(event::Column::FannedOutAt.is_null())
+        .select_only()
+        .column(event::Column::Id)
+        .into_tuple::<i32>()
+        .one(db)
+        .await?;
+    if waiting.is_none() {
+        return Ok(0);
+    }
     let tx = crate::db::begin_write(db).await?;
     let events = event::Entity::find()
         .filter(event::Column::FannedOutAt.is_null())
