@@ -121,7 +121,7 @@ async fn a_submitted_application_reaches_the_receiver_signed_with_its_task() {
 
 #[rocket::async_test]
 async fn a_receiver_answering_503_gets_the_same_event_id_again_and_410_stops_the_subscription() {
-    let app = private_app("1,1").await;
+    let app = private_app("1,1,1").await;
     let peer = HttpPeer::start().await;
     peer.answer(|_| Reply::status(503));
     let (sub, secret) = subscribe(&app, &peer.url, &["application.submitted"]).await;
@@ -133,17 +133,26 @@ async fn a_receiver_answering_503_gets_the_same_event_id_again_and_410_stops_the
     let d = delivery::Entity::find().one(&app.db).await.unwrap().unwrap();
     assert_eq!((d.status.as_str(), d.attempts, d.last_status_code), ("pending", 1, Some(503)));
 
-    peer.answer(|_| Reply::status(204));
+    // A receiver that says when to come back is believed over the schedule's 1 s.
+    peer.answer(|_| Reply::status(429).with_header("retry-after", "2"));
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let before = chrono::Utc::now();
+    run_until_idle(&st).await.unwrap();
+    let d = delivery::Entity::find_by_id(d.id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!((d.attempts, d.last_status_code), (2, Some(429)));
+    assert!(d.next_attempt_at >= before + chrono::Duration::seconds(2), "Retry-After honoured: {}", d.next_attempt_at);
+
+    peer.answer(|_| Reply::status(204));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     run_until_idle(&st).await.unwrap();
     let got = peer.received();
-    assert_eq!(got.len(), 2, "retried once the backoff passed");
-    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"), "same id on the retry");
-    assert_eq!(got[0].body, got[1].body, "same body on the retry");
-    assert!(signature_verifies(&secret, &got[1]));
+    assert_eq!(got.len(), 3, "retried once each backoff passed");
+    assert_eq!(got[0].header("webhook-id"), got[2].header("webhook-id"), "same id on the retry");
+    assert_eq!(got[0].body, got[2].body, "same body on the retry");
+    assert!(signature_verifies(&secret, &got[2]));
     let d = delivery::Entity::find_by_id(d.id).one(&app.db).await.unwrap().unwrap();
-    assert_eq!((d.status.as_str(), d.attempts), ("delivered", 2));
-    assert_eq!(app.count("delivery_attempts").await, 2, "every attempt is recorded");
+    assert_eq!((d.status.as_str(), d.attempts), ("delivered", 3));
+    assert_eq!(app.count("delivery_attempts").await, 3, "every attempt is recorded");
 
     // A 410 Gone disables the subscription: no more deliveries are made for it.
     peer.answer(|_| Reply::status(410));

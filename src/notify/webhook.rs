@@ -176,8 +176,7 @@ pub async fn deliver(
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(|v| retry_after(v, now_unix));
             Attempt {
                 status_code: Some(code),
                 error: (!(200..300).contains(&code)).then(|| format!("HTTP {code}")),
@@ -187,6 +186,16 @@ pub async fn deliver(
         Err(e) if e.is_timeout() => failed("15 秒内无应答".into()),
         Err(e) => failed(format!("连接失败: {}", short(&e))),
     }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(v: &str, now_unix: i64) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?.timestamp();
+    Some(Duration::from_secs(u64::try_from(at - now_unix).ok()?))
 }
 
 fn short(e: &reqwest::Error) -> String {
@@ -208,6 +217,14 @@ mod tests {
         let body = br#"{"test": 2432232314}"#;
         let sig = sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap();
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(retry_after(" 120 ", 0), Some(Duration::from_secs(120)));
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z").unwrap().timestamp();
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::from_secs(60)));
+        assert_eq!(retry_after("soon", now), None);
     }
 
     #[test]
