@@ -11,16 +11,6 @@ use crate::domain::dates::zh_datetime;
 use crate::entities::notification;
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct NotificationView {
-    pub id: i32,
-    pub kind: String,
-    pub title: String,
-    pub body: String,
-    pub link: Option<String>,
-    pub created_zh: String,
-}
-
 /// Writes a notification in the caller's transaction, so it exists exactly when the change does.
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
 pub async fn notify<C: ConnectionTrait>(
@@ -121,29 +111,12 @@ pub async fn mark_all_read(db: &DatabaseConnection, actor: &Actor) -> Result<u64
     Ok(r.rows_affected)
 }
 
-/// The newest unread notifications of the actor (at most 20).
+/// The newest unread notifications of the actor (at most 20), for a home page.
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
-pub async fn unread(
-    db: &DatabaseConnection,
-    actor: &Actor,
-) -> Result<Vec<NotificationView>, AppError> {
-    Ok(notification::Entity::find()
-        .filter(notification::Column::UserId.eq(actor.id))
-        .filter(notification::Column::ReadAt.is_null())
-        .order_by_desc(notification::Column::Id)
-        .limit(20)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|n| NotificationView {
-            id: n.id,
-            created_zh: zh_datetime(&n.created_at),
-            kind: n.kind,
-            title: n.title,
-            body: n.body,
-            link: n.link,
-        })
-        .collect())
+pub async fn unread(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<NoticeItem>, AppError> {
+    let (mut items, _) = list(db, actor, true, 0).await?;
+    items.truncate(20);
+    Ok(items)
 }
 
 /// Marks one of the actor's notifications read; someone else's is 404, not 403, so ids leak nothing.

@@ -27,7 +27,7 @@ pub struct HomePage {
     houses: Vec<PropertyView>,
     apps: Vec<ApplicationRow>,
     pager: Pager,
-    notices: Vec<crate::services::notifications::NotificationView>,
+    notices: Vec<crate::services::notifications::NoticeItem>,
     permits: Vec<crate::services::permit_view::PermitView>,
     pending: Vec<crate::services::tenancy::TenantRow>,
 }
