@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod certificates;
 pub mod credentials;
+pub mod dashboard;
 pub mod events;
 pub mod exports;
 pub mod inspections;

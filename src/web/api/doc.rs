@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{accounts, housing, inspections, permits, stays, users};
+use super::{accounts, dashboard, housing, inspections, permits, stays, users};
 use crate::domain::inspection::{TaskKind, TaskStatus};
 use crate::services::applications::ApplicationRow;
 use crate::services::inspections::tasks::TaskRow;
@@ -137,6 +137,7 @@ impl Modify for Setup {
         permits::verify, permits::signing_keys,
         stays::check_in, stays::confirm, stays::reject, stays::checkout, stays::register,
         users::reset_password, document,
+        dashboard::snapshot, dashboard::stream, dashboard::weekly, dashboard::find,
     ),
     components(schemas(Problem, crate::domain::stay::StayStatus)),
 )]

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod body;
 mod checklists;
+pub mod dashboard;
 pub mod doc;
 pub mod docs;
 pub mod housing;
@@ -52,5 +53,9 @@ pub fn routes() -> Vec<Route> {
         stays::checkout,
         stays::register,
         users::reset_password,
+        dashboard::snapshot,
+        dashboard::stream,
+        dashboard::weekly,
+        dashboard::find,
     ]
 }
