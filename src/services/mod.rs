@@ -17,6 +17,7 @@ pub mod photos;
 pub mod properties;
 pub mod residents;
 pub mod seed;
+pub mod seed_scale;
 pub mod sessions;
 pub mod signatures;
 pub mod stays;
