@@ -59,6 +59,11 @@ impl Batch {
         q.into_table(E::default()).columns(cols);
         Batch { empty: q.clone(), q, rows: 0, per }
     }
+    /// Rows that reference each other's tables are flushed by the caller, in order.
+    fn manual(mut self) -> Batch {
+        self.per = usize::MAX;
+        self
+    }
     async fn push<C: ConnectionTrait>(&mut self, db: &C, values: Vec<Expr>) -> Result<(), AppError> {
         self.q.values_panic(values);
         self.rows += 1;
@@ -196,14 +201,20 @@ pub async fn seed_scale(db: &DatabaseConnection, houses: usize, stays: usize, se
     let mut made = 0usize;
     while made < houses {
         let tx = db.begin().await?;
-        let mut hb = Batch::new::<property::Entity>(vec![property::Column::Id, property::Column::LandlordId, property::Column::VillageId, property::Column::GridId, property::Column::Address, property::Column::Floors, property::Column::Structure, property::Column::CreatedAt, property::Column::UpdatedAt, property::Column::Grade]);
-        let mut rb = Batch::new::<room::Entity>(vec![room::Column::Id, room::Column::PropertyId, room::Column::Label, room::Column::Floor, room::Column::AreaM2, room::Column::Kind]);
-        let mut ab = Batch::new::<application::Entity>(vec![application::Column::Id, application::Column::PropertyId, application::Column::LandlordId, application::Column::VillageId, application::Column::Status, application::Column::SubmittedAt, application::Column::CreatedAt, application::Column::UpdatedAt]);
-        let mut pb = Batch::new::<permit::Entity>(vec![permit::Column::Id, permit::Column::Number, permit::Column::ApplicationId, permit::Column::PropertyId, permit::Column::VillageId, permit::Column::LandlordId, permit::Column::Status, permit::Column::ValidFrom, permit::Column::ValidUntil, permit::Column::MaxOccupants, permit::Column::Grade, permit::Column::Signature, permit::Column::IssuedAt, permit::Column::IssuedBy]);
-        let mut tb = Batch::new::<task::Entity>(vec![task::Column::Id, task::Column::Kind, task::Column::Status, task::Column::PropertyId, task::Column::ApplicationId, task::Column::GridId, task::Column::DueAt, task::Column::ChecklistKey, task::Column::CreatedAt, task::Column::CompletedAt]);
-        let mut ib = Batch::new::<inspection::Entity>(vec![inspection::Column::Id, inspection::Column::TaskId, inspection::Column::SubmissionId, inspection::Column::InspectorId, inspection::Column::PropertyId, inspection::Column::ApplicationId, inspection::Column::ChecklistKey, inspection::Column::ChecklistVersion, inspection::Column::ChecklistHash, inspection::Column::Outcome, inspection::Column::Grade, inspection::Column::Answers, inspection::Column::CreatedAt]);
-        let mut fb = Batch::new::<finding::Entity>(vec![finding::Column::Id, finding::Column::InspectionId, finding::Column::PropertyId, finding::Column::ApplicationId, finding::Column::ItemKey, finding::Column::Severity, finding::Column::Status, finding::Column::DeadlineAt, finding::Column::PhotoIds, finding::Column::ClosedAt, finding::Column::CreatedAt]);
-        for _ in 0..std::cmp::min(10_000, houses - made) {
+        let mut hb = Batch::manual(Batch::new::<property::Entity>(vec![property::Column::Id, property::Column::LandlordId, property::Column::VillageId, property::Column::GridId, property::Column::Address, property::Column::Floors, property::Column::Structure, property::Column::CreatedAt, property::Column::UpdatedAt, property::Column::Grade]));
+        let mut rb = Batch::manual(Batch::new::<room::Entity>(vec![room::Column::Id, room::Column::PropertyId, room::Column::Label, room::Column::Floor, room::Column::AreaM2, room::Column::Kind]));
+        let mut ab = Batch::manual(Batch::new::<application::Entity>(vec![application::Column::Id, application::Column::PropertyId, application::Column::LandlordId, application::Column::VillageId, application::Column::Status, application::Column::SubmittedAt, application::Column::CreatedAt, application::Column::UpdatedAt]));
+        let mut pb = Batch::manual(Batch::new::<permit::Entity>(vec![permit::Column::Id, permit::Column::Number, permit::Column::ApplicationId, permit::Column::PropertyId, permit::Column::VillageId, permit::Column::LandlordId, permit::Column::Status, permit::Column::ValidFrom, permit::Column::ValidUntil, permit::Column::MaxOccupants, permit::Column::Grade, permit::Column::Signature, permit::Column::IssuedAt, permit::Column::IssuedBy]));
+        let mut tb = Batch::manual(Batch::new::<task::Entity>(vec![task::Column::Id, task::Column::Kind, task::Column::Status, task::Column::PropertyId, task::Column::ApplicationId, task::Column::GridId, task::Column::DueAt, task::Column::ChecklistKey, task::Column::CreatedAt, task::Column::CompletedAt]));
+        let mut ib = Batch::manual(Batch::new::<inspection::Entity>(vec![inspection::Column::Id, inspection::Column::TaskId, inspection::Column::SubmissionId, inspection::Column::InspectorId, inspection::Column::PropertyId, inspection::Column::ApplicationId, inspection::Column::ChecklistKey, inspection::Column::ChecklistVersion, inspection::Column::ChecklistHash, inspection::Column::Outcome, inspection::Column::Grade, inspection::Column::Answers, inspection::Column::CreatedAt]));
+        let mut fb = Batch::manual(Batch::new::<finding::Entity>(vec![finding::Column::Id, finding::Column::InspectionId, finding::Column::PropertyId, finding::Column::ApplicationId, finding::Column::ItemKey, finding::Column::Severity, finding::Column::Status, finding::Column::DeadlineAt, finding::Column::PhotoIds, finding::Column::ClosedAt, finding::Column::CreatedAt]));
+        for n in 0..std::cmp::min(10_000, houses - made) {
+            if n % 1000 == 999 {
+                // 1 000 houses' rows stay under SQLite's 32 766 bound values per statement.
+                for b in [&mut hb, &mut rb, &mut ab, &mut pb, &mut tb, &mut ib, &mut fb] {
+                    b.flush(&tx).await?;
+                }
+            }
             while left_in_village == 0 && k + 1 < villages.len() {
                 k += 1;
                 left_in_village = quota[k];

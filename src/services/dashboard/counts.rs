@@ -218,35 +218,45 @@ pub async fn by_village<C: ConnectionTrait>(
             .add(ss.eq(StayStatus::CheckedOut.as_str()))
             .add(s_ended.gte(since))
     };
-    let mut q = Query::select();
-    q.expr_as(ppv.clone(), "village_id")
-        .from(stay::Entity)
-        .inner_join(
-            property::Entity,
-            Expr::col((property::Entity, property::Column::Id)).equals((stay::Entity, stay::Column::PropertyId)),
-        )
-        .cond_where(
-            only(ppv).add(
-                Condition::any()
-                    .add(ss.is_in([StayStatus::Pending.as_str(), StayStatus::Active.as_str()]))
-                    .add(s_created.gte(w.week_ago))
-                    .add(s_ended.gte(w.week_ago)),
-            ),
-        )
-        .group_by_col((property::Entity, pv));
-    sums(&mut q, vec![
-        count_if(ss.eq(StayStatus::Active.as_str())),
-        count_if(ss.eq(StayStatus::Pending.as_str())),
-        count_if(Condition::all().add(ss.eq(StayStatus::Pending.as_str())).add(s_created.lt(w.pending_alert))),
-        count_if(s_created.gte(w.week_ago)),
-        count_if(out(w.week_ago)),
-        count_if(s_created.gte(w.day_ago)),
-        count_if(out(w.day_ago)),
-    ]);
-    for (v, c) in run(db, &q, 7).await? {
+    // Three queries rather than one with OR: each walks one index (status; check-in time; end
+    // time) over only the rows it counts, which SQLite's OR optimisation did not manage.
+    let by_house_village = |cond: Condition, exprs: Vec<Expr>| {
+        let mut q = Query::select();
+        q.expr_as(ppv.clone(), "village_id")
+            .from(stay::Entity)
+            .inner_join(
+                property::Entity,
+                Expr::col((property::Entity, property::Column::Id)).equals((stay::Entity, stay::Column::PropertyId)),
+            )
+            .cond_where(only(ppv.clone()).add(cond))
+            .group_by_col((property::Entity, pv));
+        sums(&mut q, exprs);
+        q
+    };
+    let q = by_house_village(
+        Condition::all().add(ss.is_in([StayStatus::Pending.as_str(), StayStatus::Active.as_str()])),
+        vec![
+            count_if(ss.eq(StayStatus::Active.as_str())),
+            count_if(ss.eq(StayStatus::Pending.as_str())),
+            count_if(Condition::all().add(ss.eq(StayStatus::Pending.as_str())).add(s_created.lt(w.pending_alert))),
+        ],
+    );
+    for (v, c) in run(db, &q, 3).await? {
         let e = m.entry(v).or_default();
         (e.residents_now, e.residents_pending, e.residents_pending_over_24h) = (c[0], c[1], c[2]);
-        (e.check_ins_7d, e.check_outs_7d, e.check_ins_1d, e.check_outs_1d) = (c[3], c[4], c[5], c[6]);
+    }
+    let q = by_house_village(
+        Condition::all().add(s_created.gte(w.week_ago)),
+        vec![count_if(s_created.gte(w.week_ago)), count_if(s_created.gte(w.day_ago))],
+    );
+    for (v, c) in run(db, &q, 2).await? {
+        let e = m.entry(v).or_default();
+        (e.check_ins_7d, e.check_ins_1d) = (c[0], c[1]);
+    }
+    let q = by_house_village(out(w.week_ago), vec![count_if(out(w.week_ago)), count_if(out(w.day_ago))]);
+    for (v, c) in run(db, &q, 2).await? {
+        let e = m.entry(v).or_default();
+        (e.check_outs_7d, e.check_outs_1d) = (c[0], c[1]);
     }
     Ok(m)
 }
