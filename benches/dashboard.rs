@@ -11,7 +11,10 @@ use anju::{Config, db};
 use sea_orm::{ConnectionTrait, Database, Statement};
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn pct(mut xs: Vec<Duration>, p: f64) -> Duration {
@@ -33,10 +36,16 @@ async fn database_url(dir: &std::path::Path) -> String {
         Ok(admin) if admin.starts_with("postgres") => {
             let name = format!("anju_bench_{}", uuid::Uuid::new_v4().simple());
             let conn = Database::connect(admin.as_str()).await.expect("connect");
-            conn.execute_raw(Statement::from_string(conn.get_database_backend(), format!("CREATE DATABASE {name}")))
-                .await
-                .expect("create database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+            conn.execute_raw(Statement::from_string(
+                conn.get_database_backend(),
+                format!("CREATE DATABASE {name}"),
+            ))
+            .await
+            .expect("create database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(admin.clone());
             format!("{base}/{name}")
         }
         _ => format!("sqlite://{}?mode=rwc", dir.join("anju.db").display()),
@@ -59,14 +68,24 @@ async fn main() {
     .expect("config");
     let conn = db::connect(&config).await.expect("connect");
     db::migrate(&conn).await.expect("migrate");
-    anju::services::seed::ensure_town(&conn, "HJ", "花街镇").await.expect("town");
-    println!("backend: {:?}; {houses} houses, {stays} stays", conn.get_database_backend());
+    anju::services::seed::ensure_town(&conn, "HJ", "花街镇")
+        .await
+        .expect("town");
+    println!(
+        "backend: {:?}; {houses} houses, {stays} stays",
+        conn.get_database_backend()
+    );
     let t = Instant::now();
-    let made = anju::services::seed_scale::seed_scale(&conn, houses, stays, 7).await.expect("seed-scale");
+    let made = anju::services::seed_scale::seed_scale(&conn, houses, stays, 7)
+        .await
+        .expect("seed-scale");
     let secs = t.elapsed().as_secs_f64();
     println!(
         "seed-scale: {} villages, {} houses, {} stays in {secs:.1} s ({:.0} houses/s incl. their stays)",
-        made.villages, made.houses, made.stays, made.houses as f64 / secs
+        made.villages,
+        made.houses,
+        made.stays,
+        made.houses as f64 / secs
     );
     if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
         conn.execute_unprepared("ANALYZE").await.expect("analyze");
@@ -74,7 +93,9 @@ async fn main() {
         conn.execute_unprepared("ANALYZE").await.expect("analyze");
     }
     let town = Scope { village_id: None };
-    let one = Scope { village_id: Some(4) };
+    let one = Scope {
+        village_id: Some(4),
+    };
     let now = chrono::Utc::now();
     for (name, scope) in [("snapshot (town)", town), ("snapshot (one village)", one)] {
         let mut xs = vec![];
@@ -94,8 +115,14 @@ async fn main() {
     report("trend 12 weeks (town)", xs);
 
     let rocket = anju::build(config.clone(), conn.clone()).expect("build");
-    let client = rocket::local::asynchronous::Client::tracked(rocket).await.expect("client");
-    let st = client.rocket().state::<anju::AppRef>().expect("state").clone();
+    let client = rocket::local::asynchronous::Client::tracked(rocket)
+        .await
+        .expect("client");
+    let st = client
+        .rocket()
+        .state::<anju::AppRef>()
+        .expect("state")
+        .clone();
     let admin = anju::services::Actor {
         id: 1,
         role: anju::domain::role::Role::TownAdmin,
@@ -103,12 +130,22 @@ async fn main() {
         village_id: None,
     };
     let mut xs = vec![];
-    for (i, q) in ["桃柳", "SC00001234", "住户4242", "5号"].iter().cycle().take(40).enumerate() {
+    for (i, q) in ["桃柳", "SC00001234", "住户4242", "5号"]
+        .iter()
+        .cycle()
+        .take(40)
+        .enumerate()
+    {
         let t = Instant::now();
         let r = search::search(&st, &admin, town, q).await.expect("search");
         xs.push(t.elapsed());
         if i < 4 {
-            println!("  search {q:<12} → {} houses, {} permits, {} residents", r.houses.len(), r.permits.len(), r.residents.len());
+            println!(
+                "  search {q:<12} → {} houses, {} permits, {} residents",
+                r.houses.len(),
+                r.permits.len(),
+                r.residents.len()
+            );
         }
     }
     report("search", xs);
@@ -116,16 +153,26 @@ async fn main() {
     // 50 open screens and one change.
     let mut screens: Vec<_> = (0..50).map(|_| st.dashboard.subscribe(&st)).collect();
     for _ in &screens {
-        st.dashboard.snapshot(&st, town).await.expect("first snapshot");
+        st.dashboard
+            .snapshot(&st, town)
+            .await
+            .expect("first snapshot");
     }
     tokio::time::sleep(Duration::from_millis(2500)).await;
     for rx in screens.iter_mut() {
         rx.borrow_and_update();
     }
     let before = st.dashboard.computations();
-    anju::services::audit::record(&conn, None, "bench.change", "bench", 1, serde_json::json!({}))
-        .await
-        .expect("a change");
+    anju::services::audit::record(
+        &conn,
+        None,
+        "bench.change",
+        "bench",
+        1,
+        serde_json::json!({}),
+    )
+    .await
+    .expect("a change");
     let t = Instant::now();
     let all = futures::future::join_all(screens.iter_mut().map(|rx| {
         let st = st.clone();

@@ -89,7 +89,8 @@ fn village<'a>(snap: &'a Value, name: &str) -> &'a Value {
 }
 
 #[rocket::async_test]
-async fn the_snapshot_counts_an_application_an_inspection_with_two_hazards_a_permit_and_a_check_in() {
+async fn the_snapshot_counts_an_application_an_inspection_with_two_hazards_a_permit_and_a_check_in()
+{
     let app = TestApp::new().await;
     let admin = app.api(ADMIN).await;
     let (s, empty) = admin.get("/dashboard").await;
@@ -117,7 +118,9 @@ async fn the_snapshot_counts_an_application_an_inspection_with_two_hazards_a_per
     assert_eq!(s2["residents"]["pending"], 1);
     assert_eq!(s2["residents"]["check_ins_7d"], 1);
     let landlord = app.api(LANDLORD).await;
-    let (s, v) = landlord.post(&format!("/stays/{stay}/confirm"), json!({})).await;
+    let (s, v) = landlord
+        .post(&format!("/stays/{stay}/confirm"), json!({}))
+        .await;
     assert_eq!(s, Status::Ok, "{v}");
     let (_, s3) = admin.get("/dashboard").await;
     assert_eq!(s3["residents"]["now"], 1);
@@ -128,7 +131,9 @@ async fn the_snapshot_counts_an_application_an_inspection_with_two_hazards_a_per
 
     // Ten days on, both hazards are overdue: the same count as the overdue findings list.
     let later = app.config.clock.now() + chrono::Duration::days(10);
-    let snap = compute(&app.db, Scope { village_id: None }, later).await.expect("snapshot");
+    let snap = compute(&app.db, Scope { village_id: None }, later)
+        .await
+        .expect("snapshot");
     assert_eq!(snap.hazards.overdue, 2);
     let st = app.state().await;
     let admin_actor = anju::services::Actor {
@@ -138,11 +143,20 @@ async fn the_snapshot_counts_an_application_an_inspection_with_two_hazards_a_per
         village_id: None,
     };
     let (_, listed) = anju::services::inspections::findings::overdue_list(
-        &app.db, &st.checklists, &admin_actor, None, 0, 50, later,
+        &app.db,
+        &st.checklists,
+        &admin_actor,
+        None,
+        0,
+        50,
+        later,
     )
     .await
     .expect("overdue list");
-    assert_eq!(listed, 2, "the wall and the list count overdue the same way");
+    assert_eq!(
+        listed, 2,
+        "the wall and the list count overdue the same way"
+    );
 }
 
 #[rocket::async_test]
@@ -156,39 +170,67 @@ async fn an_official_sees_their_village_only_and_landlords_and_inspectors_nothin
     assert_eq!(mine["villages"].as_array().map(|v| v.len()), Some(1));
     let nz_id = village(&app.api(ADMIN).await.get("/dashboard").await.1, "倪宅村")["id"].clone();
     let (s, _) = jx.get(&format!("/dashboard?village_id={nz_id}")).await;
-    assert_eq!(s, Status::Forbidden, "another village is refused, not narrowed");
-    let (s, _) = jx.get(&format!("/dashboard/trend?village_id={nz_id}")).await;
+    assert_eq!(
+        s,
+        Status::Forbidden,
+        "another village is refused, not narrowed"
+    );
+    let (s, _) = jx
+        .get(&format!("/dashboard/trend?village_id={nz_id}"))
+        .await;
     assert_eq!(s, Status::Forbidden);
     let (_, nz) = app.api(OFFICIAL_NZ).await.get("/dashboard").await;
     assert_eq!(nz["houses"], 0);
     assert_eq!(nz["hazards"]["open"], 0);
-    let (s, one) = app.api(ADMIN).await.get(&format!("/dashboard?village_id={nz_id}")).await;
+    let (s, one) = app
+        .api(ADMIN)
+        .await
+        .get(&format!("/dashboard?village_id={nz_id}"))
+        .await;
     assert_eq!(s, Status::Ok);
     assert_eq!(one["houses"], 0);
-    let (s, _) = app.api(ADMIN).await.get("/dashboard?village_id=999999").await;
+    let (s, _) = app
+        .api(ADMIN)
+        .await
+        .get("/dashboard?village_id=999999")
+        .await;
     assert_eq!(s, Status::NotFound);
     for who in [LANDLORD, INSPECTOR_JX] {
         let (s, _) = app.api(who).await.get("/dashboard").await;
         assert_eq!(s, Status::Forbidden, "{who}");
-        let (s, _) = app.api(who).await.get(&format!("/search?q={}", urlencode("锦绣"))).await;
+        let (s, _) = app
+            .api(who)
+            .await
+            .get(&format!("/search?q={}", urlencode("锦绣")))
+            .await;
         assert_eq!(s, Status::Forbidden, "{who}");
     }
     let page = app.signed_in(OFFICIAL_JX).await;
     let (s, html) = page.get_text("/command").await;
     assert_eq!(s, Status::Ok);
     assert!(html.contains("锦绣村 出租房屋态势"), "{html}");
-    assert_eq!(app.signed_in(LANDLORD).await.get("/command").await.status(), Status::Forbidden);
+    assert_eq!(
+        app.signed_in(LANDLORD).await.get("/command").await.status(),
+        Status::Forbidden
+    );
 }
 
 /// Reads server-sent events until a `snapshot` for which `want` holds, or fails after `within`.
-async fn snapshot_where(r: &mut LocalResponse<'_>, within: Duration, want: impl Fn(&Value) -> bool) -> Value {
+async fn snapshot_where(
+    r: &mut LocalResponse<'_>,
+    within: Duration,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
     let start = Instant::now();
     let mut text = String::new();
     let mut buf = [0u8; 16384];
     loop {
         while let Some(end) = text.find("\n\n") {
             let event: String = text.drain(..end + 2).collect();
-            if event.lines().any(|l| l.strip_prefix("event:").map(str::trim) == Some("snapshot")) {
+            if event
+                .lines()
+                .any(|l| l.strip_prefix("event:").map(str::trim) == Some("snapshot"))
+            {
                 let data: String = event
                     .lines()
                     .filter_map(|l| l.strip_prefix("data:"))
@@ -200,7 +242,9 @@ async fn snapshot_where(r: &mut LocalResponse<'_>, within: Duration, want: impl 
                 }
             }
         }
-        let left = within.checked_sub(start.elapsed()).expect("no matching snapshot in time");
+        let left = within
+            .checked_sub(start.elapsed())
+            .expect("no matching snapshot in time");
         let n = rocket::tokio::time::timeout(left, r.read(&mut buf))
             .await
             .expect("no matching snapshot in time")
@@ -211,31 +255,52 @@ async fn snapshot_where(r: &mut LocalResponse<'_>, within: Duration, want: impl 
 }
 
 #[rocket::async_test]
-async fn the_stream_pushes_a_new_snapshot_within_three_seconds_of_a_check_in_computed_once_for_every_screen() {
+async fn the_stream_pushes_a_new_snapshot_within_three_seconds_of_a_check_in_computed_once_for_every_screen()
+ {
     let app = TestApp::new().await;
     let (permit, sig) = active_permit(&app, 4).await;
     let admin = app.api(ADMIN).await;
     let auth = rocket::http::Header::new("Authorization", format!("Bearer {}", admin.token));
     let mut screens = Vec::new();
     for _ in 0..10 {
-        let r = admin.client.get("/api/v1/dashboard/stream").header(auth.clone()).dispatch().await;
+        let r = admin
+            .client
+            .get("/api/v1/dashboard/stream")
+            .header(auth.clone())
+            .dispatch()
+            .await;
         assert_eq!(r.status(), Status::Ok);
-        assert_eq!(r.content_type(), Some(rocket::http::ContentType::EventStream));
+        assert_eq!(
+            r.content_type(),
+            Some(rocket::http::ContentType::EventStream)
+        );
         screens.push(r);
     }
     for r in screens.iter_mut() {
         let first = snapshot_where(r, Duration::from_secs(5), |_| true).await;
         assert_eq!(first["residents"]["pending"], 0);
     }
-    let st = admin.client.rocket().state::<anju::AppRef>().expect("state").clone();
+    let st = admin
+        .client
+        .rocket()
+        .state::<anju::AppRef>()
+        .expect("state")
+        .clone();
     let before = st.dashboard.computations();
     check_in(&app, &permit, &sig, 21).await;
     let changed = Instant::now();
     for r in screens.iter_mut() {
-        let s = snapshot_where(r, Duration::from_secs(5), |v| v["residents"]["pending"] == 1).await;
+        let s = snapshot_where(r, Duration::from_secs(5), |v| {
+            v["residents"]["pending"] == 1
+        })
+        .await;
         assert_eq!(s["residents"]["check_ins_7d"], 1);
     }
-    assert!(changed.elapsed() < Duration::from_secs(3), "took {:?}", changed.elapsed());
+    assert!(
+        changed.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        changed.elapsed()
+    );
     let spent = st.dashboard.computations() - before;
     assert!(spent <= 2, "ten screens, one change: {spent} computations");
 }
@@ -253,7 +318,10 @@ async fn a_closed_months_report_is_the_same_when_regenerated_after_later_changes
     let again = report(&app, "2026-10").await;
     assert_eq!(october, again, "the same file");
     let rows = read(&again);
-    let jx = rows.iter().find(|r| r[0] == "锦绣村").expect("锦绣村's row");
+    let jx = rows
+        .iter()
+        .find(|r| r[0] == "锦绣村")
+        .expect("锦绣村's row");
     // Columns: village, houses, new permits, inspections, found, fixed, overdue, residents, ins, outs.
     assert_eq!(&jx[2..4], ["1", "0"], "new permits, inspections: {jx:?}");
     assert_eq!(jx[8], "1", "check-ins: {jx:?}");
@@ -261,13 +329,19 @@ async fn a_closed_months_report_is_the_same_when_regenerated_after_later_changes
     assert_eq!(total[2], "1");
     assert_eq!(total[8], "1");
     let november = read(&report(&app, "2026-11").await);
-    let jx = november.iter().find(|r| r[0] == "锦绣村").expect("锦绣村's row");
+    let jx = november
+        .iter()
+        .find(|r| r[0] == "锦绣村")
+        .expect("锦绣村's row");
     // Houses are stamped with the system time when registered (properties::create), so both
     // count by the end of the real current month; the permit and check-in follow the test clock.
     assert_eq!(&jx[2..3], ["1"], "{jx:?}");
     assert_eq!(jx[8], "1", "{jx:?}");
     let b = app.signed_in(ADMIN).await;
-    assert_eq!(b.get("/command/report?month=2026-13").await.status(), Status::UnprocessableEntity);
+    assert_eq!(
+        b.get("/command/report?month=2026-13").await.status(),
+        Status::UnprocessableEntity
+    );
 }
 
 async fn report(app: &TestApp, month: &str) -> Vec<u8> {
@@ -279,9 +353,13 @@ async fn report(app: &TestApp, month: &str) -> Vec<u8> {
 
 fn read(bytes: &[u8]) -> Vec<Vec<String>> {
     use calamine::{Reader, Xlsx};
-    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let mut wb: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
     let range = wb.worksheet_range("月报").expect("the sheet");
-    range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
 }
 
 #[rocket::async_test]
@@ -297,19 +375,36 @@ async fn search_finds_houses_by_address_permits_by_number_and_residents_by_whole
     assert_eq!(r["permits"][0]["number"], permit.as_str());
     let (_, r) = admin.get(&format!("/search?q={}", resident_id(41))).await;
     assert_eq!(r["residents"][0]["name"], "租客41");
-    assert!(!r["residents"][0]["doc_masked"].as_str().unwrap_or("").contains(&resident_id(41)));
+    assert!(
+        !r["residents"][0]["doc_masked"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&resident_id(41))
+    );
     let partial: String = resident_id(41).chars().take(10).collect();
     let (_, r) = admin.get(&format!("/search?q={partial}")).await;
-    assert_eq!(r["residents"].as_array().map(|x| x.len()), Some(0), "only whole numbers match");
-    let (_, r) = admin.get(&format!("/search?q={}", urlencode("租客41"))).await;
+    assert_eq!(
+        r["residents"].as_array().map(|x| x.len()),
+        Some(0),
+        "only whole numbers match"
+    );
+    let (_, r) = admin
+        .get(&format!("/search?q={}", urlencode("租客41")))
+        .await;
     assert_eq!(r["residents"].as_array().map(|x| x.len()), Some(1));
     let (s, _) = admin.get("/search?q=x").await;
     assert_eq!(s, Status::UnprocessableEntity);
     // 倪宅村's official finds nothing of 锦绣村.
-    let (_, r) = app.api(OFFICIAL_NZ).await.get(&format!("/search?q={}", resident_id(41))).await;
+    let (_, r) = app
+        .api(OFFICIAL_NZ)
+        .await
+        .get(&format!("/search?q={}", resident_id(41)))
+        .await;
     assert_eq!(r["residents"].as_array().map(|x| x.len()), Some(0));
     let page = app.signed_in(OFFICIAL_JX).await;
-    let (s, html) = page.get_text(&format!("/command/search?q={}", urlencode("东区"))).await;
+    let (s, html) = page
+        .get_text(&format!("/command/search?q={}", urlencode("东区")))
+        .await;
     assert_eq!(s, Status::Ok);
     assert!(html.contains("锦绣村东区 8 号"));
 }

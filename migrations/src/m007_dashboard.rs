@@ -6,16 +6,56 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 const INDEXES: &[(&str, &str, &[&str])] = &[
-    ("ix_m007_properties_village_grade", "properties", &["village_id", "grade", "created_at"]),
-    ("ix_m007_permits_village_status", "permits", &["village_id", "status", "valid_until", "issued_at"]),
-    ("ix_m007_applications_village_status", "applications", &["village_id", "status"]),
-    ("ix_m007_tasks_status_grid_due", "inspection_tasks", &["status", "grid_id", "due_at"]),
-    ("ix_m007_inspections_created", "inspections", &["created_at", "property_id"]),
-    ("ix_m007_findings_status_property", "findings", &["status", "property_id", "deadline_at"]),
-    ("ix_m007_findings_created", "findings", &["created_at", "property_id"]),
-    ("ix_m007_findings_closed", "findings", &["closed_at", "property_id"]),
-    ("ix_m007_stays_status_property", "stays", &["status", "property_id", "created_at"]),
-    ("ix_m007_stays_created", "stays", &["created_at", "property_id"]),
+    (
+        "ix_m007_properties_village_grade",
+        "properties",
+        &["village_id", "grade", "created_at"],
+    ),
+    (
+        "ix_m007_permits_village_status",
+        "permits",
+        &["village_id", "status", "valid_until", "issued_at"],
+    ),
+    (
+        "ix_m007_applications_village_status",
+        "applications",
+        &["village_id", "status"],
+    ),
+    (
+        "ix_m007_tasks_status_grid_due",
+        "inspection_tasks",
+        &["status", "grid_id", "due_at"],
+    ),
+    (
+        "ix_m007_inspections_created",
+        "inspections",
+        &["created_at", "property_id"],
+    ),
+    (
+        "ix_m007_findings_status_property",
+        "findings",
+        &["status", "property_id", "deadline_at"],
+    ),
+    (
+        "ix_m007_findings_created",
+        "findings",
+        &["created_at", "property_id"],
+    ),
+    (
+        "ix_m007_findings_closed",
+        "findings",
+        &["closed_at", "property_id"],
+    ),
+    (
+        "ix_m007_stays_status_property",
+        "stays",
+        &["status", "property_id", "created_at"],
+    ),
+    (
+        "ix_m007_stays_created",
+        "stays",
+        &["created_at", "property_id"],
+    ),
     ("ix_m007_stays_ended", "stays", &["ended_at", "property_id"]),
 ];
 
@@ -35,7 +75,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for (name, table, _) in INDEXES {
-            m.drop_index(Index::drop().name(*name).table(*table).to_owned()).await?;
+            m.drop_index(Index::drop().name(*name).table(*table).to_owned())
+                .await?;
         }
         Ok(())
     }

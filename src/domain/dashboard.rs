@@ -59,13 +59,40 @@ impl VillageCounts {
     pub fn add(&mut self, o: &VillageCounts) {
         macro_rules! sum { ($($f:ident),*) => { $( self.$f += o.$f; )* } }
         sum!(
-            houses, grade_green, grade_yellow, grade_red, permits_active, permits_suspended,
-            permits_revoked, permits_expired, permits_expiring_30d, apps_draft, apps_submitted,
-            apps_inspecting, apps_rectifying, apps_passed, apps_approved, apps_rejected,
-            tasks_due_7d, tasks_overdue, inspections_done_30d, hazards_open, hazards_overdue,
-            hazards_fixed_30d, hazards_found_30d, hazards_found_30d_fixed, residents_now,
-            residents_pending, residents_pending_over_24h, check_ins_7d, check_outs_7d,
-            houses_1d, permits_issued_1d, check_ins_1d, check_outs_1d, hazards_found_1d,
+            houses,
+            grade_green,
+            grade_yellow,
+            grade_red,
+            permits_active,
+            permits_suspended,
+            permits_revoked,
+            permits_expired,
+            permits_expiring_30d,
+            apps_draft,
+            apps_submitted,
+            apps_inspecting,
+            apps_rectifying,
+            apps_passed,
+            apps_approved,
+            apps_rejected,
+            tasks_due_7d,
+            tasks_overdue,
+            inspections_done_30d,
+            hazards_open,
+            hazards_overdue,
+            hazards_fixed_30d,
+            hazards_found_30d,
+            hazards_found_30d_fixed,
+            residents_now,
+            residents_pending,
+            residents_pending_over_24h,
+            check_ins_7d,
+            check_outs_7d,
+            houses_1d,
+            permits_issued_1d,
+            check_ins_1d,
+            check_outs_1d,
+            hazards_found_1d,
             hazards_fixed_1d
         );
     }
@@ -208,7 +235,11 @@ mod tests {
 
     #[test]
     fn a_town_sums_its_villages() {
-        let a = VillageCounts { houses: 2, hazards_open: 1, ..Default::default() };
+        let a = VillageCounts {
+            houses: 2,
+            hazards_open: 1,
+            ..Default::default()
+        };
         let mut t = VillageCounts::default();
         t.add(&a);
         t.add(&a);

@@ -55,25 +55,37 @@ pub async fn wall(who: Staff, st: &State<AppRef>, village_id: Option<i32>) -> Ap
     let t = trend::weekly(&st.db, scope, now, 12).await?;
     let overdue = overdue::oldest(&st.db, scope, now, 10).await?;
     let title = match scope.village_id {
-        Some(_) => format!("{} 出租房屋态势", s.villages.first().map(|v| v.name.as_str()).unwrap_or("")),
+        Some(_) => format!(
+            "{} 出租房屋态势",
+            s.villages.first().map(|v| v.name.as_str()).unwrap_or("")
+        ),
         None => "全镇出租房屋态势".to_string(),
     };
     let rows = |f: fn(&crate::services::dashboard::VillageRow) -> (i64, i64)| {
-        s.villages.iter().map(|v| (v.name.clone(), f(v).0, f(v).1)).collect::<Vec<_>>()
+        s.villages
+            .iter()
+            .map(|v| (v.name.clone(), f(v).0, f(v).1))
+            .collect::<Vec<_>>()
     };
     let is_admin = who.0.role == Role::TownAdmin;
     let villages = if is_admin {
-        villages_of(&st.db, crate::services::dashboard::Scope { village_id: None })
-            .await?
-            .into_iter()
-            .map(|v| (v.id, v.name))
-            .collect()
+        villages_of(
+            &st.db,
+            crate::services::dashboard::Scope { village_id: None },
+        )
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.name))
+        .collect()
     } else {
         vec![]
     };
     Ok(Wall {
         title,
-        filter: scope.village_id.map(|v| format!("village_id={v}&")).unwrap_or_default(),
+        filter: scope
+            .village_id
+            .map(|v| format!("village_id={v}&"))
+            .unwrap_or_default(),
         is_admin,
         updated_zh: zh_datetime(&s.as_of),
         rate_pct: format!("{:.1}%", s.hazards.rectification_rate * 100.0),
@@ -98,7 +110,12 @@ pub async fn wall(who: Staff, st: &State<AppRef>, village_id: Option<i32>) -> Ap
 
 /// The page's live feed (cookie session; the API's is `/api/v1/dashboard/stream`).
 #[get("/command/stream?<village_id>")]
-pub async fn stream(who: Staff, st: &State<AppRef>, village_id: Option<i32>, end: Shutdown) -> AppResult<EventStream![]> {
+pub async fn stream(
+    who: Staff,
+    st: &State<AppRef>,
+    village_id: Option<i32>,
+    end: Shutdown,
+) -> AppResult<EventStream![]> {
     let scope = scope_for(&who.0, village_id)?;
     villages_of(&st.db, scope).await?;
     Ok(super::api::dashboard::live(st.inner().clone(), scope, end))
@@ -106,14 +123,23 @@ pub async fn stream(who: Staff, st: &State<AppRef>, village_id: Option<i32>, end
 
 /// The page's fallback when the stream drops: polled every 30 s.
 #[get("/command/snapshot.json?<village_id>")]
-pub async fn snapshot_json(who: Staff, st: &State<AppRef>, village_id: Option<i32>) -> AppResult<Json<Snapshot>> {
+pub async fn snapshot_json(
+    who: Staff,
+    st: &State<AppRef>,
+    village_id: Option<i32>,
+) -> AppResult<Json<Snapshot>> {
     let scope = scope_for(&who.0, village_id)?;
-    Ok(Json((*st.dashboard.snapshot(st.inner(), scope).await?).clone()))
+    Ok(Json(
+        (*st.dashboard.snapshot(st.inner(), scope).await?).clone(),
+    ))
 }
 
 #[get("/static/command.js")]
 pub fn script() -> (ContentType, &'static str) {
-    (ContentType::JavaScript, include_str!("../../templates/assets/command.js"))
+    (
+        ContentType::JavaScript,
+        include_str!("../../templates/assets/command.js"),
+    )
 }
 
 #[derive(Template, WebTemplate)]
@@ -138,11 +164,22 @@ pub async fn search_page(
     let (r, error) = match search::parse_query(&raw) {
         // An empty box is the page's first visit, not a mistake.
         Err(_) if raw.trim().is_empty() => (SearchResult::default(), String::new()),
-        Err(AppError::Validation(e)) => (SearchResult::default(), e.get("q").unwrap_or("").to_string()),
+        Err(AppError::Validation(e)) => (
+            SearchResult::default(),
+            e.get("q").unwrap_or("").to_string(),
+        ),
         Err(e) => return Err(e),
-        Ok(q) => (search::search(st.inner(), &who.0, scope, &q).await?, String::new()),
+        Ok(q) => (
+            search::search(st.inner(), &who.0, scope, &q).await?,
+            String::new(),
+        ),
     };
-    Ok(SearchPage { page, q: raw, error, r })
+    Ok(SearchPage {
+        page,
+        q: raw,
+        error,
+        r,
+    })
 }
 
 #[derive(Responder)]
@@ -161,10 +198,13 @@ pub async fn monthly_report(
 ) -> AppResult<Xlsx> {
     let scope = scope_for(&who.0, village_id)?;
     let first = match month {
-        Some(m) => parse_month(m).ok_or_else(|| AppError::field("month", "月份格式应为 YYYY-MM"))?,
+        Some(m) => {
+            parse_month(m).ok_or_else(|| AppError::field("month", "月份格式应为 YYYY-MM"))?
+        }
         None => {
             let this = st.config.clock.month_start();
-            this.checked_sub_months(chrono::Months::new(1)).unwrap_or(this)
+            this.checked_sub_months(chrono::Months::new(1))
+                .unwrap_or(this)
         }
     };
     let rows = report::rows(&st.db, scope, first).await?;
@@ -172,12 +212,17 @@ pub async fn monthly_report(
     let ym = first.format("%Y-%m");
     Ok(Xlsx {
         inner: (
-            ContentType::new("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ContentType::new(
+                "application",
+                "vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
             body,
         ),
         disposition: Header::new(
             "Content-Disposition",
-            format!("attachment; filename=\"report-{ym}.xlsx\"; filename*=UTF-8''%E6%9C%88%E6%8A%A5-{ym}.xlsx"),
+            format!(
+                "attachment; filename=\"report-{ym}.xlsx\"; filename*=UTF-8''%E6%9C%88%E6%8A%A5-{ym}.xlsx"
+            ),
         ),
     })
 }

@@ -11,11 +11,17 @@ fn esc(s: &str) -> String {
 pub fn grades(green: i64, yellow: i64, red: i64) -> String {
     let total = (green + yellow + red).max(1) as f64;
     let mut x = 0.0;
-    let mut out = String::from(r#"<svg viewBox="0 0 600 70" class="chart" role="img" aria-label="房屋分级">"#);
-    for (n, colour, label) in [(green, "#2fbf71", "绿"), (yellow, "#f2c230", "黄"), (red, "#e5484d", "红")] {
+    let mut out = String::from(
+        r#"<svg viewBox="0 0 600 70" class="chart" role="img" aria-label="房屋分级">"#,
+    );
+    for (n, colour, label) in [
+        (green, "#2fbf71", "绿"),
+        (yellow, "#f2c230", "黄"),
+        (red, "#e5484d", "红"),
+    ] {
         let w = n as f64 / total * 600.0;
         out += &format!(r##"<rect x="{x:.1}" y="0" width="{w:.1}" height="40" fill="{colour}"/>"##);
-        if w > 40.0 {
+        if w > 110.0 {
             out += &format!(
                 r##"<text x="{:.1}" y="28" font-size="22" fill="#0b1020" text-anchor="middle">{label} {n}</text>"##,
                 x + w / 2.0
@@ -40,7 +46,15 @@ pub fn village_bars(rows: &[(String, i64, i64)], a: (&str, &str), b: (&str, &str
         let wy = *y as f64 / max * 400.0;
         out += &format!(
             r##"<text x="0" y="{}" font-size="18" fill="#dbe7ff">{}</text><rect x="130" y="{top}" width="{wx:.1}" height="13" fill="{}"/><text x="{:.1}" y="{}" font-size="13" fill="#dbe7ff">{x}</text><rect x="130" y="{}" width="{wy:.1}" height="13" fill="{}"/><text x="{:.1}" y="{}" font-size="13" fill="#dbe7ff">{y}</text>"##,
-            top + 20, esc(name), a.1, 136.0 + wx, top + 11, top + 14, b.1, 136.0 + wy, top + 25
+            top + 20,
+            esc(name),
+            a.1,
+            136.0 + wx,
+            top + 11,
+            top + 14,
+            b.1,
+            136.0 + wy,
+            top + 25
         );
     }
     out += &format!(
@@ -65,10 +79,18 @@ pub fn weekly_lines(weeks: &[String], a: &[i64], b: &[i64]) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut out = String::from(r#"<svg viewBox="0 0 600 240" class="chart" role="img" aria-label="每周入住退租">"#);
+    let mut out = String::from(
+        r#"<svg viewBox="0 0 600 240" class="chart" role="img" aria-label="每周入住退租">"#,
+    );
     out += r##"<line x1="40" y1="200" x2="580" y2="200" stroke="#3a4a6b"/>"##;
-    out += &format!(r##"<polyline points="{}" fill="none" stroke="#4ea1ff" stroke-width="3"/>"##, line(a));
-    out += &format!(r##"<polyline points="{}" fill="none" stroke="#f2c230" stroke-width="3"/>"##, line(b));
+    out += &format!(
+        r##"<polyline points="{}" fill="none" stroke="#4ea1ff" stroke-width="3"/>"##,
+        line(a)
+    );
+    out += &format!(
+        r##"<polyline points="{}" fill="none" stroke="#f2c230" stroke-width="3"/>"##,
+        line(b)
+    );
     for (i, w) in weeks.iter().enumerate() {
         if i % 2 == 1 || i + 1 == weeks.len() {
             let (x, _) = pt(i, 0);

@@ -13,7 +13,7 @@
     document.querySelectorAll('[data-k]').forEach(function (el) {
       var v = pick(s, el.dataset.k);
       if (v === undefined || v === null) return;
-      if (el.dataset.k === 'as_of') { v = new Date(v).toLocaleString('zh-CN', { hour12: false }); }
+      if (el.dataset.k === 'as_of') { v = new Date(v).toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' }); }
       else if ('pct' in el.dataset) { v = (v * 100).toFixed(1) + '%'; }
       else if ('signed' in el.dataset) { v = signed(v); }
       if (el.textContent !== String(v)) { el.textContent = v; el.classList.add('changed'); setTimeout(function () { el.classList.remove('changed'); }, 2000); }

@@ -73,45 +73,72 @@ pub async fn by_village<C: ConnectionTrait>(
         .from(property::Entity)
         .cond_where(only(Expr::col((property::Entity, pv))))
         .group_by_col((property::Entity, pv));
-    sums(&mut q, vec![
-        Expr::val(1i32).sum(),
-        count_if(property::Column::Grade.eq(Grade::Green.as_str())),
-        count_if(property::Column::Grade.eq(Grade::Yellow.as_str())),
-        count_if(property::Column::Grade.eq(Grade::Red.as_str())),
-        count_if(property::Column::CreatedAt.gte(w.day_ago)),
-    ]);
+    sums(
+        &mut q,
+        vec![
+            Expr::val(1i32).sum(),
+            count_if(property::Column::Grade.eq(Grade::Green.as_str())),
+            count_if(property::Column::Grade.eq(Grade::Yellow.as_str())),
+            count_if(property::Column::Grade.eq(Grade::Red.as_str())),
+            count_if(property::Column::CreatedAt.gte(w.day_ago)),
+        ],
+    );
     for (v, c) in run(db, &q, 5).await? {
         let e = m.entry(v).or_default();
-        (e.houses, e.grade_green, e.grade_yellow, e.grade_red, e.houses_1d) =
-            (c[0], c[1], c[2], c[3], c[4]);
+        (
+            e.houses,
+            e.grade_green,
+            e.grade_yellow,
+            e.grade_red,
+            e.houses_1d,
+        ) = (c[0], c[1], c[2], c[3], c[4]);
     }
 
     // Permits by their status as of today (`PermitStatus::effective`: past its date reads expired).
     let (st, until) = (permit::Column::Status, permit::Column::ValidUntil);
-    let live = |s: PermitStatus| Condition::all().add(st.eq(s.as_str())).add(until.gte(w.today));
+    let live = |s: PermitStatus| {
+        Condition::all()
+            .add(st.eq(s.as_str()))
+            .add(until.gte(w.today))
+    };
     let mut q = Query::select();
-    q.expr_as(Expr::col((permit::Entity, permit::Column::VillageId)), "village_id")
-        .from(permit::Entity)
-        .cond_where(only(Expr::col((permit::Entity, permit::Column::VillageId))))
-        .group_by_col((permit::Entity, permit::Column::VillageId));
-    sums(&mut q, vec![
-        count_if(live(PermitStatus::Active)),
-        count_if(live(PermitStatus::Suspended)),
-        count_if(st.eq(PermitStatus::Revoked.as_str())),
-        count_if(
-            Condition::any().add(st.eq(PermitStatus::Expired.as_str())).add(
-                Condition::all()
-                    .add(st.is_in([PermitStatus::Active.as_str(), PermitStatus::Suspended.as_str()]))
-                    .add(until.lt(w.today)),
+    q.expr_as(
+        Expr::col((permit::Entity, permit::Column::VillageId)),
+        "village_id",
+    )
+    .from(permit::Entity)
+    .cond_where(only(Expr::col((permit::Entity, permit::Column::VillageId))))
+    .group_by_col((permit::Entity, permit::Column::VillageId));
+    sums(
+        &mut q,
+        vec![
+            count_if(live(PermitStatus::Active)),
+            count_if(live(PermitStatus::Suspended)),
+            count_if(st.eq(PermitStatus::Revoked.as_str())),
+            count_if(
+                Condition::any()
+                    .add(st.eq(PermitStatus::Expired.as_str()))
+                    .add(
+                        Condition::all()
+                            .add(st.is_in([
+                                PermitStatus::Active.as_str(),
+                                PermitStatus::Suspended.as_str(),
+                            ]))
+                            .add(until.lt(w.today)),
+                    ),
             ),
-        ),
-        count_if(live(PermitStatus::Active).add(until.lte(w.expiring_until))),
-        count_if(permit::Column::IssuedAt.gte(w.day_ago)),
-    ]);
+            count_if(live(PermitStatus::Active).add(until.lte(w.expiring_until))),
+            count_if(permit::Column::IssuedAt.gte(w.day_ago)),
+        ],
+    );
     for (v, c) in run(db, &q, 6).await? {
         let e = m.entry(v).or_default();
-        (e.permits_active, e.permits_suspended, e.permits_revoked, e.permits_expired) =
-            (c[0], c[1], c[2], c[3]);
+        (
+            e.permits_active,
+            e.permits_suspended,
+            e.permits_revoked,
+            e.permits_expired,
+        ) = (c[0], c[1], c[2], c[3]);
         (e.permits_expiring_30d, e.permits_issued_1d) = (c[4], c[5]);
     }
 
@@ -123,11 +150,30 @@ pub async fn by_village<C: ConnectionTrait>(
         .cond_where(only(Expr::col((application::Entity, ac))))
         .group_by_col((application::Entity, ac));
     use ApplicationStatus as A;
-    let statuses = [A::Draft, A::Submitted, A::Inspecting, A::Rectifying, A::Passed, A::Approved, A::Rejected];
-    sums(&mut q, statuses.iter().map(|s| count_if(application::Column::Status.eq(s.as_str()))).collect());
+    let statuses = [
+        A::Draft,
+        A::Submitted,
+        A::Inspecting,
+        A::Rectifying,
+        A::Passed,
+        A::Approved,
+        A::Rejected,
+    ];
+    sums(
+        &mut q,
+        statuses
+            .iter()
+            .map(|s| count_if(application::Column::Status.eq(s.as_str())))
+            .collect(),
+    );
     for (v, c) in run(db, &q, 7).await? {
         let e = m.entry(v).or_default();
-        (e.apps_draft, e.apps_submitted, e.apps_inspecting, e.apps_rectifying) = (c[0], c[1], c[2], c[3]);
+        (
+            e.apps_draft,
+            e.apps_submitted,
+            e.apps_inspecting,
+            e.apps_rectifying,
+        ) = (c[0], c[1], c[2], c[3]);
         (e.apps_passed, e.apps_approved, e.apps_rejected) = (c[4], c[5], c[6]);
     }
 
@@ -138,18 +184,22 @@ pub async fn by_village<C: ConnectionTrait>(
         .from(task::Entity)
         .inner_join(
             grid::Entity,
-            Expr::col((grid::Entity, grid::Column::Id)).equals((task::Entity, task::Column::GridId)),
+            Expr::col((grid::Entity, grid::Column::Id))
+                .equals((task::Entity, task::Column::GridId)),
         )
         .cond_where(only(gv.clone()).add(task::Column::Status.is_in(TaskStatus::ACTIVE)))
         .group_by_col((grid::Entity, grid::Column::VillageId));
-    sums(&mut q, vec![
-        count_if(
-            Condition::all()
-                .add(task::Column::DueAt.gte(w.now))
-                .add(task::Column::DueAt.lt(w.week_ahead)),
-        ),
-        count_if(tasks::overdue_condition(w.now)),
-    ]);
+    sums(
+        &mut q,
+        vec![
+            count_if(
+                Condition::all()
+                    .add(task::Column::DueAt.gte(w.now))
+                    .add(task::Column::DueAt.lt(w.week_ahead)),
+            ),
+            count_if(tasks::overdue_condition(w.now)),
+        ],
+    );
     for (v, c) in run(db, &q, 2).await? {
         let e = m.entry(v).or_default();
         (e.tasks_due_7d, e.tasks_overdue) = (c[0], c[1]);
@@ -195,15 +245,30 @@ pub async fn by_village<C: ConnectionTrait>(
             ),
         )
         .group_by_col((property::Entity, pv));
-    sums(&mut q, vec![
-        count_if(fs.ne(finding_status::CLOSED)),
-        count_if(findings::overdue_condition(w.now)),
-        count_if(Condition::all().add(fs.eq(finding_status::CLOSED)).add(closed_at.gte(w.window_start))),
-        count_if(created.gte(w.window_start)),
-        count_if(Condition::all().add(created.gte(w.window_start)).add(fs.eq(finding_status::CLOSED))),
-        count_if(created.gte(w.day_ago)),
-        count_if(Condition::all().add(fs.eq(finding_status::CLOSED)).add(closed_at.gte(w.day_ago))),
-    ]);
+    sums(
+        &mut q,
+        vec![
+            count_if(fs.ne(finding_status::CLOSED)),
+            count_if(findings::overdue_condition(w.now)),
+            count_if(
+                Condition::all()
+                    .add(fs.eq(finding_status::CLOSED))
+                    .add(closed_at.gte(w.window_start)),
+            ),
+            count_if(created.gte(w.window_start)),
+            count_if(
+                Condition::all()
+                    .add(created.gte(w.window_start))
+                    .add(fs.eq(finding_status::CLOSED)),
+            ),
+            count_if(created.gte(w.day_ago)),
+            count_if(
+                Condition::all()
+                    .add(fs.eq(finding_status::CLOSED))
+                    .add(closed_at.gte(w.day_ago)),
+            ),
+        ],
+    );
     for (v, c) in run(db, &q, 7).await? {
         let e = m.entry(v).or_default();
         (e.hazards_open, e.hazards_overdue, e.hazards_fixed_30d) = (c[0], c[1], c[2]);
@@ -212,7 +277,11 @@ pub async fn by_village<C: ConnectionTrait>(
     }
 
     // Residents: open stays, and the week's movement.
-    let (ss, s_created, s_ended) = (stay::Column::Status, stay::Column::CreatedAt, stay::Column::EndedAt);
+    let (ss, s_created, s_ended) = (
+        stay::Column::Status,
+        stay::Column::CreatedAt,
+        stay::Column::EndedAt,
+    );
     let out = |since| {
         Condition::all()
             .add(ss.eq(StayStatus::CheckedOut.as_str()))
@@ -226,7 +295,8 @@ pub async fn by_village<C: ConnectionTrait>(
             .from(stay::Entity)
             .inner_join(
                 property::Entity,
-                Expr::col((property::Entity, property::Column::Id)).equals((stay::Entity, stay::Column::PropertyId)),
+                Expr::col((property::Entity, property::Column::Id))
+                    .equals((stay::Entity, stay::Column::PropertyId)),
             )
             .cond_where(only(ppv.clone()).add(cond))
             .group_by_col((property::Entity, pv));
@@ -238,22 +308,36 @@ pub async fn by_village<C: ConnectionTrait>(
         vec![
             count_if(ss.eq(StayStatus::Active.as_str())),
             count_if(ss.eq(StayStatus::Pending.as_str())),
-            count_if(Condition::all().add(ss.eq(StayStatus::Pending.as_str())).add(s_created.lt(w.pending_alert))),
+            count_if(
+                Condition::all()
+                    .add(ss.eq(StayStatus::Pending.as_str()))
+                    .add(s_created.lt(w.pending_alert)),
+            ),
         ],
     );
     for (v, c) in run(db, &q, 3).await? {
         let e = m.entry(v).or_default();
-        (e.residents_now, e.residents_pending, e.residents_pending_over_24h) = (c[0], c[1], c[2]);
+        (
+            e.residents_now,
+            e.residents_pending,
+            e.residents_pending_over_24h,
+        ) = (c[0], c[1], c[2]);
     }
     let q = by_house_village(
         Condition::all().add(s_created.gte(w.week_ago)),
-        vec![count_if(s_created.gte(w.week_ago)), count_if(s_created.gte(w.day_ago))],
+        vec![
+            count_if(s_created.gte(w.week_ago)),
+            count_if(s_created.gte(w.day_ago)),
+        ],
     );
     for (v, c) in run(db, &q, 2).await? {
         let e = m.entry(v).or_default();
         (e.check_ins_7d, e.check_ins_1d) = (c[0], c[1]);
     }
-    let q = by_house_village(out(w.week_ago), vec![count_if(out(w.week_ago)), count_if(out(w.day_ago))]);
+    let q = by_house_village(
+        out(w.week_ago),
+        vec![count_if(out(w.week_ago)), count_if(out(w.day_ago))],
+    );
     for (v, c) in run(db, &q, 2).await? {
         let e = m.entry(v).or_default();
         (e.check_outs_7d, e.check_outs_1d) = (c[0], c[1]);

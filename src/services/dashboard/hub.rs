@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use tokio::sync::{Mutex, watch};
 
 use super::{Scope, Snapshot, compute};
@@ -72,7 +72,9 @@ impl Hub {
         if !self.running.load(Ordering::Acquire) {
             // No watcher, so no way to know the cache is current: a one-off request computes.
             self.computations.fetch_add(1, Ordering::Relaxed);
-            return Ok(Arc::new(compute(&st.db, scope, st.config.clock.now()).await?));
+            return Ok(Arc::new(
+                compute(&st.db, scope, st.config.clock.now()).await?,
+            ));
         }
         let generation = *self.generation.borrow();
         // Held across the computation on purpose: the other screens wait and then reuse it.
@@ -99,9 +101,7 @@ async fn watch_changes(state: Weak<AppState>) {
         if hub.generation.receiver_count() == 0 {
             // Nobody is watching: stop; the next screen starts a new watcher.
             hub.running.store(false, Ordering::Release);
-            if hub.generation.receiver_count() == 0
-                || hub.running.swap(true, Ordering::AcqRel)
-            {
+            if hub.generation.receiver_count() == 0 || hub.running.swap(true, Ordering::AcqRel) {
                 return;
             }
         }

@@ -30,8 +30,12 @@ pub fn scope_for(actor: &Actor, village_id: Option<i32>) -> Result<Scope, AppErr
     match actor.role {
         Role::TownAdmin => Ok(Scope { village_id }),
         Role::VillageOfficial => match (actor.village_id, village_id) {
-            (Some(own), None) => Ok(Scope { village_id: Some(own) }),
-            (Some(own), Some(v)) if v == own => Ok(Scope { village_id: Some(own) }),
+            (Some(own), None) => Ok(Scope {
+                village_id: Some(own),
+            }),
+            (Some(own), Some(v)) if v == own => Ok(Scope {
+                village_id: Some(own),
+            }),
             _ => Err(AppError::forbidden()),
         },
         _ => Err(AppError::forbidden()),
@@ -134,7 +138,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    fn of(as_of: DateTime<Utc>, scope: Scope, villages: Vec<(village::Model, VillageCounts)>) -> Snapshot {
+    fn of(
+        as_of: DateTime<Utc>,
+        scope: Scope,
+        villages: Vec<(village::Model, VillageCounts)>,
+    ) -> Snapshot {
         let mut t = VillageCounts::default();
         for (_, c) in &villages {
             t.add(c);
@@ -150,7 +158,11 @@ impl Snapshot {
                 expired: t.permits_expired,
                 expiring_30d: t.permits_expiring_30d,
             },
-            grades: GradeCounts { green: t.grade_green, yellow: t.grade_yellow, red: t.grade_red },
+            grades: GradeCounts {
+                green: t.grade_green,
+                yellow: t.grade_yellow,
+                red: t.grade_red,
+            },
             applications: ApplicationCounts {
                 draft: t.apps_draft,
                 submitted: t.apps_submitted,
@@ -170,7 +182,10 @@ impl Snapshot {
                 overdue: t.hazards_overdue,
                 fixed_30d: t.hazards_fixed_30d,
                 found_30d: t.hazards_found_30d,
-                rectification_rate: rectification_rate(t.hazards_found_30d, t.hazards_found_30d_fixed),
+                rectification_rate: rectification_rate(
+                    t.hazards_found_30d,
+                    t.hazards_found_30d_fixed,
+                ),
             },
             residents: ResidentCounts {
                 now: t.residents_now,
@@ -206,7 +221,10 @@ impl Snapshot {
 }
 
 /// The villages a scope covers, in code order; an unknown village is a 404.
-pub async fn villages_of<C: ConnectionTrait>(db: &C, scope: Scope) -> Result<Vec<village::Model>, AppError> {
+pub async fn villages_of<C: ConnectionTrait>(
+    db: &C,
+    scope: Scope,
+) -> Result<Vec<village::Model>, AppError> {
     let all = village::Entity::find()
         .order_by_asc(village::Column::Code)
         .all(db)

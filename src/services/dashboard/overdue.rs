@@ -52,11 +52,22 @@ pub async fn oldest<C: ConnectionTrait>(
     };
     let q = Query::select()
         .expr_as(Expr::col((grid::Entity, grid::Column::Name)), "grid")
-        .expr_as(Expr::col((property::Entity, property::Column::Address)), "address")
+        .expr_as(
+            Expr::col((property::Entity, property::Column::Address)),
+            "address",
+        )
         .expr_as(Expr::col((task::Entity, task::Column::DueAt)), "due_at")
         .from(task::Entity)
-        .inner_join(grid::Entity, Expr::col((grid::Entity, grid::Column::Id)).equals((task::Entity, task::Column::GridId)))
-        .inner_join(property::Entity, Expr::col((property::Entity, property::Column::Id)).equals((task::Entity, task::Column::PropertyId)))
+        .inner_join(
+            grid::Entity,
+            Expr::col((grid::Entity, grid::Column::Id))
+                .equals((task::Entity, task::Column::GridId)),
+        )
+        .inner_join(
+            property::Entity,
+            Expr::col((property::Entity, property::Column::Id))
+                .equals((task::Entity, task::Column::PropertyId)),
+        )
         .cond_where(only(tasks::overdue_condition(now)))
         .order_by((task::Entity, task::Column::DueAt), sea_orm::Order::Asc)
         .limit(limit)
@@ -64,13 +75,30 @@ pub async fn oldest<C: ConnectionTrait>(
     let mut items = fetch(db, &q, "检查任务", now).await?;
     let q = Query::select()
         .expr_as(Expr::col((grid::Entity, grid::Column::Name)), "grid")
-        .expr_as(Expr::col((property::Entity, property::Column::Address)), "address")
-        .expr_as(Expr::col((finding::Entity, finding::Column::DeadlineAt)), "due_at")
+        .expr_as(
+            Expr::col((property::Entity, property::Column::Address)),
+            "address",
+        )
+        .expr_as(
+            Expr::col((finding::Entity, finding::Column::DeadlineAt)),
+            "due_at",
+        )
         .from(finding::Entity)
-        .inner_join(property::Entity, Expr::col((property::Entity, property::Column::Id)).equals((finding::Entity, finding::Column::PropertyId)))
-        .inner_join(grid::Entity, Expr::col((grid::Entity, grid::Column::Id)).equals((property::Entity, property::Column::GridId)))
+        .inner_join(
+            property::Entity,
+            Expr::col((property::Entity, property::Column::Id))
+                .equals((finding::Entity, finding::Column::PropertyId)),
+        )
+        .inner_join(
+            grid::Entity,
+            Expr::col((grid::Entity, grid::Column::Id))
+                .equals((property::Entity, property::Column::GridId)),
+        )
         .cond_where(only(findings::overdue_condition(now)))
-        .order_by((finding::Entity, finding::Column::DeadlineAt), sea_orm::Order::Asc)
+        .order_by(
+            (finding::Entity, finding::Column::DeadlineAt),
+            sea_orm::Order::Asc,
+        )
         .limit(limit)
         .to_owned();
     items.extend(fetch(db, &q, "隐患整改", now).await?);

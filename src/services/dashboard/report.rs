@@ -17,8 +17,17 @@ use crate::entities::{finding, inspection, permit, property, stay};
 use crate::error::AppError;
 
 pub const HEADERS: [&str; 11] = [
-    "村", "出租房屋", "新发准入证", "完成检查", "发现隐患", "整改隐患", "月末逾期隐患",
-    "月末在住人数", "入住登记", "退租", "整改率",
+    "村",
+    "出租房屋",
+    "新发准入证",
+    "完成检查",
+    "发现隐患",
+    "整改隐患",
+    "月末逾期隐患",
+    "月末在住人数",
+    "入住登记",
+    "退租",
+    "整改率",
 ];
 
 /// One village's row of the report.
@@ -71,10 +80,15 @@ pub async fn rows<C: ConnectionTrait>(
     let mut put = |v: i32, i: usize, n: i64| figures.entry(v).or_default()[i] = n;
 
     let mut q = Query::select();
-    q.expr_as(Expr::col((property::Entity, property::Column::VillageId)), "village_id")
-        .from(property::Entity)
-        .cond_where(only(Condition::all().add(property::Column::CreatedAt.lt(end))))
-        .group_by_col((property::Entity, property::Column::VillageId));
+    q.expr_as(
+        Expr::col((property::Entity, property::Column::VillageId)),
+        "village_id",
+    )
+    .from(property::Entity)
+    .cond_where(only(
+        Condition::all().add(property::Column::CreatedAt.lt(end)),
+    ))
+    .group_by_col((property::Entity, property::Column::VillageId));
     sums(&mut q, vec![Expr::val(1i32).sum()]);
     for (v, c) in run(db, &q, 1).await? {
         put(v, 0, c[0]);
@@ -109,9 +123,14 @@ pub async fn rows<C: ConnectionTrait>(
     let q = by_house(
         finding::Entity,
         (finding::Entity, finding::Column::PropertyId),
-        only(Condition::all().add(created.lt(end)).add(
-            Condition::any().add(created.gte(start)).add(not_by_end(closed)).add(closed.gte(start)),
-        )),
+        only(
+            Condition::all().add(created.lt(end)).add(
+                Condition::any()
+                    .add(created.gte(start))
+                    .add(not_by_end(closed))
+                    .add(closed.gte(start)),
+            ),
+        ),
         vec![
             count_if(created.gte(start)),
             count_if(
@@ -138,9 +157,11 @@ pub async fn rows<C: ConnectionTrait>(
     let q = by_house(
         stay::Entity,
         (stay::Entity, stay::Column::PropertyId),
-        only(Condition::all().add(s_created.lt(end)).add(
-            Condition::any().add(ended.is_null()).add(ended.gte(start)),
-        )),
+        only(
+            Condition::all()
+                .add(s_created.lt(end))
+                .add(Condition::any().add(ended.is_null()).add(ended.gte(start))),
+        ),
         vec![
             count_if(
                 Condition::all()
@@ -149,7 +170,8 @@ pub async fn rows<C: ConnectionTrait>(
             ),
             count_if(s_created.gte(start)),
             count_if(
-                between(ended, start, end).add(stay::Column::Status.eq(StayStatus::CheckedOut.as_str())),
+                between(ended, start, end)
+                    .add(stay::Column::Status.eq(StayStatus::CheckedOut.as_str())),
             ),
         ],
     );
@@ -201,12 +223,17 @@ pub fn workbook(town: &str, first: NaiveDate, rows: &[ReportRow]) -> Result<Vec<
     ws.write_string_with_format(
         0,
         0,
-        format!("{town}居住出租房屋管理月报（{}年{}月）", first.format("%Y"), first.format("%-m")),
+        format!(
+            "{town}居住出租房屋管理月报（{}年{}月）",
+            first.format("%Y"),
+            first.format("%-m")
+        ),
         &bold,
     )
     .map_err(x)?;
     for (c, h) in HEADERS.iter().enumerate() {
-        ws.write_string_with_format(2, c as u16, *h, &bold).map_err(x)?;
+        ws.write_string_with_format(2, c as u16, *h, &bold)
+            .map_err(x)?;
     }
     let mut total = [0i64; 9];
     let mut r = 3u32;

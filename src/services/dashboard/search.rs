@@ -55,7 +55,10 @@ pub struct SearchResult {
 pub fn parse_query(q: &str) -> Result<String, AppError> {
     let q = q.trim();
     if has_control(q, false) {
-        return Err(AppError::field("q", crate::domain::fields::CONTROL_CHARACTER));
+        return Err(AppError::field(
+            "q",
+            crate::domain::fields::CONTROL_CHARACTER,
+        ));
     }
     match q.chars().count() {
         0..=1 => Err(AppError::field("q", "请输入至少两个字")),
@@ -166,7 +169,12 @@ pub async fn search(
     Ok(SearchResult {
         houses: houses
             .into_iter()
-            .map(|h| HouseHit { id: h.id, address: h.address, village_id: h.village_id, grade: h.grade })
+            .map(|h| HouseHit {
+                id: h.id,
+                address: h.address,
+                village_id: h.village_id,
+                grade: h.grade,
+            })
             .collect(),
         permits: permits
             .into_iter()

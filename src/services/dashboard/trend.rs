@@ -90,7 +90,8 @@ pub async fn weekly<C: ConnectionTrait>(
     };
     Ok(Trend {
         weeks: starts.iter().map(|d| iso_week_label(*d)).collect(),
-        check_ins: per_week::<_, stay::Entity>(db, stay::Column::CreatedAt, stays.clone(), &bounds).await?,
+        check_ins: per_week::<_, stay::Entity>(db, stay::Column::CreatedAt, stays.clone(), &bounds)
+            .await?,
         check_outs: per_week::<_, stay::Entity>(
             db,
             stay::Column::EndedAt,
@@ -98,8 +99,13 @@ pub async fn weekly<C: ConnectionTrait>(
             &bounds,
         )
         .await?,
-        hazards_found: per_week::<_, finding::Entity>(db, finding::Column::CreatedAt, found.clone(), &bounds)
-            .await?,
+        hazards_found: per_week::<_, finding::Entity>(
+            db,
+            finding::Column::CreatedAt,
+            found.clone(),
+            &bounds,
+        )
+        .await?,
         hazards_fixed: per_week::<_, finding::Entity>(
             db,
             finding::Column::ClosedAt,
@@ -107,7 +113,12 @@ pub async fn weekly<C: ConnectionTrait>(
             &bounds,
         )
         .await?,
-        permits_issued: per_week::<_, permit::Entity>(db, permit::Column::IssuedAt, permits, &bounds)
-            .await?,
+        permits_issued: per_week::<_, permit::Entity>(
+            db,
+            permit::Column::IssuedAt,
+            permits,
+            &bounds,
+        )
+        .await?,
     })
 }

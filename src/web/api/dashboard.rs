@@ -22,9 +22,15 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
     params(("village_id" = Option<i32>, Query)),
     responses((status = 200, body = Snapshot), (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[get("/dashboard?<village_id>")]
-pub async fn snapshot(who: Staff, st: &State<AppRef>, village_id: Option<i32>) -> AppResult<Json<Snapshot>> {
+pub async fn snapshot(
+    who: Staff,
+    st: &State<AppRef>,
+    village_id: Option<i32>,
+) -> AppResult<Json<Snapshot>> {
     let scope = scope_for(&who.0, village_id)?;
-    Ok(Json((*st.dashboard.snapshot(st.inner(), scope).await?).clone()))
+    Ok(Json(
+        (*st.dashboard.snapshot(st.inner(), scope).await?).clone(),
+    ))
 }
 
 /// `snapshot` events: one on connect, another within 3 s of any change; a comment every 15 s.
@@ -76,7 +82,9 @@ pub async fn weekly(
     let scope = scope_for(&who.0, village_id)?;
     let weeks = clamp_weeks(weeks).map_err(|m| AppError::field("weeks", m))?;
     crate::services::dashboard::villages_of(&st.db, scope).await?;
-    Ok(Json(trend::weekly(&st.db, scope, st.config.clock.now(), weeks).await?))
+    Ok(Json(
+        trend::weekly(&st.db, scope, st.config.clock.now(), weeks).await?,
+    ))
 }
 
 /// Houses by address fragment, permits by number, residents by whole document number or name.
