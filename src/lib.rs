@@ -41,6 +41,8 @@ pub struct AppState {
     pub notices: domain::notice::NoticeRules,
     /// How events leave: the webhook client, the SMS provider, retry settings.
     pub outbox: services::events::dispatch::Outbox,
+    /// The command room's shared snapshots: one computation per change for every open screen.
+    pub dashboard: services::dashboard::hub::Hub,
 }
 
 /// How handlers and background jobs hold the shared state.
@@ -106,6 +108,7 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
     let state = AppState {
         notices,
         outbox,
+        dashboard: Default::default(),
         trusted_proxies,
         certificates,
         sig_cache: Default::default(),

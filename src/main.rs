@@ -50,6 +50,16 @@ enum Command {
     },
     /// Seed the demo town into an empty database.
     SeedDemo,
+    /// Fill an empty database with a synthetic county (demo town included) for load tests.
+    SeedScale {
+        #[arg(long)]
+        houses: usize,
+        /// Stays over the last year (default: five per house).
+        #[arg(long)]
+        residents: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Create a new permit-signing key and make it current; old keys keep verifying.
     RotateSigningKey,
 }
@@ -121,6 +131,26 @@ async fn run(cmd: Command) -> Result<(), String> {
             grid,
         } => create_user(&db, &role, &phone, &name, password_stdin, village, grid).await,
         Command::RotateSigningKey => rotate_signing_key(&cfg),
+        Command::SeedScale {
+            houses,
+            residents,
+            seed,
+        } => {
+            let started = std::time::Instant::now();
+            let stays = residents.unwrap_or(houses * 5);
+            let m = anju::services::seed_scale::seed_scale(&db, houses, stays, seed)
+                .await
+                .map_err(cli_error)?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "已生成 {} 个村、{} 套房屋、{} 条入住记录，用时 {secs:.1} 秒（{:.0} 套房屋/秒）",
+                m.villages,
+                m.houses,
+                m.stays,
+                m.houses as f64 / secs.max(0.001)
+            );
+            Ok(())
+        }
         Command::Serve { demo } => {
             if demo && seed::seed_demo(&db).await.map_err(cli_error)? {
                 println!("演示数据已写入：演示账号密码均为 {}", seed::DEMO_PASSWORD);

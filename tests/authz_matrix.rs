@@ -167,6 +167,17 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/api/v1/stays/<id>/reject", "/api/v1/stays/{stay}/reject", "nynnnn"),
     ("POST", "/api/v1/stays/<id>/checkout", "/api/v1/stays/{stay}/checkout", "-y----"),
     ("GET", "/api/v1/residents", "/api/v1/residents", "nnnyyy"),
+    // The command room: the town admin and village officials only.
+    ("GET", "/api/v1/dashboard", "/api/v1/dashboard", "nnnyyn"),
+    ("GET", "/api/v1/dashboard/stream", "/api/v1/dashboard/stream", "nnnyyn"),
+    ("GET", "/api/v1/dashboard/trend", "/api/v1/dashboard/trend", "nnnyyn"),
+    ("GET", "/api/v1/search", "/api/v1/search?q=%E9%94%A6%E7%BB%A3", "nnnyyn"),
+    ("GET", "/command", "/command", "nnnyyn"),
+    ("GET", "/command/stream", "/command/stream", "nnnyyn"),
+    ("GET", "/command/snapshot.json", "/command/snapshot.json", "nnnyyn"),
+    ("GET", "/command/search", "/command/search?q=%E9%94%A6%E7%BB%A3", "nnnyyn"),
+    ("GET", "/command/report", "/command/report?month=2026-10", "nnnyyn"),
+    ("GET", "/static/command.js", "/static/command.js", "yyyyyy"),
 ];
 
 /// Routes that end the caller's session run after every other row.

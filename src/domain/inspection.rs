@@ -109,6 +109,16 @@ pub fn is_overdue(status: TaskStatus, due_at: &DateTime<Utc>, now: &DateTime<Utc
     status.is_active() && due_at < now
 }
 
+/// A finding is overdue when its deadline has passed and no fix has been reported yet (a reported
+/// fix waits for the re-inspection, which is the inspectors' delay, not the landlord's).
+pub fn finding_is_overdue(
+    status: &str,
+    deadline_at: Option<&DateTime<Utc>>,
+    now: &DateTime<Utc>,
+) -> bool {
+    status == finding_status::OPEN && deadline_at.is_some_and(|d| d < now)
+}
+
 /// `from` plus `days` working days (Saturdays and Sundays skipped), keeping the time of day.
 /// Days are counted on the town's calendar (China time), not UTC's: 03:45 on Monday in the town
 /// is a Monday even though UTC still says Sunday.

@@ -3,6 +3,7 @@ pub mod account;
 pub mod application;
 pub mod checklist;
 pub mod clock;
+pub mod dashboard;
 pub mod dates;
 pub mod event;
 pub mod fields;

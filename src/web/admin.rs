@@ -24,13 +24,18 @@ pub struct AdminHome {
     grids: usize,
     apps: Vec<ApplicationRow>,
     app_total: u64,
+    /// The command room's figures, the same snapshot the wall shows.
+    s: crate::services::dashboard::Snapshot,
 }
 
 #[get("/admin")]
 pub async fn home(who: TownAdmin, page: Page, st: &State<AppRef>) -> AppResult<AdminHome> {
     let vs = town::villages_with_grids(&st.db).await?;
     let (apps, app_total) = applications::list(&st.db, &who.0, 0, 10).await?;
+    let scope = crate::services::dashboard::scope_for(&who.0, None)?;
+    let s = (*st.dashboard.snapshot(st.inner(), scope).await?).clone();
     Ok(AdminHome {
+        s,
         page,
         villages: vs.len(),
         grids: vs.iter().map(|v| v.grids.len()).sum(),

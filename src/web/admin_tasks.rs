@@ -144,19 +144,23 @@ pub struct FindingsPage {
     page: Page,
     findings: Vec<FindingView>,
     pager: Pager,
+    /// `village_id=N&` when the list is narrowed to one village (the command room's drill-down).
+    filter: String,
 }
 
-#[get("/admin/findings?<page>")]
+#[get("/admin/findings?<village_id>&<page>")]
 pub async fn overdue_findings(
     who: TownAdmin,
     page_ctx: Page,
     st: &State<AppRef>,
+    village_id: Option<i32>,
     page: Option<u64>,
 ) -> AppResult<FindingsPage> {
     let (list, total) = findings::overdue_list(
         &st.db,
         &st.checklists,
         &who.0,
+        village_id,
         Pager::index(page),
         Pager::PER_PAGE,
         st.config.clock.now(),
@@ -166,5 +170,8 @@ pub async fn overdue_findings(
         page: page_ctx,
         findings: list,
         pager: Pager::new(page.unwrap_or(1), total),
+        filter: village_id
+            .map(|v| format!("village_id={v}&"))
+            .unwrap_or_default(),
     })
 }

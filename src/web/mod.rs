@@ -6,6 +6,8 @@ pub mod admin_webhooks;
 pub mod api;
 pub mod auth_pages;
 pub mod checkin;
+pub mod command;
+pub mod command_charts;
 pub mod guards;
 pub mod inspector;
 pub mod inspector_report;
@@ -117,6 +119,12 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 residents::reveal,
                 residents::export_csv,
                 residents::export_xlsx,
+                command::wall,
+                command::stream,
+                command::snapshot_json,
+                command::script,
+                command::search_page,
+                command::monthly_report,
             ],
         )
         .mount("/api/v1", api::routes())

@@ -2,7 +2,7 @@
 //! when none is left open, a re-inspection of only the failed items is created.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
@@ -12,7 +12,7 @@ use crate::domain::application::ApplicationStatus;
 use crate::domain::checklist::{ChecklistRegistry, Severity};
 use crate::domain::dates::zh_datetime;
 use crate::domain::fields::{CONTROL_CHARACTER, FieldErrors, has_control};
-use crate::domain::inspection::{TaskKind, TaskStatus, finding_status};
+use crate::domain::inspection::{TaskKind, TaskStatus, finding_is_overdue, finding_status};
 use crate::domain::role::Role;
 use crate::entities::{finding, inspection, inspection_task as task, property, upload};
 use crate::error::AppError;
@@ -50,9 +50,16 @@ impl FindingView {
     }
 }
 
-/// Past its deadline and not yet reported fixed.
 fn overdue(f: &finding::Model, now: &DateTime<Utc>) -> bool {
-    f.status == finding_status::OPEN && f.deadline_at.is_some_and(|d| d < *now)
+    finding_is_overdue(&f.status, f.deadline_at.as_ref(), now)
+}
+
+/// [`finding_is_overdue`] as a query condition: the overdue list and the command room count
+/// with this one condition.
+pub fn overdue_condition(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(finding::Column::Status.eq(finding_status::OPEN))
+        .add(finding::Column::DeadlineAt.lt(now))
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -139,6 +146,7 @@ pub async fn overdue_list(
     db: &DatabaseConnection,
     reg: &ChecklistRegistry,
     actor: &Actor,
+    village_id: Option<i32>,
     page: u64,
     per_page: u64,
     now: DateTime<Utc>,
@@ -146,9 +154,18 @@ pub async fn overdue_list(
     if actor.role != Role::TownAdmin {
         return Err(AppError::forbidden());
     }
-    let q = finding::Entity::find()
-        .filter(finding::Column::Status.eq(finding_status::OPEN))
-        .filter(finding::Column::DeadlineAt.lt(now));
+    let mut q = finding::Entity::find().filter(overdue_condition(now));
+    if let Some(v) = village_id {
+        q = q.filter(
+            finding::Column::PropertyId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(property::Column::Id)
+                    .from(property::Entity)
+                    .and_where(property::Column::VillageId.eq(v))
+                    .to_owned(),
+            ),
+        );
+    }
     // Counted without the ordering, which would make SQLite sort every match just to count.
     let total = q.clone().count(db).await?;
     let list = q

@@ -269,11 +269,11 @@ pub async fn list(
     }
     if let Some(s) = f.status {
         q = q.filter(task::Column::Status.eq(s.as_str()));
-    } else if f.active_only || f.overdue {
+    } else if f.active_only {
         q = q.filter(task::Column::Status.is_in(TaskStatus::ACTIVE));
     }
     if f.overdue {
-        q = q.filter(task::Column::DueAt.lt(now));
+        q = q.filter(overdue_condition(now));
     }
     if let Some(since) = f.since {
         q = q.filter(task::Column::CreatedAt.gte(since));
@@ -296,6 +296,13 @@ pub async fn list(
         .all(db)
         .await?;
     Ok((rows_of(db, tasks, now).await?, total.max(0) as u64))
+}
+
+/// [`is_overdue`] as a query condition: the task lists and the command room count with this one.
+pub fn overdue_condition(now: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(task::Column::Status.is_in(TaskStatus::ACTIVE))
+        .add(task::Column::DueAt.lt(now))
 }
 
 async fn grid_ids_of_village<C: ConnectionTrait>(

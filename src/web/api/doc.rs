@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{accounts, events, housing, inspections, permits, stays, users};
+use super::{accounts, dashboard, events, housing, inspections, permits, stays, users};
 use crate::domain::inspection::{TaskKind, TaskStatus};
 use crate::services::applications::ApplicationRow;
 use crate::services::inspections::tasks::TaskRow;
@@ -140,6 +140,7 @@ impl Modify for Setup {
         events::subscribe, events::subscriptions, events::unsubscribe, events::deliveries,
         events::retry, events::my_notifications, events::read_notification, events::report,
         events::sms_code,
+        dashboard::snapshot, dashboard::stream, dashboard::weekly, dashboard::find,
     ),
     components(schemas(Problem, crate::domain::stay::StayStatus)),
 )]

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod body;
 mod checklists;
+pub mod dashboard;
 pub mod doc;
 pub mod events;
 pub mod docs;
@@ -62,5 +63,9 @@ pub fn routes() -> Vec<Route> {
         events::read_notification,
         events::report,
         events::sms_code,
+        dashboard::snapshot,
+        dashboard::stream,
+        dashboard::weekly,
+        dashboard::find,
     ]
 }

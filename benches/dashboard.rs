@@ -1,0 +1,190 @@
+//! The command room at county scale: `seed-scale` generation speed, then snapshot, trend and search
+//! p50/p99 through the same service functions the routes call, and the cost of 50 open screens
+//! after one change (how many computations, how long until all 50 have the new snapshot).
+//! SQLite by default; set `ANJU_BENCH_DATABASE_URL=postgres://…/postgres` for PostgreSQL (a fresh
+//! database is made). Scale: `ANJU_BENCH_HOUSES` (200 000) and `ANJU_BENCH_STAYS` (1 000 000).
+//! Plain `fn main`, prints figures.
+use std::time::{Duration, Instant};
+
+use anju::services::dashboard::{Scope, compute, search, trend};
+use anju::{Config, db};
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn pct(mut xs: Vec<Duration>, p: f64) -> Duration {
+    xs.sort();
+    xs[((xs.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn report(what: &str, xs: Vec<Duration>) {
+    println!(
+        "{what:<28} p50 {:>8.1} ms   p99 {:>8.1} ms   (n={})",
+        pct(xs.clone(), 0.5).as_secs_f64() * 1000.0,
+        pct(xs.clone(), 0.99).as_secs_f64() * 1000.0,
+        xs.len()
+    );
+}
+
+async fn database_url(dir: &std::path::Path) -> String {
+    match std::env::var("ANJU_BENCH_DATABASE_URL") {
+        Ok(admin) if admin.starts_with("postgres") => {
+            let name = format!("anju_bench_{}", uuid::Uuid::new_v4().simple());
+            let conn = Database::connect(admin.as_str()).await.expect("connect");
+            conn.execute_raw(Statement::from_string(
+                conn.get_database_backend(),
+                format!("CREATE DATABASE {name}"),
+            ))
+            .await
+            .expect("create database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(admin.clone());
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.join("anju.db").display()),
+    }
+}
+
+#[rocket::main]
+async fn main() {
+    let houses = env_usize("ANJU_BENCH_HOUSES", 200_000);
+    let stays = env_usize("ANJU_BENCH_STAYS", 1_000_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        database_url: database_url(dir.path()).await,
+        forms_dir: std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/forms")),
+        scheduler: false,
+        ..Config::default()
+    }
+    .validated()
+    .expect("config");
+    let conn = db::connect(&config).await.expect("connect");
+    db::migrate(&conn).await.expect("migrate");
+    anju::services::seed::ensure_town(&conn, "HJ", "花街镇")
+        .await
+        .expect("town");
+    println!(
+        "backend: {:?}; {houses} houses, {stays} stays",
+        conn.get_database_backend()
+    );
+    let t = Instant::now();
+    let made = anju::services::seed_scale::seed_scale(&conn, houses, stays, 7)
+        .await
+        .expect("seed-scale");
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "seed-scale: {} villages, {} houses, {} stays in {secs:.1} s ({:.0} houses/s incl. their stays)",
+        made.villages,
+        made.houses,
+        made.stays,
+        made.houses as f64 / secs
+    );
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        conn.execute_unprepared("ANALYZE").await.expect("analyze");
+    } else {
+        conn.execute_unprepared("ANALYZE").await.expect("analyze");
+    }
+    let town = Scope { village_id: None };
+    let one = Scope {
+        village_id: Some(4),
+    };
+    let now = chrono::Utc::now();
+    for (name, scope) in [("snapshot (town)", town), ("snapshot (one village)", one)] {
+        let mut xs = vec![];
+        for _ in 0..30 {
+            let t = Instant::now();
+            compute(&conn, scope, now).await.expect("snapshot");
+            xs.push(t.elapsed());
+        }
+        report(name, xs);
+    }
+    let mut xs = vec![];
+    for _ in 0..30 {
+        let t = Instant::now();
+        trend::weekly(&conn, town, now, 12).await.expect("trend");
+        xs.push(t.elapsed());
+    }
+    report("trend 12 weeks (town)", xs);
+
+    let rocket = anju::build(config.clone(), conn.clone()).expect("build");
+    let client = rocket::local::asynchronous::Client::tracked(rocket)
+        .await
+        .expect("client");
+    let st = client
+        .rocket()
+        .state::<anju::AppRef>()
+        .expect("state")
+        .clone();
+    let admin = anju::services::Actor {
+        id: 1,
+        role: anju::domain::role::Role::TownAdmin,
+        name: "bench".into(),
+        village_id: None,
+    };
+    let mut xs = vec![];
+    for (i, q) in ["桃柳", "SC00001234", "住户4242", "5号"]
+        .iter()
+        .cycle()
+        .take(40)
+        .enumerate()
+    {
+        let t = Instant::now();
+        let r = search::search(&st, &admin, town, q).await.expect("search");
+        xs.push(t.elapsed());
+        if i < 4 {
+            println!(
+                "  search {q:<12} → {} houses, {} permits, {} residents",
+                r.houses.len(),
+                r.permits.len(),
+                r.residents.len()
+            );
+        }
+    }
+    report("search", xs);
+
+    // 50 open screens and one change.
+    let mut screens: Vec<_> = (0..50).map(|_| st.dashboard.subscribe(&st)).collect();
+    for _ in &screens {
+        st.dashboard
+            .snapshot(&st, town)
+            .await
+            .expect("first snapshot");
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for rx in screens.iter_mut() {
+        rx.borrow_and_update();
+    }
+    let before = st.dashboard.computations();
+    anju::services::audit::record(
+        &conn,
+        None,
+        "bench.change",
+        "bench",
+        1,
+        serde_json::json!({}),
+    )
+    .await
+    .expect("a change");
+    let t = Instant::now();
+    let all = futures::future::join_all(screens.iter_mut().map(|rx| {
+        let st = st.clone();
+        async move {
+            rx.changed().await.expect("a new generation");
+            st.dashboard.snapshot(&st, town).await.expect("snapshot");
+        }
+    }));
+    all.await;
+    println!(
+        "50 screens, one change: {} computation(s); all 50 had the new snapshot {:.0} ms after the change",
+        st.dashboard.computations() - before,
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+}

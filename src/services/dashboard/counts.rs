@@ -1,0 +1,346 @@
+//! The command room's counts, one grouped query per table: each village's figures at once, so the
+//! town's snapshot and every village row come from the same seven queries. "Overdue" is the
+//! lists' own condition (`tasks::overdue_condition`, `findings::overdue_condition`).
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoCondition, Query, SelectStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryResult};
+
+use crate::domain::application::ApplicationStatus;
+use crate::domain::dashboard::{VillageCounts, Windows};
+use crate::domain::grade::Grade;
+use crate::domain::inspection::{TaskStatus, finding_status};
+use crate::domain::permit::PermitStatus;
+use crate::domain::stay::StayStatus;
+use crate::entities::{
+    application, finding, grid, inspection, inspection_task as task, permit, property, stay,
+};
+use crate::error::AppError;
+use crate::services::inspections::{findings, tasks};
+
+/// `SUM(CASE WHEN cond THEN 1 ELSE 0 END)`: a count of the rows meeting `cond`.
+pub(super) fn count_if(cond: impl IntoCondition) -> Expr {
+    let e: Expr = Expr::case(cond, 1i32).finally(0i32).into();
+    e.sum()
+}
+
+fn n(row: &QueryResult, col: &str) -> Result<i64, AppError> {
+    Ok(row.try_get::<Option<i64>>("", col)?.unwrap_or(0))
+}
+
+/// Adds the selected sums to `select`, named `c0`, `c1`, …
+pub(super) fn sums(select: &mut SelectStatement, exprs: Vec<Expr>) {
+    for (i, e) in exprs.into_iter().enumerate() {
+        select.expr_as(e, format!("c{i}"));
+    }
+}
+
+pub(super) async fn run<C: ConnectionTrait>(
+    db: &C,
+    q: &SelectStatement,
+    width: usize,
+) -> Result<Vec<(i32, Vec<i64>)>, AppError> {
+    let rows = db.query_all(q).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let v: i32 = row.try_get("", "village_id")?;
+        let mut cs = Vec::with_capacity(width);
+        for i in 0..width {
+            cs.push(n(&row, &format!("c{i}"))?);
+        }
+        out.push((v, cs));
+    }
+    Ok(out)
+}
+
+/// Every village's counts (or only `village`'s), keyed by village id.
+#[tracing::instrument(level = "debug", skip_all, fields(village = ?village))]
+pub async fn by_village<C: ConnectionTrait>(
+    db: &C,
+    village: Option<i32>,
+    w: &Windows,
+) -> Result<HashMap<i32, VillageCounts>, AppError> {
+    let mut m: HashMap<i32, VillageCounts> = HashMap::new();
+    let pv = property::Column::VillageId;
+    let only = |col: Expr| match village {
+        Some(v) => col.eq(v).into_condition(),
+        None => Condition::all(),
+    };
+
+    // Houses and their grades.
+    let mut q = Query::select();
+    q.expr_as(Expr::col((property::Entity, pv)), "village_id")
+        .from(property::Entity)
+        .cond_where(only(Expr::col((property::Entity, pv))))
+        .group_by_col((property::Entity, pv));
+    sums(
+        &mut q,
+        vec![
+            Expr::val(1i32).sum(),
+            count_if(property::Column::Grade.eq(Grade::Green.as_str())),
+            count_if(property::Column::Grade.eq(Grade::Yellow.as_str())),
+            count_if(property::Column::Grade.eq(Grade::Red.as_str())),
+            count_if(property::Column::CreatedAt.gte(w.day_ago)),
+        ],
+    );
+    for (v, c) in run(db, &q, 5).await? {
+        let e = m.entry(v).or_default();
+        (
+            e.houses,
+            e.grade_green,
+            e.grade_yellow,
+            e.grade_red,
+            e.houses_1d,
+        ) = (c[0], c[1], c[2], c[3], c[4]);
+    }
+
+    // Permits by their status as of today (`PermitStatus::effective`: past its date reads expired).
+    let (st, until) = (permit::Column::Status, permit::Column::ValidUntil);
+    let live = |s: PermitStatus| {
+        Condition::all()
+            .add(st.eq(s.as_str()))
+            .add(until.gte(w.today))
+    };
+    let mut q = Query::select();
+    q.expr_as(
+        Expr::col((permit::Entity, permit::Column::VillageId)),
+        "village_id",
+    )
+    .from(permit::Entity)
+    .cond_where(only(Expr::col((permit::Entity, permit::Column::VillageId))))
+    .group_by_col((permit::Entity, permit::Column::VillageId));
+    sums(
+        &mut q,
+        vec![
+            count_if(live(PermitStatus::Active)),
+            count_if(live(PermitStatus::Suspended)),
+            count_if(st.eq(PermitStatus::Revoked.as_str())),
+            count_if(
+                Condition::any()
+                    .add(st.eq(PermitStatus::Expired.as_str()))
+                    .add(
+                        Condition::all()
+                            .add(st.is_in([
+                                PermitStatus::Active.as_str(),
+                                PermitStatus::Suspended.as_str(),
+                            ]))
+                            .add(until.lt(w.today)),
+                    ),
+            ),
+            count_if(live(PermitStatus::Active).add(until.lte(w.expiring_until))),
+            count_if(permit::Column::IssuedAt.gte(w.day_ago)),
+        ],
+    );
+    for (v, c) in run(db, &q, 6).await? {
+        let e = m.entry(v).or_default();
+        (
+            e.permits_active,
+            e.permits_suspended,
+            e.permits_revoked,
+            e.permits_expired,
+        ) = (c[0], c[1], c[2], c[3]);
+        (e.permits_expiring_30d, e.permits_issued_1d) = (c[4], c[5]);
+    }
+
+    // Applications by status.
+    let ac = application::Column::VillageId;
+    let mut q = Query::select();
+    q.expr_as(Expr::col((application::Entity, ac)), "village_id")
+        .from(application::Entity)
+        .cond_where(only(Expr::col((application::Entity, ac))))
+        .group_by_col((application::Entity, ac));
+    use ApplicationStatus as A;
+    let statuses = [
+        A::Draft,
+        A::Submitted,
+        A::Inspecting,
+        A::Rectifying,
+        A::Passed,
+        A::Approved,
+        A::Rejected,
+    ];
+    sums(
+        &mut q,
+        statuses
+            .iter()
+            .map(|s| count_if(application::Column::Status.eq(s.as_str())))
+            .collect(),
+    );
+    for (v, c) in run(db, &q, 7).await? {
+        let e = m.entry(v).or_default();
+        (
+            e.apps_draft,
+            e.apps_submitted,
+            e.apps_inspecting,
+            e.apps_rectifying,
+        ) = (c[0], c[1], c[2], c[3]);
+        (e.apps_passed, e.apps_approved, e.apps_rejected) = (c[4], c[5], c[6]);
+    }
+
+    // Unfinished tasks: due within a week, overdue. A task's village is its grid's.
+    let gv = Expr::col((grid::Entity, grid::Column::VillageId));
+    let mut q = Query::select();
+    q.expr_as(gv.clone(), "village_id")
+        .from(task::Entity)
+        .inner_join(
+            grid::Entity,
+            Expr::col((grid::Entity, grid::Column::Id))
+                .equals((task::Entity, task::Column::GridId)),
+        )
+        .cond_where(only(gv.clone()).add(task::Column::Status.is_in(TaskStatus::ACTIVE)))
+        .group_by_col((grid::Entity, grid::Column::VillageId));
+    sums(
+        &mut q,
+        vec![
+            count_if(
+                Condition::all()
+                    .add(task::Column::DueAt.gte(w.now))
+                    .add(task::Column::DueAt.lt(w.week_ahead)),
+            ),
+            count_if(tasks::overdue_condition(w.now)),
+        ],
+    );
+    for (v, c) in run(db, &q, 2).await? {
+        let e = m.entry(v).or_default();
+        (e.tasks_due_7d, e.tasks_overdue) = (c[0], c[1]);
+    }
+
+    // Inspections done in the window, by the house's village.
+    let ppv = Expr::col((property::Entity, pv));
+    let mut q = Query::select();
+    q.expr_as(ppv.clone(), "village_id")
+        .from(inspection::Entity)
+        .inner_join(
+            property::Entity,
+            Expr::col((property::Entity, property::Column::Id))
+                .equals((inspection::Entity, inspection::Column::PropertyId)),
+        )
+        .cond_where(only(ppv.clone()).add(inspection::Column::CreatedAt.gte(w.window_start)))
+        .group_by_col((property::Entity, pv));
+    sums(&mut q, vec![Expr::val(1i32).sum()]);
+    for (v, c) in run(db, &q, 1).await? {
+        m.entry(v).or_default().inspections_done_30d = c[0];
+    }
+
+    // Hazards: open now, overdue, fixed and found in the window.
+    let (fs, closed_at, created) = (
+        finding::Column::Status,
+        finding::Column::ClosedAt,
+        finding::Column::CreatedAt,
+    );
+    let mut q = Query::select();
+    q.expr_as(ppv.clone(), "village_id")
+        .from(finding::Entity)
+        .inner_join(
+            property::Entity,
+            Expr::col((property::Entity, property::Column::Id))
+                .equals((finding::Entity, finding::Column::PropertyId)),
+        )
+        .cond_where(
+            only(ppv.clone()).add(
+                Condition::any()
+                    .add(fs.ne(finding_status::CLOSED))
+                    .add(closed_at.gte(w.window_start))
+                    .add(created.gte(w.window_start)),
+            ),
+        )
+        .group_by_col((property::Entity, pv));
+    sums(
+        &mut q,
+        vec![
+            count_if(fs.ne(finding_status::CLOSED)),
+            count_if(findings::overdue_condition(w.now)),
+            count_if(
+                Condition::all()
+                    .add(fs.eq(finding_status::CLOSED))
+                    .add(closed_at.gte(w.window_start)),
+            ),
+            count_if(created.gte(w.window_start)),
+            count_if(
+                Condition::all()
+                    .add(created.gte(w.window_start))
+                    .add(fs.eq(finding_status::CLOSED)),
+            ),
+            count_if(created.gte(w.day_ago)),
+            count_if(
+                Condition::all()
+                    .add(fs.eq(finding_status::CLOSED))
+                    .add(closed_at.gte(w.day_ago)),
+            ),
+        ],
+    );
+    for (v, c) in run(db, &q, 7).await? {
+        let e = m.entry(v).or_default();
+        (e.hazards_open, e.hazards_overdue, e.hazards_fixed_30d) = (c[0], c[1], c[2]);
+        (e.hazards_found_30d, e.hazards_found_30d_fixed) = (c[3], c[4]);
+        (e.hazards_found_1d, e.hazards_fixed_1d) = (c[5], c[6]);
+    }
+
+    // Residents: open stays, and the week's movement.
+    let (ss, s_created, s_ended) = (
+        stay::Column::Status,
+        stay::Column::CreatedAt,
+        stay::Column::EndedAt,
+    );
+    let out = |since| {
+        Condition::all()
+            .add(ss.eq(StayStatus::CheckedOut.as_str()))
+            .add(s_ended.gte(since))
+    };
+    // Three queries rather than one with OR: each walks one index (status; check-in time; end
+    // time) over only the rows it counts, which SQLite's OR optimisation did not manage.
+    let by_house_village = |cond: Condition, exprs: Vec<Expr>| {
+        let mut q = Query::select();
+        q.expr_as(ppv.clone(), "village_id")
+            .from(stay::Entity)
+            .inner_join(
+                property::Entity,
+                Expr::col((property::Entity, property::Column::Id))
+                    .equals((stay::Entity, stay::Column::PropertyId)),
+            )
+            .cond_where(only(ppv.clone()).add(cond))
+            .group_by_col((property::Entity, pv));
+        sums(&mut q, exprs);
+        q
+    };
+    let q = by_house_village(
+        Condition::all().add(ss.is_in([StayStatus::Pending.as_str(), StayStatus::Active.as_str()])),
+        vec![
+            count_if(ss.eq(StayStatus::Active.as_str())),
+            count_if(ss.eq(StayStatus::Pending.as_str())),
+            count_if(
+                Condition::all()
+                    .add(ss.eq(StayStatus::Pending.as_str()))
+                    .add(s_created.lt(w.pending_alert)),
+            ),
+        ],
+    );
+    for (v, c) in run(db, &q, 3).await? {
+        let e = m.entry(v).or_default();
+        (
+            e.residents_now,
+            e.residents_pending,
+            e.residents_pending_over_24h,
+        ) = (c[0], c[1], c[2]);
+    }
+    let q = by_house_village(
+        Condition::all().add(s_created.gte(w.week_ago)),
+        vec![
+            count_if(s_created.gte(w.week_ago)),
+            count_if(s_created.gte(w.day_ago)),
+        ],
+    );
+    for (v, c) in run(db, &q, 2).await? {
+        let e = m.entry(v).or_default();
+        (e.check_ins_7d, e.check_ins_1d) = (c[0], c[1]);
+    }
+    let q = by_house_village(
+        out(w.week_ago),
+        vec![count_if(out(w.week_ago)), count_if(out(w.day_ago))],
+    );
+    for (v, c) in run(db, &q, 2).await? {
+        let e = m.entry(v).or_default();
+        (e.check_outs_7d, e.check_outs_1d) = (c[0], c[1]);
+    }
+    Ok(m)
+}

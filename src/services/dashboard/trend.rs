@@ -1,0 +1,124 @@
+//! Weekly movement for the wall's charts: check-ins and check-outs, hazards found and fixed,
+//! permits issued, per town-local ISO week. One query per series, counted by the database.
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::Scope;
+use crate::domain::clock::{town_date, town_day_start};
+use crate::domain::dashboard::{iso_week_label, week_starts};
+use crate::domain::inspection::finding_status;
+use crate::domain::stay::StayStatus;
+use crate::entities::{finding, permit, property, stay};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct Trend {
+    pub weeks: Vec<String>,
+    pub check_ins: Vec<i64>,
+    pub check_outs: Vec<i64>,
+    pub hazards_found: Vec<i64>,
+    pub hazards_fixed: Vec<i64>,
+    pub permits_issued: Vec<i64>,
+}
+
+/// Counts of `E`'s rows whose `at` falls in each week, among those meeting `cond`.
+async fn per_week<C: ConnectionTrait, E: EntityTrait>(
+    db: &C,
+    at: E::Column,
+    cond: Condition,
+    bounds: &[DateTime<Utc>],
+) -> Result<Vec<i64>, AppError> {
+    let (Some(first), Some(end)) = (bounds.first(), bounds.last()) else {
+        return Ok(vec![]);
+    };
+    let mut q = Query::select();
+    q.from(E::default())
+        .cond_where(cond.add(at.gte(*first)).add(at.lt(*end)));
+    for (i, pair) in bounds.windows(2).enumerate() {
+        let inside = Condition::all().add(at.gte(pair[0])).add(at.lt(pair[1]));
+        let e: Expr = Expr::case(inside, 1i32).finally(0i32).into();
+        q.expr_as(e.sum(), format!("w{i}"));
+    }
+    let row = db.query_one(&q).await?;
+    let mut out = Vec::with_capacity(bounds.len() - 1);
+    for i in 0..bounds.len() - 1 {
+        let n = match &row {
+            Some(r) => r.try_get::<Option<i64>>("", &format!("w{i}"))?.unwrap_or(0),
+            None => 0,
+        };
+        out.push(n);
+    }
+    Ok(out)
+}
+
+/// Rows of the scope's village: houses in it (`property_id IN …`), or everything for the town.
+fn in_village(col: impl ColumnTrait, scope: Scope) -> Condition {
+    match scope.village_id {
+        None => Condition::all(),
+        Some(v) => Condition::all().add(
+            col.in_subquery(
+                Query::select()
+                    .column(property::Column::Id)
+                    .from(property::Entity)
+                    .and_where(property::Column::VillageId.eq(v))
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
+#[tracing::instrument(level = "debug", skip_all, fields(village = ?scope.village_id, weeks))]
+pub async fn weekly<C: ConnectionTrait>(
+    db: &C,
+    scope: Scope,
+    now: DateTime<Utc>,
+    weeks: u32,
+) -> Result<Trend, AppError> {
+    let starts = week_starts(town_date(now), weeks);
+    let mut bounds: Vec<DateTime<Utc>> = starts.iter().map(|d| town_day_start(*d)).collect();
+    if let Some(last) = starts.last() {
+        bounds.push(town_day_start(*last + chrono::Duration::days(7)));
+    }
+    let stays = in_village(stay::Column::PropertyId, scope);
+    let found = in_village(finding::Column::PropertyId, scope);
+    let permits = match scope.village_id {
+        Some(v) => Condition::all().add(permit::Column::VillageId.eq(v)),
+        None => Condition::all(),
+    };
+    Ok(Trend {
+        weeks: starts.iter().map(|d| iso_week_label(*d)).collect(),
+        check_ins: per_week::<_, stay::Entity>(db, stay::Column::CreatedAt, stays.clone(), &bounds)
+            .await?,
+        check_outs: per_week::<_, stay::Entity>(
+            db,
+            stay::Column::EndedAt,
+            stays.add(stay::Column::Status.eq(StayStatus::CheckedOut.as_str())),
+            &bounds,
+        )
+        .await?,
+        hazards_found: per_week::<_, finding::Entity>(
+            db,
+            finding::Column::CreatedAt,
+            found.clone(),
+            &bounds,
+        )
+        .await?,
+        hazards_fixed: per_week::<_, finding::Entity>(
+            db,
+            finding::Column::ClosedAt,
+            found.add(finding::Column::Status.eq(finding_status::CLOSED)),
+            &bounds,
+        )
+        .await?,
+        permits_issued: per_week::<_, permit::Entity>(
+            db,
+            permit::Column::IssuedAt,
+            permits,
+            &bounds,
+        )
+        .await?,
+    })
+}
