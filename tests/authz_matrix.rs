@@ -41,6 +41,12 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/p/<number>/checkin", "/p/{permit}/checkin?sig={sig}", "yyyyyy"),
     ("GET", "/stays/checkout", "/stays/checkout", "yyyyyy"),
     ("POST", "/stays/checkout", "/stays/checkout", "yyyyyy"),
+    // Residence proofs: the page and verification are public; the PDF is authorised by the key in
+    // its link, the issuing form by the record and the check-out code (tests/residence_proof.rs).
+    ("GET", "/stays/proof", "/stays/proof", "yyyyyy"),
+    ("POST", "/stays/proof", "/stays/proof", "------"),
+    ("GET", "/verify-proof/<number>", "/verify-proof/JZ-2026-ABCDEFGHJK?sig=x", "yyyyyy"),
+    ("GET", "/proofs/<number>/proof.pdf", "/proofs/JZ-2026-ABCDEFGHJK/proof.pdf?key=x", "------"),
     // Anyone signed in; the record decides.
     ("POST", "/notifications/<id>/read", "/notifications/999999/read", "nyyyyy"),
     ("GET", "/inspections/<id>", "/inspections/999999", "nyyyyy"),
@@ -147,6 +153,9 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/api/v1/stays/<id>/reject", "/api/v1/stays/{stay}/reject", "nynnnn"),
     ("POST", "/api/v1/stays/<id>/checkout", "/api/v1/stays/{stay}/checkout", "-y----"),
     ("GET", "/api/v1/residents", "/api/v1/residents", "nnnyyy"),
+    // Without a check-out code the signed-in landlord of the house or the village's official.
+    ("POST", "/api/v1/stays/<id>/proof", "/api/v1/stays/{stay}/proof", "-ynynn"),
+    ("GET", "/api/v1/verify-proof/<number>", "/api/v1/verify-proof/JZ-2026-ABCDEFGHJK?sig=x", "yyyyyy"),
 ];
 
 /// Routes that end the caller's session run after every other row.

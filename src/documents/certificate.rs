@@ -80,7 +80,7 @@ pub enum DocumentError {
 
 /// Renders certificates; holds the parsed font so each render only subsets it.
 pub struct CertificateRenderer {
-    font: ParsedFont,
+    pub(super) font: ParsedFont,
     units_per_em: f32,
 }
 
@@ -152,14 +152,19 @@ impl CertificateRenderer {
         doc.metadata.info.creator = "Anju 安居".to_string();
         let font_id = doc.add_font(&self.font);
         let ops = layout::page(&self.metrics(), data, font_id)?;
-        let page = PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), ops);
-        // Defaults subset the font, compress streams and skip unknown ops.
-        Ok(doc
-            .with_pages(vec![page])
-            .save(&PdfSaveOptions::default(), &mut Vec::new()))
+        Ok(Self::save(doc, ops))
     }
 
-    fn metrics(&self) -> Metrics<'_> {
+    /// One A4 page of `ops` as PDF bytes; every document type ends here.
+    pub(super) fn save(doc: PdfDocument, ops: Vec<printpdf::Op>) -> Vec<u8> {
+        let page = PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), ops);
+        // Defaults subset the font, compress streams and skip unknown ops.
+        let mut doc = doc;
+        doc.with_pages(vec![page])
+            .save(&PdfSaveOptions::default(), &mut Vec::new())
+    }
+
+    pub(super) fn metrics(&self) -> Metrics<'_> {
         Metrics {
             font: &self.font,
             units_per_em: self.units_per_em,

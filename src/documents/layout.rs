@@ -57,11 +57,11 @@ const VALUE_SIZES: [f32; 3] = [12.0, 11.0, 10.0];
 const ROOM_SIZES: [f32; 3] = [10.5, 9.5, 8.5];
 
 /// Line advance in mm for text set at `size` pt.
-fn leading(size: f32) -> f32 {
+pub(super) fn leading(size: f32) -> f32 {
     size * 25.4 / 72.0 * 1.45
 }
 
-fn cn_date(d: NaiveDate) -> String {
+pub(super) fn cn_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 

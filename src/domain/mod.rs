@@ -13,6 +13,7 @@ pub mod notice;
 pub mod occupancy;
 pub mod permit;
 pub mod permit_number;
+pub mod proof;
 pub mod property;
 pub mod role;
 pub mod stay;

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod permit_expiry;
 pub mod permit_view;
 pub mod permits;
+pub mod proofs;
 pub mod photos;
 pub mod properties;
 pub mod residents;

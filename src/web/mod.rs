@@ -13,6 +13,7 @@ pub mod landlord_permits;
 pub mod pages;
 pub mod permits;
 pub mod photos;
+pub mod proofs;
 pub mod public;
 pub mod residents;
 pub mod respond;
@@ -97,6 +98,10 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 checkin::checkin,
                 checkin::checkout_page,
                 checkin::checkout,
+                proofs::verify_page,
+                proofs::pdf,
+                proofs::proof_page,
+                proofs::issue,
                 tenants::confirm,
                 tenants::reject,
                 tenants::checkout,

@@ -86,6 +86,7 @@ pub struct RegisterPage {
     villages: Vec<(i32, String)>,
     doc_types: Vec<(&'static str, &'static str)>,
     active_on: String,
+    offers_proofs: bool,
 }
 
 impl RegisterPage {
@@ -145,6 +146,7 @@ pub async fn register(
             .map(|t| (t.as_str(), t.label_zh()))
             .collect(),
         active_on: f.active_on.map(|d| d.to_string()).unwrap_or_default(),
+        offers_proofs: crate::services::proofs::register_offers_proofs(&who.0),
         filter: f,
     })
 }

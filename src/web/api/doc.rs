@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{accounts, housing, inspections, permits, stays, users};
+use super::{accounts, housing, inspections, permits, proofs, stays, users};
 use crate::domain::inspection::{TaskKind, TaskStatus};
 use crate::services::applications::ApplicationRow;
 use crate::services::inspections::tasks::TaskRow;
@@ -136,6 +136,7 @@ impl Modify for Setup {
         permits::suspend, permits::reinstate, permits::revoke, permits::certificate,
         permits::verify, permits::signing_keys,
         stays::check_in, stays::confirm, stays::reject, stays::checkout, stays::register,
+        proofs::issue, proofs::verify,
         users::reset_password, document,
     ),
     components(schemas(Problem, crate::domain::stay::StayStatus)),

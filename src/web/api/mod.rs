@@ -8,6 +8,7 @@ pub mod docs;
 pub mod housing;
 pub mod inspections;
 pub mod permits;
+pub mod proofs;
 pub mod stays;
 pub mod users;
 
@@ -51,6 +52,8 @@ pub fn routes() -> Vec<Route> {
         stays::reject,
         stays::checkout,
         stays::register,
+        proofs::issue,
+        proofs::verify,
         users::reset_password,
     ]
 }
