@@ -40,6 +40,9 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/p/<number>/checkin", "/p/{permit}/checkin?sig={sig}", "yyyyyy"),
     ("POST", "/p/<number>/checkin", "/p/{permit}/checkin?sig={sig}", "yyyyyy"),
     ("GET", "/stays/checkout", "/stays/checkout", "yyyyyy"),
+    ("GET", "/p/<_number>/checkout", "/p/{permit}/checkout", "yyyyyy"),
+    // The sealed token in the link decides; a wrong one is 404 for everyone (tests/tenant_flow.rs).
+    ("GET", "/stays/<id>/receipt", "/stays/{stay}/receipt?t=x", "yyyyyy"),
     ("POST", "/stays/checkout", "/stays/checkout", "yyyyyy"),
     // Residence proofs: the page and verification are public; the PDF is authorised by the key in
     // its link, the issuing form by the record and the check-out code (tests/residence_proof.rs).

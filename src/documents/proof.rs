@@ -108,7 +108,7 @@ fn page(m: &Metrics<'_>, data: &ProofData, font: FontId) -> Result<Vec<Op>, Docu
 
     let (from, to) = (cn_date(data.from), cn_date(data.to));
     let statement = format!(
-        "兹证明 {name}（{} {}）自 {from} 至 {to} 居住于{town}{village}{address}，共计 {} 天。",
+        "兹证明 {name}（{} {}）自 {from} 至 {to} 居住于{town}{village} {address}，共计 {} 天。",
         data.doc_type_label, data.doc_masked, data.days
     );
     let (size, lines) = m

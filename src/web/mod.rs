@@ -5,6 +5,7 @@ pub mod admin_users;
 pub mod api;
 pub mod auth_pages;
 pub mod checkin;
+pub mod checkin_receipt;
 pub mod guards;
 pub mod inspector;
 pub mod landlord;
@@ -98,6 +99,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 checkin::checkin,
                 checkin::checkout_page,
                 checkin::checkout,
+                checkin::checkout_from_qr,
+                checkin_receipt::receipt_page,
                 proofs::verify_page,
                 proofs::pdf,
                 proofs::proof_page,

@@ -12,6 +12,7 @@ use super::audit;
 
 pub mod api;
 mod lifecycle;
+pub mod receipt;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::signing::{PermitKeyring, PermitSigningFields};
 use crate::domain::clock::town_date;
