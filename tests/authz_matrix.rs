@@ -73,6 +73,8 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/landlord/findings/<id>/fix", "/landlord/findings/999999/fix", "nynnnn"),
     ("GET", "/landlord/permits/<number>", "/landlord/permits/{permit}", "nynnnn"),
     ("POST", "/landlord/permits/<number>/renew", "/landlord/permits/{permit}/renew", "nynnnn"),
+    ("GET", "/landlord/houses/<id>/stays/new", "/landlord/houses/{house}/stays/new", "nynnnn"),
+    ("POST", "/landlord/houses/<id>/stays", "/landlord/houses/{house}/stays", "nynnnn"),
     ("POST", "/landlord/stays/<id>/confirm", "/landlord/stays/{stay}/confirm", "nynnnn"),
     ("POST", "/landlord/stays/<id>/reject", "/landlord/stays/{stay}/reject", "nynnnn"),
     ("POST", "/landlord/stays/<id>/checkout", "/landlord/stays/{stay}/checkout", "nynnnn"),
@@ -152,6 +154,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/api/v1/keys/permit-signing", "/api/v1/keys/permit-signing", "yyyyyy"),
     // Check-in is authorised by the QR signature in the body, whoever asks (tests/stays.rs).
     ("POST", "/api/v1/permits/<number>/stays", "/api/v1/permits/{permit}/stays", "------"),
+    ("POST", "/api/v1/properties/<id>/stays", "/api/v1/properties/{house}/stays", "nynnnn"),
     ("POST", "/api/v1/stays/<id>/confirm", "/api/v1/stays/{stay}/confirm", "nynnnn"),
     ("POST", "/api/v1/stays/<id>/reject", "/api/v1/stays/{stay}/reject", "nynnnn"),
     ("POST", "/api/v1/stays/<id>/checkout", "/api/v1/stays/{stay}/checkout", "-y----"),

@@ -85,7 +85,7 @@ pub struct CheckinForm {
 }
 
 impl CheckinForm {
-    fn raw(&self) -> RawCheckIn {
+    pub(crate) fn raw(&self) -> RawCheckIn {
         let s = |o: &Option<String>| o.clone().unwrap_or_default();
         RawCheckIn {
             name: s(&self.name),

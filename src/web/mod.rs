@@ -11,6 +11,7 @@ pub mod inspector;
 pub mod landlord;
 pub mod landlord_fix;
 pub mod landlord_permits;
+pub mod landlord_tenants;
 pub mod pages;
 pub mod permits;
 pub mod photos;
@@ -54,6 +55,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord::delete_document,
                 landlord::submit,
                 landlord_fix::report_fix,
+                landlord_tenants::new_tenant,
+                landlord_tenants::register_tenant,
                 photos::photo,
                 staff::inspector_home,
                 inspector::task,

@@ -135,7 +135,7 @@ impl Modify for Setup {
         permits::approve, permits::reject, permits::get_permit, permits::list_permits,
         permits::suspend, permits::reinstate, permits::revoke, permits::certificate,
         permits::verify, permits::signing_keys,
-        stays::check_in, stays::confirm, stays::reject, stays::checkout, stays::register,
+        stays::check_in, stays::register_for_tenant, stays::confirm, stays::reject, stays::checkout, stays::register,
         proofs::issue, proofs::verify,
         users::reset_password, document,
     ),

@@ -48,6 +48,7 @@ pub fn routes() -> Vec<Route> {
         permits::verify,
         permits::signing_keys,
         stays::check_in,
+        stays::register_for_tenant,
         stays::confirm,
         stays::reject,
         stays::checkout,
