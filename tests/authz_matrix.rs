@@ -69,6 +69,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/landlord/applications/<id>/declaration", "/landlord/applications/{app}/declaration", "nynnnn"),
     ("POST", "/landlord/applications/<id>/documents", "/landlord/applications/{app}/documents", "nynnnn"),
     ("POST", "/landlord/applications/<id>/documents/<doc>/delete", "/landlord/applications/{app}/documents/999999/delete", "nynnnn"),
+    ("POST", "/landlord/applications/<id>/delete", "/landlord/applications/999999/delete", "nynnnn"),
     ("POST", "/landlord/applications/<id>/submit", "/landlord/applications/{app}/submit", "nynnnn"),
     ("POST", "/landlord/findings/<id>/fix", "/landlord/findings/999999/fix", "nynnnn"),
     ("GET", "/landlord/permits/<number>", "/landlord/permits/{permit}", "nynnnn"),

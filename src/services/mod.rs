@@ -1,5 +1,6 @@
 //! Use cases, one transaction each: may this actor touch this record, is the transition legal, write, audit.
 pub mod accounts;
+pub mod application_drafts;
 pub mod applications;
 pub mod audit;
 pub mod auth;

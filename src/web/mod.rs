@@ -54,6 +54,7 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord::upload_document,
                 landlord::delete_document,
                 landlord::submit,
+                landlord::delete_draft,
                 landlord_fix::report_fix,
                 landlord_tenants::new_tenant,
                 landlord_tenants::register_tenant,
