@@ -90,9 +90,28 @@ pub struct HouseForm {
     floors: Option<String>,
     structure: Option<String>,
     rooms: Vec<RoomForm>,
+    /// The "添加房间" button: show the form again with one more blank row (works without JS).
+    add_room: Option<String>,
+    /// A row's "删除" button: show the form again without that row.
+    remove_room: Option<usize>,
 }
 
 impl HouseForm {
+    /// The form again with a row added or removed, when one of those buttons was pressed;
+    /// nothing is saved until "保存房屋".
+    fn rows_changed(&self) -> Option<(RawProperty, usize)> {
+        let mut raw = self.raw();
+        if let Some(i) = self.remove_room {
+            if i < raw.rooms.len() {
+                raw.rooms.remove(i);
+            }
+            return Some((raw, 1));
+        }
+        self.add_room.as_ref()?;
+        let blanks = trailing_blanks(&raw);
+        Some((raw, blanks + 1))
+    }
+
     fn raw(&self) -> RawProperty {
         let s = |o: &Option<String>| o.clone().unwrap_or_default();
         RawProperty {
@@ -115,14 +134,17 @@ impl HouseForm {
     }
 }
 
-/// Blank rows for new rooms: the form works without JavaScript, so it offers spare rows.
-fn with_spare_rows(mut raw: RawProperty, spare: usize) -> RawProperty {
-    let blanks = raw
-        .rooms
+fn trailing_blanks(raw: &RawProperty) -> usize {
+    raw.rooms
         .iter()
         .rev()
         .take_while(|r| r.label.trim().is_empty() && r.area_m2.trim().is_empty())
-        .count();
+        .count()
+}
+
+/// Blank rows for new rooms: the form works without JavaScript, so it offers spare rows.
+fn with_spare_rows(mut raw: RawProperty, spare: usize) -> RawProperty {
+    let blanks = trailing_blanks(&raw);
     for _ in blanks..spare {
         raw.rooms.push(RawRoom {
             floor: "1".into(),
@@ -140,10 +162,21 @@ async fn form_page(
     raw: RawProperty,
     errors: FieldErrors,
 ) -> AppResult<HouseFormPage> {
+    form_page_with(st, page, house_id, raw, errors, 3).await
+}
+
+async fn form_page_with(
+    st: &AppState,
+    page: Page,
+    house_id: Option<i32>,
+    raw: RawProperty,
+    errors: FieldErrors,
+    spare: usize,
+) -> AppResult<HouseFormPage> {
     Ok(HouseFormPage {
         page,
         house_id,
-        raw: with_spare_rows(raw, 3),
+        raw: with_spare_rows(raw, spare),
         villages: town::villages_with_grids(&st.db).await?,
         structures: Structure::ALL
             .iter()
@@ -175,6 +208,10 @@ pub async fn create_house(
     st: &State<AppRef>,
     form: Form<HouseForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<HouseFormPage>)> {
+    if let Some((raw, spare)) = form.rows_changed() {
+        let view = form_page_with(st, page, None, raw, FieldErrors::new(), spare).await;
+        return Err((Status::Ok, view));
+    }
     let raw = form.raw();
     let result = match raw.parse() {
         Ok(d) => properties::create(&st.db, &who.0, d).await,
@@ -230,6 +267,10 @@ pub async fn update_house(
     id: i32,
     form: Form<HouseForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<HouseFormPage>)> {
+    if let Some((raw, spare)) = form.rows_changed() {
+        let view = form_page_with(st, page, Some(id), raw, FieldErrors::new(), spare).await;
+        return Err((Status::Ok, view));
+    }
     let raw = form.raw();
     let result = match raw.parse() {
         Ok(d) => properties::update(&st.db, &who.0, id, d).await,
