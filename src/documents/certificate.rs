@@ -56,6 +56,8 @@ pub struct CertificateData {
     pub valid_until: NaiveDate,
     pub village_name: String,
     pub town_name: String,
+    /// Printed for questions beside the issuing authority; empty prints none.
+    pub contact_phone: String,
     pub qr_url: String,
 }
 
@@ -199,6 +201,7 @@ mod tests {
             valid_until: NaiveDate::from_ymd_opt(2027, 11, 26).unwrap(),
             village_name: "长埭村".into(),
             town_name: "转塘街道".into(),
+            contact_phone: "0571-87000000".into(),
             qr_url: URL.into(),
         }
     }

@@ -236,6 +236,7 @@ pub async fn approve(
         landlord_name: &landlord.name,
         village_name: &v.name,
         town_name: &t.name,
+        contact_phone: &st.config.contact_phone,
     };
     let data = super::certificates::data_of(&pm, &sources, &rule, &st.config.public_url);
     // Dropping the transaction on refusal rolls back the permit and its sequence number.
