@@ -1,6 +1,7 @@
 //! Pure rules of the scheme: no Rocket, no SeaORM. Everything here is unit-tested.
 pub mod account;
 pub mod application;
+pub mod audit_labels;
 pub mod checklist;
 pub mod clock;
 pub mod dates;

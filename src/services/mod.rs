@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod application_drafts;
 pub mod applications;
 pub mod audit;
+pub mod audit_view;
 pub mod auth;
 pub mod certificates;
 pub mod credentials;
