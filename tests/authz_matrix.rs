@@ -105,6 +105,8 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/admin/villages", "/admin/villages", "nnnnyn"),
     ("POST", "/admin/villages", "/admin/villages", "nnnnyn"),
     ("POST", "/admin/grids", "/admin/grids", "nnnnyn"),
+    ("POST", "/admin/villages/<id>/rename", "/admin/villages/999999/rename", "nnnnyn"),
+    ("POST", "/admin/grids/<id>/rename", "/admin/grids/999999/rename", "nnnnyn"),
     ("GET", "/admin/users", "/admin/users", "nnnnyn"),
     ("POST", "/admin/users", "/admin/users", "nnnnyn"),
     ("GET", "/admin/users/<id>/grids", "/admin/users/{spare}/grids", "nnnnyn"),

@@ -16,6 +16,7 @@ pub mod permit_view;
 pub mod permits;
 pub mod proofs;
 pub mod photos;
+pub mod place_names;
 pub mod properties;
 pub mod residents;
 pub mod seed;

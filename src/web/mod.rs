@@ -1,5 +1,6 @@
 //! HTTP layer: routes by actor, guards, catchers and security headers. Thin: rules live in services.
 pub mod admin;
+pub mod admin_places;
 pub mod admin_tasks;
 pub mod admin_users;
 pub mod api;
@@ -71,6 +72,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin::villages,
                 admin::create_village,
                 admin::create_grid,
+                admin_places::rename_village,
+                admin_places::rename_grid,
                 admin::users,
                 admin::create_user,
                 admin::user_grids,
