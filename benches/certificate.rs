@@ -34,6 +34,7 @@ fn sample() -> Result<CertificateData, String> {
         valid_until: date(2027, 11, 26)?,
         village_name: "长埭村".into(),
         town_name: "转塘街道".into(),
+        contact_phone: "0571-87000000".into(),
         qr_url: "https://anju.example.gov.cn/p/AJ-330102-2026-000123?sig=\
                  VGhpc0lzT25seUFCZW5jaG1hcmtTaWduYXR1cmVPZlNpeHR5Rm91ckJ5dGVzWFhYWFhYWFhYWFhYWFhYWFg"
             .into(),

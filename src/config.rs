@@ -29,6 +29,10 @@ pub struct Config {
     /// The town this installation serves; printed first in permit numbers.
     pub town_code: String,
     pub town_name: String,
+    /// The phone number printed on certificates for questions (`ANJU_CONTACT_PHONE`, e.g. the
+    /// village office's); empty prints none.
+    #[serde(default)]
+    pub contact_phone: String,
     /// Run background jobs in this instance (tests turn it off and run jobs by hand).
     pub scheduler: bool,
     /// Validity of a new permit when the official does not choose one (months).
@@ -140,6 +144,7 @@ impl Default for Config {
             db_pool_size: 0,
             town_code: "HJ".into(),
             town_name: "花街镇".into(),
+            contact_phone: String::new(),
             scheduler: true,
             permit_valid_months: default_permit_valid_months(),
             pending_stay_hours: default_pending_stay_hours(),
@@ -228,6 +233,13 @@ impl Config {
                 "ANJU_PERMIT_VALID_MONTHS 须在 1 至 60 之间 (must be 1 to 60)".into(),
             ));
         }
+        self.contact_phone = self.contact_phone.trim().to_string();
+        let phone_chars = |c: char| c.is_ascii_digit() || " -+()".contains(c);
+        if self.contact_phone.chars().count() > 24 || !self.contact_phone.chars().all(phone_chars) {
+            return Err(ConfigError(
+                "ANJU_CONTACT_PHONE 只能包含数字、空格和 -+()，不超过 24 个字符 (digits, spaces and -+() only, at most 24)".into(),
+            ));
+        }
         self.town_code = crate::services::town::parse_code(&self.town_code)
             .map_err(|m| ConfigError(format!("ANJU_TOWN_CODE: {m}")))?;
         if crate::domain::stay::retention_cutoff(chrono::Utc::now(), self.retention_months)
@@ -259,7 +271,8 @@ impl Config {
         }
         if self.sms_quiet_start > 23 || self.sms_quiet_end > 23 {
             return Err(ConfigError(
-                "ANJU_SMS_QUIET_START / ANJU_SMS_QUIET_END 须在 0 至 23 之间 (hours 0 to 23)".into(),
+                "ANJU_SMS_QUIET_START / ANJU_SMS_QUIET_END 须在 0 至 23 之间 (hours 0 to 23)"
+                    .into(),
             ));
         }
         if self.db_pool_size == 0 {
@@ -336,6 +349,20 @@ mod tests {
         let cfg = Config::default().validated().unwrap();
         assert!(cfg.database_url.starts_with("sqlite://./data/anju.db"));
         assert!(cfg.is_sqlite());
+    }
+
+    #[test]
+    fn a_contact_phone_with_letters_stops_the_start() {
+        let bad = Config {
+            contact_phone: "call me".into(),
+            ..Config::default()
+        };
+        assert!(bad.validated().is_err());
+        let good = Config {
+            contact_phone: " 0571-8600 1234 ".into(),
+            ..Config::default()
+        };
+        assert_eq!(good.validated().unwrap().contact_phone, "0571-8600 1234");
     }
 
     #[test]

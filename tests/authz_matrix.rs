@@ -40,7 +40,16 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/p/<number>/checkin", "/p/{permit}/checkin?sig={sig}", "yyyyyy"),
     ("POST", "/p/<number>/checkin", "/p/{permit}/checkin?sig={sig}", "yyyyyy"),
     ("GET", "/stays/checkout", "/stays/checkout", "yyyyyy"),
+    ("GET", "/p/<_number>/checkout", "/p/{permit}/checkout", "yyyyyy"),
+    // The sealed token in the link decides; a wrong one is 404 for everyone (tests/tenant_flow.rs).
+    ("GET", "/stays/<id>/receipt", "/stays/{stay}/receipt?t=x", "yyyyyy"),
     ("POST", "/stays/checkout", "/stays/checkout", "yyyyyy"),
+    // Residence proofs: the page and verification are public; the PDF is authorised by the key in
+    // its link, the issuing form by the record and the check-out code (tests/residence_proof.rs).
+    ("GET", "/stays/proof", "/stays/proof", "yyyyyy"),
+    ("POST", "/stays/proof", "/stays/proof", "------"),
+    ("GET", "/verify-proof/<number>", "/verify-proof/JZ-2026-ABCDEFGHJK?sig=x", "yyyyyy"),
+    ("GET", "/proofs/<number>/proof.pdf", "/proofs/JZ-2026-ABCDEFGHJK/proof.pdf?key=x", "------"),
     // Anyone signed in; the record decides.
     ("POST", "/notifications/<id>/read", "/notifications/999999/read", "nyyyyy"),
     ("GET", "/notifications", "/notifications", "nyyyyy"),
@@ -62,10 +71,13 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/landlord/applications/<id>/declaration", "/landlord/applications/{app}/declaration", "nynnnn"),
     ("POST", "/landlord/applications/<id>/documents", "/landlord/applications/{app}/documents", "nynnnn"),
     ("POST", "/landlord/applications/<id>/documents/<doc>/delete", "/landlord/applications/{app}/documents/999999/delete", "nynnnn"),
+    ("POST", "/landlord/applications/<id>/delete", "/landlord/applications/999999/delete", "nynnnn"),
     ("POST", "/landlord/applications/<id>/submit", "/landlord/applications/{app}/submit", "nynnnn"),
     ("POST", "/landlord/findings/<id>/fix", "/landlord/findings/999999/fix", "nynnnn"),
     ("GET", "/landlord/permits/<number>", "/landlord/permits/{permit}", "nynnnn"),
     ("POST", "/landlord/permits/<number>/renew", "/landlord/permits/{permit}/renew", "nynnnn"),
+    ("GET", "/landlord/houses/<id>/stays/new", "/landlord/houses/{house}/stays/new", "nynnnn"),
+    ("POST", "/landlord/houses/<id>/stays", "/landlord/houses/{house}/stays", "nynnnn"),
     ("POST", "/landlord/stays/<id>/confirm", "/landlord/stays/{stay}/confirm", "nynnnn"),
     ("POST", "/landlord/stays/<id>/reject", "/landlord/stays/{stay}/reject", "nynnnn"),
     ("POST", "/landlord/stays/<id>/checkout", "/landlord/stays/{stay}/checkout", "nynnnn"),
@@ -97,6 +109,8 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/admin/villages", "/admin/villages", "nnnnyn"),
     ("POST", "/admin/villages", "/admin/villages", "nnnnyn"),
     ("POST", "/admin/grids", "/admin/grids", "nnnnyn"),
+    ("POST", "/admin/villages/<id>/rename", "/admin/villages/999999/rename", "nnnnyn"),
+    ("POST", "/admin/grids/<id>/rename", "/admin/grids/999999/rename", "nnnnyn"),
     ("GET", "/admin/users", "/admin/users", "nnnnyn"),
     ("POST", "/admin/users", "/admin/users", "nnnnyn"),
     ("GET", "/admin/users/<id>/grids", "/admin/users/{spare}/grids", "nnnnyn"),
@@ -163,6 +177,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/api/v1/keys/permit-signing", "/api/v1/keys/permit-signing", "yyyyyy"),
     // Check-in is authorised by the QR signature in the body, whoever asks (tests/stays.rs).
     ("POST", "/api/v1/permits/<number>/stays", "/api/v1/permits/{permit}/stays", "------"),
+    ("POST", "/api/v1/properties/<id>/stays", "/api/v1/properties/{house}/stays", "nynnnn"),
     ("POST", "/api/v1/stays/<id>/confirm", "/api/v1/stays/{stay}/confirm", "nynnnn"),
     ("POST", "/api/v1/stays/<id>/reject", "/api/v1/stays/{stay}/reject", "nynnnn"),
     ("POST", "/api/v1/stays/<id>/checkout", "/api/v1/stays/{stay}/checkout", "-y----"),
@@ -178,6 +193,9 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/command/search", "/command/search?q=%E9%94%A6%E7%BB%A3", "nnnyyn"),
     ("GET", "/command/report", "/command/report?month=2026-10", "nnnyyn"),
     ("GET", "/static/command.js", "/static/command.js", "yyyyyy"),
+    // Without a check-out code the signed-in landlord of the house or the village's official.
+    ("POST", "/api/v1/stays/<id>/proof", "/api/v1/stays/{stay}/proof", "-ynynn"),
+    ("GET", "/api/v1/verify-proof/<number>", "/api/v1/verify-proof/JZ-2026-ABCDEFGHJK?sig=x", "yyyyyy"),
 ];
 
 /// Routes that end the caller's session run after every other row.

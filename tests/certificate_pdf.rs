@@ -37,6 +37,7 @@ fn sample(rooms: usize, grade: GradeColour, long: bool) -> CertificateData {
         valid_until: NaiveDate::from_ymd_opt(2027, 11, 26).unwrap(),
         village_name: "长埭村".into(),
         town_name: "转塘街道".into(),
+        contact_phone: "0571-87000000".into(),
         qr_url: URL.into(),
     }
 }
@@ -151,6 +152,8 @@ fn certificates_pass_external_pdf_tools() {
             "2026年11月27日 至 2027年11月26日",
             "扫码核验·入住登记",
             "严禁在室内、楼道、楼梯间停放电动自行车",
+            "发证机关：转塘街道 长埭村村民委员会",
+            "咨询电话：0571-87000000",
         ];
         expected.extend(extra);
         if !check_pdf(&path, dir.path(), &expected) {

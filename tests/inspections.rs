@@ -835,6 +835,12 @@ async fn an_old_inspection_still_renders_with_its_version_after_v2_is_added() {
         dir.join("rental-safety.v1.toml"),
     )
     .unwrap();
+    // The build also reads who is notified of what (issue 9's outbox) from the forms folder.
+    std::fs::copy(
+        root.join("forms/notifications.toml"),
+        forms.path().join("notifications.toml"),
+    )
+    .unwrap();
     let forms_dir = forms.path().to_path_buf();
     let mut app = TestApp::with(|c| c.forms_dir = forms_dir.clone()).await;
     let landlord = app.api(LANDLORD).await;

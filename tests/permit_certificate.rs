@@ -207,3 +207,20 @@ async fn the_official_approves_the_landlord_prints_and_a_scan_shows_valid_then_r
     );
     assert!(!html.contains("/checkin"));
 }
+
+#[rocket::async_test]
+async fn the_certificate_names_the_issuing_authority_and_the_configured_contact_phone() {
+    let app = TestApp::with(|c| c.contact_phone = "0571-86001234".into()).await;
+    let id = passed_application(&app).await;
+    let official = app.api(OFFICIAL_JX).await;
+    let (s, v) = official
+        .post(&format!("/applications/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(s, Status::Created, "{v}");
+    let number = v["permit_number"].as_str().unwrap();
+    let (s, pdf) = api_pdf(&app.api(LANDLORD).await, number).await;
+    assert_eq!(s, Status::Ok);
+    let text: String = pdf_text(&pdf).split_whitespace().collect();
+    assert!(text.contains("发证机关：花街镇锦绣村村民委员会"), "{text}");
+    assert!(text.contains("咨询电话：0571-86001234"), "{text}");
+}

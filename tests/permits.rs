@@ -241,9 +241,17 @@ async fn the_officials_cap_lowers_but_never_raises_the_maximum() {
     );
     let app = TestApp::new().await;
     assert_eq!(
-        max_for(&app, design_example_rooms(), json!({"max_occupants": 10})).await,
+        max_for(&app, design_example_rooms(), json!({"max_occupants": 6})).await,
         6
     );
+    // A cap above the formula is a mistake: refused with the formula's figure, not lowered.
+    let app = TestApp::new().await;
+    let v = max_for(&app, design_example_rooms(), json!({"max_occupants": 10})).await;
+    assert_eq!(
+        v["fields"]["max_occupants"][0], "不能超过按面积计算的 6 人",
+        "{v}"
+    );
+    assert_eq!(app.count("permits").await, 0, "nothing issued");
 }
 
 #[rocket::async_test]

@@ -9,6 +9,8 @@ mod m005_one_open_application;
 mod m005_sessions;
 mod m006_events;
 mod m007_dashboard;
+mod m008_residence_proofs;
+mod m008_temporary_passwords;
 
 pub struct Migrator;
 
@@ -24,6 +26,8 @@ impl MigratorTrait for Migrator {
             Box::new(m005_sessions::Migration),
             Box::new(m006_events::Migration),
             Box::new(m007_dashboard::Migration),
+            Box::new(m008_residence_proofs::Migration),
+            Box::new(m008_temporary_passwords::Migration),
         ]
     }
 }

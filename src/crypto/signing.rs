@@ -118,11 +118,17 @@ impl PermitKeyring {
 
     /// The token to put in the QR code's `sig=` parameter.
     pub fn sign(&self, fields: &PermitSigningFields) -> String {
+        self.sign_message(&fields.canonical_message())
+    }
+
+    /// A token over any canonical message (each document type tags its own, e.g.
+    /// `anju-proof-v1|…`, so a token made for one type never verifies as another).
+    pub fn sign_message(&self, message: &str) -> String {
         // `load_or_create` guarantees a key; an empty ring yields a token that never verifies.
         let Some(key) = self.keys.last() else {
             return String::new();
         };
-        let signature = key.signing.sign(fields.canonical_message().as_bytes());
+        let signature = key.signing.sign(message.as_bytes());
         format!(
             "{}.{}",
             key.key_id,
@@ -133,6 +139,11 @@ impl PermitKeyring {
     /// Whether `token` is a valid signature over `fields` by one of our keys. Never panics on
     /// any input.
     pub fn verify(&self, fields: &PermitSigningFields, token: &str) -> bool {
+        self.verify_message(&fields.canonical_message(), token)
+    }
+
+    /// Whether `token` is a valid signature over `message` by one of our keys.
+    pub fn verify_message(&self, message: &str, token: &str) -> bool {
         if token.len() > MAX_TOKEN_LEN {
             return false;
         }
@@ -146,7 +157,6 @@ impl PermitKeyring {
             return false;
         };
         let signature = Signature::from_bytes(&sig_bytes);
-        let message = fields.canonical_message();
         // A 32-bit id may in principle collide, so every key with that id gets a try.
         self.keys.iter().filter(|k| k.key_id == key_id).any(|k| {
             k.verifying

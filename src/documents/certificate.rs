@@ -56,6 +56,8 @@ pub struct CertificateData {
     pub valid_until: NaiveDate,
     pub village_name: String,
     pub town_name: String,
+    /// Printed for questions beside the issuing authority; empty prints none.
+    pub contact_phone: String,
     pub qr_url: String,
 }
 
@@ -80,7 +82,7 @@ pub enum DocumentError {
 
 /// Renders certificates; holds the parsed font so each render only subsets it.
 pub struct CertificateRenderer {
-    font: ParsedFont,
+    pub(super) font: ParsedFont,
     units_per_em: f32,
 }
 
@@ -152,14 +154,19 @@ impl CertificateRenderer {
         doc.metadata.info.creator = "Anju 安居".to_string();
         let font_id = doc.add_font(&self.font);
         let ops = layout::page(&self.metrics(), data, font_id)?;
-        let page = PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), ops);
-        // Defaults subset the font, compress streams and skip unknown ops.
-        Ok(doc
-            .with_pages(vec![page])
-            .save(&PdfSaveOptions::default(), &mut Vec::new()))
+        Ok(Self::save(doc, ops))
     }
 
-    fn metrics(&self) -> Metrics<'_> {
+    /// One A4 page of `ops` as PDF bytes; every document type ends here.
+    pub(super) fn save(doc: PdfDocument, ops: Vec<printpdf::Op>) -> Vec<u8> {
+        let page = PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), ops);
+        // Defaults subset the font, compress streams and skip unknown ops.
+        let mut doc = doc;
+        doc.with_pages(vec![page])
+            .save(&PdfSaveOptions::default(), &mut Vec::new())
+    }
+
+    pub(super) fn metrics(&self) -> Metrics<'_> {
         Metrics {
             font: &self.font,
             units_per_em: self.units_per_em,
@@ -194,6 +201,7 @@ mod tests {
             valid_until: NaiveDate::from_ymd_opt(2027, 11, 26).unwrap(),
             village_name: "长埭村".into(),
             town_name: "转塘街道".into(),
+            contact_phone: "0571-87000000".into(),
             qr_url: URL.into(),
         }
     }

@@ -31,6 +31,9 @@ const NOTICE: [&str; 6] = [
     "6. 发现隐患请拨打 119，或向村网格员报告。",
 ];
 const FOOTER: &str = "本证须张贴于出租房屋显著位置，涂改、转借无效。";
+const AUTHORITY_LABEL: &str = "发证机关：";
+const COMMITTEE: &str = "村民委员会";
+const CONTACT_LABEL: &str = "咨询电话：";
 
 const INK: Rgbf = Rgbf(0.12, 0.12, 0.12);
 const ACCENT: Rgbf = Rgbf(0.11, 0.23, 0.42);
@@ -57,11 +60,11 @@ const VALUE_SIZES: [f32; 3] = [12.0, 11.0, 10.0];
 const ROOM_SIZES: [f32; 3] = [10.5, 9.5, 8.5];
 
 /// Line advance in mm for text set at `size` pt.
-fn leading(size: f32) -> f32 {
+pub(super) fn leading(size: f32) -> f32 {
     size * 25.4 / 72.0 * 1.45
 }
 
-fn cn_date(d: NaiveDate) -> String {
+pub(super) fn cn_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
@@ -91,6 +94,9 @@ pub(super) fn fixed_texts() -> impl Iterator<Item = &'static str> {
         FORMATTED,
         NOTICE_TITLE,
         FOOTER,
+        AUTHORITY_LABEL,
+        COMMITTEE,
+        CONTACT_LABEL,
     ];
     labels
         .into_iter()
@@ -195,9 +201,23 @@ pub(super) fn page(
     let table_top = y.max(QR_Y + QR_SIZE + 8.0) + 3.0;
     rooms_table(m, &mut c, &data.rooms, table_top, notice_top - 6.0)?;
 
-    c.text(m, FOOTER, (LEFT, 278.5), Style::left(9.0, MUTED));
+    // The village committee issues the permit under the town; both are named, with a phone.
+    let authority = format!(
+        "{AUTHORITY_LABEL}{town} {}{COMMITTEE}",
+        required("村", &data.village_name)?
+    );
+    let (size, _) = m
+        .fit(&authority, &[10.0, 9.0, 8.0], 110.0, 1)
+        .ok_or(too_long("发证机关"))?;
+    c.text(m, &authority, (LEFT, 275.0), Style::left(size, INK));
+    let phone = clean(&data.contact_phone);
+    if !phone.is_empty() {
+        let contact = format!("{CONTACT_LABEL}{phone}");
+        c.text(m, &contact, (RIGHT, 275.0), Style::right(10.0, INK));
+    }
+    c.text(m, FOOTER, (LEFT, 280.5), Style::left(9.0, MUTED));
     let issued = format!("{ISSUED_LABEL}{from}");
-    c.text(m, &issued, (RIGHT, 278.5), Style::right(9.0, MUTED));
+    c.text(m, &issued, (RIGHT, 280.5), Style::right(9.0, MUTED));
     if !c.missing.is_empty() {
         return Err(DocumentError::MissingGlyphs {
             field: "证书模板",

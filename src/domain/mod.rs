@@ -1,6 +1,7 @@
 //! Pure rules of the scheme: no Rocket, no SeaORM. Everything here is unit-tested.
 pub mod account;
 pub mod application;
+pub mod audit_labels;
 pub mod checklist;
 pub mod clock;
 pub mod dashboard;
@@ -14,6 +15,7 @@ pub mod notice;
 pub mod occupancy;
 pub mod permit;
 pub mod permit_number;
+pub mod proof;
 pub mod property;
 pub mod role;
 pub mod stay;

@@ -112,9 +112,38 @@ pub fn max_occupants(
     official_cap.map_or(sum, |cap| sum.min(cap))
 }
 
+/// The permit's maximum when the official typed a cap: the cap when it is at most what the
+/// rooms allow; otherwise `Err(formula)`, because a cap above the formula is a typing mistake to
+/// report ("不能超过按面积计算的 N 人"), not one to lower silently.
+pub fn capped_max(
+    rule: &OccupancyRule,
+    rooms: &[(RoomKind, f64)],
+    official_cap: Option<u32>,
+) -> Result<u32, u32> {
+    let formula = max_occupants(rule, rooms, None);
+    match official_cap {
+        Some(cap) if cap > formula => Err(formula),
+        cap => Ok(max_occupants(rule, rooms, cap)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cap_above_the_formula_is_refused_and_one_below_it_holds() {
+        let rule = OccupancyRule::default();
+        let rooms = [
+            (RoomKind::Bedroom, 14.0),
+            (RoomKind::Bedroom, 12.5),
+            (RoomKind::Living, 20.0),
+        ];
+        assert_eq!(capped_max(&rule, &rooms, None), Ok(6));
+        assert_eq!(capped_max(&rule, &rooms, Some(4)), Ok(4));
+        assert_eq!(capped_max(&rule, &rooms, Some(6)), Ok(6));
+        assert_eq!(capped_max(&rule, &rooms, Some(7)), Err(6));
+    }
 
     #[test]
     fn designs_example_of_three_rooms_and_a_kitchen_allows_six() {

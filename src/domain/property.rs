@@ -233,6 +233,23 @@ fn is_blank(r: &RawRoom) -> bool {
     r.label.trim().is_empty() && r.area_m2.trim().is_empty()
 }
 
+/// The road part of an address without the house number ("锦绣村东区 12 号" → "锦绣村东区"): what
+/// a public page may show so a tenant sees which street a QR belongs to, without pointing a
+/// stranger to one door.
+pub fn road_of(address: &str) -> Option<String> {
+    let numeral = |c: char| {
+        c.is_ascii_alphanumeric()
+            || c.is_whitespace()
+            || "-#－一二三四五六七八九十百零〇".contains(c)
+    };
+    let head = match address.rfind('号') {
+        Some(i) => address[..i].trim_end_matches(numeral),
+        None => address.trim_end_matches(numeral),
+    };
+    let head = head.trim();
+    (!head.is_empty()).then(|| head.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,5 +317,18 @@ mod tests {
         assert!(AreaM2::parse("12.555").is_err());
         assert!(AreaM2::parse("NaN").is_err());
         assert!(AreaM2::parse("").is_err());
+    }
+
+    #[test]
+    fn the_road_drops_the_house_number() {
+        assert_eq!(road_of("锦绣村东区 12 号").as_deref(), Some("锦绣村东区"));
+        assert_eq!(
+            road_of("锦绣村北区 3 号 B 栋").as_deref(),
+            Some("锦绣村北区")
+        );
+        assert_eq!(road_of("长埭村 3 组 58 号").as_deref(), Some("长埭村 3 组"));
+        assert_eq!(road_of("解放路二十一号").as_deref(), Some("解放路"));
+        assert_eq!(road_of("幸福路 8").as_deref(), Some("幸福路"));
+        assert_eq!(road_of("12 号"), None);
     }
 }

@@ -34,6 +34,13 @@ impl Lang {
             Lang::En => en,
         }
     }
+    /// A date as readers of this language write it: 2026年11月27日 / 27 Nov 2026.
+    pub fn date(self, d: &NaiveDate) -> String {
+        match self {
+            Lang::Zh => d.format("%Y年%m月%d日").to_string(),
+            Lang::En => d.format("%-d %b %Y").to_string(),
+        }
+    }
 }
 
 /// How far from today a move-in date may lie: late registrations are common, far ones are not.
@@ -324,6 +331,13 @@ pub fn normalise_checkout_code(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_read_in_the_chosen_language() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 7).unwrap();
+        assert_eq!(Lang::Zh.date(&d), "2026年11月07日");
+        assert_eq!(Lang::En.date(&d), "7 Nov 2026");
+    }
 
     fn raw() -> RawCheckIn {
         RawCheckIn {

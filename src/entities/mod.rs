@@ -17,6 +17,7 @@ pub mod notification;
 pub mod permit;
 pub mod permit_sequence;
 pub mod property;
+pub mod residence_proof;
 pub mod room;
 pub mod session;
 pub mod sms_code;

@@ -15,6 +15,12 @@ pub struct Model {
     pub village_id: Option<i32>,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// Set by the admin's reset: the password is temporary and must be replaced after one sign-in.
+    #[serde(skip)]
+    pub temporary_password_since: Option<DateTimeUtc>,
+    /// When the temporary password was used to sign in; it signs in no more after that.
+    #[serde(skip)]
+    pub temporary_password_used_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

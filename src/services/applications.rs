@@ -337,6 +337,7 @@ pub async fn create_draft(
         serde_json::json!({"property_id": property_id}),
     )
     .await?;
+    let a = super::application_drafts::prefill(&tx, &a).await?.unwrap_or(a);
     let v = view_of(&tx, a).await?;
     tx.commit().await?;
     Ok(v)

@@ -190,7 +190,16 @@ pub async fn authenticate(
     };
     let ok = verify_password(password.to_string(), hash).await?;
     match u {
+        Some(u) if ok && u.active && u.temporary_password_used_at.is_some() => {
+            Err(AppError::field(
+                "password",
+                "临时密码只能使用一次，已失效。请联系镇管理员重新重置密码",
+            ))
+        }
         Some(u) if ok && u.active => {
+            if u.temporary_password_since.is_some() {
+                use_up_temporary(db, u.id).await?;
+            }
             limiter.per_account.clear(&account_key);
             // A successful sign-in is not an attack from this address: it does not use up its quota.
             limiter.per_ip.release(ip);
@@ -198,6 +207,36 @@ pub async fn authenticate(
         }
         _ => Err(AppError::field("password", "手机号或密码不正确")),
     }
+}
+
+/// A temporary password signs in once: marked used atomically, so two parallel sign-ins with
+/// it cannot both get in.
+async fn use_up_temporary(db: &DatabaseConnection, id: i32) -> Result<(), AppError> {
+    let used = user::Entity::update_many()
+        .col_expr(
+            user::Column::TemporaryPasswordUsedAt,
+            Some(Utc::now()).into(),
+        )
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::TemporaryPasswordSince.is_not_null())
+        .filter(user::Column::TemporaryPasswordUsedAt.is_null())
+        .exec(db)
+        .await?;
+    if used.rows_affected != 1 {
+        return Err(AppError::field(
+            "password",
+            "临时密码只能使用一次，已失效。请联系镇管理员重新重置密码",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the user's password is a temporary one set by the admin and not yet replaced.
+pub async fn has_temporary_password(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
+    Ok(user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .is_some_and(|u| u.temporary_password_since.is_some()))
 }
 
 /// A real Argon2id hash of a password nobody has, made once per process.

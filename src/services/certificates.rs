@@ -19,6 +19,7 @@ pub struct CertificateSources<'a> {
     pub landlord_name: &'a str,
     pub village_name: &'a str,
     pub town_name: &'a str,
+    pub contact_phone: &'a str,
 }
 
 fn grade_colour(g: &str) -> GradeColour {
@@ -60,6 +61,7 @@ pub fn data_of(
         valid_until: p.valid_until,
         village_name: src.village_name.to_string(),
         town_name: src.town_name.to_string(),
+        contact_phone: src.contact_phone.to_string(),
         qr_url: super::permit_view::qr_url(public_url, p),
     }
 }
@@ -114,6 +116,7 @@ pub async fn data_for<C: ConnectionTrait>(
         landlord_name: &landlord,
         village_name: &v.name,
         town_name: &t,
+        contact_phone: &st.config.contact_phone,
     };
     Ok(data_of(
         p,

@@ -42,6 +42,9 @@ pub async fn change_password(
     let tx = crate::db::begin_write(db).await?;
     let mut am: user::ActiveModel = u.into();
     am.password_hash = Set(hash);
+    // The user's own password is no longer a temporary one.
+    am.temporary_password_since = Set(None);
+    am.temporary_password_used_at = Set(None);
     am.update(&tx).await?;
     let ended = sessions::end_all(&tx, actor.id, keep).await?;
     audit::record(
@@ -98,6 +101,9 @@ pub async fn reset_password(
         .ok_or_else(|| AppError::NotFound("账号不存在".into()))?;
     let mut am: user::ActiveModel = u.into();
     am.password_hash = Set(hash);
+    // Valid for one sign-in, after which the user must choose their own (auth::authenticate_page).
+    am.temporary_password_since = Set(Some(chrono::Utc::now()));
+    am.temporary_password_used_at = Set(None);
     am.update(&tx).await?;
     let ended = sessions::end_all(&tx, user_id, None).await?;
     audit::record(

@@ -1,7 +1,9 @@
 //! Use cases, one transaction each: may this actor touch this record, is the transition legal, write, audit.
 pub mod accounts;
+pub mod application_drafts;
 pub mod applications;
 pub mod audit;
+pub mod audit_view;
 pub mod auth;
 pub mod certificates;
 pub mod credentials;
@@ -13,7 +15,9 @@ pub mod notifications;
 pub mod permit_expiry;
 pub mod permit_view;
 pub mod permits;
+pub mod proofs;
 pub mod photos;
+pub mod place_names;
 pub mod properties;
 pub mod residents;
 pub mod seed;

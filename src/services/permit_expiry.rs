@@ -168,6 +168,7 @@ pub async fn start_renewal(
         Some(format!("续期申请，原准入证 {}", p.number)),
     )
     .await?;
+    super::application_drafts::prefill(&tx, &a).await?;
     let (pid, pnum) = (p.id, p.number.clone());
     let mut am: permit::ActiveModel = p.into();
     am.renewed_by_application_id = Set(Some(a.id));

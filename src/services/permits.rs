@@ -175,7 +175,12 @@ pub async fn approve(
         .filter_map(|r| RoomKind::parse(&r.kind).map(|k| (k, r.area_m2)))
         .collect();
     let rule = occupancy_rule(st);
-    let max = occupancy::max_occupants(&rule, &kinds, input.official_cap);
+    let max = occupancy::capped_max(&rule, &kinds, input.official_cap).map_err(|formula| {
+        AppError::field(
+            "max_occupants",
+            &format!("不能超过按面积计算的 {formula} 人"),
+        )
+    })?;
     if max == 0 {
         return Err(AppError::field(
             "max_occupants",
@@ -232,6 +237,7 @@ pub async fn approve(
         landlord_name: &landlord.name,
         village_name: &v.name,
         town_name: &t.name,
+        contact_phone: &st.config.contact_phone,
     };
     let data = super::certificates::data_of(&pm, &sources, &rule, &st.config.public_url);
     // Dropping the transaction on refusal rolls back the permit and its sequence number.

@@ -327,7 +327,7 @@ pub async fn reveal(
     pii: &PiiCipher,
     actor: &Actor,
     stay_id: i32,
-) -> Result<(String, String), AppError> {
+) -> Result<(String, String, String), AppError> {
     let tx = crate::db::begin_write(db).await?;
     let s = stay::Entity::find_by_id(stay_id)
         .one(&tx)
@@ -351,15 +351,20 @@ pub async fn reveal(
         ));
     };
     let whole = pii.decrypt(enc).map_err(AppError::internal)?;
+    // The phone comes with it: whoever needs the whole number usually needs to call too.
+    let phone = match s.phone_enc.as_deref() {
+        Some(p) => pii.decrypt(p).map_err(AppError::internal)?,
+        None => String::new(),
+    };
     audit::record(
         &tx,
         Some(actor.id),
         "stay.reveal_doc",
         "stay",
         stay_id,
-        serde_json::json!({"masked": s.doc_masked}),
+        serde_json::json!({"masked": s.doc_masked, "phone": !phone.is_empty()}),
     )
     .await?;
     tx.commit().await?;
-    Ok((s.name.unwrap_or_default(), whole))
+    Ok((s.name.unwrap_or_default(), whole, phone))
 }

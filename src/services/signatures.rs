@@ -16,6 +16,15 @@ pub fn verify_qr(
     fields: &PermitSigningFields,
     sig: &str,
 ) -> Result<bool, AppError> {
+    verify_signed(keyring, &fields.canonical_message(), sig)
+}
+
+/// [`verify_qr`] for any signed document's canonical message (residence proofs too).
+pub fn verify_signed(
+    keyring: &RwLock<PermitKeyring>,
+    message: &str,
+    sig: &str,
+) -> Result<bool, AppError> {
     fn poisoned<T>(_: T) -> AppError {
         AppError::internal("keyring lock poisoned")
     }
@@ -26,7 +35,7 @@ pub fn verify_qr(
         let ring = keyring.read().map_err(poisoned)?;
         let key_id = sig.split_once('.').map(|(k, _)| k).unwrap_or("");
         (
-            ring.verify(fields, sig),
+            ring.verify_message(message, sig),
             ring.public_keys().iter().any(|k| k.key_id == key_id),
         )
     };
@@ -35,7 +44,7 @@ pub fn verify_qr(
     }
     let mut ring = keyring.write().map_err(poisoned)?;
     ring.reload().map_err(AppError::internal)?;
-    Ok(ring.verify(fields, sig))
+    Ok(ring.verify_message(message, sig))
 }
 
 /// Makes a new signing key current (the town admin only) and records who did it; older keys

@@ -112,6 +112,8 @@ pub struct Occupancy {
     pub permit_number: String,
     pub permit_status: String,
     pub max_occupants: i32,
+    /// Whether the permit's status lets the landlord register tenants (the service re-checks).
+    pub takes_tenants: bool,
     pub active: usize,
     pub pending: usize,
     pub tenants: Vec<TenantRow>,
@@ -150,6 +152,8 @@ pub async fn occupancy_of_house<C: ConnectionTrait>(
         .await?;
     let tenants = rows(db, pii, stays).await?;
     Ok(Some(Occupancy {
+        takes_tenants: crate::domain::permit::PermitStatus::parse(&permit.status)
+            .is_some_and(|s| s.admits_check_ins()),
         permit_number: permit.number,
         permit_status: permit.status,
         max_occupants: permit.max_occupants,

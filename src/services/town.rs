@@ -61,7 +61,7 @@ pub async fn villages_with_grids(db: &DatabaseConnection) -> Result<Vec<VillageI
         .collect())
 }
 
-fn require_admin(actor: &Actor) -> Result<(), AppError> {
+pub(crate) fn require_admin(actor: &Actor) -> Result<(), AppError> {
     if actor.role == Role::TownAdmin {
         Ok(())
     } else {
@@ -83,7 +83,7 @@ pub fn parse_code(raw: &str) -> Result<String, &'static str> {
     Ok(c)
 }
 
-fn parse_place_name(raw: &str) -> Result<String, &'static str> {
+pub(crate) fn parse_place_name(raw: &str) -> Result<String, &'static str> {
     let n = crate::domain::fields::clean_text(raw, false)?;
     if n.is_empty() || n.chars().count() > 32 {
         return Err("名称须为 1–32 个字");

@@ -38,6 +38,10 @@ pub struct Verification {
     #[serde(skip)]
     pub grade_label: &'static str,
     pub village: Option<String>,
+    /// The house's road without its number, only with a good signature: a QR copied from
+    /// another house then names that other street. Page only: the API's fields are fixed.
+    #[serde(skip)]
+    pub road: Option<String>,
     #[serde(skip)]
     pub number: String,
 }
@@ -78,13 +82,15 @@ struct Row {
     max_occupants: i32,
     grade: String,
     village: String,
+    address: String,
     occupants: i64,
 }
 
 const SQL: &str = "SELECT p.number, p.status, p.valid_from, p.valid_until, p.max_occupants, p.grade, \
-     v.name AS village, \
+     v.name AS village, h.address, \
      (SELECT COUNT(*) FROM stays s WHERE s.permit_id = p.id AND s.status = 'active') AS occupants \
-     FROM permits p JOIN villages v ON v.id = p.village_id WHERE p.number = ";
+     FROM permits p JOIN villages v ON v.id = p.village_id JOIN properties h ON h.id = p.property_id \
+     WHERE p.number = ";
 
 async fn row(st: &AppState, number: &str) -> Result<Option<Row>, AppError> {
     let backend = st.db.get_database_backend();
@@ -122,6 +128,7 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
             grade: None,
             grade_label: "",
             village: None,
+            road: None,
             number: number.trim().chars().take(40).collect(),
         });
     };
@@ -160,6 +167,9 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
         grade,
         grade_label,
         village: Some(p.village),
+        road: authentic
+            .then(|| crate::domain::property::road_of(&p.address))
+            .flatten(),
         number: p.number,
     })
 }

@@ -341,35 +341,77 @@ pub async fn save_user_grids(
 #[template(path = "admin/audit.html")]
 pub struct AuditPage {
     page: Page,
-    rows: Vec<crate::services::audit::AuditRow>,
+    rows: Vec<crate::services::audit_view::AuditLine>,
     pager: Pager,
     checked: bool,
     broken_at: Option<i64>,
+    filter: crate::services::audit_view::AuditFilter,
+    actions: &'static [(&'static str, &'static str)],
+    /// The filters as a query, so the pager keeps them.
+    pager_base: String,
+}
+
+impl AuditPage {
+    fn date(d: &Option<chrono::NaiveDate>) -> String {
+        d.map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    }
 }
 
 /// The chain is checked only when asked: it reads the whole log, too much for every page view.
-#[get("/admin/audit?<page>&<verify>")]
+#[get("/admin/audit?<page>&<verify>&<person>&<action>&<from>&<to>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn audit(
     who: TownAdmin,
     page_ctx: Page,
     st: &State<AppRef>,
     page: Option<u64>,
     verify: Option<bool>,
+    person: Option<&str>,
+    action: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
 ) -> AppResult<AuditPage> {
-    let (rows, total) =
-        crate::services::audit::page(&st.db, &who.0, Pager::index(page), AUDIT_PER_PAGE).await?;
+    let date = |s: Option<&str>| {
+        s.and_then(|s| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
+    };
+    let filter = crate::services::audit_view::AuditFilter {
+        person: person.unwrap_or_default().chars().take(40).collect(),
+        action: action.unwrap_or_default().chars().take(60).collect(),
+        from: date(from),
+        to: date(to),
+    };
+    let (rows, total) = crate::services::audit_view::page(
+        &st.db,
+        &who.0,
+        &filter,
+        Pager::index(page),
+        AUDIT_PER_PAGE,
+    )
+    .await?;
     let checked = verify.unwrap_or(false);
     let broken_at = if checked {
         crate::services::audit::verify_chain(&st.db).await?
     } else {
         None
     };
+    let enc = super::pages::urlencode;
+    let pager_base = format!(
+        "/admin/audit?person={}&action={}&from={}&to={}&page=",
+        enc(&filter.person),
+        enc(&filter.action),
+        AuditPage::date(&filter.from),
+        AuditPage::date(&filter.to)
+    );
     Ok(AuditPage {
         page: page_ctx,
         rows,
         pager: Pager::sized(page.unwrap_or(1), total, AUDIT_PER_PAGE),
         checked,
         broken_at,
+        filter,
+        actions: crate::domain::audit_labels::ACTIONS,
+        pager_base,
     })
 }
 

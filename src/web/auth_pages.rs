@@ -72,7 +72,11 @@ pub async fn login(
     .await
     {
         Ok(actor) => match sign_in(st, cookies, &actor).await {
-            Ok(()) => Ok(Redirect::to(home_of(actor.role))),
+            // Signed in with the admin's temporary password (now used up): choose one first.
+            Ok(()) => match auth::has_temporary_password(&st.db, actor.id).await {
+                Ok(true) => Ok(Redirect::to("/account/password?first=1")),
+                _ => Ok(Redirect::to(home_of(actor.role))),
+            },
             Err(e) => Err((
                 e.status(),
                 LoginPage {
@@ -219,12 +223,17 @@ pub struct PasswordForm {
     new_password2: String,
 }
 
-#[get("/account/password")]
-pub fn password_page(_who: CurrentUser, page: Page) -> PasswordPage {
+#[get("/account/password?<first>")]
+pub fn password_page(_who: CurrentUser, page: Page, first: Option<&str>) -> PasswordPage {
     PasswordPage {
         page,
         errors: FieldErrors::new(),
-        message: String::new(),
+        message: if first.is_some() {
+            "您用的是管理员重置的临时密码，它只能使用这一次。请现在设置自己的新密码（当前密码填临时密码）。"
+                .into()
+        } else {
+            String::new()
+        },
     }
 }
 

@@ -3,16 +3,16 @@ use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::Form;
 use rocket::http::Status;
+use rocket::response::Redirect;
 use rocket::{FromForm, State, get, post};
 
 use super::guards::{ClientIp, CsrfChecked};
 use super::pages::Page;
 use crate::domain::clock::town_date;
-use crate::domain::dates::zh_date;
 use crate::domain::fields::FieldErrors;
 use crate::domain::identity::DocType;
 use crate::domain::occupancy::OccupancyRule;
-use crate::domain::stay::{Lang, RawCheckIn, StayStatus};
+use crate::domain::stay::{Lang, RawCheckIn};
 use crate::entities::permit;
 use crate::error::{AppError, AppResult};
 use crate::ratelimit::retry_message;
@@ -51,7 +51,7 @@ pub struct CheckinPage {
     number: String,
     sig: String,
     address: String,
-    valid_until_zh: String,
+    valid_until: String,
     max_occupants: i32,
     rooms: Vec<RoomOption>,
     doc_types: Vec<(&'static str, &'static str)>,
@@ -80,10 +80,12 @@ pub struct CheckinForm {
     move_out_expected: Option<String>,
     employer: Option<String>,
     consent: Option<String>,
+    /// Set by the language button: show the form again in `?lang=`, keeping what was typed.
+    switch_lang: Option<String>,
 }
 
 impl CheckinForm {
-    fn raw(&self) -> RawCheckIn {
+    pub(crate) fn raw(&self) -> RawCheckIn {
         let s = |o: &Option<String>| o.clone().unwrap_or_default();
         RawCheckIn {
             name: s(&self.name),
@@ -117,7 +119,7 @@ async fn form_page(
         number: p.number.clone(),
         sig: sig.to_string(),
         address: place.address,
-        valid_until_zh: zh_date(&p.valid_until),
+        valid_until: lang.date(&p.valid_until),
         max_occupants: p.max_occupants,
         rooms: place.rooms,
         doc_types: DocType::ALL
@@ -149,22 +151,6 @@ pub async fn checkin_page(
     form_page(st, page, lang, &p, sig, raw, FieldErrors::new(), None).await
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "stays/checkin_done.html")]
-pub struct CheckinDone {
-    page: Page,
-    lang: Lang,
-    stay_id: i32,
-    status_label: &'static str,
-    checkout_code: String,
-}
-
-impl CheckinDone {
-    fn t(&self, zh: &'static str, en: &'static str) -> &'static str {
-        self.lang.t(zh, en)
-    }
-}
-
 #[post("/p/<number>/checkin?<sig>&<lang>", data = "<form>")]
 #[allow(clippy::too_many_arguments)]
 pub async fn checkin(
@@ -176,7 +162,7 @@ pub async fn checkin(
     sig: Option<&str>,
     lang: Option<&str>,
     form: Form<CheckinForm>,
-) -> Result<CheckinDone, (Status, AppResult<CheckinPage>)> {
+) -> Result<Redirect, (Status, AppResult<CheckinPage>)> {
     let lang = Lang::parse(lang);
     let sig = sig.unwrap_or_default();
     let keys = [
@@ -194,6 +180,10 @@ pub async fn checkin(
         Err(e) => return Err((e.status(), Err(e))),
     };
     let raw = form.raw();
+    if form.switch_lang.is_some() {
+        let page = form_page(st, page, lang, &p, sig, raw, FieldErrors::new(), None).await;
+        return Err((Status::Ok, page));
+    }
     let result = match raw.parse(town_date(now), lang, true) {
         Ok(c) => {
             stays::check_in_with_flood_limit(
@@ -211,13 +201,16 @@ pub async fn checkin(
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {
-        Ok(done) => Ok(CheckinDone {
-            page,
-            lang,
-            stay_id: done.stay_id,
-            status_label: StayStatus::Pending.label(lang),
-            checkout_code: done.checkout_code,
-        }),
+        // 303 to a page that can be reloaded: re-posting would register the person again and
+        // be refused as "already registered", losing the code.
+        Ok(done) => match stays::receipt::seal(&st.pii, done.stay_id, &done.checkout_code, now) {
+            Ok(t) => Ok(Redirect::to(format!(
+                "/stays/{}/receipt?t={t}&lang={}",
+                done.stay_id,
+                lang.as_str()
+            ))),
+            Err(e) => Err((e.status(), Err(e))),
+        },
         Err(AppError::Validation(e)) => Err((
             Status::UnprocessableEntity,
             form_page(st, page, lang, &p, sig, raw, e, None).await,
@@ -265,6 +258,17 @@ pub fn checkout_page(page: Page, lang: Option<&str>, stay: Option<i32>) -> Check
         errors: FieldErrors::new(),
         done: false,
     }
+}
+
+/// Check-out reached from the QR page of the house (`/p/{number}`): the same form.
+#[get("/p/<_number>/checkout?<lang>&<stay>")]
+pub fn checkout_from_qr(
+    page: Page,
+    _number: &str,
+    lang: Option<&str>,
+    stay: Option<i32>,
+) -> CheckoutPage {
+    checkout_page(page, lang, stay)
 }
 
 #[derive(FromForm, Default)]

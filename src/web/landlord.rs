@@ -90,9 +90,28 @@ pub struct HouseForm {
     floors: Option<String>,
     structure: Option<String>,
     rooms: Vec<RoomForm>,
+    /// The "添加房间" button: show the form again with one more blank row (works without JS).
+    add_room: Option<String>,
+    /// A row's "删除" button: show the form again without that row.
+    remove_room: Option<usize>,
 }
 
 impl HouseForm {
+    /// The form again with a row added or removed, when one of those buttons was pressed;
+    /// nothing is saved until "保存房屋".
+    fn rows_changed(&self) -> Option<(RawProperty, usize)> {
+        let mut raw = self.raw();
+        if let Some(i) = self.remove_room {
+            if i < raw.rooms.len() {
+                raw.rooms.remove(i);
+            }
+            return Some((raw, 1));
+        }
+        self.add_room.as_ref()?;
+        let blanks = trailing_blanks(&raw);
+        Some((raw, blanks + 1))
+    }
+
     fn raw(&self) -> RawProperty {
         let s = |o: &Option<String>| o.clone().unwrap_or_default();
         RawProperty {
@@ -115,14 +134,17 @@ impl HouseForm {
     }
 }
 
-/// Blank rows for new rooms: the form works without JavaScript, so it offers spare rows.
-fn with_spare_rows(mut raw: RawProperty, spare: usize) -> RawProperty {
-    let blanks = raw
-        .rooms
+fn trailing_blanks(raw: &RawProperty) -> usize {
+    raw.rooms
         .iter()
         .rev()
         .take_while(|r| r.label.trim().is_empty() && r.area_m2.trim().is_empty())
-        .count();
+        .count()
+}
+
+/// Blank rows for new rooms: the form works without JavaScript, so it offers spare rows.
+fn with_spare_rows(mut raw: RawProperty, spare: usize) -> RawProperty {
+    let blanks = trailing_blanks(&raw);
     for _ in blanks..spare {
         raw.rooms.push(RawRoom {
             floor: "1".into(),
@@ -140,10 +162,21 @@ async fn form_page(
     raw: RawProperty,
     errors: FieldErrors,
 ) -> AppResult<HouseFormPage> {
+    form_page_with(st, page, house_id, raw, errors, 3).await
+}
+
+async fn form_page_with(
+    st: &AppState,
+    page: Page,
+    house_id: Option<i32>,
+    raw: RawProperty,
+    errors: FieldErrors,
+    spare: usize,
+) -> AppResult<HouseFormPage> {
     Ok(HouseFormPage {
         page,
         house_id,
-        raw: with_spare_rows(raw, 3),
+        raw: with_spare_rows(raw, spare),
         villages: town::villages_with_grids(&st.db).await?,
         structures: Structure::ALL
             .iter()
@@ -175,6 +208,10 @@ pub async fn create_house(
     st: &State<AppRef>,
     form: Form<HouseForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<HouseFormPage>)> {
+    if let Some((raw, spare)) = form.rows_changed() {
+        let view = form_page_with(st, page, None, raw, FieldErrors::new(), spare).await;
+        return Err((Status::Ok, view));
+    }
     let raw = form.raw();
     let result = match raw.parse() {
         Ok(d) => properties::create(&st.db, &who.0, d).await,
@@ -230,6 +267,10 @@ pub async fn update_house(
     id: i32,
     form: Form<HouseForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<HouseFormPage>)> {
+    if let Some((raw, spare)) = form.rows_changed() {
+        let view = form_page_with(st, page, Some(id), raw, FieldErrors::new(), spare).await;
+        return Err((Status::Ok, view));
+    }
     let raw = form.raw();
     let result = match raw.parse() {
         Ok(d) => properties::update(&st.db, &who.0, id, d).await,
@@ -256,6 +297,17 @@ pub struct HousePage {
     apps: Vec<ApplicationRow>,
     findings: Vec<crate::services::inspections::findings::FindingView>,
     occupancy: Option<crate::services::tenancy::Occupancy>,
+}
+
+impl HousePage {
+    /// The permit to renew when the house holds an active one: the page then offers 续期
+    /// instead of a second application (which the service would refuse anyway).
+    fn renewable_permit(&self) -> Option<&str> {
+        self.occupancy
+            .as_ref()
+            .filter(|o| o.takes_tenants)
+            .map(|o| o.permit_number.as_str())
+    }
 }
 
 #[get("/landlord/houses/<id>")]
@@ -419,6 +471,57 @@ pub async fn save_declaration(
 pub struct UploadForm<'r> {
     kind: String,
     file: Option<TempFile<'r>>,
+    /// The application page is one form with a file input per kind (the button names the kind).
+    file_ownership_proof: Option<TempFile<'r>>,
+    file_house_photo: Option<TempFile<'r>>,
+    owner_name: Option<String>,
+    ownership_doc_no: Option<String>,
+    intended_use: Option<String>,
+}
+
+impl UploadForm<'_> {
+    fn chosen_file(&self) -> Option<&TempFile<'_>> {
+        let by_kind = match self.kind.as_str() {
+            "ownership_proof" => self.file_ownership_proof.as_ref(),
+            "house_photo" => self.file_house_photo.as_ref(),
+            _ => None,
+        };
+        [self.file.as_ref(), by_kind]
+            .into_iter()
+            .flatten()
+            .find(|f| f.len() > 0)
+    }
+
+    /// The declaration as typed next to the upload, when anything was typed.
+    fn typed(&self) -> Option<DeclarationForm> {
+        typed_declaration(&self.owner_name, &self.ownership_doc_no, &self.intended_use)
+    }
+}
+
+fn typed_declaration(
+    owner_name: &Option<String>,
+    doc_no: &Option<String>,
+    intended_use: &Option<String>,
+) -> Option<DeclarationForm> {
+    let any = [owner_name, doc_no, intended_use]
+        .iter()
+        .any(|f| f.as_deref().is_some_and(|v| !v.trim().is_empty()));
+    any.then(|| DeclarationForm {
+        owner_name: owner_name.clone(),
+        ownership_doc_no: doc_no.clone(),
+        intended_use: intended_use.clone(),
+    })
+}
+
+impl DeclarationForm {
+    fn parse(&self) -> Result<Declaration, FieldErrors> {
+        let s = |o: &Option<String>| o.clone().unwrap_or_default();
+        Declaration::parse(
+            &s(&self.owner_name),
+            &s(&self.ownership_doc_no),
+            &s(&self.intended_use),
+        )
+    }
 }
 
 /// Reads an uploaded file whole, refusing it past the photo size limit.
@@ -445,30 +548,49 @@ pub async fn upload_document(
 ) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
     let result = async {
         let file = form
-            .file
-            .as_ref()
-            .filter(|f| f.len() > 0)
+            .chosen_file()
             .ok_or_else(|| AppError::field("file", "请选择要上传的图片"))?;
         let bytes = read_upload(file).await?;
         let photo = uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await?;
         applications::attach_document(&st.db, &who.0, id, &form.kind, &photo.id).await
     }
     .await;
-    match result {
-        Ok(()) => Ok(Flash::success(
+    let typed = form.typed();
+    match (result, typed) {
+        (Ok(()), None) => Ok(Flash::success(
             Redirect::to(format!("/landlord/applications/{id}")),
             "材料已上传",
         )),
-        Err(e @ (AppError::Validation(_) | AppError::PayloadTooLarge(_))) => {
+        // The declaration typed before uploading is kept: saved when complete, otherwise shown
+        // again as typed (not yet saved) so nothing is lost.
+        (Ok(()), Some(t)) => match t.parse() {
+            Ok(d) => match applications::save_declaration(&st.db, &who.0, id, d).await {
+                Ok(()) => Ok(Flash::success(
+                    Redirect::to(format!("/landlord/applications/{id}")),
+                    "材料已上传，申报信息已保存",
+                )),
+                Err(e) => Err((e.status(), Err(e))),
+            },
+            Err(_) => {
+                let mut page = page;
+                page.flash = Some((
+                    "success".into(),
+                    "材料已上传。申报信息尚未填完，填完后请保存".into(),
+                ));
+                let view = application_page(st, &who, page, id, FieldErrors::new(), Some(&t));
+                Err((Status::Ok, view.await))
+            }
+        },
+        (Err(e @ (AppError::Validation(_) | AppError::PayloadTooLarge(_))), typed) => {
             let status = e.status();
             let mut errs = FieldErrors::new();
             errs.add(format!("upload_{}", form.kind), upload_message(&e));
             Err((
                 status,
-                application_page(st, &who, page, id, errs, None).await,
+                application_page(st, &who, page, id, errs, typed.as_ref()).await,
             ))
         }
-        Err(other) => Err((other.status(), Err(other))),
+        (Err(other), _) => Err((other.status(), Err(other))),
     }
 }
 
@@ -503,6 +625,9 @@ pub async fn delete_document(
 #[derive(FromForm, Default)]
 pub struct SubmitForm {
     pledge_accepted: bool,
+    owner_name: Option<String>,
+    ownership_doc_no: Option<String>,
+    intended_use: Option<String>,
 }
 
 #[post("/landlord/applications/<id>/submit", data = "<form>")]
@@ -514,6 +639,22 @@ pub async fn submit(
     id: i32,
     form: Form<SubmitForm>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<ApplicationPage>)> {
+    // The page is one form: what was typed in the declaration is saved before submitting.
+    let typed = typed_declaration(&form.owner_name, &form.ownership_doc_no, &form.intended_use);
+    if let Some(t) = &typed {
+        let saved = match t.parse() {
+            Ok(d) => applications::save_declaration(&st.db, &who.0, id, d).await,
+            Err(e) => Err(AppError::Validation(e)),
+        };
+        match saved {
+            Ok(()) => {}
+            Err(AppError::Validation(e)) => {
+                let view = application_page(st, &who, page, id, e, Some(t)).await;
+                return Err((Status::UnprocessableEntity, view));
+            }
+            Err(other) => return Err((other.status(), Err(other))),
+        }
+    }
     match applications::submit(
         &st.db,
         &crate::services::inspections::TaskPolicy::of(st),
@@ -529,8 +670,24 @@ pub async fn submit(
         )),
         Err(AppError::Validation(e)) => Err((
             Status::UnprocessableEntity,
-            application_page(st, &who, page, id, e, None).await,
+            application_page(st, &who, page, id, e, typed.as_ref()).await,
         )),
         Err(other) => Err((other.status(), Err(other))),
+    }
+}
+
+#[post("/landlord/applications/<id>/delete")]
+pub async fn delete_draft(
+    _csrf: CsrfChecked,
+    who: Landlord,
+    st: &State<AppRef>,
+    id: i32,
+) -> Flash<Redirect> {
+    match crate::services::application_drafts::delete_draft(&st.db, &who.0, id).await {
+        Ok(()) => Flash::success(Redirect::to("/landlord"), "草稿已删除"),
+        Err(e) => Flash::error(
+            Redirect::to(format!("/landlord/applications/{id}")),
+            e.to_string(),
+        ),
     }
 }

@@ -72,11 +72,16 @@ pub struct PdfDownload {
 }
 
 pub fn pdf_download(number: &str, body: Vec<u8>) -> PdfDownload {
+    pdf_file(&format!("permit-{number}.pdf"), body)
+}
+
+/// A PDF download named `file_name` (ASCII: numbers and fixed words only).
+pub fn pdf_file(file_name: &str, body: Vec<u8>) -> PdfDownload {
     PdfDownload {
         body,
         disposition: Header::new(
             "Content-Disposition",
-            format!("attachment; filename=\"permit-{number}.pdf\""),
+            format!("attachment; filename=\"{file_name}\""),
         ),
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP layer: routes by actor, guards, catchers and security headers. Thin: rules live in services.
 pub mod admin;
+pub mod admin_places;
 pub mod admin_tasks;
 pub mod admin_users;
 pub mod admin_webhooks;
@@ -8,6 +9,7 @@ pub mod auth_pages;
 pub mod checkin;
 pub mod command;
 pub mod command_charts;
+pub mod checkin_receipt;
 pub mod guards;
 pub mod inspector;
 pub mod inspector_report;
@@ -15,9 +17,11 @@ pub mod landlord;
 pub mod landlord_fix;
 pub mod landlord_permits;
 pub mod notices;
+pub mod landlord_tenants;
 pub mod pages;
 pub mod permits;
 pub mod photos;
+pub mod proofs;
 pub mod public;
 pub mod residents;
 pub mod respond;
@@ -56,7 +60,10 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord::upload_document,
                 landlord::delete_document,
                 landlord::submit,
+                landlord::delete_draft,
                 landlord_fix::report_fix,
+                landlord_tenants::new_tenant,
+                landlord_tenants::register_tenant,
                 photos::photo,
                 staff::inspector_home,
                 inspector::task,
@@ -72,6 +79,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin::villages,
                 admin::create_village,
                 admin::create_grid,
+                admin_places::rename_village,
+                admin_places::rename_grid,
                 admin::users,
                 admin::create_user,
                 admin::user_grids,
@@ -112,6 +121,12 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 checkin::checkin,
                 checkin::checkout_page,
                 checkin::checkout,
+                checkin::checkout_from_qr,
+                checkin_receipt::receipt_page,
+                proofs::verify_page,
+                proofs::pdf,
+                proofs::proof_page,
+                proofs::issue,
                 tenants::confirm,
                 tenants::reject,
                 tenants::checkout,

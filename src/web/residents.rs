@@ -86,6 +86,9 @@ pub struct RegisterPage {
     villages: Vec<(i32, String)>,
     doc_types: Vec<(&'static str, &'static str)>,
     active_on: String,
+    offers_proofs: bool,
+    /// The official's menu for officials; the admin's for the town admin.
+    official_menu: bool,
 }
 
 impl RegisterPage {
@@ -145,6 +148,8 @@ pub async fn register(
             .map(|t| (t.as_str(), t.label_zh()))
             .collect(),
         active_on: f.active_on.map(|d| d.to_string()).unwrap_or_default(),
+        offers_proofs: crate::services::proofs::register_offers_proofs(&who.0),
+        official_menu: who.0.role == crate::domain::role::Role::VillageOfficial,
         filter: f,
     })
 }
@@ -156,6 +161,7 @@ pub struct RevealPage {
     stay_id: i32,
     name: String,
     doc_number: String,
+    phone: String,
 }
 
 /// The explicit, audited "show whole number" action.
@@ -167,12 +173,13 @@ pub async fn reveal(
     st: &State<AppRef>,
     id: i32,
 ) -> AppResult<RevealPage> {
-    let (name, doc_number) = residents::reveal(&st.db, &st.pii, &who.0, id).await?;
+    let (name, doc_number, phone) = residents::reveal(&st.db, &st.pii, &who.0, id).await?;
     Ok(RevealPage {
         page,
         stay_id: id,
         name,
         doc_number,
+        phone,
     })
 }
 

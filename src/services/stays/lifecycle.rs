@@ -209,6 +209,11 @@ pub async fn retention_wipe(
         ))
     })?;
     let tx = crate::db::begin_write(db).await?;
+    let wiped = stay::Entity::find()
+        .filter(stay::Column::Status.is_not_in(OPEN))
+        .filter(stay::Column::EndedAt.lt(cutoff))
+        .filter(stay::Column::WipedAt.is_null());
+    crate::services::proofs::revoke_for_retention(&tx, wiped, now).await?;
     let none = || Option::<String>::None;
     let r = stay::Entity::update_many()
         .col_expr(stay::Column::Name, none().into())

@@ -11,7 +11,10 @@ use serde::Serialize;
 use super::audit;
 
 pub mod api;
+mod by_landlord;
 mod lifecycle;
+mod places;
+pub mod receipt;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::signing::{PermitKeyring, PermitSigningFields};
 use crate::domain::event::EventKind;
@@ -22,9 +25,11 @@ use crate::domain::permit_number::parse_permit_number;
 use crate::domain::stay::{CheckIn, Lang, StayStatus, new_checkout_code, normalise_checkout_code};
 use crate::entities::{notification, permit, room, stay};
 use crate::error::AppError;
+pub use by_landlord::register_for_tenant;
 pub use lifecycle::{
     Transition, check_out_with_code, landlord_transition, lapse_pending, retention_wipe,
 };
+pub use places::{CheckInPlace, RoomOption, letting_rooms, place_of};
 
 /// More new registrations than this on one permit within an hour looks like abuse.
 pub const FLOOD_PER_HOUR: u64 = 20;
@@ -102,63 +107,6 @@ pub fn ensure_takes_tenants(
     Err(AppError::Conflict(lang.t(zh, en).to_string()))
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct RoomOption {
-    pub id: i32,
-    pub label: String,
-    pub capacity: u32,
-}
-
-/// Where a check-in form registers a tenant: the house's address and its lettable rooms.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckInPlace {
-    pub address: String,
-    pub rooms: Vec<RoomOption>,
-}
-
-/// The address and lettable rooms of the house a permit covers.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn place_of<C: ConnectionTrait>(
-    db: &C,
-    rule: &OccupancyRule,
-    p: &permit::Model,
-) -> Result<CheckInPlace, AppError> {
-    let address = crate::entities::property::Entity::find_by_id(p.property_id)
-        .one(db)
-        .await?
-        .map(|h| h.address)
-        .unwrap_or_default();
-    Ok(CheckInPlace {
-        address,
-        rooms: letting_rooms(db, rule, p.property_id).await?,
-    })
-}
-
-/// The rooms of the permit's house that may be let, with their caps.
-#[tracing::instrument(level = "debug", skip_all, fields(property_id = property_id))]
-pub async fn letting_rooms<C: ConnectionTrait>(
-    db: &C,
-    rule: &OccupancyRule,
-    property_id: i32,
-) -> Result<Vec<RoomOption>, AppError> {
-    let rooms = room::Entity::find()
-        .filter(room::Column::PropertyId.eq(property_id))
-        .all(db)
-        .await?;
-    Ok(rooms
-        .into_iter()
-        .filter_map(|r| {
-            let kind = RoomKind::parse(&r.kind)?;
-            let capacity = room_capacity(rule, kind, r.area_m2);
-            (capacity > 0).then_some(RoomOption {
-                id: r.id,
-                label: r.label,
-                capacity,
-            })
-        })
-        .collect())
-}
-
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckedIn {
     pub stay_id: i32,
@@ -232,6 +180,38 @@ pub async fn check_in_with_flood_limit(
     lang: Lang,
     now: DateTime<Utc>,
 ) -> Result<CheckedIn, AppError> {
+    let by = Registrar::Tenant { flood_per_hour };
+    register(db, pii, rule, by, permit_id, input, lang, now).await
+}
+
+/// Who registers a stay: the tenant from the QR (pending until the landlord confirms; the
+/// hourly flood limit guards the public code) or the landlord for them (active at once).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Registrar {
+    Tenant { flood_per_hour: u64 },
+    Landlord(i32),
+}
+
+/// One registration under the permit's caps and the one-open-stay rule, whoever registers.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn register(
+    db: &DatabaseConnection,
+    pii: &PiiCipher,
+    rule: &OccupancyRule,
+    by: Registrar,
+    permit_id: i32,
+    input: CheckIn,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> Result<CheckedIn, AppError> {
+    let (flood_per_hour, landlord) = match by {
+        Registrar::Tenant { flood_per_hour } => (flood_per_hour, None),
+        Registrar::Landlord(id) => (u64::MAX, Some(id)),
+    };
+    let status = match landlord {
+        Some(_) => StayStatus::Active,
+        None => StayStatus::Pending,
+    };
     let tx = crate::db::begin_write(db).await?;
     // Concurrent check-ins on one permit queue on its row (PostgreSQL); SQLite's IMMEDIATE
     // transaction already serialises writers, and sea-query emits no lock clause there.
@@ -307,7 +287,7 @@ pub async fn check_in_with_flood_limit(
         permit_id: Set(p.id),
         property_id: Set(p.property_id),
         room_id: Set(input.room_id),
-        status: Set(StayStatus::Pending.as_str().into()),
+        status: Set(status.as_str().into()),
         name: Set(Some(input.name.clone())),
         doc_type: Set(input.doc.doc_type().as_str().into()),
         doc_number_enc: Set(Some(enc(input.doc.as_str())?)),
@@ -321,6 +301,7 @@ pub async fn check_in_with_flood_limit(
         employer: Set(input.employer.clone()),
         checkout_code_hash: Set(code_hash(pii, &code)),
         created_at: Set(now),
+        confirmed_at: Set(landlord.map(|_| now)),
         ..Default::default()
     }
     .insert(&tx)
@@ -335,20 +316,29 @@ pub async fn check_in_with_flood_limit(
     };
     audit::record(
         &tx,
-        None,
-        "stay.check_in",
+        landlord,
+        if landlord.is_some() {
+            "stay.register_by_landlord"
+        } else {
+            "stay.check_in"
+        },
         "stay",
         s.id,
         serde_json::json!({"permit": p.number, "room_id": s.room_id}),
     )
     .await?;
     let label = room.as_ref().map(|r| r.label.as_str()).unwrap_or_default();
-    let ev = stay_event(EventKind::StayPending, &p, s.id, label, s.move_in);
+    // A landlord's own registration is confirmed as it is made: nobody needs asking.
+    let kind = match landlord {
+        Some(_) => EventKind::StayConfirmed,
+        None => EventKind::StayPending,
+    };
+    let ev = stay_event(kind, &p, s.id, label, s.move_in);
     crate::services::events::record(&tx, now, ev).await?;
     tx.commit().await?;
     Ok(CheckedIn {
         stay_id: s.id,
-        status: StayStatus::Pending.as_str(),
+        status: status.as_str(),
         checkout_code: code,
     })
 }

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{accounts, dashboard, events, housing, inspections, permits, stays, users};
+use super::{accounts, dashboard, events, housing, inspections, permits, proofs, stays, users};
 use crate::domain::inspection::{TaskKind, TaskStatus};
 use crate::services::applications::ApplicationRow;
 use crate::services::inspections::tasks::TaskRow;
@@ -135,7 +135,8 @@ impl Modify for Setup {
         permits::approve, permits::reject, permits::get_permit, permits::list_permits,
         permits::suspend, permits::reinstate, permits::revoke, permits::certificate,
         permits::verify, permits::signing_keys,
-        stays::check_in, stays::confirm, stays::reject, stays::checkout, stays::register,
+        stays::check_in, stays::register_for_tenant, stays::confirm, stays::reject, stays::checkout, stays::register,
+        proofs::issue, proofs::verify,
         users::reset_password, document,
         events::subscribe, events::subscriptions, events::unsubscribe, events::deliveries,
         events::retry, events::my_notifications, events::read_notification, events::report,

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod housing;
 pub mod inspections;
 pub mod permits;
+pub mod proofs;
 pub mod stays;
 pub mod users;
 
@@ -49,10 +50,13 @@ pub fn routes() -> Vec<Route> {
         permits::verify,
         permits::signing_keys,
         stays::check_in,
+        stays::register_for_tenant,
         stays::confirm,
         stays::reject,
         stays::checkout,
         stays::register,
+        proofs::issue,
+        proofs::verify,
         users::reset_password,
         events::subscribe,
         events::subscriptions,

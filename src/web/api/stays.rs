@@ -56,6 +56,52 @@ pub struct CheckInBody {
     lang: Option<String>,
 }
 
+impl CheckInBody {
+    fn raw(&self) -> RawCheckIn {
+        RawCheckIn {
+            name: text(&self.name).to_string(),
+            doc_type: text(&self.doc_type).to_string(),
+            doc_number: text(&self.doc_number).to_string(),
+            phone: text(&self.phone).to_string(),
+            room_id: text(&self.room_id).to_string(),
+            move_in: text(&self.move_in).to_string(),
+            move_out_expected: text(&self.move_out_expected).to_string(),
+            employer: text(&self.employer).to_string(),
+            consent: true,
+        }
+    }
+}
+
+/// The landlord registers a tenant for them (no `sig` needed; it is ignored): the stay is
+/// `active` at once, under the same caps and one-open-stay rule. Give the tenant the code.
+#[utoipa::path(post, path = "/properties/{id}/stays", tag = "stays",
+    params(("id" = i32, Path)), request_body = CheckInBody,
+    responses((status = 201, body = CheckedIn), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 415, body = Problem), (status = 422, body = Problem)))]
+#[post("/properties/<id>/stays", data = "<body>")]
+pub async fn register_for_tenant(
+    who: Landlord,
+    st: &State<AppRef>,
+    id: i32,
+    _json: JsonBody,
+    body: Json<CheckInBody>,
+) -> AppResult<(Status, Json<CheckedIn>)> {
+    validated(&*body)?;
+    let done = crate::services::stays::register_for_tenant(
+        &st.db,
+        &st.pii,
+        &occupancy_rule(st),
+        &who.0,
+        id,
+        &body.raw(),
+        false,
+        st.config.clock.now(),
+    )
+    .await?;
+    Ok((Status::Created, Json(done)))
+}
+
 /// A tenant checks in on a permit; the landlord confirms. `checkout_code` is shown once.
 #[utoipa::path(post, path = "/permits/{number}/stays", tag = "stays", security(()),
     params(("number" = String, Path)), request_body = CheckInBody,
@@ -80,17 +126,7 @@ pub async fn check_in(
         lang,
     )?;
     validated(&*body)?;
-    let raw = RawCheckIn {
-        name: text(&body.name).to_string(),
-        doc_type: text(&body.doc_type).to_string(),
-        doc_number: text(&body.doc_number).to_string(),
-        phone: text(&body.phone).to_string(),
-        room_id: text(&body.room_id).to_string(),
-        move_in: text(&body.move_in).to_string(),
-        move_out_expected: text(&body.move_out_expected).to_string(),
-        employer: text(&body.employer).to_string(),
-        consent: true,
-    };
+    let raw = body.raw();
     let cx = CheckInContext {
         db: &st.db,
         keyring: &st.keyring,
