@@ -44,7 +44,7 @@ const INDEXES: &[(&str, &str, &[&str])] = &[
     (
         "ix_m007_findings_closed",
         "findings",
-        &["closed_at", "property_id"],
+        &["closed_at", "status", "property_id"],
     ),
     (
         "ix_m007_stays_status_property",
@@ -56,7 +56,13 @@ const INDEXES: &[(&str, &str, &[&str])] = &[
         "stays",
         &["created_at", "property_id"],
     ),
-    ("ix_m007_stays_ended", "stays", &["ended_at", "property_id"]),
+    (
+        "ix_m007_stays_ended",
+        "stays",
+        &["ended_at", "status", "property_id"],
+    ),
+    // Search finds a resident by their whole name.
+    ("ix_m007_stays_name", "stays", &["name"]),
 ];
 
 #[async_trait::async_trait]

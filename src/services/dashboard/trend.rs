@@ -31,22 +31,17 @@ async fn per_week<C: ConnectionTrait, E: EntityTrait>(
     cond: Condition,
     bounds: &[DateTime<Utc>],
 ) -> Result<Vec<i64>, AppError> {
-    let (Some(first), Some(end)) = (bounds.first(), bounds.last()) else {
-        return Ok(vec![]);
-    };
-    let mut q = Query::select();
-    q.from(E::default())
-        .cond_where(cond.add(at.gte(*first)).add(at.lt(*end)));
-    for (i, pair) in bounds.windows(2).enumerate() {
-        let inside = Condition::all().add(at.gte(pair[0])).add(at.lt(pair[1]));
-        let e: Expr = Expr::case(inside, 1i32).finally(0i32).into();
-        q.expr_as(e.sum(), format!("w{i}"));
-    }
-    let row = db.query_one(&q).await?;
-    let mut out = Vec::with_capacity(bounds.len() - 1);
-    for i in 0..bounds.len() - 1 {
-        let n = match &row {
-            Some(r) => r.try_get::<Option<i64>>("", &format!("w{i}"))?.unwrap_or(0),
+    // One COUNT per week over an index range ((time, status, house) indexes of m007): SQLite
+    // counts index entries without visiting rows, where one pass with a CASE per week did not.
+    let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
+    for pair in bounds.windows(2) {
+        let q = Query::select()
+            .expr_as(Expr::col(at).count(), "n")
+            .from(E::default())
+            .cond_where(cond.clone().add(at.gte(pair[0])).add(at.lt(pair[1])))
+            .to_owned();
+        let n = match db.query_one(&q).await? {
+            Some(r) => r.try_get::<i64>("", "n")?,
             None => 0,
         };
         out.push(n);
