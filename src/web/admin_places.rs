@@ -17,7 +17,7 @@ fn back<T>(r: Result<T, crate::error::AppError>, what: &str) -> Flash<Redirect> 
     match r {
         Ok(_) => Flash::success(to, format!("{what}名称已修改")),
         // A refused name says why (the field's message), not just that the form was wrong.
-        Err(e) => Flash::error(to, super::landlord::upload_message(&e)),
+        Err(e) => Flash::error(to, super::landlord_applications::upload_message(&e)),
     }
 }
 

@@ -8,7 +8,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{FromForm, State, get, post};
 
 use super::guards::{CsrfChecked, CurrentUser, Inspector};
-use super::landlord::read_upload;
+use super::landlord_applications::read_upload;
 use super::pages::Page;
 use crate::domain::checklist::{AnswerResult, Checklist, ItemKind};
 use crate::domain::fields::FieldErrors;

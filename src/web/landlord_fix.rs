@@ -6,7 +6,9 @@ use rocket::response::{Flash, Redirect};
 use rocket::{FromForm, State, post};
 
 use super::guards::{CsrfChecked, Landlord};
-use super::landlord::{ApplicationPage, application_page, read_upload, upload_message};
+use super::landlord_applications::{
+    ApplicationPage, application_page, read_upload, upload_message,
+};
 use super::pages::Page;
 use crate::AppRef;
 use crate::domain::fields::FieldErrors;

@@ -14,6 +14,7 @@ pub mod guards;
 pub mod inspector;
 pub mod inspector_report;
 pub mod landlord;
+pub mod landlord_applications;
 pub mod landlord_fix;
 pub mod landlord_permits;
 pub mod notices;
@@ -55,12 +56,12 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 landlord::update_house,
                 landlord::house,
                 landlord::apply,
-                landlord::application,
-                landlord::save_declaration,
-                landlord::upload_document,
-                landlord::delete_document,
-                landlord::submit,
-                landlord::delete_draft,
+                landlord_applications::application,
+                landlord_applications::save_declaration,
+                landlord_applications::upload_document,
+                landlord_applications::delete_document,
+                landlord_applications::submit,
+                landlord_applications::delete_draft,
                 landlord_fix::report_fix,
                 landlord_tenants::new_tenant,
                 landlord_tenants::register_tenant,

@@ -329,7 +329,7 @@ pub async fn upload_photo(
         .as_ref()
         .filter(|f| f.len() > 0)
         .ok_or_else(|| AppError::field("file", "请上传图片文件（字段名 file）"))?;
-    let bytes = crate::web::landlord::read_upload(file).await?;
+    let bytes = crate::web::landlord_applications::read_upload(file).await?;
     Ok((
         Status::Created,
         Json(uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await?),
