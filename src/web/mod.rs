@@ -7,9 +7,11 @@ pub mod auth_pages;
 pub mod checkin;
 pub mod guards;
 pub mod inspector;
+pub mod inspector_walk;
 pub mod landlord;
 pub mod landlord_fix;
 pub mod landlord_permits;
+pub mod offline;
 pub mod pages;
 pub mod permits;
 pub mod photos;
@@ -32,6 +34,11 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
             routes![
                 pages::index,
                 pages::stylesheet,
+                offline::service_worker,
+                offline::manifest,
+                offline::offline_js,
+                offline::walk_js,
+                offline::icon,
                 auth_pages::login_page,
                 auth_pages::login,
                 auth_pages::logout,
@@ -56,8 +63,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 staff::inspector_home,
                 inspector::task,
                 inspector::start,
-                inspector::walk,
-                inspector::walk_submit,
+                inspector_walk::walk,
+                inspector_walk::walk_submit,
                 inspector::inspection,
                 staff::official_home,
                 staff::official_application,
@@ -216,7 +223,8 @@ impl Fairing for SecurityHeaders {
         ));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
         let path = req.uri().path().as_str();
-        if path != "/static/app.css"
+        // The shell may be cached; pages stay no-store (the service worker keeps its own copies).
+        if !path.starts_with("/static/")
             && !path.starts_with("/photos/")
             && !path.starts_with(api::docs::ASSET_PREFIX)
         {

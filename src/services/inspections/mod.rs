@@ -1,9 +1,11 @@
 //! Inspections: tasks routed to grid workers, the checklist walk and its outcome, findings and
 //! the rectification loop, routine patrols.
 pub mod findings;
+pub mod previous;
 pub mod progress;
 pub mod routine;
 pub mod submit;
+pub mod walk;
 pub mod tasks;
 pub mod view;
 
