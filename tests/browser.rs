@@ -117,6 +117,13 @@ impl Ctx {
         self.c.execute("arguments[0].scrollIntoView({block:'center'})", vec![serde_json::to_value(&e)?]).await?;
         Ok(e.click().await?)
     }
+    /// Clicks something that loads a new page and waits for that page.
+    async fn click_nav(&self, css: &str) -> Res<()> {
+        self.js("window.__anjuOld = true; return true").await?;
+        self.click(css).await?;
+        self.until("the next page", "window.__anjuOld === undefined && document.readyState === 'complete'").await?;
+        Ok(())
+    }
     async fn js(&self, script: &str) -> Res<Value> {
         Ok(self.c.execute(script, vec![]).await?)
     }
@@ -145,7 +152,7 @@ impl Ctx {
         self.go("/login").await?;
         self.fill("input[name=phone]", phone).await?;
         self.fill("input[name=password]", DEMO_PASSWORD).await?;
-        self.click("form button[type=submit]").await?;
+        self.click_nav("form button[type=submit]").await?;
         self.until("signed in", "location.pathname !== '/login'").await?;
         Ok(())
     }
@@ -170,9 +177,11 @@ impl Ctx {
 
 /// A photo as a phone takes it: 4000×3000, detailed enough that JPEG cannot shrink it much.
 fn phone_photo(dir: &Path, n: u32) -> PathBuf {
+    // Smooth shading with a little sensor noise: about what a 12-megapixel phone photo weighs.
     let img = image::RgbImage::from_fn(4000, 3000, |x, y| {
-        let v = (x.wrapping_mul(31) ^ y.wrapping_mul(17) ^ n.wrapping_mul(7919)).wrapping_mul(2654435761);
-        image::Rgb([(v >> 8) as u8, (v >> 16) as u8, ((x + y + n) & 0xff) as u8])
+        let noise = (x.wrapping_mul(31) ^ y.wrapping_mul(17) ^ n.wrapping_mul(7919)).wrapping_mul(2654435761) >> 27;
+        let shade = |v: u32| (v % 200 + noise) as u8;
+        image::Rgb([shade(x / 20 + n * 40), shade(y / 15), shade((x + y) / 40)])
     });
     let path = dir.join(format!("phone-{n}.jpg"));
     let mut f = std::fs::File::create(&path).expect("photo file");
@@ -243,6 +252,8 @@ async fn fill_walk(cx: &Ctx, fail: Option<&str>, photos: &[(usize, PathBuf)]) ->
         cx.el(&format!("#p{i}")).await?.send_keys(&p.display().to_string()).await?;
         cx.until("the photo downscaled", &format!("document.querySelector('#item-{i} .queued-photo img') !== null")).await?;
     }
+    // Script errors are kept so a failure can say what broke.
+    cx.js("window.__errs = []; addEventListener('error', (e) => __errs.push(e.message)); addEventListener('unhandledrejection', (e) => __errs.push(String(e.reason))); return true").await?;
     // The verdict of a number follows its value.
     let v = cx.js("return document.querySelector('fieldset[data-kind=number] output.verdict').textContent").await?;
     assert_eq!(v, json!("判定：合格"));
@@ -262,25 +273,24 @@ async fn scenario(cx: &Ctx) -> Res<()> {
     cx.fill("#r0f", "1").await?;
     cx.fill("#r0a", "16").await?;
     cx.el("#r0k").await?.select_by_value("bedroom").await?;
-    cx.click("form[action^='/landlord/houses'] button[type=submit]").await?;
+    cx.click_nav("form[action^='/landlord/houses'] button[type=submit]").await?;
     cx.until("the house page", "/^\\/landlord\\/houses\\/\\d+$/.test(location.pathname)").await?;
-    cx.click("form[action*='/apply'] button[type=submit]").await?;
+    cx.click_nav("form[action*='/apply'] button[type=submit]").await?;
     cx.until("the application page", "/^\\/landlord\\/applications\\/\\d+$/.test(location.pathname)").await?;
     let app_path = cx.path().await?;
     let landlord_app: i32 = app_path.rsplit('/').next().ok_or("id")?.parse()?;
     cx.fill("#owner_name", "王房东").await?;
     cx.fill("#ownership_doc_no", "浙(2020)花街镇不动产权第0001234号").await?;
-    cx.click("form[action*='/declaration'] button[type=submit]").await?;
-    cx.el("#owner_name").await?;
+    cx.click_nav("form[action*='/declaration'] button[type=submit]").await?;
     for (n, kind) in ["ownership_proof", "house_photo"].iter().enumerate() {
         let p = cx.files.join(format!("doc-{n}.png"));
         std::fs::write(&p, png(50 + n as u32, 40))?;
         cx.el(&format!("#file_{kind}")).await?.send_keys(&p.display().to_string()).await?;
-        cx.click(&format!("form:has(#file_{kind}) button[type=submit]")).await?;
-        cx.until("the upload", &format!("location.pathname === '{app_path}' && !document.querySelector('#file_{kind}')?.value")).await?;
+        cx.click_nav(&format!("form:has(#file_{kind}) button[type=submit]")).await?;
+        cx.until("the upload", &format!("location.pathname === '{app_path}'")).await?;
     }
     cx.click("input[name=pledge_accepted]").await?;
-    cx.click("button[form=submit-form]").await?;
+    cx.click_nav("button[form=submit-form]").await?;
     let walk_task = task_of(cx, landlord_app).await?;
 
     // A second house for the offline walk, made before the task list is opened.
@@ -296,7 +306,7 @@ async fn scenario(cx: &Ctx) -> Res<()> {
     cx.go(&format!("/inspector/tasks/{walk_task}")).await?;
     let tel = cx.el("a[href^='tel:']").await?.attr("href").await?;
     assert_eq!(tel.as_deref(), Some("tel:13900000004"));
-    cx.click("button[form=start-form]").await?;
+    cx.click_nav("button[form=start-form]").await?;
     cx.until("the walk", "location.pathname.endsWith('/walk')").await?;
     let failed = "wiring.no_improvised";
     let idx = c.items().position(|i| i.key == failed).ok_or("item")?;
@@ -357,7 +367,7 @@ async fn scenario(cx: &Ctx) -> Res<()> {
     // 4. The official approves the house that passed.
     cx.sign_in(OFFICIAL_JX).await?;
     cx.go(&format!("/official/applications/{offline_app}/review")).await?;
-    cx.click("form[action*='/approve'] button[type=submit]").await?;
+    cx.click_nav("form[action*='/approve'] button[type=submit]").await?;
     let deadline = Instant::now() + Duration::from_secs(15);
     let p = loop {
         if let Some(p) = permit::Entity::find().filter(permit::Column::ApplicationId.eq(offline_app)).one(&cx.db).await? {
@@ -384,8 +394,9 @@ async fn scenario(cx: &Ctx) -> Res<()> {
     cx.el("#room_id").await?.select_by_value(room.as_str().ok_or("room")?).await?;
     cx.js(&format!("document.getElementById('move_in').value = '{}'; return true", today_cst())).await?;
     cx.click("input[name=consent]").await?;
-    cx.click("form[action*='/checkin'] button[type=submit]").await?;
-    cx.until("the check-in result", "!location.pathname.endsWith('/checkin')").await?;
+    cx.click_nav("form[action*='/checkin'] button[type=submit]").await?;
+    // The result page shows the check-out code the tenant must keep.
+    cx.until("the check-in result", "document.body.innerText.includes('退租码')").await?;
     let width = cx.js("return document.documentElement.scrollWidth").await?;
     assert!(width.as_u64().unwrap_or(999) <= 390, "no sideways scrolling at 390 px: {width}");
     let stays = stay::Entity::find().filter(stay::Column::PermitId.eq(p.id)).count(&cx.db).await?;
@@ -437,6 +448,9 @@ fn field_work_in_a_real_browser() {
             }
             if let Ok(html) = cx.c.source().await {
                 std::fs::write(shots.join("field_work_in_a_real_browser.html"), html).ok();
+            }
+            if let Ok(errs) = cx.c.execute("return window.__errs || []", vec![]).await {
+                eprintln!("script errors on the page: {errs}");
             }
             eprintln!("failed: {e}");
         }

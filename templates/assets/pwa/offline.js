@@ -44,18 +44,25 @@
   // sign-out form, so a queue kept across a new sign-in is sent with the new token.
   function csrf() {
     const f = document.querySelector('form[action^="/logout?_csrf="]');
-    return f ? new URL(f.action, location.href).searchParams.get('_csrf') : null;
+    return f ? new URL(f.getAttribute('action'), location.href).searchParams.get('_csrf') : null;
   }
 
-  let sending = false;
   const landed = {}; // submission_id → the inspection record the server answered with
 
   // Sends one queued walk. Network trouble throws (the entry stays queued); an answer from the
   // server settles it either way: accepted, or refused with a message the worker must act on.
   async function send(e) {
+    // Parts go in the form's order: the server reads `a[3].…` fields as one answer only when
+    // they are adjacent, so each photo follows the last field of its answer.
     const fd = new FormData();
-    for (const [k, v] of e.fields) fd.append(k, v);
-    for (const p of e.photos) fd.append(p.name, p.blob, p.filename || 'photo.jpg');
+    const group = (k) => { const m = /^(a\[\d+\])\./.exec(k); return m ? m[1] : null; };
+    const photo = (p) => fd.append(p.name, p.blob, p.filename || 'photo.jpg');
+    e.fields.forEach(([k, v], i) => {
+      fd.append(k, v);
+      const g = group(k);
+      if (g && !e.fields.slice(i + 1).some(([k2]) => group(k2) === g)) e.photos.filter((p) => group(p.name) === g).forEach(photo);
+    });
+    e.photos.filter((p) => !e.fields.some(([k]) => group(k) === group(p.name))).forEach(photo);
     const url = new URL(e.path, location.href);
     const token = csrf();
     if (token) url.searchParams.set('_csrf', token);
@@ -70,9 +77,15 @@
     return { ok: false, status: res.status, message };
   }
 
-  async function flush() {
-    if (sending) return;
-    sending = true;
+  // One flush at a time; a call during a flush waits for it and then looks at the queue again.
+  let running = null;
+  function flush() {
+    if (running) return running.then(() => flush());
+    running = flushOnce().finally(() => { running = null; });
+    return running;
+  }
+
+  async function flushOnce() {
     try {
       for (const e of await store.all('queue')) {
         let r;
@@ -88,7 +101,6 @@
         }
       }
     } finally {
-      sending = false;
       await render();
     }
   }

@@ -185,7 +185,7 @@
 
   async function submitWalk(action) {
     const entry = { id: form.querySelector('[name=submission_id]').value, task,
-      path: new URL(form.action).pathname, fields: fields(action), photos: photoList() };
+      path: new URL(form.getAttribute('action'), location.href).pathname, fields: fields(action), photos: photoList() };
     await Q.add(entry);
     await Q.store.put('drafts', { task, saved_at: new Date().toISOString(), fields: fields('draft'), photos: photoList() });
     say('正在上传…');
