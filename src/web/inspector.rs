@@ -40,8 +40,11 @@ pub async fn task(who: Inspector, page: Page, st: &State<AppRef>, id: i32) -> Ap
     };
     let nav_url = format!(
         "https://uri.amap.com/search?keyword={}&callnative=1",
-        rocket::http::RawStr::new(&format!("{}{}", task.house.village_name, task.house.address))
-            .percent_encode()
+        rocket::http::RawStr::new(&format!(
+            "{}{}",
+            task.house.village_name, task.house.address
+        ))
+        .percent_encode()
     );
     Ok(TaskPage {
         page,

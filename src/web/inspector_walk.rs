@@ -6,7 +6,7 @@ use rocket::form::Form;
 use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
-use rocket::{FromForm, get, post, State};
+use rocket::{FromForm, State, get, post};
 
 use super::guards::{CsrfChecked, Inspector};
 use super::landlord::read_upload;
@@ -334,8 +334,14 @@ pub async fn walk_submit(
     let submission_id = clean(&form.submission_id).unwrap_or_default();
     let action = form.action.as_deref().unwrap_or("draft");
     if errors.is_empty() {
-        if let Some(section) = action.strip_prefix("pass:").map(Some).or((action == "pass_rest").then_some(None)) {
-            return pass_in_bulk(st, &who, id, drafts, section).await.map_err(fail);
+        if let Some(section) = action
+            .strip_prefix("pass:")
+            .map(Some)
+            .or((action == "pass_rest").then_some(None))
+        {
+            return pass_in_bulk(st, &who, id, drafts, section)
+                .await
+                .map_err(fail);
         }
     }
     let submitting = action == "submit";
@@ -382,7 +388,6 @@ pub async fn walk_submit(
     }
 }
 
-
 /// "本节全部合格" / "其余全部合格": marks the unanswered items passed, keeps every answer given,
 /// saves the draft and comes back to the section.
 async fn pass_in_bulk(
@@ -395,7 +400,10 @@ async fn pass_in_bulk(
     let (t, task) = tasks::get(&st.db, &who.0, id, st.config.clock.now()).await?;
     let c = submission::checklist_for(&st.checklists, &t, None, None)?;
     let scope = task.row.items;
-    let n = walking::pass_unanswered(walking::bulk_scope(c, section, scope.as_deref()), &mut drafts);
+    let n = walking::pass_unanswered(
+        walking::bulk_scope(c, section, scope.as_deref()),
+        &mut drafts,
+    );
     submission::save_draft(&st.db, &who.0, id, drafts, st.config.clock.now()).await?;
     let anchor = section.map(|s| format!("#s-{s}")).unwrap_or_default();
     Ok(Flash::success(

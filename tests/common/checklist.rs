@@ -62,7 +62,6 @@ pub fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-
 /// Reads a hidden field's value from a page.
 pub fn hidden(html: &str, name: &str) -> String {
     let at = html.find(&format!("name=\"{name}\" value=\"")).expect(name) + name.len() + 15;
@@ -90,4 +89,3 @@ pub fn form_answers(c: &Checklist, fail: &[&str]) -> Vec<(String, String)> {
     }
     out
 }
-

@@ -185,7 +185,10 @@ pub fn value_fails(item: &Item, value: &str) -> Option<bool> {
     let value = value.trim();
     match &item.kind {
         ItemKind::Number { min, max, .. } => {
-            let v: f64 = value.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+            let v: f64 = value
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
             Some(min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m))
         }
         ItemKind::Choice { options } => options.iter().find(|o| o.key == value).map(|o| o.fails),

@@ -5,9 +5,9 @@ pub mod previous;
 pub mod progress;
 pub mod routine;
 pub mod submit;
-pub mod walk;
 pub mod tasks;
 pub mod view;
+pub mod walk;
 
 use crate::AppState;
 

@@ -397,9 +397,7 @@ fn same_submission(done: &inspection::Model, s: &Submission) -> bool {
     let Ok(stored) = serde_json::from_str::<Vec<Answer>>(&done.answers) else {
         return false;
     };
-    let version_ok = s
-        .version
-        .is_none_or(|v| v as i32 == done.checklist_version);
+    let version_ok = s.version.is_none_or(|v| v as i32 == done.checklist_version);
     let key_ok = s
         .checklist
         .as_deref()

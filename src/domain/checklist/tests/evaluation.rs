@@ -227,7 +227,11 @@ fn the_verdict_of_number_and_choice_items_follows_from_the_value_whatever_was_ti
     let kind = c.item("fire.extinguisher_type").unwrap();
     assert_eq!(value_fails(count, "0"), Some(true));
     assert_eq!(value_fails(count, "2"), Some(false));
-    assert_eq!(value_fails(count, "-1"), None, "a negative count is no answer");
+    assert_eq!(
+        value_fails(count, "-1"),
+        None,
+        "a negative count is no answer"
+    );
     assert_eq!(value_fails(kind, "abc_2kg_plus"), Some(false));
     assert_eq!(value_fails(kind, "no_such_option"), None);
     let mut a = passing_answer(count);
@@ -244,8 +248,13 @@ fn the_verdict_of_number_and_choice_items_follows_from_the_value_whatever_was_ti
 fn values_read_as_labels_with_units() {
     let c = default_checklist();
     assert_eq!(
-        c.item("fire.extinguisher_type").unwrap().value_label("abc_2kg_plus"),
+        c.item("fire.extinguisher_type")
+            .unwrap()
+            .value_label("abc_2kg_plus"),
         "ABC 干粉，2 kg 及以上"
     );
-    assert_eq!(c.item("fire.extinguishers").unwrap().value_label("2"), "2 具");
+    assert_eq!(
+        c.item("fire.extinguishers").unwrap().value_label("2"),
+        "2 具"
+    );
 }
