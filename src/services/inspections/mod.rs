@@ -3,6 +3,7 @@
 pub mod findings;
 pub mod previous;
 pub mod progress;
+pub mod resend;
 pub mod routine;
 pub mod submit;
 pub mod tasks;

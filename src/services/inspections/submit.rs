@@ -232,7 +232,7 @@ pub async fn submit(
         }
         // A resend must be the same submission: a changed payload under a used id is neither
         // silently dropped nor allowed to overwrite what the server already judged.
-        if !same_submission(&done, &s) {
+        if !super::resend::same_submission(&done, &s) {
             return Err(AppError::Conflict(
                 "此提交编号已用于内容不同的检查结果，请刷新页面后重新填写".into(),
             ));
@@ -377,32 +377,6 @@ pub async fn submit(
     let r = result_of(&tx, &i).await?;
     tx.commit().await?;
     Ok(r)
-}
-
-/// Whether a resend carries what was stored under its id: the same answers (in any order, blank
-/// photo ids ignored) and no other checklist version.
-fn same_submission(done: &inspection::Model, s: &Submission) -> bool {
-    let canonical = |answers: &[Answer]| {
-        let mut a: Vec<Answer> = answers
-            .iter()
-            .cloned()
-            .map(|mut a| {
-                a.photo_ids.retain(|p| !p.trim().is_empty());
-                a
-            })
-            .collect();
-        a.sort_by(|x, y| x.item.cmp(&y.item));
-        a
-    };
-    let Ok(stored) = serde_json::from_str::<Vec<Answer>>(&done.answers) else {
-        return false;
-    };
-    let version_ok = s.version.is_none_or(|v| v as i32 == done.checklist_version);
-    let key_ok = s
-        .checklist
-        .as_deref()
-        .is_none_or(|k| k == done.checklist_key);
-    version_ok && key_ok && canonical(&stored) == canonical(&s.answers)
 }
 
 /// Every photo named in the answers must exist and be the submitter's own upload.
