@@ -471,6 +471,17 @@ async fn scenario(cx: &Ctx) -> Res<()> {
         0,
         "nothing reached the server offline"
     );
+    // The bytes the phone keeps for the first photo, to check they arrive intact.
+    let kept = cx
+        .until(
+            "the queued photo's bytes",
+            "(async () => { const q = await window.anjuQueue.store.all('queue'); const p = q[0].photos.find((x) => x.name === 'a[0].photo'); const b = new Uint8Array(await p.blob.arrayBuffer()); let s = ''; for (const x of b) s += String.fromCharCode(x); return btoa(s); })()",
+        )
+        .await?;
+    let kept = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        kept.as_str().ok_or("base64")?,
+    )?;
     // Reloading offline keeps the queue and the answers.
     cx.c.refresh().await?;
     cx.until(
@@ -509,6 +520,22 @@ async fn scenario(cx: &Ctx) -> Res<()> {
         .filter(|a| a["photo_ids"].as_array().is_some_and(|p| !p.is_empty()))
         .count();
     assert_eq!((i.outcome.as_str(), with_photos), ("passed", 3));
+    // The first item's photo on the server is the queued blob as the server keeps photos.
+    let first = c.items().next().ok_or("an item")?;
+    let photo_id = answers
+        .iter()
+        .find(|a| a["item"] == first.key.as_str())
+        .and_then(|a| a["photo_ids"][0].as_str())
+        .ok_or("the first item's photo")?;
+    let u = anju::entities::upload::Entity::find_by_id(photo_id.to_string())
+        .one(&cx.db)
+        .await?
+        .ok_or("the upload")?;
+    assert_eq!(
+        u.sha256,
+        anju::media::intake(&kept)?.sha256,
+        "the photo arrived intact"
+    );
 
     // Sizes: what a walk with three photos sends, and what the walk page weighs.
     let page = cx
