@@ -333,16 +333,15 @@ pub async fn walk_submit(
         .map_err(fail)?;
     let submission_id = clean(&form.submission_id).unwrap_or_default();
     let action = form.action.as_deref().unwrap_or("draft");
-    if errors.is_empty() {
-        if let Some(section) = action
-            .strip_prefix("pass:")
-            .map(Some)
-            .or((action == "pass_rest").then_some(None))
-        {
-            return pass_in_bulk(st, &who, id, drafts, section)
-                .await
-                .map_err(fail);
-        }
+    // "pass:<section>" is 本节全部合格, "pass_rest" 其余全部合格.
+    let bulk = action
+        .strip_prefix("pass:")
+        .map(Some)
+        .or((action == "pass_rest").then_some(None));
+    if let (Some(section), true) = (bulk, errors.is_empty()) {
+        return pass_in_bulk(st, &who, id, drafts, section)
+            .await
+            .map_err(fail);
     }
     let submitting = action == "submit";
     let mut result = Err(AppError::Validation(errors.clone()));
