@@ -30,6 +30,12 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     // The home page sends strangers to sign in and everyone else to their role's home.
     ("GET", "/", "/", "nyyyyy"),
     ("GET", "/static/app.css", "/static/app.css", "yyyyyy"),
+    // The field worker's offline layer: static files, public like the stylesheet.
+    ("GET", "/sw.js", "/sw.js", "yyyyyy"),
+    ("GET", "/manifest.webmanifest", "/manifest.webmanifest", "yyyyyy"),
+    ("GET", "/static/offline.js", "/static/offline.js", "yyyyyy"),
+    ("GET", "/static/walk.js", "/static/walk.js", "yyyyyy"),
+    ("GET", "/static/icon.svg", "/static/icon.svg", "yyyyyy"),
     ("GET", "/healthz", "/healthz", "yyyyyy"),
     ("GET", "/login", "/login", "yyyyyy"),
     ("POST", "/login", "/login", "yyyyyy"),
@@ -166,6 +172,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/api/v1/tasks", "/api/v1/tasks", "nnyyyy"),
     ("GET", "/api/v1/checklists/<key>", "/api/v1/checklists/rental-safety", "nyyyyy"),
     ("POST", "/api/v1/tasks/<id>/inspection", "/api/v1/tasks/{task}/inspection", "nnynnn"),
+    ("GET", "/api/v1/tasks/<id>/previous", "/api/v1/tasks/{task}/previous", "nnynnn"),
     ("POST", "/api/v1/findings/<id>/fix", "/api/v1/findings/999999/fix", "nynnnn"),
     ("GET", "/api/v1/permits", "/api/v1/permits", "nynyyy"),
     ("GET", "/api/v1/permits/<number>", "/api/v1/permits/{permit}", "nynyyy"),

@@ -2,67 +2,12 @@
 //! rectification loop, grades, checklist versions, the patrol scheduler, the API and OpenAPI.
 mod common;
 
-use anju::domain::checklist::{Checklist, ChecklistRegistry, ItemKind};
+use anju::domain::checklist::ChecklistRegistry;
 use anju::entities::{finding, inspection_task, inspector_grid, property, user};
 use common::*;
 use rocket::http::Status;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
-use serde_json::{Value, json};
-
-fn checklist_v1() -> Checklist {
-    let reg = ChecklistRegistry::load_dir(&std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/forms/checklists"
-    )))
-    .unwrap();
-    reg.current("rental-safety").unwrap().clone()
-}
-
-async fn task_for(app: &TestApp, app_id: i32, kind: &str) -> inspection_task::Model {
-    inspection_task::Entity::find()
-        .filter(inspection_task::Column::ApplicationId.eq(app_id))
-        .filter(inspection_task::Column::Kind.eq(kind))
-        .order_by_desc(inspection_task::Column::Id)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .expect("task")
-}
-
-/// A passing answer for every item (numbers at their bound, the first option that passes).
-fn passing(c: &Checklist, only: Option<&[String]>) -> Vec<Value> {
-    c.items()
-        .filter(|i| only.is_none_or(|o| o.contains(&i.key)))
-        .map(|i| match &i.kind {
-            ItemKind::Number { min, max, .. } => {
-                json!({"item": i.key, "result": "pass", "value": min.or(*max).unwrap().to_string()})
-            }
-            ItemKind::Choice { options } => {
-                json!({"item": i.key, "result": "pass", "value": options.iter().find(|o| !o.fails).unwrap().key})
-            }
-            ItemKind::Text => json!({"item": i.key, "result": "pass", "value": "管道燃气"}),
-            ItemKind::PassFail => json!({"item": i.key, "result": "pass"}),
-        })
-        .collect()
-}
-
-/// Marks `items` failed, with a photo each when `photo` is given.
-fn failing(mut answers: Vec<Value>, items: &[&str], photo: Option<&str>) -> Vec<Value> {
-    for a in answers.iter_mut() {
-        if items.contains(&a["item"].as_str().unwrap()) {
-            a["result"] = json!("fail");
-            a["note"] = json!("现场发现问题");
-            if let Some(p) = photo {
-                a["photo_ids"] = json!([p]);
-            }
-        }
-    }
-    answers
-}
-
-fn uuid() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
 
 #[rocket::async_test]
 async fn submitting_routes_the_initial_task_to_the_least_loaded_inspector_of_the_grid() {
@@ -273,34 +218,6 @@ async fn a_submission_missing_a_required_photo_is_refused_field_by_field_and_cha
     assert!(html.contains("此项不合格，须拍照"));
     assert!(html.contains("现场发现问题"), "the typed note is kept");
     assert_eq!(app.count("inspections").await, 0);
-}
-
-/// Reads a hidden field's value from a page.
-fn hidden(html: &str, name: &str) -> String {
-    let at = html.find(&format!("name=\"{name}\" value=\"")).expect(name) + name.len() + 15;
-    html[at..].chars().take_while(|c| *c != '"').collect()
-}
-
-/// The walk form's fields for a whole checklist: everything passes except `fail`.
-fn form_answers(c: &Checklist, fail: &[&str]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (i, a) in failing(passing(c, None), fail, None).iter().enumerate() {
-        out.push((
-            format!("a[{i}].item"),
-            a["item"].as_str().unwrap().to_string(),
-        ));
-        out.push((
-            format!("a[{i}].result"),
-            a["result"].as_str().unwrap().to_string(),
-        ));
-        if let Some(v) = a["value"].as_str() {
-            out.push((format!("a[{i}].value"), v.to_string()));
-        }
-        if let Some(n) = a["note"].as_str() {
-            out.push((format!("a[{i}].note"), n.to_string()));
-        }
-    }
-    out
 }
 
 #[rocket::async_test]
@@ -724,10 +641,10 @@ async fn the_demo_story_runs_through_the_pages_from_application_to_passed_reinsp
     let record = r.headers().get_one("Location").unwrap().to_string();
     let (_, rec) = ib.get_text(&record).await;
     assert!(rec.contains("发现隐患") && rec.contains("无私拉乱接电线") && rec.contains("第 1 版"));
-    // The phone resends the same form: nothing new.
+    // The phone resends the same form, photos and all: nothing new.
     let n = app.count("inspections").await;
     let r = ib
-        .post_multipart_files(&format!("/inspector/tasks/{task}/walk"), &fields, &[])
+        .post_multipart_files(&format!("/inspector/tasks/{task}/walk"), &fields, &files)
         .await;
     assert_eq!(r.headers().get_one("Location"), Some(record.as_str()));
     assert_eq!(app.count("inspections").await, n);

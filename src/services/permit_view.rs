@@ -256,8 +256,12 @@ pub async fn approval_queue(
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingLine {
     pub item_key: String,
+    /// The item's label in the checklist version the inspection was made with.
+    pub label: String,
     pub severity: String,
+    pub severity_label: &'static str,
     pub status: String,
+    pub status_label: &'static str,
     pub note: Option<String>,
     pub photo_ids: Vec<String>,
     pub fix_note: Option<String>,
@@ -283,6 +287,7 @@ fn photo_list(json: &str) -> Vec<String> {
 #[tracing::instrument(level = "debug", skip_all, fields(application_id = application_id))]
 pub async fn inspections_of<C: ConnectionTrait>(
     db: &C,
+    reg: &crate::domain::checklist::ChecklistRegistry,
     application_id: i32,
 ) -> Result<Vec<InspectionLine>, AppError> {
     let mut out = Vec::new();
@@ -292,6 +297,7 @@ pub async fn inspections_of<C: ConnectionTrait>(
         .all(db)
         .await?
     {
+        let c = reg.get(&i.checklist_key, i.checklist_version as u32);
         let findings = finding::Entity::find()
             .filter(finding::Column::InspectionId.eq(i.id))
             .order_by_asc(finding::Column::Id)
@@ -305,6 +311,14 @@ pub async fn inspections_of<C: ConnectionTrait>(
                     .as_deref()
                     .map(photo_list)
                     .unwrap_or_default(),
+                label: c
+                    .and_then(|c| c.item(&f.item_key))
+                    .map(|i| i.label_zh.clone())
+                    .unwrap_or_else(|| f.item_key.clone()),
+                severity_label: crate::domain::checklist::Severity::parse(&f.severity)
+                    .map(|s| s.label_zh())
+                    .unwrap_or(""),
+                status_label: crate::domain::inspection::finding_status::label_zh(&f.status),
                 item_key: f.item_key,
                 severity: f.severity,
                 status: f.status,
@@ -321,7 +335,11 @@ pub async fn inspections_of<C: ConnectionTrait>(
                 "未通过"
             },
             grade_label: Grade::parse(&i.grade).map(|g| g.label_zh()).unwrap_or("—"),
-            checklist: format!("{} v{}", i.checklist_key, i.checklist_version),
+            checklist: format!(
+                "{} 第 {} 版",
+                c.map(|c| c.title_zh.as_str()).unwrap_or(&i.checklist_key),
+                i.checklist_version
+            ),
             outcome: i.outcome,
             findings,
         });

@@ -2,7 +2,7 @@
 use std::path::Path;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 
 use super::{Actor, audit};
@@ -62,8 +62,23 @@ pub async fn store_photo(
             .await
             .map_err(AppError::internal)?;
     }
-    let id = uuid::Uuid::new_v4().to_string();
     let tx = crate::db::begin_write(db).await?;
+    // The same photo sent again by the same person (a phone resending a queued walk) is the
+    // same upload, so the resent submission names the same photo ids and stays identical.
+    if let Some(u) = upload::Entity::find()
+        .filter(upload::Column::Sha256.eq(photo.sha256.as_str()))
+        .filter(upload::Column::UploadedBy.eq(actor.id))
+        .one(&tx)
+        .await?
+    {
+        return Ok(StoredPhoto {
+            id: u.id,
+            sha256: u.sha256,
+            width: u.width as u32,
+            height: u.height as u32,
+        });
+    }
+    let id = uuid::Uuid::new_v4().to_string();
     upload::ActiveModel {
         id: Set(id.clone()),
         sha256: Set(photo.sha256.clone()),

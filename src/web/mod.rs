@@ -13,12 +13,14 @@ pub mod checkin_receipt;
 pub mod guards;
 pub mod inspector;
 pub mod inspector_report;
+pub mod inspector_walk;
 pub mod landlord;
 pub mod landlord_applications;
 pub mod landlord_fix;
 pub mod landlord_permits;
 pub mod notices;
 pub mod landlord_tenants;
+pub mod offline;
 pub mod pages;
 pub mod permits;
 pub mod photos;
@@ -42,6 +44,11 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
             routes![
                 pages::index,
                 pages::stylesheet,
+                offline::service_worker,
+                offline::manifest,
+                offline::offline_js,
+                offline::walk_js,
+                offline::icon,
                 auth_pages::login_page,
                 auth_pages::login,
                 auth_pages::logout,
@@ -69,8 +76,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 staff::inspector_home,
                 inspector::task,
                 inspector::start,
-                inspector::walk,
-                inspector::walk_submit,
+                inspector_walk::walk,
+                inspector_walk::walk_submit,
                 inspector::inspection,
                 inspector_report::form,
                 inspector_report::submit,
@@ -253,7 +260,8 @@ impl Fairing for SecurityHeaders {
         ));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
         let path = req.uri().path().as_str();
-        if path != "/static/app.css"
+        // The shell may be cached; pages stay no-store (the service worker keeps its own copies).
+        if !path.starts_with("/static/")
             && !path.starts_with("/photos/")
             && !path.starts_with(api::docs::ASSET_PREFIX)
         {

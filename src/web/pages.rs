@@ -47,6 +47,15 @@ impl<'r> FromRequest<'r> for Page {
     }
 }
 
+impl Page {
+    /// Grid workers get the offline layer (service worker, manifest, upload queue).
+    pub fn field_worker(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| u.role == Role::Inspector)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorTemplate<'a> {

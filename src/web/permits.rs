@@ -79,7 +79,7 @@ async fn review_page(
     errors: FieldErrors,
 ) -> AppResult<ReviewPage> {
     let app = applications::get(&st.db, &who.0, id).await?;
-    let inspections = permit_view::inspections_of(&st.db, id).await?;
+    let inspections = permit_view::inspections_of(&st.db, &st.checklists, id).await?;
     let permit = match permit_view::of_application(&st.db, id).await? {
         Some(p) => Some(
             permit_view::view_of(&st.db, &st.config.public_url, p, st.config.clock.today()).await?,

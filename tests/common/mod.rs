@@ -2,6 +2,10 @@
 //! when `ANJU_TEST_DATABASE_URL` is set), the demo town seeded, and signed-in browser sessions.
 #![allow(dead_code)]
 
+pub mod checklist;
+#[allow(unused_imports)]
+pub use checklist::*;
+
 use std::path::PathBuf;
 
 use anju::{Config, db};

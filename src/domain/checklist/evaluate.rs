@@ -178,6 +178,37 @@ pub fn evaluate(
     })
 }
 
+/// Whether a recorded value fails a `number` or `choice` item; `None` for other kinds or a value
+/// that is not a valid answer (missing, not a number, negative, no such option). The walk page
+/// shows this verdict and [`evaluate`] judges by it, so the two never disagree.
+pub fn value_fails(item: &Item, value: &str) -> Option<bool> {
+    let value = value.trim();
+    match &item.kind {
+        ItemKind::Number { min, max, .. } => {
+            let v: f64 = value
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+            Some(min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m))
+        }
+        ItemKind::Choice { options } => options.iter().find(|o| o.key == value).map(|o| o.fails),
+        ItemKind::PassFail | ItemKind::Text => None,
+    }
+}
+
+/// The verdict an answer stands for: derived from the value for `number` and `choice` items
+/// (unless not applicable), the inspector's own for the others.
+pub fn effective_result(item: &Item, a: &Answer) -> AnswerResult {
+    if a.result == AnswerResult::Na {
+        return AnswerResult::Na;
+    }
+    match a.value.as_deref().and_then(|v| value_fails(item, v)) {
+        Some(true) => AnswerResult::Fail,
+        Some(false) => AnswerResult::Pass,
+        None => a.result,
+    }
+}
+
 /// `Ok(None)` = no finding; `Ok(Some(detail))` = failed, with what was found (may be empty).
 fn judge(item: &Item, a: &Answer) -> Result<Option<Option<String>>, &'static str> {
     // Checked before anything else: these strings are stored and looked up as given.
@@ -211,19 +242,21 @@ fn judge(item: &Item, a: &Answer) -> Result<Option<Option<String>>, &'static str
             if v < 0.0 {
                 return Err("数值不能为负数");
             }
-            let below = min.filter(|m| v < *m);
-            let above = max.filter(|m| v > *m);
-            let detail = match (below, above) {
+            let failed = value_fails(item, &v.to_string()).unwrap_or(false);
+            let detail = match (min.filter(|m| v < *m), max.filter(|m| v > *m)) {
                 (Some(m), _) => Some(format!("实测 {v} {unit}，要求不少于 {m} {unit}")),
                 (_, Some(m)) => Some(format!("实测 {v} {unit}，要求不超过 {m} {unit}")),
                 _ => None,
             };
-            (detail.is_some(), detail)
+            (failed, detail)
         }
         ItemKind::Choice { options } => {
             let key = value.ok_or("请选择一项")?;
             let option = options.iter().find(|o| o.key == key).ok_or("无效的选项")?;
-            (option.fails, Some(option.label_zh.clone()))
+            (
+                value_fails(item, key).unwrap_or(option.fails),
+                Some(option.label_zh.clone()),
+            )
         }
     };
     if !failed {

@@ -16,7 +16,7 @@ mod tests;
 pub use error::{ChecklistError, Problem};
 pub use evaluate::{
     Answer, AnswerResult, Evaluation, FieldError, FindingDraft, Outcome, cadence_days,
-    deadline_days, evaluate, grade_for,
+    deadline_days, effective_result, evaluate, grade_for, value_fails,
 };
 pub use load::parse;
 pub use model::{

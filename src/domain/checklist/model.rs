@@ -179,6 +179,22 @@ impl Occupancy {
     }
 }
 
+impl Item {
+    /// A recorded value as people read it: the option's label for a choice, the number with its
+    /// unit for a measurement, text as written.
+    pub fn value_label(&self, value: &str) -> String {
+        match &self.kind {
+            ItemKind::Choice { options } => options
+                .iter()
+                .find(|o| o.key == value)
+                .map(|o| o.label_zh.clone())
+                .unwrap_or_else(|| value.to_string()),
+            ItemKind::Number { unit, .. } => format!("{value} {unit}"),
+            ItemKind::PassFail | ItemKind::Text => value.to_string(),
+        }
+    }
+}
+
 impl Checklist {
     /// All items in checklist order, across sections.
     pub fn items(&self) -> impl Iterator<Item = &Item> {

@@ -1,11 +1,14 @@
 //! Inspections: tasks routed to grid workers, the checklist walk and its outcome, findings and
 //! the rectification loop, routine patrols.
 pub mod findings;
+pub mod previous;
 pub mod progress;
+pub mod resend;
 pub mod routine;
 pub mod submit;
 pub mod tasks;
 pub mod view;
+pub mod walk;
 
 use crate::AppState;
 

@@ -104,6 +104,9 @@ pub struct DraftAnswer {
     pub note: Option<String>,
     #[serde(default)]
     pub photo_ids: Vec<String>,
+    /// Taken over from the previous inspection and not touched since.
+    #[serde(default)]
+    pub carried: bool,
 }
 
 impl DraftAnswer {
@@ -226,6 +229,13 @@ pub async fn submit(
     {
         if done.task_id != task_id {
             return Err(AppError::Conflict("此提交编号已用于其他任务".into()));
+        }
+        // A resend must be the same submission: a changed payload under a used id is neither
+        // silently dropped nor allowed to overwrite what the server already judged.
+        if !super::resend::same_submission(&done, &s) {
+            return Err(AppError::Conflict(
+                "此提交编号已用于内容不同的检查结果，请刷新页面后重新填写".into(),
+            ));
         }
         return result_of(&tx, &done).await;
     }

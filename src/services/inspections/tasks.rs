@@ -369,7 +369,10 @@ pub struct TaskDetail {
     pub row: TaskRow,
     pub house: PropertyView,
     pub landlord_name: String,
+    /// For the tap-to-call link on the inspector's task page.
+    pub landlord_phone: String,
     pub grade: Option<String>,
+    pub grade_label: Option<&'static str>,
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id = id))]
@@ -390,12 +393,16 @@ pub async fn get(
         .one(db)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let landlord_name = user::Entity::find_by_id(p.landlord_id)
+    let (landlord_name, landlord_phone) = user::Entity::find_by_id(p.landlord_id)
         .one(db)
         .await?
-        .map(|u| u.name)
+        .map(|u| (u.name, u.phone))
         .unwrap_or_default();
     let grade = p.grade.clone();
+    let grade_label = grade
+        .as_deref()
+        .and_then(crate::domain::grade::Grade::parse)
+        .map(|g| g.label_zh());
     let house = properties::view_of(db, p).await?;
     let row = rows_of(db, vec![t.clone()], now)
         .await?
@@ -407,7 +414,9 @@ pub async fn get(
             row,
             house,
             landlord_name,
+            landlord_phone,
             grade,
+            grade_label,
         },
     ))
 }

@@ -4,7 +4,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use serde::Serialize;
 
 use super::findings::{FindingView, views_of};
-use crate::domain::checklist::{Answer, ChecklistRegistry};
+use crate::domain::checklist::{Answer, AnswerResult, ChecklistRegistry, Item, effective_result};
 use crate::domain::dates::zh_datetime;
 use crate::domain::grade::Grade;
 use crate::domain::inspection::TaskKind;
@@ -51,11 +51,12 @@ pub struct InspectionView {
     pub findings: Vec<FindingView>,
 }
 
-fn result_label(a: &Answer) -> &'static str {
-    match a.result.as_str() {
-        "pass" => "合格",
-        "fail" => "不合格",
-        _ => "不适用",
+/// The verdict as it was judged: for number and choice items it follows from the value.
+fn result_label(item: &Item, a: &Answer) -> &'static str {
+    match effective_result(item, a) {
+        AnswerResult::Pass => "合格",
+        AnswerResult::Fail => "不合格",
+        AnswerResult::Na => "不适用",
     }
 }
 
@@ -111,8 +112,8 @@ pub async fn get(
                     Some(AnsweredItem {
                         key: item.key.clone(),
                         label: item.label_zh.clone(),
-                        result_label: result_label(a),
-                        value: a.value.clone(),
+                        result_label: result_label(item, a),
+                        value: a.value.as_deref().map(|v| item.value_label(v)),
                         note: a.note.clone(),
                         photo_ids: a.photo_ids.clone(),
                     })

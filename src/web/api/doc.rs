@@ -130,7 +130,7 @@ impl Modify for Setup {
         housing::create_property, housing::list_properties, housing::get_property,
         housing::create_application, housing::list_applications, housing::get_application,
         housing::submit_application, housing::attach_document, housing::upload_photo,
-        inspections::list_tasks, inspections::checklist, inspections::submit_inspection,
+        inspections::list_tasks, inspections::checklist, inspections::submit_inspection, inspections::previous_answers,
         inspections::fix_finding, inspections::application_findings,
         permits::approve, permits::reject, permits::get_permit, permits::list_permits,
         permits::suspend, permits::reinstate, permits::revoke, permits::certificate,

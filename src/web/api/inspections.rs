@@ -15,6 +15,7 @@ use crate::domain::inspection::TaskStatus;
 use crate::error::{AppError, AppResult};
 use crate::services::inspections::TaskPolicy;
 use crate::services::inspections::findings::{self, FindingView, FixOutcome, FixReport};
+use crate::services::inspections::previous::{self, PreviousAnswers};
 use crate::services::inspections::submit::{self, InspectionResult, Submission};
 use crate::services::inspections::tasks::{self, TaskFilter};
 use crate::web::guards::{ApiReader, CurrentUser, Inspector, Landlord};
@@ -198,6 +199,21 @@ pub async fn submit_inspection(
     Ok(Json(
         submit::submit(&st.db, &st.checklists, &who.0, id, s, st.config.clock.now()).await?,
     ))
+}
+
+/// The answers of the house's latest completed inspection before this task, to start a routine
+/// patrol or a re-inspection from; `inspection_id` is null when there is none.
+#[utoipa::path(get, path = "/tasks/{id}/previous", tag = "inspections",
+    params(("id" = i32, Path)),
+    responses((status = 200, body = PreviousAnswers), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/tasks/<id>/previous")]
+pub async fn previous_answers(
+    who: Inspector,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<Json<PreviousAnswers>> {
+    Ok(Json(previous::previous(&st.db, &who.0, id).await?))
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Validate)]

@@ -34,6 +34,7 @@ pub fn routes() -> Vec<Route> {
         inspections::list_tasks,
         inspections::checklist,
         inspections::submit_inspection,
+        inspections::previous_answers,
         inspections::fix_finding,
         inspections::application_findings,
         doc::document,

@@ -219,3 +219,42 @@ fn a_nul_in_a_note_value_or_photo_id_is_a_field_error_but_a_line_break_in_a_note
         );
     }
 }
+
+#[test]
+fn the_verdict_of_number_and_choice_items_follows_from_the_value_whatever_was_ticked() {
+    let c = default_checklist();
+    let count = c.item("fire.extinguishers").unwrap();
+    let kind = c.item("fire.extinguisher_type").unwrap();
+    assert_eq!(value_fails(count, "0"), Some(true));
+    assert_eq!(value_fails(count, "2"), Some(false));
+    assert_eq!(
+        value_fails(count, "-1"),
+        None,
+        "a negative count is no answer"
+    );
+    assert_eq!(value_fails(kind, "abc_2kg_plus"), Some(false));
+    assert_eq!(value_fails(kind, "no_such_option"), None);
+    let mut a = passing_answer(count);
+    a.value = Some("0".into());
+    assert_eq!(effective_result(count, &a), AnswerResult::Fail);
+    a.result = AnswerResult::Fail;
+    a.value = Some("3".into());
+    assert_eq!(effective_result(count, &a), AnswerResult::Pass);
+    a.result = AnswerResult::Na;
+    assert_eq!(effective_result(count, &a), AnswerResult::Na);
+}
+
+#[test]
+fn values_read_as_labels_with_units() {
+    let c = default_checklist();
+    assert_eq!(
+        c.item("fire.extinguisher_type")
+            .unwrap()
+            .value_label("abc_2kg_plus"),
+        "ABC 干粉，2 kg 及以上"
+    );
+    assert_eq!(
+        c.item("fire.extinguishers").unwrap().value_label("2"),
+        "2 具"
+    );
+}
