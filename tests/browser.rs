@@ -365,7 +365,7 @@ async fn scenario(cx: &Ctx) -> Res<()> {
     cx.fill("#r0f", "1").await?;
     cx.fill("#r0a", "16").await?;
     cx.el("#r0k").await?.select_by_value("bedroom").await?;
-    cx.click_nav("form[action^='/landlord/houses'] button[type=submit]")
+    cx.click_nav("form[action^='/landlord/houses'] button.btn[type=submit]:not([name])")
         .await?;
     cx.until(
         "the house page",
@@ -384,7 +384,7 @@ async fn scenario(cx: &Ctx) -> Res<()> {
     cx.fill("#owner_name", "王房东").await?;
     cx.fill("#ownership_doc_no", "浙(2020)花街镇不动产权第0001234号")
         .await?;
-    cx.click_nav("form[action*='/declaration'] button[type=submit]")
+    cx.click_nav("#app-form button.btn.secondary[type=submit]:not([name]):not([formaction])")
         .await?;
     for (n, kind) in ["ownership_proof", "house_photo"].iter().enumerate() {
         let p = cx.files.join(format!("doc-{n}.png"));
@@ -393,13 +393,13 @@ async fn scenario(cx: &Ctx) -> Res<()> {
             .await?
             .send_keys(&p.display().to_string())
             .await?;
-        cx.click_nav(&format!("form:has(#file_{kind}) button[type=submit]"))
+        cx.click_nav(&format!("button[name=kind][value={kind}]"))
             .await?;
         cx.until("the upload", &format!("location.pathname === '{app_path}'"))
             .await?;
     }
     cx.click("input[name=pledge_accepted]").await?;
-    cx.click_nav("button[form=submit-form]").await?;
+    cx.click_nav("button[form=app-form][formaction*='/submit']").await?;
     let walk_task = task_of(cx, landlord_app).await?;
 
     // A second house for the offline walk, made before the task list is opened.
