@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use anju::Config;
 use anju::crypto::pii::PiiCipher;
-use anju::domain::dates::today_cst;
 use anju::domain::identity::{DocNumber, DocType, Phone};
 use anju::domain::occupancy::OccupancyRule;
 use anju::domain::stay::{CheckIn, Lang};
@@ -22,6 +21,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 
 const CLIENTS: usize = 8;
 const PERMITS: usize = 1000;
+
+fn today_cst() -> chrono::NaiveDate {
+    anju::domain::clock::town_date(Utc::now())
+}
 
 fn vm_hwm_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -186,6 +189,7 @@ async fn check_ins(
                     permit_id,
                     input,
                     Lang::Zh,
+                    Utc::now(),
                 )
                 .await
                 .expect("check-in");
