@@ -92,6 +92,8 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/residents/stays/<id>/reveal", "/residents/stays/{stay}/reveal", "nnnyyn"),
     ("GET", "/residents/export.csv", "/residents/export.csv", "nnnyyn"),
     ("GET", "/residents/export.xlsx", "/residents/export.xlsx", "nnnyyn"),
+    // Importing existing registers.
+    ("GET", "/imports/template.xlsx", "/imports/template.xlsx", "nnnyyn"),
     // The town admin.
     ("GET", "/admin", "/admin", "nnnnyn"),
     ("GET", "/admin/villages", "/admin/villages", "nnnnyn"),

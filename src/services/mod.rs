@@ -7,6 +7,7 @@ pub mod certificates;
 pub mod credentials;
 pub mod events;
 pub mod exports;
+pub mod imports;
 pub mod inspections;
 pub mod notifications;
 pub mod permit_expiry;

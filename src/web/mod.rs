@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth_pages;
 pub mod checkin;
 pub mod guards;
+pub mod imports;
 pub mod inspector;
 pub mod inspector_report;
 pub mod landlord;
@@ -117,6 +118,7 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 residents::reveal,
                 residents::export_csv,
                 residents::export_xlsx,
+                imports::template_xlsx,
             ],
         )
         .mount("/api/v1", api::routes())
