@@ -94,6 +94,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/residents/export.xlsx", "/residents/export.xlsx", "nnnyyn"),
     // Importing existing registers.
     ("GET", "/imports/template.xlsx", "/imports/template.xlsx", "nnnyyn"),
+    ("POST", "/imports", "/imports", "nnnyyn"),
     // The town admin.
     ("GET", "/admin", "/admin", "nnnnyn"),
     ("GET", "/admin/villages", "/admin/villages", "nnnnyn"),

@@ -176,3 +176,280 @@ async fn the_official_and_admin_pages_link_the_template_and_others_may_not_downl
         Status::Ok
     );
 }
+
+// ---- The dry run ----
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+/// A 房屋 sheet as XLSX, with the template's header and the given rows.
+fn houses_xlsx(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(HOUSES.0).unwrap();
+    for (c, h) in HOUSES.1.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            // Numbers typed as numbers, as Excel stores 层数 and 手机.
+            match v.parse::<f64>() {
+                Ok(n) if !v.is_empty() && !v.contains(' ') => {
+                    ws.write_number(r as u32 + 1, c as u16, n).unwrap()
+                }
+                _ => ws.write_string(r as u32 + 1, c as u16, v).unwrap(),
+            };
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+fn house(i: usize) -> Vec<String> {
+    vec![
+        "锦绣村".into(),
+        "锦绣村第一网格".into(),
+        format!("导入路{i}号"),
+        "3".into(),
+        "砖混结构".into(),
+        format!("房东{i}"),
+        format!("1370000{i:04}"),
+    ]
+}
+
+async fn dry_run(b: &Browser, file: &[u8]) -> (Status, Value) {
+    let r = b.post_multipart("/imports", &[], file).await;
+    let s = r.status();
+    let text = r.into_string().await.unwrap_or_default();
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn error_cells(v: &Value) -> Vec<(u64, String)> {
+    v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            assert_eq!(e["sheet"], "房屋");
+            assert!(!e["message"].as_str().unwrap_or("").is_empty());
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[rocket::async_test]
+async fn two_hundred_houses_with_a_few_mistakes_refuse_exactly_those_rows_and_write_nothing() {
+    let app = TestApp::new().await;
+    let mut rows: Vec<Vec<String>> = (1..=200).map(house).collect();
+    rows[9][3] = "三".into(); // sheet row 11: 层数
+    rows[49][4] = "土坯".into(); // row 51: 结构
+    rows[99][6] = "1234".into(); // row 101: 房东手机
+    rows[149][1] = "不存在的网格".into(); // row 151: 网格
+    rows[179][2] = "导入路 1#".into(); // row 181: the same house as row 2
+    rows[199][2] = "路".into(); // row 201: 地址
+    let before = app.count("properties").await;
+    let users_before = app.count("users").await;
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let (s, v) = dry_run(&official, &houses_xlsx(&rows)).await;
+    assert_eq!(s, Status::Ok, "{v}");
+    assert_eq!(v["status"], "checked");
+    assert_eq!(v["rows"]["create"], 194);
+    assert_eq!(v["rows"]["update"], 0);
+    assert_eq!(v["rows"]["unchanged"], 0);
+    assert_eq!(v["rows"]["error"], 6);
+    assert_eq!(
+        error_cells(&v),
+        vec![
+            (11, "层数".to_string()),
+            (51, "结构".into()),
+            (101, "房东手机".into()),
+            (151, "网格".into()),
+            (181, "地址".into()),
+            (201, "地址".into()),
+        ]
+    );
+    assert!(
+        v["errors"][4]["message"]
+            .as_str()
+            .unwrap()
+            .contains("第 2 行")
+    );
+    assert_eq!(
+        app.count("properties").await,
+        before,
+        "a dry run writes no house"
+    );
+    assert_eq!(app.count("users").await, users_before, "nor any landlord");
+    let id = v["id"].as_i64().expect("an import id") as i32;
+    let saved = anju::entities::import::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the checked import is kept");
+    assert_eq!((saved.status.as_str(), saved.count_error), ("checked", 6));
+    assert_eq!(saved.file_sha256.len(), 64);
+}
+
+/// The demo landlord records a house in 锦绣村 through the form; it comes back as a 房屋 row,
+/// exactly as the register holds it.
+async fn existing_row(app: &TestApp) -> Vec<String> {
+    use anju::entities::{grid, property, user};
+    let g = grid::Entity::find()
+        .filter(grid::Column::Name.eq("锦绣村第一网格"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the demo grid");
+    let (v, gid) = (g.village_id.to_string(), g.id.to_string());
+    let landlord = app.signed_in(LANDLORD).await;
+    let r = landlord
+        .post_form(
+            "/landlord/houses",
+            &[
+                ("village_id", &v),
+                ("grid_id", &gid),
+                ("address", "锦绣村东区 12 号"),
+                ("floors", "3"),
+                ("structure", "brick_concrete"),
+                ("rooms[0].label", "101"),
+                ("rooms[0].floor", "1"),
+                ("rooms[0].area_m2", "14"),
+                ("rooms[0].kind", "bedroom"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther, "the house is recorded");
+    let p = property::Entity::find()
+        .filter(
+            property::Column::VillageId.is_in(
+                anju::entities::village::Entity::find()
+                    .filter(anju::entities::village::Column::Name.eq("锦绣村"))
+                    .all(&app.db)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|v| v.id),
+            ),
+        )
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("a demo house in 锦绣村");
+    let g = grid::Entity::find_by_id(p.grid_id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let u = user::Entity::find_by_id(p.landlord_id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let s = Structure::parse(&p.structure).unwrap();
+    vec![
+        "锦绣村".into(),
+        g.name,
+        p.address,
+        p.floors.to_string(),
+        s.label_zh().into(),
+        u.name,
+        u.phone,
+    ]
+}
+
+#[rocket::async_test]
+async fn a_known_house_is_unchanged_or_updated_and_another_spelling_of_its_address_still_matches() {
+    let app = TestApp::new().await;
+    let same = existing_row(&app).await;
+    let mut taller = same.clone();
+    taller[3] = (same[3].parse::<i32>().unwrap() % 50 + 1).to_string();
+    let mut wide = same.clone();
+    wide[2] = same[2]
+        .chars()
+        .map(|c| match c {
+            '0'..='9' => char::from_u32(c as u32 + 0xFEE0).unwrap(),
+            c => c,
+        })
+        .collect();
+    wide[2] = wide[2].replace(" 号", "#");
+    wide[4] = anju::domain::import::structure(&same[4])
+        .unwrap()
+        .as_str()
+        .into();
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let (_, v) = dry_run(&official, &houses_xlsx(std::slice::from_ref(&same))).await;
+    assert_eq!(v["rows"]["unchanged"], 1, "{v}");
+    let (_, v) = dry_run(&official, &houses_xlsx(&[wide])).await;
+    assert_eq!(
+        v["rows"]["unchanged"], 1,
+        "full-width digits, # and a code for 结构: {v}"
+    );
+    let (_, v) = dry_run(&official, &houses_xlsx(&[taller])).await;
+    assert_eq!(v["rows"]["update"], 1, "{v}");
+    // Another phone for a known house is a transfer, not an import.
+    let mut other = same.clone();
+    other[6] = "13711112222".into();
+    let (_, v) = dry_run(&official, &houses_xlsx(&[other])).await;
+    assert_eq!(error_cells(&v), vec![(2, "房东手机".to_string())]);
+}
+
+#[rocket::async_test]
+async fn an_official_may_import_only_their_own_villages_rows_the_admin_any() {
+    let app = TestApp::new().await;
+    let mut nz = house(1);
+    nz[0] = "倪宅村".into();
+    nz[1] = "倪宅村第一网格".into();
+    let rows = vec![house(2), nz];
+    let (_, v) = dry_run(&app.signed_in(OFFICIAL_JX).await, &houses_xlsx(&rows)).await;
+    assert_eq!(
+        (v["rows"]["create"].as_i64(), v["rows"]["error"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(error_cells(&v), vec![(3, "村".to_string())]);
+    let (_, v) = dry_run(&app.signed_in(ADMIN).await, &houses_xlsx(&rows)).await;
+    assert_eq!(v["rows"]["create"], 2, "{v}");
+}
+
+#[rocket::async_test]
+async fn csv_in_utf8_with_or_without_bom_and_in_gb18030_reads_like_the_workbook() {
+    let app = TestApp::new().await;
+    let mut rows: Vec<Vec<String>> = (1..=3).map(house).collect();
+    rows[1][3] = "0".into();
+    let mut text = HOUSES.1.join(",") + "\r\n";
+    for r in &rows {
+        text += &(r.join(",") + "\r\n");
+    }
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let (gb, _, _) = encoding_rs::GB18030.encode(&text);
+    for file in [
+        text.as_bytes().to_vec(),
+        [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
+        gb.into_owned(),
+        houses_xlsx(&rows),
+    ] {
+        let (s, v) = dry_run(&official, &file).await;
+        assert_eq!(s, Status::Ok, "{v}");
+        assert_eq!(v["rows"]["create"], 2, "{v}");
+        assert_eq!(error_cells(&v), vec![(3, "层数".to_string())]);
+    }
+}
+
+#[rocket::async_test]
+async fn a_file_without_the_houses_header_or_sheet_is_refused_with_a_message() {
+    let app = TestApp::new().await;
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let (s, _) = dry_run(&official, "名称,地址\n甲,乙\n".as_bytes()).await;
+    assert_eq!(s, Status::BadRequest);
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    wb.add_worksheet().set_name("Sheet1").unwrap();
+    let (s, _) = dry_run(&official, &wb.save_to_buffer().unwrap()).await;
+    assert_eq!(s, Status::BadRequest);
+    let (s, _) = dry_run(&official, b"PK\x03\x04 not really a zip").await;
+    assert_eq!(s, Status::BadRequest);
+    assert_eq!(app.count("imports").await, 0);
+}

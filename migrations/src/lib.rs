@@ -8,6 +8,7 @@ mod m004_stays;
 mod m005_one_open_application;
 mod m005_sessions;
 mod m006_events;
+mod m010_imports;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m005_one_open_application::Migration),
             Box::new(m005_sessions::Migration),
             Box::new(m006_events::Migration),
+            Box::new(m010_imports::Migration),
         ]
     }
 }

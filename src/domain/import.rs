@@ -290,3 +290,37 @@ mod tests {
         assert_eq!(all.len(), 7, "{all:?}");
     }
 }
+
+/// Where an import stands: checked by a dry run, being written, written, or given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    Checked,
+    Running,
+    Done,
+    Failed,
+}
+
+impl ImportStatus {
+    pub const ALL: [ImportStatus; 4] = [Self::Checked, Self::Running, Self::Done, Self::Failed];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Checked => "checked",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// What committing a checked row would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowAction {
+    Create,
+    Update,
+    Unchanged,
+}

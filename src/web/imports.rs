@@ -1,9 +1,15 @@
 //! Pages and downloads for importing the villages' existing registers (officials and the town admin).
-use rocket::get;
+use rocket::form::Form;
+use rocket::fs::TempFile;
 use rocket::http::{ContentType, Header};
+use rocket::serde::json::Json;
+use rocket::tokio::io::AsyncReadExt;
+use rocket::{FromForm, State, get, post};
 
-use super::guards::Staff;
-use crate::error::AppResult;
+use super::guards::{CsrfChecked, Staff};
+use crate::AppRef;
+use crate::error::{AppError, AppResult};
+use crate::services::imports::dry_run::{self, Checked};
 use crate::services::imports::template as tpl;
 
 /// A spreadsheet download: the body plus a Content-Disposition header.
@@ -33,4 +39,31 @@ pub async fn template_xlsx(_who: Staff) -> AppResult<XlsxDownload> {
             "attachment; filename=\"anju-import-template.xlsx\"; filename*=UTF-8''%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx",
         ),
     })
+}
+
+#[derive(FromForm)]
+pub struct ImportForm<'r> {
+    file: Option<TempFile<'r>>,
+}
+
+/// The dry run: checks the uploaded register and keeps the result; writes nothing to the register.
+#[post("/imports", data = "<form>")]
+pub async fn check(
+    _csrf: CsrfChecked,
+    who: Staff,
+    st: &State<AppRef>,
+    form: Form<ImportForm<'_>>,
+) -> AppResult<Json<Checked>> {
+    let file = form
+        .file
+        .as_ref()
+        .filter(|f| f.len() > 0)
+        .ok_or_else(|| AppError::field("file", "请选择要导入的 Excel 或 CSV 文件"))?;
+    let mut bytes = Vec::with_capacity(file.len() as usize);
+    let mut r = file.open().await.map_err(AppError::internal)?;
+    r.read_to_end(&mut bytes)
+        .await
+        .map_err(AppError::internal)?;
+    let checked = dry_run::dry_run(&st.db, st.config.clock.now(), &who.0, &bytes).await?;
+    Ok(Json(checked))
 }
