@@ -95,6 +95,9 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     // Importing existing registers.
     ("GET", "/imports/template.xlsx", "/imports/template.xlsx", "nnnyyn"),
     ("POST", "/imports", "/imports", "nnnyyn"),
+    // Whose import it is decides (tests/imports.rs); the role is judged here.
+    ("GET", "/imports/<id>", "/imports/999999", "nnnyyn"),
+    ("GET", "/imports/<id>/errors.xlsx", "/imports/999999/errors.xlsx", "nnnyyn"),
     // The town admin.
     ("GET", "/admin", "/admin", "nnnnyn"),
     ("GET", "/admin/villages", "/admin/villages", "nnnnyn"),

@@ -453,3 +453,80 @@ async fn a_file_without_the_houses_header_or_sheet_is_refused_with_a_message() {
     assert_eq!(s, Status::BadRequest);
     assert_eq!(app.count("imports").await, 0);
 }
+
+#[rocket::async_test]
+async fn the_refused_rows_download_with_a_message_column_and_upload_again_once_fixed() {
+    let app = TestApp::new().await;
+    let mut rows: Vec<Vec<String>> = (1..=5).map(house).collect();
+    rows[1][3] = "99".into(); // row 3: 层数
+    rows[3][6] = "12".into(); // row 5: 房东手机
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let (_, v) = dry_run(&official, &houses_xlsx(&rows)).await;
+    let id = v["id"].as_i64().unwrap();
+    let (s, text) = official.get_text(&format!("/imports/{id}")).await;
+    let p: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(s, Status::Ok);
+    assert_eq!(p["status"], "checked");
+    assert_eq!(
+        (p["rows"]["create"].as_i64(), p["rows"]["error"].as_i64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(
+        (p["done"].as_i64(), p["total"].as_i64()),
+        (Some(0), Some(3))
+    );
+
+    let r = official.get(&format!("/imports/{id}/errors.xlsx")).await;
+    assert_eq!(r.status(), Status::Ok);
+    let bytes = r.into_bytes().await.unwrap();
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
+    let sheet = sheet(&mut wb, HOUSES.0);
+    assert_eq!(sheet.len(), 3, "the header and the two refused rows");
+    assert_eq!(sheet[0][..7], HOUSES.1);
+    assert_eq!(sheet[0][7], "错误说明");
+    assert_eq!(sheet[1][2], "导入路2号");
+    assert!(
+        sheet[1][7].contains("第 3 行") && sheet[1][7].contains("层数"),
+        "{}",
+        sheet[1][7]
+    );
+    assert!(sheet[2][7].contains("第 5 行") && sheet[2][7].contains("房东手机"));
+
+    // Uploaded as it is, the same two rows are refused, now at rows 2 and 3 of the error sheet.
+    let (_, again) = dry_run(&official, &bytes).await;
+    assert_eq!(
+        error_cells(&again),
+        vec![(2, "层数".to_string()), (3, "房东手机".into())]
+    );
+    // Fixed, they pass.
+    let fixed = vec![house(2), house(4)];
+    let (_, ok) = dry_run(&official, &houses_xlsx(&fixed)).await;
+    assert_eq!(
+        (ok["rows"]["create"].as_i64(), ok["rows"]["error"].as_i64()),
+        (Some(2), Some(0))
+    );
+
+    // Another village's official may not look at it; the town admin may.
+    let other = app.signed_in(OFFICIAL_NZ).await;
+    assert_eq!(
+        other.get(&format!("/imports/{id}")).await.status(),
+        Status::Forbidden
+    );
+    assert_eq!(
+        other
+            .get(&format!("/imports/{id}/errors.xlsx"))
+            .await
+            .status(),
+        Status::Forbidden
+    );
+    let admin = app.signed_in(ADMIN).await;
+    assert_eq!(
+        admin.get(&format!("/imports/{id}")).await.status(),
+        Status::Ok
+    );
+    assert_eq!(
+        official.get("/imports/999999").await.status(),
+        Status::NotFound
+    );
+}

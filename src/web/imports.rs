@@ -9,6 +9,7 @@ use rocket::{FromForm, State, get, post};
 use super::guards::{CsrfChecked, Staff};
 use crate::AppRef;
 use crate::error::{AppError, AppResult};
+use crate::services::imports::checked;
 use crate::services::imports::dry_run::{self, Checked};
 use crate::services::imports::template as tpl;
 
@@ -66,4 +67,29 @@ pub async fn check(
         .map_err(AppError::internal)?;
     let checked = dry_run::dry_run(&st.db, st.config.clock.now(), &who.0, &bytes).await?;
     Ok(Json(checked))
+}
+
+/// Status and progress of an import, polled by the page's progress bar.
+#[get("/imports/<id>")]
+pub async fn progress(
+    who: Staff,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<Json<checked::Progress>> {
+    Ok(Json(checked::progress(&st.db, &who.0, id).await?))
+}
+
+/// The refused rows with a message column, to fix and upload again.
+#[get("/imports/<id>/errors.xlsx")]
+pub async fn errors_xlsx(who: Staff, st: &State<AppRef>, id: i32) -> AppResult<XlsxDownload> {
+    let bytes = checked::errors_xlsx(&st.db, &who.0, id).await?;
+    Ok(XlsxDownload {
+        inner: (xlsx_type(), bytes),
+        disposition: Header::new(
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"import-{id}-errors.xlsx\"; filename*=UTF-8''%E5%AF%BC%E5%85%A5%E9%94%99%E8%AF%AF-{id}.xlsx"
+            ),
+        ),
+    })
 }

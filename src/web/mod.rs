@@ -120,6 +120,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 residents::export_xlsx,
                 imports::template_xlsx,
                 imports::check,
+                imports::progress,
+                imports::errors_xlsx,
             ],
         )
         .mount("/api/v1", api::routes())
