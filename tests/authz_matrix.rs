@@ -94,6 +94,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/residents/export.xlsx", "/residents/export.xlsx", "nnnyyn"),
     // Importing existing registers.
     ("GET", "/imports/template.xlsx", "/imports/template.xlsx", "nnnyyn"),
+    ("GET", "/imports", "/imports", "nnnyyn"),
     ("POST", "/imports", "/imports", "nnnyyn"),
     // Whose import it is decides (tests/imports.rs); the role is judged here.
     ("GET", "/imports/<id>", "/imports/999999", "nnnyyn"),

@@ -160,7 +160,17 @@ async fn the_official_and_admin_pages_link_the_template_and_others_may_not_downl
     for (phone, home) in [(OFFICIAL_JX, "/official"), (ADMIN, "/admin")] {
         let (s, html) = app.signed_in(phone).await.get_text(home).await;
         assert_eq!(s, Status::Ok);
-        assert!(html.contains("href=\"/imports/template.xlsx\""), "{home}");
+        assert!(
+            html.contains("href=\"/imports\""),
+            "{home} links the import page"
+        );
+        let (s, html) = app.signed_in(phone).await.get_text("/imports").await;
+        assert_eq!(s, Status::Ok);
+        assert!(
+            html.contains("href=\"/imports/template.xlsx\""),
+            "which links the template"
+        );
+        assert!(html.contains("enctype=\"multipart/form-data\""));
     }
     for phone in [LANDLORD, INSPECTOR_JX] {
         let b = app.signed_in(phone).await;
@@ -529,4 +539,50 @@ async fn the_refused_rows_download_with_a_message_column_and_upload_again_once_f
         official.get("/imports/999999").await.status(),
         Status::NotFound
     );
+}
+
+#[rocket::async_test]
+async fn a_browser_uploading_the_form_sees_the_counts_the_first_errors_and_the_error_download() {
+    use rocket::http::{Accept, Header};
+    let app = TestApp::new().await;
+    let mut rows: Vec<Vec<String>> = (1..=4).map(house).collect();
+    rows[2][4] = "茅草".into(); // row 4: 结构
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let token = official.csrf().await;
+    let (ct, body) = multipart(&[], &houses_xlsx(&rows));
+    let r = official
+        .client
+        .post(format!("/imports?_csrf={token}"))
+        .header(ct)
+        .header(Header::new(
+            "Accept",
+            "text/html,application/xhtml+xml,*/*;q=0.8",
+        ))
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let to = r.headers().get_one("Location").unwrap().to_string();
+    assert!(to.starts_with("/imports/"), "{to}");
+    let r = official
+        .client
+        .get(to.clone())
+        .header(Accept::HTML)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::Ok);
+    let html = r.into_string().await.unwrap();
+    assert!(
+        html.contains("新增</dt><dd>3 行") && html.contains("出错</dt><dd>1 行"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>4</td><td>结构</td>"),
+        "the first errors with their row and column"
+    );
+    assert!(html.contains(&format!("href=\"{to}/errors.xlsx\"")));
+    // The same path answers a script with JSON.
+    let (_, text) = official.get_text(&to).await;
+    let v: Value = serde_json::from_str(&text).expect("JSON without an Accept header");
+    assert_eq!(v["rows"]["error"], 1);
 }

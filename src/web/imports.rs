@@ -2,14 +2,23 @@
 use rocket::form::Form;
 use rocket::fs::TempFile;
 use rocket::http::{ContentType, Header};
+use rocket::request::{FromRequest, Outcome};
+use rocket::response::Redirect;
 use rocket::serde::json::Json;
 use rocket::tokio::io::AsyncReadExt;
-use rocket::{FromForm, State, get, post};
+use rocket::{Either, FromForm, Request, State, get, post};
+
+use askama::Template;
+use askama_web::WebTemplate;
 
 use super::guards::{CsrfChecked, Staff};
+use super::pages::Page;
 use crate::AppRef;
+use crate::domain::import::ImportStatus;
+use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::imports::checked;
+use crate::services::imports::dry_run::ErrorOut;
 use crate::services::imports::dry_run::{self, Checked};
 use crate::services::imports::template as tpl;
 
@@ -42,6 +51,49 @@ pub async fn template_xlsx(_who: Staff) -> AppResult<XlsxDownload> {
     })
 }
 
+/// Whether the caller is a browser asking for a page (the form, the result) rather than a
+/// script asking for the JSON of API.md; both share the paths.
+pub struct WantsHtml(bool);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for WantsHtml {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        Outcome::Success(WantsHtml(
+            req.accept()
+                .is_some_and(|a| a.preferred().media_type().is_html()),
+        ))
+    }
+}
+
+/// Errors listed on the result page; the rest are in `errors.xlsx`.
+const ERRORS_ON_PAGE: usize = 20;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "imports/index.html")]
+pub struct IndexPage {
+    page: Page,
+    official: bool,
+}
+
+/// The upload form.
+#[get("/imports")]
+pub async fn index(who: Staff, page: Page) -> IndexPage {
+    IndexPage {
+        page,
+        official: who.0.role == Role::VillageOfficial,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "imports/show.html")]
+pub struct ShowPage {
+    page: Page,
+    p: checked::Progress,
+    status_label: &'static str,
+    errors: Vec<ErrorOut>,
+}
+
 #[derive(FromForm)]
 pub struct ImportForm<'r> {
     file: Option<TempFile<'r>>,
@@ -53,8 +105,9 @@ pub async fn check(
     _csrf: CsrfChecked,
     who: Staff,
     st: &State<AppRef>,
+    html: WantsHtml,
     form: Form<ImportForm<'_>>,
-) -> AppResult<Json<Checked>> {
+) -> AppResult<Either<Json<Checked>, Redirect>> {
     let file = form
         .file
         .as_ref()
@@ -66,7 +119,13 @@ pub async fn check(
         .await
         .map_err(AppError::internal)?;
     let checked = dry_run::dry_run(&st.db, st.config.clock.now(), &who.0, &bytes).await?;
-    Ok(Json(checked))
+    if html.0 {
+        return Ok(Either::Right(Redirect::to(format!(
+            "/imports/{}",
+            checked.id
+        ))));
+    }
+    Ok(Either::Left(Json(checked)))
 }
 
 /// Status and progress of an import, polled by the page's progress bar.
@@ -74,9 +133,28 @@ pub async fn check(
 pub async fn progress(
     who: Staff,
     st: &State<AppRef>,
+    page: Page,
+    html: WantsHtml,
     id: i32,
-) -> AppResult<Json<checked::Progress>> {
-    Ok(Json(checked::progress(&st.db, &who.0, id).await?))
+) -> AppResult<Either<Json<checked::Progress>, ShowPage>> {
+    if !html.0 {
+        return Ok(Either::Left(Json(
+            checked::progress(&st.db, &who.0, id).await?,
+        )));
+    }
+    let (p, errors) = checked::view(&st.db, &who.0, id, ERRORS_ON_PAGE).await?;
+    let status_label = match ImportStatus::parse(&p.status) {
+        Some(ImportStatus::Checked) => "已检查，尚未导入",
+        Some(ImportStatus::Running) => "正在导入",
+        Some(ImportStatus::Done) => "导入完成",
+        Some(ImportStatus::Failed) | None => "导入失败",
+    };
+    Ok(Either::Right(ShowPage {
+        page,
+        p,
+        status_label,
+        errors,
+    }))
 }
 
 /// The refused rows with a message column, to fix and upload again.

@@ -119,6 +119,7 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 residents::export_csv,
                 residents::export_xlsx,
                 imports::template_xlsx,
+                imports::index,
                 imports::check,
                 imports::progress,
                 imports::errors_xlsx,

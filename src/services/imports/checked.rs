@@ -4,7 +4,7 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Serialize;
 
-use super::dry_run::{Counts, RefusedRow};
+use super::dry_run::{Counts, ErrorOut, RefusedRow};
 use super::template::HOUSES;
 use crate::domain::role::Role;
 use crate::entities::import;
@@ -59,6 +59,32 @@ pub async fn progress(
             error: m.count_error,
         },
     })
+}
+
+/// The progress and the first `n` refused cells, for the result page.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id))]
+pub async fn view(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    n: usize,
+) -> Result<(Progress, Vec<ErrorOut>), AppError> {
+    let p = progress(db, actor, id).await?;
+    let m = find(db, actor, id).await?;
+    let refused: Vec<RefusedRow> = serde_json::from_str(&m.refused).map_err(AppError::internal)?;
+    let errors = refused
+        .iter()
+        .flat_map(|r| {
+            r.errors.iter().map(|(c, msg)| ErrorOut {
+                sheet: r.sheet.clone(),
+                row: r.row,
+                column: c.clone(),
+                message: msg.clone(),
+            })
+        })
+        .take(n)
+        .collect();
+    Ok((p, errors))
 }
 
 /// The refused rows under the template's header plus a message column; the message names the
