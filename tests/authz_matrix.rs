@@ -99,6 +99,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     // Whose import it is decides (tests/imports.rs); the role is judged here.
     ("GET", "/imports/<id>", "/imports/999999", "nnnyyn"),
     ("GET", "/imports/<id>/errors.xlsx", "/imports/999999/errors.xlsx", "nnnyyn"),
+    ("POST", "/imports/<id>/commit", "/imports/999999/commit", "nnnyyn"),
     // The town admin.
     ("GET", "/admin", "/admin", "nnnnyn"),
     ("GET", "/admin/villages", "/admin/villages", "nnnnyn"),

@@ -17,10 +17,10 @@ use crate::AppRef;
 use crate::domain::import::ImportStatus;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
-use crate::services::imports::checked;
 use crate::services::imports::dry_run::ErrorOut;
 use crate::services::imports::dry_run::{self, Checked};
 use crate::services::imports::template as tpl;
+use crate::services::imports::{checked, commit as committing};
 
 /// A spreadsheet download: the body plus a Content-Disposition header.
 #[derive(rocket::Responder)]
@@ -91,6 +91,8 @@ pub struct ShowPage {
     page: Page,
     p: checked::Progress,
     status_label: &'static str,
+    checked: bool,
+    running: bool,
     errors: Vec<ErrorOut>,
 }
 
@@ -143,7 +145,8 @@ pub async fn progress(
         )));
     }
     let (p, errors) = checked::view(&st.db, &who.0, id, ERRORS_ON_PAGE).await?;
-    let status_label = match ImportStatus::parse(&p.status) {
+    let status = ImportStatus::parse(&p.status);
+    let status_label = match status {
         Some(ImportStatus::Checked) => "已检查，尚未导入",
         Some(ImportStatus::Running) => "正在导入",
         Some(ImportStatus::Done) => "导入完成",
@@ -153,6 +156,8 @@ pub async fn progress(
         page,
         p,
         status_label,
+        checked: status == Some(ImportStatus::Checked),
+        running: status == Some(ImportStatus::Running),
         errors,
     }))
 }
@@ -170,4 +175,22 @@ pub async fn errors_xlsx(who: Staff, st: &State<AppRef>, id: i32) -> AppResult<X
             ),
         ),
     })
+}
+
+/// `POST /imports/{id}/commit`: 202, and the job writes the rows.
+#[post("/imports/<id>/commit")]
+pub async fn commit(
+    _csrf: CsrfChecked,
+    who: Staff,
+    st: &State<AppRef>,
+    html: WantsHtml,
+    id: i32,
+) -> AppResult<Either<rocket::response::status::Accepted<Json<serde_json::Value>>, Redirect>> {
+    committing::start(&st.db, &who.0, id).await?;
+    if html.0 {
+        return Ok(Either::Right(Redirect::to(format!("/imports/{id}"))));
+    }
+    Ok(Either::Left(rocket::response::status::Accepted(Json(
+        serde_json::json!({"id": id, "status": ImportStatus::Running.as_str()}),
+    ))))
 }

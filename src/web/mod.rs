@@ -123,6 +123,7 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 imports::check,
                 imports::progress,
                 imports::errors_xlsx,
+                imports::commit,
             ],
         )
         .mount("/api/v1", api::routes())

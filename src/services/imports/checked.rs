@@ -25,8 +25,8 @@ pub struct Progress {
 }
 
 /// The import, if this actor may see it: the one who uploaded it, or the town admin.
-pub async fn find(
-    db: &DatabaseConnection,
+pub async fn find<C: sea_orm::ConnectionTrait>(
+    db: &C,
     actor: &Actor,
     id: i32,
 ) -> Result<import::Model, AppError> {
