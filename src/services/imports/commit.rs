@@ -1,6 +1,8 @@
 //! Committing a checked import: a background job writes the planned rows in batches, each batch
 //! one transaction that also moves the import's `done` mark, so a crash loses at most the batch
 //! in flight and the next run starts after the last committed one.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -96,8 +98,17 @@ pub async fn run_batch(
         .skip(m.done.max(0) as usize)
         .take(size)
         .collect();
+    // The batch's villages' houses by address key, read once per batch rather than per row.
+    let villages: std::collections::BTreeSet<i32> = todo.iter().map(|p| p.village_id).collect();
+    let mut houses: HashMap<(i32, String), property::Model> = property::Entity::find()
+        .filter(property::Column::VillageId.is_in(villages))
+        .all(&tx)
+        .await?
+        .into_iter()
+        .map(|h| ((h.village_id, address_key(&h.address)), h))
+        .collect();
     for p in &todo {
-        write_house(&tx, &m, p, now).await?;
+        write_house(&tx, &m, p, &mut houses, now).await?;
     }
     let done = m.done + todo.len() as i32;
     let mut am: import::ActiveModel = m.into();
@@ -146,6 +157,7 @@ async fn write_house<C: ConnectionTrait>(
     tx: &C,
     m: &import::Model,
     p: &PlannedHouse,
+    houses: &mut HashMap<(i32, String), property::Model>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let Some(landlord_id) = landlord(tx, p, now).await? else {
@@ -159,13 +171,8 @@ async fn write_house<C: ConnectionTrait>(
         )
         .await;
     };
-    let key = address_key(&p.address);
-    let existing = property::Entity::find()
-        .filter(property::Column::VillageId.eq(p.village_id))
-        .all(tx)
-        .await?
-        .into_iter()
-        .find(|h| address_key(&h.address) == key);
+    let key = (p.village_id, address_key(&p.address));
+    let existing = houses.get(&key).cloned();
     let (action, pid) = match existing {
         Some(h) if h.landlord_id != landlord_id => ("import.row_skipped", h.id),
         Some(h) => {
@@ -175,7 +182,7 @@ async fn write_house<C: ConnectionTrait>(
             am.floors = Set(p.floors);
             am.structure = Set(p.structure.clone());
             am.updated_at = Set(now);
-            am.update(tx).await?;
+            houses.insert(key, am.update(tx).await?);
             ("import.property_update", pid)
         }
         None => {
@@ -194,7 +201,9 @@ async fn write_house<C: ConnectionTrait>(
             }
             .insert(tx)
             .await?;
-            ("import.property_create", h.id)
+            let id = h.id;
+            houses.insert(key, h);
+            ("import.property_create", id)
         }
     };
     audit::record(
