@@ -98,10 +98,13 @@ pub async fn run_batch(
         .skip(m.done.max(0) as usize)
         .take(size)
         .collect();
-    // The batch's villages' houses by address key, read once per batch rather than per row.
+    // The batch's houses, looked up by the addresses the dry run matched (an existing house's own
+    // spelling, or the row's for a new one): one query per batch, whatever the register's size.
     let villages: std::collections::BTreeSet<i32> = todo.iter().map(|p| p.village_id).collect();
+    let addresses: Vec<String> = todo.iter().map(|p| p.address.clone()).collect();
     let mut houses: HashMap<(i32, String), property::Model> = property::Entity::find()
         .filter(property::Column::VillageId.is_in(villages))
+        .filter(property::Column::Address.is_in(addresses))
         .all(&tx)
         .await?
         .into_iter()

@@ -75,7 +75,7 @@ struct Register {
     users: HashMap<String, user::Model>,
 }
 
-async fn load(db: &DatabaseConnection, rows: &[HouseRow]) -> Result<Register, AppError> {
+async fn load(db: &DatabaseConnection, rows: &[&HouseRow]) -> Result<Register, AppError> {
     let villages: HashMap<String, i32> = village::Entity::find()
         .all(db)
         .await?
@@ -231,11 +231,9 @@ pub async fn dry_run(
     let rows: Vec<SheetRow> = house_rows(bytes)?;
     let parsed: Vec<Result<HouseRow, Vec<CellError>>> =
         rows.iter().map(|r| HouseRow::parse(&r.cells)).collect();
-    let good: Vec<HouseRow> = parsed
-        .iter()
-        .filter_map(|p| p.as_ref().ok().cloned())
-        .collect();
+    let good: Vec<&HouseRow> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
     let reg = load(db, &good).await?;
+    drop(good);
     let mut seen = HashMap::new();
     let mut planned = Vec::new();
     let mut refused = Vec::new();
