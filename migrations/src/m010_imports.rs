@@ -15,8 +15,7 @@ impl MigrationTrait for Migration {
                 .col(integer("created_by"))
                 .col(string_len("file_sha256", 64))
                 .col(string_len("status", 16))
-                // The rows to write, as checked (JSON), and the refused rows with their messages.
-                .col(text("planned"))
+                // The refused rows with their messages (JSON); the rows to write are in import_rows.
                 .col(text("refused"))
                 .col(integer("count_create"))
                 .col(integer("count_update"))
@@ -25,6 +24,27 @@ impl MigrationTrait for Migration {
                 .col(integer("done"))
                 .col(integer("total"))
                 .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        // One row to write per line, numbered 0.. in sheet order, so a batch reads only its slice.
+        m.create_table(
+            Table::create()
+                .table("import_rows")
+                .col(pk_auto("id"))
+                .col(integer("import_id"))
+                .col(integer("seq"))
+                .col(text("data"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ux_import_rows_seq")
+                .table("import_rows")
+                .col("import_id")
+                .col("seq")
+                .unique()
                 .to_owned(),
         )
         .await

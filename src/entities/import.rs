@@ -10,8 +10,6 @@ pub struct Model {
     pub file_sha256: String,
     /// An [`crate::domain::import::ImportStatus`].
     pub status: String,
-    /// JSON list of the rows to write, in sheet order.
-    pub planned: String,
     /// JSON list of the refused rows: their cells and messages.
     pub refused: String,
     pub count_create: i32,

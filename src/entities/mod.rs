@@ -10,6 +10,7 @@ pub mod event;
 pub mod finding;
 pub mod grid;
 pub mod import;
+pub mod import_row;
 pub mod inspection;
 pub mod inspection_task;
 pub mod inspector_grid;

@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::checked::find;
 use super::dry_run::PlannedHouse;
-use crate::domain::import::{ImportStatus, RowAction, address_key};
+use crate::domain::import::{ImportStatus, address_key};
 use crate::domain::role::Role;
-use crate::entities::{import, property, user};
+use crate::entities::{import, import_row, property, user};
 use crate::error::AppError;
 use crate::services::{Actor, audit};
 
@@ -61,14 +61,17 @@ pub async fn start(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<()
 
 /// The job: finishes every running import, oldest first.
 pub async fn run(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<String, AppError> {
-    let running = import::Entity::find()
+    let running: Vec<i32> = import::Entity::find()
+        .select_only()
+        .column(import::Column::Id)
         .filter(import::Column::Status.eq(ImportStatus::Running.as_str()))
         .order_by_asc(import::Column::Id)
+        .into_tuple()
         .all(db)
         .await?;
     let mut rows = 0;
-    for m in &running {
-        while let Some(n) = run_batch(db, m.id, BATCH, now).await? {
+    for id in &running {
+        while let Some(n) = run_batch(db, *id, BATCH, now).await? {
             rows += n;
         }
     }
@@ -90,14 +93,16 @@ pub async fn run_batch(
     if ImportStatus::parse(&m.status) != Some(ImportStatus::Running) {
         return Ok(None);
     }
-    let planned: Vec<PlannedHouse> =
-        serde_json::from_str(&m.planned).map_err(AppError::internal)?;
-    let todo: Vec<&PlannedHouse> = planned
+    let todo: Vec<PlannedHouse> = import_row::Entity::find()
+        .filter(import_row::Column::ImportId.eq(m.id))
+        .filter(import_row::Column::Seq.gte(m.done))
+        .order_by_asc(import_row::Column::Seq)
+        .limit(size as u64)
+        .all(&tx)
+        .await?
         .iter()
-        .filter(|p| p.action != RowAction::Unchanged)
-        .skip(m.done.max(0) as usize)
-        .take(size)
-        .collect();
+        .map(|r| serde_json::from_str(&r.data).map_err(AppError::internal))
+        .collect::<Result<_, _>>()?;
     // The batch's houses, looked up by the addresses the dry run matched (an existing house's own
     // spelling, or the row's for a new one): one query per batch, whatever the register's size.
     let villages: std::collections::BTreeSet<i32> = todo.iter().map(|p| p.village_id).collect();

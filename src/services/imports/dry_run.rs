@@ -11,7 +11,7 @@ use super::sheet::{SheetRow, house_rows};
 use super::template::HOUSES;
 use crate::domain::import::{CellError, HouseRow, ImportStatus, RowAction};
 use crate::domain::role::Role;
-use crate::entities::{grid, import, property, user, village};
+use crate::entities::{grid, import, import_row, property, user, village};
 use crate::error::AppError;
 use crate::services::Actor;
 
@@ -276,15 +276,13 @@ pub async fn dry_run(
         })
         .take(ERRORS_SHOWN)
         .collect();
-    let total = planned
-        .iter()
-        .filter(|p| p.action != RowAction::Unchanged)
-        .count() as i32;
+    planned.retain(|p| p.action != RowAction::Unchanged);
+    let total = planned.len() as i32;
+    let tx = crate::db::begin_write(db).await?;
     let saved = import::ActiveModel {
         created_by: Set(actor.id),
         file_sha256: Set(sha),
         status: Set(ImportStatus::Checked.as_str().to_string()),
-        planned: Set(serde_json::to_string(&planned).map_err(AppError::internal)?),
         refused: Set(serde_json::to_string(&refused).map_err(AppError::internal)?),
         count_create: Set(counts.create),
         count_update: Set(counts.update),
@@ -295,8 +293,24 @@ pub async fn dry_run(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&tx)
     .await?;
+    for (n, chunk) in planned.chunks(500).enumerate() {
+        let rows = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Ok(import_row::ActiveModel {
+                    import_id: Set(saved.id),
+                    seq: Set((n * 500 + i) as i32),
+                    data: Set(serde_json::to_string(p).map_err(AppError::internal)?),
+                    ..Default::default()
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        import_row::Entity::insert_many(rows).exec(&tx).await?;
+    }
+    tx.commit().await?;
     Ok(Checked {
         id: saved.id,
         status: ImportStatus::Checked.as_str(),
