@@ -110,6 +110,14 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/residents/stays/<id>/reveal", "/residents/stays/{stay}/reveal", "nnnyyn"),
     ("GET", "/residents/export.csv", "/residents/export.csv", "nnnyyn"),
     ("GET", "/residents/export.xlsx", "/residents/export.xlsx", "nnnyyn"),
+    // Importing existing registers.
+    ("GET", "/imports/template.xlsx", "/imports/template.xlsx", "nnnyyn"),
+    ("GET", "/imports", "/imports", "nnnyyn"),
+    ("POST", "/imports", "/imports", "nnnyyn"),
+    // Whose import it is decides (tests/imports.rs); the role is judged here.
+    ("GET", "/imports/<id>", "/imports/999999", "nnnyyn"),
+    ("GET", "/imports/<id>/errors.xlsx", "/imports/999999/errors.xlsx", "nnnyyn"),
+    ("POST", "/imports/<id>/commit", "/imports/999999/commit", "nnnyyn"),
     // The town admin.
     ("GET", "/admin", "/admin", "nnnnyn"),
     ("GET", "/admin/villages", "/admin/villages", "nnnnyn"),

@@ -11,6 +11,7 @@ mod m006_events;
 mod m007_dashboard;
 mod m008_residence_proofs;
 mod m008_temporary_passwords;
+mod m010_imports;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m007_dashboard::Migration),
             Box::new(m008_residence_proofs::Migration),
             Box::new(m008_temporary_passwords::Migration),
+            Box::new(m010_imports::Migration),
         ]
     }
 }

@@ -229,7 +229,7 @@ pub fn mask_doc_number(number: &str) -> String {
 
 /// Drops all whitespace (people group digits as they read them out) and maps full-width ASCII,
 /// which Chinese IMEs often type, to half-width; then upper-cases.
-fn normalise(raw: &str) -> String {
+pub(crate) fn normalise(raw: &str) -> String {
     raw.chars()
         .filter(|c| !c.is_whitespace())
         .map(|c| match c {

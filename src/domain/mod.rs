@@ -10,6 +10,7 @@ pub mod event;
 pub mod fields;
 pub mod grade;
 pub mod identity;
+pub mod import;
 pub mod inspection;
 pub mod notice;
 pub mod occupancy;

@@ -118,6 +118,30 @@ fn parse_id(raw: &str) -> Option<i32> {
     raw.trim().parse::<i32>().ok().filter(|v| *v > 0)
 }
 
+/// A house's address as the form and the import check it: trimmed, 5 to 200 characters.
+pub fn parse_address(raw: &str) -> Result<String, &'static str> {
+    let address = raw.trim();
+    let n = address.chars().count();
+    if has_control(address, false) {
+        Err(CONTROL_CHARACTER)
+    } else if n < 5 {
+        Err("请填写详细地址（至少 5 个字），例如：锦绣村东区 12 号")
+    } else if n > 200 {
+        Err("地址不能超过 200 个字")
+    } else {
+        Ok(address.to_string())
+    }
+}
+
+/// A house's number of storeys, 1 to 50.
+pub fn parse_floors(raw: &str) -> Result<i32, &'static str> {
+    match raw.trim().parse::<i32>() {
+        Ok(f) if (1..=50).contains(&f) => Ok(f),
+        Ok(_) => Err("层数须在 1 至 50 之间"),
+        Err(_) => Err("请填写房屋层数（整数）"),
+    }
+}
+
 impl RawProperty {
     /// Checks every field and reports every problem at once, keyed by the form field's name.
     pub fn parse(&self) -> Result<PropertyDraft, FieldErrors> {
@@ -130,26 +154,17 @@ impl RawProperty {
         if grid_id.is_none() {
             e.add("grid_id", "请选择所属网格");
         }
-        let address = self.address.trim().to_string();
-        let n = address.chars().count();
-        if has_control(&address, false) {
-            e.add("address", CONTROL_CHARACTER);
-        } else if n < 5 {
-            e.add(
-                "address",
-                "请填写详细地址（至少 5 个字），例如：锦绣村东区 12 号",
-            );
-        } else if n > 200 {
-            e.add("address", "地址不能超过 200 个字");
-        }
-        let floors = match self.floors.trim().parse::<i32>() {
-            Ok(f) if (1..=50).contains(&f) => Some(f),
-            Ok(_) => {
-                e.add("floors", "层数须在 1 至 50 之间");
-                None
+        let address = match parse_address(&self.address) {
+            Ok(a) => a,
+            Err(m) => {
+                e.add("address", m);
+                self.address.trim().to_string()
             }
-            Err(_) => {
-                e.add("floors", "请填写房屋层数（整数）");
+        };
+        let floors = match parse_floors(&self.floors) {
+            Ok(f) => Some(f),
+            Err(m) => {
+                e.add("floors", m);
                 None
             }
         };

@@ -9,6 +9,8 @@ pub mod delivery_attempt;
 pub mod event;
 pub mod finding;
 pub mod grid;
+pub mod import;
+pub mod import_row;
 pub mod inspection;
 pub mod inspection_task;
 pub mod inspector_grid;

@@ -103,6 +103,7 @@ pub async fn run_all(
         "lapse_pending_stays",
         "retention_wipe",
         crate::services::events::timed::JOB,
+        crate::services::imports::commit::JOB,
     ];
     let mut out = Vec::new();
     for name in jobs {
@@ -150,6 +151,9 @@ async fn run_one(state: &crate::AppState, name: &str) -> Result<String, AppError
         .map(|n| format!("{n} stays wiped")),
         crate::services::events::timed::JOB => {
             crate::services::events::timed::run(&state.db, state.config.clock.now()).await
+        }
+        crate::services::imports::commit::JOB => {
+            crate::services::imports::commit::run(&state.db, state.config.clock.now()).await
         }
         other => Err(AppError::internal(format!("unknown job {other}"))),
     }

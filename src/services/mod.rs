@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod dashboard;
 pub mod events;
 pub mod exports;
+pub mod imports;
 pub mod inspections;
 pub mod notifications;
 pub mod permit_expiry;

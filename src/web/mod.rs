@@ -11,6 +11,7 @@ pub mod command;
 pub mod command_charts;
 pub mod checkin_receipt;
 pub mod guards;
+pub mod imports;
 pub mod inspector;
 pub mod inspector_report;
 pub mod inspector_walk;
@@ -148,6 +149,12 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 command::script,
                 command::search_page,
                 command::monthly_report,
+                imports::template_xlsx,
+                imports::index,
+                imports::check,
+                imports::progress,
+                imports::errors_xlsx,
+                imports::commit,
             ],
         )
         .mount("/api/v1", api::routes())

@@ -1,0 +1,168 @@
+//! Reading an uploaded register: the 房屋 sheet of an XLSX workbook, or a CSV of it in UTF-8
+//! (with or without BOM) or GB18030, which Excel on Chinese Windows writes. Each row keeps the
+//! spreadsheet's own row number, so messages point where the official will look.
+use calamine::Reader;
+
+use super::template::HOUSES;
+use crate::error::AppError;
+
+/// One non-blank row: its 1-based row number in the sheet and its cells as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SheetRow {
+    pub row: u32,
+    pub cells: Vec<String>,
+}
+
+fn bad(m: impl Into<String>) -> AppError {
+    AppError::BadRequest(m.into())
+}
+
+/// The data rows of the 房屋 sheet, after checking its header.
+pub fn house_rows(bytes: &[u8]) -> Result<Vec<SheetRow>, AppError> {
+    let rows = if bytes.starts_with(b"PK") {
+        xlsx_rows(bytes, HOUSES.0)?
+    } else {
+        csv_rows(&decode(bytes))?
+    };
+    let mut it = rows.into_iter();
+    let head = it
+        .next()
+        .ok_or_else(|| bad("文件是空的：第 1 行应为表头"))?;
+    let want = HOUSES.1;
+    let got: Vec<&str> = head.cells.iter().map(|c| c.trim()).collect();
+    if got.len() < want.len() || got[..want.len()] != want {
+        return Err(bad(format!(
+            "「{}」表第 {} 行应为表头：{}",
+            HOUSES.0,
+            head.row,
+            want.join("、")
+        )));
+    }
+    Ok(it.collect())
+}
+
+fn xlsx_rows(bytes: &[u8], sheet: &str) -> Result<Vec<SheetRow>, AppError> {
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|_| bad("无法读取该 Excel 文件，请上传 .xlsx 或 .csv 文件"))?;
+    let range = wb
+        .worksheet_range(sheet)
+        .map_err(|_| bad(format!("文件中没有「{sheet}」表")))?;
+    let first = range.start().map(|(r, _)| r).unwrap_or(0);
+    let first_col = range.start().map(|(_, c)| c).unwrap_or(0) as usize;
+    Ok(range
+        .rows()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut cells: Vec<String> = vec![String::new(); first_col];
+            cells.extend(r.iter().map(cell_text));
+            SheetRow {
+                row: first + i as u32 + 1,
+                cells,
+            }
+        })
+        .filter(|r| r.cells.iter().any(|c| !c.trim().is_empty()))
+        .collect())
+}
+
+/// A cell as the official typed it: whole numbers (层数, 手机) without a trailing `.0`.
+fn cell_text(d: &calamine::Data) -> String {
+    match d {
+        calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+            format!("{}", *f as i64)
+        }
+        _ => d.to_string(),
+    }
+}
+
+/// UTF-8 (a BOM is dropped) when the bytes are valid UTF-8, GB18030 otherwise.
+pub fn decode(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::GB18030
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned(),
+    }
+}
+
+/// RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks; a row's number is
+/// the line it starts on, as a spreadsheet counts it.
+pub fn csv_rows(text: &str) -> Result<Vec<SheetRow>, AppError> {
+    let mut rows = Vec::new();
+    let mut cells = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false;
+    let mut line: u32 = 1;
+    let mut start: u32 = 1;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            '"' if quoted => quoted = false,
+            '"' if cell.is_empty() => quoted = true,
+            ',' if !quoted => cells.push(std::mem::take(&mut cell)),
+            '\r' if !quoted && chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' if !quoted => {
+                cells.push(std::mem::take(&mut cell));
+                push_row(&mut rows, start, std::mem::take(&mut cells));
+                line += 1;
+                start = line;
+            }
+            '\n' => {
+                line += 1;
+                cell.push(c);
+            }
+            _ => cell.push(c),
+        }
+    }
+    if quoted {
+        return Err(bad(format!("CSV 第 {start} 行的引号没有闭合")));
+    }
+    if !cell.is_empty() || !cells.is_empty() {
+        cells.push(cell);
+        push_row(&mut rows, start, cells);
+    }
+    Ok(rows)
+}
+
+fn push_row(rows: &mut Vec<SheetRow>, row: u32, cells: Vec<String>) {
+    if cells.iter().any(|c| !c.trim().is_empty()) {
+        rows.push(SheetRow { row, cells });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_keep_their_line_numbers_quotes_and_skip_blank_lines() {
+        let rows =
+            csv_rows("a,b\r\n\r\n\"x,1\",\"say \"\"hi\"\"\"\n\"two\nlines\",z\nlast,1").unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(
+            (rows[1].row, rows[1].cells.clone()),
+            (3, vec!["x,1".into(), "say \"hi\"".into()])
+        );
+        assert_eq!(rows[2].row, 4);
+        assert_eq!(rows[2].cells[0], "two\nlines");
+        assert_eq!(rows[3].row, 6);
+        assert!(csv_rows("\"open").is_err());
+    }
+
+    #[test]
+    fn utf8_with_or_without_bom_and_gb18030_decode_alike() {
+        let text = "村,地址\n锦绣村,三组18号\n";
+        let (gb, _, _) = encoding_rs::GB18030.encode(text);
+        assert_eq!(decode(text.as_bytes()), text);
+        assert_eq!(
+            decode(&[b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat()),
+            text
+        );
+        assert_eq!(decode(&gb), text);
+    }
+}
