@@ -33,7 +33,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn run() {
-    let events: usize = std::env::var("ANJU_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
+    let events: usize = std::env::var("ANJU_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
     let dir = tempfile::tempdir().unwrap();
     let url = std::env::var("ANJU_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", dir.path().join("anju.db").display()));
@@ -48,9 +51,13 @@ async fn run() {
     .unwrap();
     let db = anju::db::connect(&cfg).await.unwrap();
     anju::db::migrate(&db).await.unwrap();
-    anju::services::seed::ensure_town(&db, "HJ", "花街镇").await.unwrap();
+    anju::services::seed::ensure_town(&db, "HJ", "花街镇")
+        .await
+        .unwrap();
     anju::services::seed::seed_demo(&db).await.unwrap();
-    let client = Client::tracked(anju::build(cfg, db.clone()).unwrap()).await.unwrap();
+    let client = Client::tracked(anju::build(cfg, db.clone()).unwrap())
+        .await
+        .unwrap();
     let st = client.rocket().state::<anju::AppRef>().unwrap().clone();
     let admin = anju::entities::user::Entity::find()
         .filter(anju::entities::user::Column::Phone.eq("13900000001"))
@@ -58,7 +65,12 @@ async fn run() {
         .await
         .unwrap()
         .unwrap();
-    let actor = Actor { id: admin.id, role: Role::TownAdmin, name: admin.name, village_id: None };
+    let actor = Actor {
+        id: admin.id,
+        role: Role::TownAdmin,
+        name: admin.name,
+        village_id: None,
+    };
     let peer = http_peer::HttpPeer::start().await;
     for n in 0..4 {
         let raw = webhooks::RawSubscription {
@@ -66,9 +78,18 @@ async fn run() {
             events: vec!["task.created".into()],
             description: None,
         };
-        webhooks::create(&db, &st.pii, &actor, raw, true, chrono::Utc::now()).await.unwrap();
+        webhooks::create(&db, &st.pii, &actor, raw, true, chrono::Utc::now())
+            .await
+            .unwrap();
     }
-    println!("backend: {}", if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" });
+    println!(
+        "backend: {}",
+        if url.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
 
     // Throughput: a backlog of events, dispatched as fast as the dispatcher goes.
     for chunk in (0..events).collect::<Vec<_>>().chunks(500) {
@@ -126,6 +147,9 @@ async fn run() {
 
 fn main() {
     unsafe { std::env::set_var("ROCKET_LOG_LEVEL", "off") };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(run());
 }

@@ -43,7 +43,8 @@ fn workbook(path: &std::path::Path, houses: usize) {
         let (v, g) = places[i % places.len()];
         ws.write_string(r, 0, v).unwrap();
         ws.write_string(r, 1, g).unwrap();
-        ws.write_string(r, 2, format!("东区{}组{}号", i % 30 + 1, i)).unwrap();
+        ws.write_string(r, 2, format!("东区{}组{}号", i % 30 + 1, i))
+            .unwrap();
         ws.write_number(r, 3, (i % 5 + 1) as f64).unwrap();
         ws.write_string(r, 4, "砖混结构").unwrap();
         ws.write_string(r, 5, format!("房东{}", i / 2)).unwrap();
@@ -102,7 +103,11 @@ fn main() {
         };
         println!(
             "backend: {}; peak memory before the import: {:.0} MB",
-            if cfg.is_sqlite() { "SQLite (WAL)" } else { "PostgreSQL" },
+            if cfg.is_sqlite() {
+                "SQLite (WAL)"
+            } else {
+                "PostgreSQL"
+            },
             vm_hwm_mb()
         );
         let t = Instant::now();

@@ -153,7 +153,13 @@ async fn the_admin_renames_a_village_and_a_grid_and_nobody_else_may() {
         .await;
     assert_eq!(r.status(), Status::SeeOther);
     let (_, page) = admin.get_text("/admin/villages").await;
-    let flash = page.split("class=\"flash").nth(1).unwrap_or_default().chars().take(120).collect::<String>();
+    let flash = page
+        .split("class=\"flash")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take(120)
+        .collect::<String>();
     assert!(page.contains("已有同名的村"), "{flash}");
     let r = admin
         .post_form(

@@ -399,7 +399,8 @@ async fn scenario(cx: &Ctx) -> Res<()> {
             .await?;
     }
     cx.click("input[name=pledge_accepted]").await?;
-    cx.click_nav("button[form=app-form][formaction*='/submit']").await?;
+    cx.click_nav("button[form=app-form][formaction*='/submit']")
+        .await?;
     let walk_task = task_of(cx, landlord_app).await?;
 
     // A second house for the offline walk, made before the task list is opened.

@@ -144,7 +144,10 @@ async fn the_result_page_offers_the_commit_and_shows_the_progress_bar_while_runn
         html.contains(&format!("action=\"/imports/{id}/commit?_csrf=")),
         "{html}"
     );
-    assert!(!html.contains("<progress"), "no progress bar before the commit");
+    assert!(
+        !html.contains("<progress"),
+        "no progress bar before the commit"
+    );
     commit(&official, id).await;
     let html = result_page(&official, id).await;
     assert!(!html.contains("/commit?_csrf="), "no second commit");

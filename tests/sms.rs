@@ -41,7 +41,10 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn param(r: &Received, name: &str) -> Option<String> {
-    query(r).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    query(r)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 async fn aliyun_app(peer: &HttpPeer, tweak: impl FnOnce(&mut anju::Config)) -> TestApp {
@@ -77,12 +80,25 @@ async fn a_new_task_texts_its_inspector_through_aliyun() {
     assert_eq!(param(r, "PhoneNumbers").as_deref(), Some(INSPECTOR_JX));
     assert_eq!(param(r, "TemplateCode").as_deref(), Some("SMS_000000101"));
     assert_eq!(param(r, "SignName").as_deref(), Some("花街镇"));
-    let d = delivery::Entity::find().filter(delivery::Column::Channel.eq("sms")).one(&app.db).await.unwrap().unwrap();
-    assert_eq!(param(r, "OutId"), Some(d.id.to_string()), "OutId is the outbox delivery");
+    let d = delivery::Entity::find()
+        .filter(delivery::Column::Channel.eq("sms"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        param(r, "OutId"),
+        Some(d.id.to_string()),
+        "OutId is the outbox delivery"
+    );
     assert_eq!(d.status, "delivered");
     let tp: serde_json::Value = serde_json::from_str(&param(r, "TemplateParam").unwrap()).unwrap();
     assert_eq!(tp["address"], "锦绣村第一网格 8 号");
-    assert!(r.header("authorization").unwrap_or("").starts_with("ACS3-HMAC-SHA256 Credential=LTAI-test"));
+    assert!(
+        r.header("authorization")
+            .unwrap_or("")
+            .starts_with("ACS3-HMAC-SHA256 Credential=LTAI-test")
+    );
 }
 
 #[rocket::async_test]
@@ -121,9 +137,16 @@ async fn a_tenants_check_in_texts_the_landlord_through_tencent() {
     assert_eq!(got.len(), before + 1);
     let body = got[before].json();
     assert_eq!(got[before].header("x-tc-action"), Some("SendSms"));
-    assert_eq!(body["PhoneNumberSet"], json!(["+8613900000004"]), "the landlord");
+    assert_eq!(
+        body["PhoneNumberSet"],
+        json!(["+8613900000004"]),
+        "the landlord"
+    );
     assert_eq!(body["TemplateId"], "1000109");
-    assert!(!got[before].text().contains("赵六") && !got[before].text().contains("13600000000"), "no tenant data in the text");
+    assert!(
+        !got[before].text().contains("赵六") && !got[before].text().contains("13600000000"),
+        "no tenant data in the text"
+    );
 }
 
 #[rocket::async_test]
@@ -140,7 +163,12 @@ async fn no_texts_at_night_they_wait_for_seven_in_the_morning() {
     submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     run_until_idle(&*app.state().await).await.unwrap();
     assert!(peer.received().is_empty(), "nothing sent at 23:15");
-    let d = delivery::Entity::find().filter(delivery::Column::Channel.eq("sms")).one(&app.db).await.unwrap().unwrap();
+    let d = delivery::Entity::find()
+        .filter(delivery::Column::Channel.eq("sms"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.status, "pending");
     assert_eq!(d.attempts, 0, "waiting is not an attempt");
     let seven = anju::domain::clock::town_time(2026, 5, 7, 7, 0).unwrap();
@@ -160,13 +188,32 @@ async fn the_daily_cap_stops_texts_of_one_kind_to_one_number_and_bad_numbers_are
     run_until_idle(&*app.state().await).await.unwrap();
     submitted_in_grid(&app, &landlord, "锦绣村第一网格").await;
     run_until_idle(&*app.state().await).await.unwrap();
-    assert_eq!(peer.received().len(), 1, "the second task.created text to the same inspector is over the cap");
-    let failed = delivery::Entity::find().filter(delivery::Column::Status.eq("failed")).all(&app.db).await.unwrap();
+    assert_eq!(
+        peer.received().len(),
+        1,
+        "the second task.created text to the same inspector is over the cap"
+    );
+    let failed = delivery::Entity::find()
+        .filter(delivery::Column::Status.eq("failed"))
+        .all(&app.db)
+        .await
+        .unwrap();
     assert_eq!(failed.len(), 1);
-    assert!(failed[0].last_error.as_deref().unwrap_or("").contains("上限"));
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("上限")
+    );
 
     // The provider refuses the number: recorded once, never tried again.
-    peer.answer(|_| Reply::json(200, json!({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号", "RequestId": "x"})));
+    peer.answer(|_| {
+        Reply::json(
+            200,
+            json!({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号", "RequestId": "x"}),
+        )
+    });
     let app2 = aliyun_app(&peer, |c| c.webhook_retry_seconds = "1".into()).await;
     let landlord = app2.api(LANDLORD).await;
     submitted_in_grid(&app2, &landlord, "锦绣村第一网格").await;
@@ -174,8 +221,18 @@ async fn the_daily_cap_stops_texts_of_one_kind_to_one_number_and_bad_numbers_are
     run_until_idle(&st).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     run_until_idle(&st).await.unwrap();
-    let d = delivery::Entity::find().filter(delivery::Column::Channel.eq("sms")).one(&app2.db).await.unwrap().unwrap();
-    assert_eq!((d.status.as_str(), d.attempts), ("failed", 1), "{:?}", d.last_error);
+    let d = delivery::Entity::find()
+        .filter(delivery::Column::Channel.eq("sms"))
+        .one(&app2.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.attempts),
+        ("failed", 1),
+        "{:?}",
+        d.last_error
+    );
 }
 
 #[rocket::async_test]
@@ -200,27 +257,58 @@ async fn a_one_time_code_is_sent_now_rate_limited_stored_hashed_and_spent_once()
     assert_eq!(r.status(), Status::Accepted);
     let got = peer.wait_for(1, 5).await;
     assert_eq!(got.len(), 1, "sent at once, without the queue");
-    assert_eq!(param(&got[0], "TemplateCode").as_deref(), Some("SMS_000000100"));
-    let tp: serde_json::Value = serde_json::from_str(&param(&got[0], "TemplateParam").unwrap()).unwrap();
+    assert_eq!(
+        param(&got[0], "TemplateCode").as_deref(),
+        Some("SMS_000000100")
+    );
+    let tp: serde_json::Value =
+        serde_json::from_str(&param(&got[0], "TemplateParam").unwrap()).unwrap();
     let code = tp["code"].as_str().unwrap().to_string();
     assert_eq!(code.len(), 6);
-    assert_eq!(send("13812345678").await.status(), Status::TooManyRequests, "one a minute");
+    assert_eq!(
+        send("13812345678").await.status(),
+        Status::TooManyRequests,
+        "one a minute"
+    );
     assert_eq!(send("1381234").await.status(), Status::UnprocessableEntity);
-    let rows = anju::entities::sms_code::Entity::find().all(&app.db).await.unwrap();
-    assert!(rows.iter().all(|r| !r.code_hash.contains(&code) && !r.phone_hash.contains("13812345678")), "stored hashed");
+    let rows = anju::entities::sms_code::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| !r.code_hash.contains(&code) && !r.phone_hash.contains("13812345678")),
+        "stored hashed"
+    );
 
     let st = app.state().await;
     let phone = anju::domain::identity::Phone::parse("13812345678").unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    assert!(!anju::services::events::sms_codes::verify(&st, &phone, wrong).await.unwrap());
-    assert!(anju::services::events::sms_codes::verify(&st, &phone, &code).await.unwrap(), "the right code");
-    assert!(!anju::services::events::sms_codes::verify(&st, &phone, &code).await.unwrap(), "spent");
+    assert!(
+        !anju::services::events::sms_codes::verify(&st, &phone, wrong)
+            .await
+            .unwrap()
+    );
+    assert!(
+        anju::services::events::sms_codes::verify(&st, &phone, &code)
+            .await
+            .unwrap(),
+        "the right code"
+    );
+    assert!(
+        !anju::services::events::sms_codes::verify(&st, &phone, &code)
+            .await
+            .unwrap(),
+        "spent"
+    );
 
     // Five an hour: the sixth within the hour is refused even a minute apart.
     let other = anju::domain::identity::Phone::parse("13812340000").unwrap();
     for m in 0..5u32 {
         let at = app.state_at(clock_at_cst(2026, 5, 6, 10, 2 * m)).await;
-        anju::services::events::sms_codes::send(&at, &other).await.unwrap();
+        anju::services::events::sms_codes::send(&at, &other)
+            .await
+            .unwrap();
     }
     let at = app.state_at(clock_at_cst(2026, 5, 6, 10, 30)).await;
     let r = anju::services::events::sms_codes::send(&at, &other).await;
@@ -228,8 +316,14 @@ async fn a_one_time_code_is_sent_now_rate_limited_stored_hashed_and_spent_once()
     // Ten minutes later a code has expired.
     let at = app.state_at(clock_at_cst(2026, 5, 6, 11, 30)).await;
     let last = peer.received().last().cloned().unwrap();
-    let tp: serde_json::Value = serde_json::from_str(&param(&last, "TemplateParam").unwrap()).unwrap();
-    assert!(!anju::services::events::sms_codes::verify(&at, &other, tp["code"].as_str().unwrap()).await.unwrap(), "expired");
+    let tp: serde_json::Value =
+        serde_json::from_str(&param(&last, "TemplateParam").unwrap()).unwrap();
+    assert!(
+        !anju::services::events::sms_codes::verify(&at, &other, tp["code"].as_str().unwrap())
+            .await
+            .unwrap(),
+        "expired"
+    );
 }
 
 #[rocket::async_test]

@@ -74,7 +74,11 @@ async fn form_checkin(
     let s = r.status();
     // A check-in answers 303 to its reloadable receipt; the caller sees the page it lands on.
     if s == Status::SeeOther {
-        let to = r.headers().get_one("Location").unwrap_or_default().to_string();
+        let to = r
+            .headers()
+            .get_one("Location")
+            .unwrap_or_default()
+            .to_string();
         assert!(to.contains("/receipt?t="), "redirects to the receipt: {to}");
         return b.get_text(&to).await;
     }

@@ -35,8 +35,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_events_fan_out", "events", &["fanned_out_at", "id"]))
-            .await?;
+        m.create_index(index(
+            "ix_events_fan_out",
+            "events",
+            &["fanned_out_at", "id"],
+        ))
+        .await?;
         m.create_table(
             Table::create()
                 .table("webhook_subscriptions")
@@ -69,17 +73,33 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null("locked_until"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone_null("delivered_at"))
-                .foreign_key(ForeignKey::create().from("deliveries", "event_id").to("events", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("deliveries", "event_id")
+                        .to("events", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_deliveries_due", "deliveries", &["status", "next_attempt_at"]))
-            .await?;
-        m.create_index(index("ix_deliveries_subscription", "deliveries", &["subscription_id", "id"]))
-            .await?;
+        m.create_index(index(
+            "ix_deliveries_due",
+            "deliveries",
+            &["status", "next_attempt_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_deliveries_subscription",
+            "deliveries",
+            &["subscription_id", "id"],
+        ))
+        .await?;
         // The daily cap counts one recipient's texts of one kind.
-        m.create_index(index("ix_deliveries_recipient", "deliveries", &["user_id", "kind", "delivered_at"]))
-            .await?;
+        m.create_index(index(
+            "ix_deliveries_recipient",
+            "deliveries",
+            &["user_id", "kind", "delivered_at"],
+        ))
+        .await?;
         m.create_table(
             Table::create()
                 .table("delivery_attempts")
@@ -97,8 +117,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_delivery_attempts_delivery", "delivery_attempts", &["delivery_id"]))
-            .await?;
+        m.create_index(index(
+            "ix_delivery_attempts_delivery",
+            "delivery_attempts",
+            &["delivery_id"],
+        ))
+        .await?;
         m.create_table(
             Table::create()
                 .table("sms_codes")
@@ -112,18 +136,37 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_sms_codes_phone", "sms_codes", &["phone_hash", "created_at"]))
-            .await?;
+        m.create_index(index(
+            "ix_sms_codes_phone",
+            "sms_codes",
+            &["phone_hash", "created_at"],
+        ))
+        .await?;
         // The bell counts a user's unread notices on every page.
-        m.create_index(index("ix_notifications_unread", "notifications", &["user_id", "read_at"]))
-            .await?;
+        m.create_index(index(
+            "ix_notifications_unread",
+            "notifications",
+            &["user_id", "read_at"],
+        ))
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_index(Index::drop().name("ix_notifications_unread").table("notifications").to_owned())
-            .await?;
-        for t in ["sms_codes", "delivery_attempts", "deliveries", "webhook_subscriptions", "events"] {
+        m.drop_index(
+            Index::drop()
+                .name("ix_notifications_unread")
+                .table("notifications")
+                .to_owned(),
+        )
+        .await?;
+        for t in [
+            "sms_codes",
+            "delivery_attempts",
+            "deliveries",
+            "webhook_subscriptions",
+            "events",
+        ] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }
         Ok(())

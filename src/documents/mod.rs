@@ -2,6 +2,6 @@
 
 mod canvas;
 pub mod certificate;
-pub mod proof;
 mod layout;
+pub mod proof;
 pub mod qr;

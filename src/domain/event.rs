@@ -128,9 +128,13 @@ impl DeliveryStatus {
         }
     }
     pub fn parse(s: &str) -> Option<DeliveryStatus> {
-        [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Failed,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -193,7 +197,9 @@ impl ReportCategory {
         }
     }
     pub fn parse(s: &str) -> Option<ReportCategory> {
-        ReportCategory::ALL.into_iter().find(|k| k.as_str() == s.trim())
+        ReportCategory::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim())
     }
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -320,8 +326,14 @@ mod tests {
     fn retries_follow_the_schedule_and_end_after_its_last_step() {
         let now = Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap();
         let s = [5, 30];
-        assert_eq!(next_attempt(&s, 1, now, None), Some(now + Duration::seconds(5)));
-        assert_eq!(next_attempt(&s, 2, now, None), Some(now + Duration::seconds(30)));
+        assert_eq!(
+            next_attempt(&s, 1, now, None),
+            Some(now + Duration::seconds(5))
+        );
+        assert_eq!(
+            next_attempt(&s, 2, now, None),
+            Some(now + Duration::seconds(30))
+        );
         assert_eq!(next_attempt(&s, 3, now, None), None);
         let later = next_attempt(&s, 1, now, Some(std::time::Duration::from_secs(120)));
         assert_eq!(later, Some(now + Duration::seconds(120)));
@@ -330,7 +342,11 @@ mod tests {
     #[test]
     fn texts_wait_for_the_end_of_the_quiet_hours_in_town_time() {
         let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
-        let at = |d, h, m| cst.with_ymd_and_hms(2026, 5, d, h, m, 0).unwrap().with_timezone(&Utc);
+        let at = |d, h, m| {
+            cst.with_ymd_and_hms(2026, 5, d, h, m, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
         assert_eq!(sms_send_time(at(1, 12, 0), &cst, 22, 7), at(1, 12, 0));
         assert_eq!(sms_send_time(at(1, 22, 30), &cst, 22, 7), at(2, 7, 0));
         assert_eq!(sms_send_time(at(2, 3, 0), &cst, 22, 7), at(2, 7, 0));
@@ -341,14 +357,45 @@ mod tests {
     #[test]
     fn metadata_addresses_are_never_allowed_and_private_ones_only_by_setting() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(webhook_address_allowed(ip("169.254.169.254"), true), Err(AddressRefusal::Metadata));
-        assert_eq!(webhook_address_allowed(ip("100.100.100.200"), true), Err(AddressRefusal::Metadata));
-        assert_eq!(webhook_address_allowed(ip("fe80::1"), true), Err(AddressRefusal::Metadata));
-        assert_eq!(webhook_address_allowed(ip("::ffff:169.254.169.254"), true), Err(AddressRefusal::Metadata));
-        assert_eq!(webhook_address_allowed(ip("0.0.0.0"), true), Err(AddressRefusal::Metadata));
-        for private in ["127.0.0.1", "10.1.2.3", "192.168.1.5", "172.16.0.1", "::1", "fd12::1", "100.64.0.1"] {
-            assert_eq!(webhook_address_allowed(ip(private), false), Err(AddressRefusal::Private), "{private}");
-            assert_eq!(webhook_address_allowed(ip(private), true), Ok(()), "{private}");
+        assert_eq!(
+            webhook_address_allowed(ip("169.254.169.254"), true),
+            Err(AddressRefusal::Metadata)
+        );
+        assert_eq!(
+            webhook_address_allowed(ip("100.100.100.200"), true),
+            Err(AddressRefusal::Metadata)
+        );
+        assert_eq!(
+            webhook_address_allowed(ip("fe80::1"), true),
+            Err(AddressRefusal::Metadata)
+        );
+        assert_eq!(
+            webhook_address_allowed(ip("::ffff:169.254.169.254"), true),
+            Err(AddressRefusal::Metadata)
+        );
+        assert_eq!(
+            webhook_address_allowed(ip("0.0.0.0"), true),
+            Err(AddressRefusal::Metadata)
+        );
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.1.5",
+            "172.16.0.1",
+            "::1",
+            "fd12::1",
+            "100.64.0.1",
+        ] {
+            assert_eq!(
+                webhook_address_allowed(ip(private), false),
+                Err(AddressRefusal::Private),
+                "{private}"
+            );
+            assert_eq!(
+                webhook_address_allowed(ip(private), true),
+                Ok(()),
+                "{private}"
+            );
         }
         assert_eq!(webhook_address_allowed(ip("47.96.1.1"), false), Ok(()));
     }

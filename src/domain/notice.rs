@@ -72,7 +72,10 @@ impl NoticeRules {
             }
             rules.insert(kind, rule);
         }
-        Ok(NoticeRules { rules, code: file.code })
+        Ok(NoticeRules {
+            rules,
+            code: file.code,
+        })
     }
 
     pub fn rule(&self, kind: EventKind) -> Option<&NoticeRule> {
@@ -118,7 +121,10 @@ mod tests {
     #[test]
     fn placeholders_are_filled_from_the_data_and_unknown_ones_stay_empty() {
         let data = serde_json::json!({"address": "锦绣路1号", "count": 2});
-        assert_eq!(fill("{address} 有 {count} 项，{nope}。", &data), "锦绣路1号 有 2 项，。");
+        assert_eq!(
+            fill("{address} 有 {count} 项，{nope}。", &data),
+            "锦绣路1号 有 2 项，。"
+        );
         assert_eq!(fill("no braces {", &data), "no braces {");
     }
 
@@ -126,7 +132,9 @@ mod tests {
     fn the_shipped_rules_file_parses_and_names_only_known_events() {
         let text = include_str!("../../forms/notifications.toml");
         let rules = NoticeRules::parse(text).expect("forms/notifications.toml");
-        let task = rules.rule(EventKind::TaskCreated).expect("task.created rule");
+        let task = rules
+            .rule(EventKind::TaskCreated)
+            .expect("task.created rule");
         assert_eq!(task.in_app, vec![Recipient::Inspector]);
         assert!(task.template.is_some());
     }
@@ -136,6 +144,10 @@ mod tests {
         let bad = "[events.\"task.created\"]\nsms = [\"inspector\"]\ntitle = \"t\"\nbody = \"b\"\n";
         assert!(NoticeRules::parse(bad).is_err());
         let unknown = "[events.\"task.deleted\"]\ntitle = \"t\"\nbody = \"b\"\n";
-        assert!(NoticeRules::parse(unknown).unwrap_err().contains("task.deleted"));
+        assert!(
+            NoticeRules::parse(unknown)
+                .unwrap_err()
+                .contains("task.deleted")
+        );
     }
 }

@@ -43,7 +43,9 @@ pub enum UrlError {
     Unresolvable,
     #[error("不允许指向云服务元数据或链路本地地址")]
     Metadata,
-    #[error("不允许指向本机或内网地址（如需推送到镇内网的平台，请设置 ANJU_WEBHOOK_ALLOW_PRIVATE=true）")]
+    #[error(
+        "不允许指向本机或内网地址（如需推送到镇内网的平台，请设置 ANJU_WEBHOOK_ALLOW_PRIVATE=true）"
+    )]
     Private,
 }
 
@@ -67,14 +69,21 @@ pub async fn check_url(url: &str, allow_private: bool) -> Result<reqwest::Url, U
     }
     let host = parsed.host_str().ok_or(UrlError::Malformed)?;
     let port = parsed.port_or_known_default().ok_or(UrlError::Malformed)?;
-    let addrs: Vec<SocketAddr> = match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    let addrs: Vec<SocketAddr> = match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         // A name that does not resolve within a few seconds is as good as unresolvable.
-        Err(_) => tokio::time::timeout(Duration::from_secs(3), tokio::net::lookup_host((host, port)))
-            .await
-            .map_err(|_| UrlError::Unresolvable)?
-            .map_err(|_| UrlError::Unresolvable)?
-            .collect(),
+        Err(_) => tokio::time::timeout(
+            Duration::from_secs(3),
+            tokio::net::lookup_host((host, port)),
+        )
+        .await
+        .map_err(|_| UrlError::Unresolvable)?
+        .map_err(|_| UrlError::Unresolvable)?
+        .collect(),
     };
     if addrs.is_empty() {
         return Err(UrlError::Unresolvable);
@@ -145,14 +154,20 @@ pub async fn deliver(
     now_unix: i64,
     allow_private: bool,
 ) -> Attempt {
-    let failed = |error: String| Attempt { status_code: None, error: Some(error), retry_after: None };
+    let failed = |error: String| Attempt {
+        status_code: None,
+        error: Some(error),
+        retry_after: None,
+    };
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return failed("地址格式不正确".into());
     };
-    if let Some(ip) = parsed
-        .host_str()
-        .and_then(|h| h.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok())
-    {
+    if let Some(ip) = parsed.host_str().and_then(|h| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok()
+    }) {
         if let Err(r) = webhook_address_allowed(ip, allow_private) {
             return failed(UrlError::from(r).to_string());
         }
@@ -222,8 +237,13 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {
         assert_eq!(retry_after(" 120 ", 0), Some(Duration::from_secs(120)));
-        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z").unwrap().timestamp();
-        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::from_secs(60)));
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
+            .unwrap()
+            .timestamp();
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(retry_after("soon", now), None);
     }
 

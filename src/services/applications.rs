@@ -337,7 +337,9 @@ pub async fn create_draft(
         serde_json::json!({"property_id": property_id}),
     )
     .await?;
-    let a = super::application_drafts::prefill(&tx, &a).await?.unwrap_or(a);
+    let a = super::application_drafts::prefill(&tx, &a)
+        .await?
+        .unwrap_or(a);
     let v = view_of(&tx, a).await?;
     tx.commit().await?;
     Ok(v)
@@ -561,7 +563,11 @@ pub async fn submit(
     let house = super::events::house_facts(&tx, a.property_id).await?;
     let data = serde_json::json!({"application_id": id, "property_id": house.property_id, "address": house.address,
         "village": house.village, "village_id": house.village_id, "grid_id": house.grid_id});
-    let ev = super::events::NewEvent::about(crate::domain::event::EventKind::ApplicationSubmitted, &house, data);
+    let ev = super::events::NewEvent::about(
+        crate::domain::event::EventKind::ApplicationSubmitted,
+        &house,
+        data,
+    );
     super::events::record(&tx, now, ev).await?;
     super::inspections::tasks::create_initial(&tx, &a, policy).await?;
     let v = view_of(&tx, a).await?;

@@ -102,7 +102,10 @@ pub async fn list(
 pub async fn mark_all_read(db: &DatabaseConnection, actor: &Actor) -> Result<u64, AppError> {
     let tx = crate::db::begin_write(db).await?;
     let r = notification::Entity::update_many()
-        .col_expr(notification::Column::ReadAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
+        .col_expr(
+            notification::Column::ReadAt,
+            sea_orm::sea_query::Expr::value(Some(Utc::now())),
+        )
         .filter(notification::Column::UserId.eq(actor.id))
         .filter(notification::Column::ReadAt.is_null())
         .exec(&tx)

@@ -89,7 +89,8 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<String, Ap
             break;
         }
         for p in batch {
-            let (id, number, property_id, until) = (p.id, p.number.clone(), p.property_id, p.valid_until);
+            let (id, number, property_id, until) =
+                (p.id, p.number.clone(), p.property_id, p.valid_until);
             let mut am: permit::ActiveModel = p.into();
             am.expiry_reminded_at = Set(Some(Utc::now()));
             am.update(&tx).await?;

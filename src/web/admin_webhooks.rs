@@ -38,7 +38,10 @@ pub struct WebhookForm {
 }
 
 fn kinds() -> Vec<(&'static str, &'static str)> {
-    EventKind::ALL.iter().map(|k| (k.as_str(), k.label_zh())).collect()
+    EventKind::ALL
+        .iter()
+        .map(|k| (k.as_str(), k.label_zh()))
+        .collect()
 }
 
 #[get("/admin/webhooks")]
@@ -48,7 +51,13 @@ pub async fn list(who: TownAdmin, page: Page, st: &State<AppRef>) -> AppResult<W
         page,
         subs,
         kinds: kinds(),
-        form: WebhookForm { events: EventKind::ALL.iter().map(|k| k.as_str().to_string()).collect(), ..Default::default() },
+        form: WebhookForm {
+            events: EventKind::ALL
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect(),
+            ..Default::default()
+        },
         errors: FieldErrors::new(),
         created: None,
         allow_private: st.config.webhook_allow_private,
@@ -70,14 +79,34 @@ pub async fn create(
         description: Some(form.description.clone()),
     };
     let now = st.config.clock.now();
-    let (created, errors, form) =
-        match webhooks::create(&st.db, &st.pii, &who.0, raw, st.config.webhook_allow_private, now).await {
-            Ok((s, secret)) => (Some((s.id, secret)), FieldErrors::new(), <WebhookForm as Default>::default()),
-            Err(AppError::Validation(e)) => (None, e, form),
-            Err(e) => return Err(e),
-        };
+    let (created, errors, form) = match webhooks::create(
+        &st.db,
+        &st.pii,
+        &who.0,
+        raw,
+        st.config.webhook_allow_private,
+        now,
+    )
+    .await
+    {
+        Ok((s, secret)) => (
+            Some((s.id, secret)),
+            FieldErrors::new(),
+            <WebhookForm as Default>::default(),
+        ),
+        Err(AppError::Validation(e)) => (None, e, form),
+        Err(e) => return Err(e),
+    };
     let subs = webhooks::list(&st.db, &who.0).await?;
-    Ok(WebhooksPage { page, subs, kinds: kinds(), form, errors, created, allow_private: st.config.webhook_allow_private })
+    Ok(WebhooksPage {
+        page,
+        subs,
+        kinds: kinds(),
+        form,
+        errors,
+        created,
+        allow_private: st.config.webhook_allow_private,
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -106,7 +135,13 @@ pub async fn deliveries(
         deliveries.push((d, attempts));
     }
     let pager_url = format!("/admin/webhooks/{id}?page=");
-    Ok(DeliveriesPage { page: view, sub, deliveries, pager: Pager::sized(index + 1, total, 50), pager_url })
+    Ok(DeliveriesPage {
+        page: view,
+        sub,
+        deliveries,
+        pager: Pager::sized(index + 1, total, 50),
+        pager_url,
+    })
 }
 
 #[post("/admin/webhooks/<id>/deliveries/<delivery_id>/retry")]
@@ -118,7 +153,10 @@ pub async fn retry(
     delivery_id: i32,
 ) -> AppResult<Flash<Redirect>> {
     webhooks::retry(&st.db, &who.0, id, delivery_id, st.config.clock.now()).await?;
-    Ok(Flash::success(Redirect::to(format!("/admin/webhooks/{id}")), "已重新加入发送队列"))
+    Ok(Flash::success(
+        Redirect::to(format!("/admin/webhooks/{id}")),
+        "已重新加入发送队列",
+    ))
 }
 
 #[derive(Template, WebTemplate)]
@@ -130,13 +168,26 @@ pub struct DeletePage {
 
 /// Asks before deleting: deliveries still waiting are given up.
 #[get("/admin/webhooks/<id>/delete")]
-pub async fn confirm_delete(who: TownAdmin, page: Page, st: &State<AppRef>, id: i32) -> AppResult<DeletePage> {
+pub async fn confirm_delete(
+    who: TownAdmin,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<DeletePage> {
     let (sub, _, _) = webhooks::deliveries(&st.db, &who.0, id, 0).await?;
     Ok(DeletePage { page, sub })
 }
 
 #[post("/admin/webhooks/<id>/delete")]
-pub async fn delete(_csrf: CsrfChecked, who: TownAdmin, st: &State<AppRef>, id: i32) -> AppResult<Flash<Redirect>> {
+pub async fn delete(
+    _csrf: CsrfChecked,
+    who: TownAdmin,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<Flash<Redirect>> {
     webhooks::delete(&st.db, &who.0, id).await?;
-    Ok(Flash::success(Redirect::to("/admin/webhooks"), "已删除该订阅"))
+    Ok(Flash::success(
+        Redirect::to("/admin/webhooks"),
+        "已删除该订阅",
+    ))
 }

@@ -29,12 +29,22 @@ pub struct ReportPage {
 }
 
 fn categories() -> Vec<(&'static str, &'static str)> {
-    ReportCategory::ALL.iter().map(|c| (c.as_str(), c.label_zh())).collect()
+    ReportCategory::ALL
+        .iter()
+        .map(|c| (c.as_str(), c.label_zh()))
+        .collect()
 }
 
 #[get("/inspector/tasks/<id>/report")]
 pub async fn form(_who: Inspector, page: Page, id: i32) -> ReportPage {
-    ReportPage { page, task_id: id, categories: categories(), category: String::new(), description: String::new(), errors: FieldErrors::new() }
+    ReportPage {
+        page,
+        task_id: id,
+        categories: categories(),
+        category: String::new(),
+        description: String::new(),
+        errors: FieldErrors::new(),
+    }
 }
 
 #[derive(FromForm)]
@@ -56,19 +66,32 @@ pub async fn submit(
     form: Form<ReportForm<'_>>,
 ) -> Result<Flash<Redirect>, (Status, AppResult<ReportPage>)> {
     let again = |errors: FieldErrors, f: &ReportForm<'_>, page: Page| {
-        (Status::UnprocessableEntity, Ok(ReportPage {
-            page, task_id: id, categories: categories(),
-            category: f.category.clone(), description: f.description.clone(), errors,
-        }))
+        (
+            Status::UnprocessableEntity,
+            Ok(ReportPage {
+                page,
+                task_id: id,
+                categories: categories(),
+                category: f.category.clone(),
+                description: f.description.clone(),
+                errors,
+            }),
+        )
     };
-    let raw = RawReport { category: form.category.clone(), description: form.description.clone(), photo_ids: vec![] };
+    let raw = RawReport {
+        category: form.category.clone(),
+        description: form.description.clone(),
+        photo_ids: vec![],
+    };
     let mut parsed = match raw.parse() {
         Ok(r) => r,
         Err(e) => return Err(again(e, &form, page)),
     };
     if let Some(file) = form.photo.as_ref().filter(|f| f.len() > 0) {
         let stored = match super::landlord_applications::read_upload(file).await {
-            Ok(bytes) => uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await,
+            Ok(bytes) => {
+                uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await
+            }
             Err(e) => Err(e),
         };
         match stored {
@@ -82,7 +105,10 @@ pub async fn submit(
         }
     }
     match reports::report(&st.db, &who.0, id, parsed, st.config.clock.now()).await {
-        Ok(_) => Ok(Flash::success(Redirect::to(format!("/inspector/tasks/{id}")), "已上报，村干部和网格平台会收到")),
+        Ok(_) => Ok(Flash::success(
+            Redirect::to(format!("/inspector/tasks/{id}")),
+            "已上报，村干部和网格平台会收到",
+        )),
         Err(AppError::Validation(e)) => Err(again(e, &form, page)),
         Err(e) => Err((e.status(), Err(e))),
     }

@@ -31,13 +31,25 @@ pub async fn list(
     let unread_only = unread.unwrap_or(false);
     let index = Pager::index(page);
     let (notices, total) = notifications::list(&st.db, &who.0, unread_only, index).await?;
-    Ok(NoticesPage { page: view, notices, unread_only, pager: Pager::sized(index + 1, total, 30) })
+    Ok(NoticesPage {
+        page: view,
+        notices,
+        unread_only,
+        pager: Pager::sized(index + 1, total, 30),
+    })
 }
 
 #[post("/notifications/read-all")]
-pub async fn read_all(_csrf: CsrfChecked, who: CurrentUser, st: &State<AppRef>) -> AppResult<Flash<Redirect>> {
+pub async fn read_all(
+    _csrf: CsrfChecked,
+    who: CurrentUser,
+    st: &State<AppRef>,
+) -> AppResult<Flash<Redirect>> {
     let n = notifications::mark_all_read(&st.db, &who.0).await?;
-    Ok(Flash::success(Redirect::to("/notifications"), format!("已将 {n} 条通知标为已读")))
+    Ok(Flash::success(
+        Redirect::to("/notifications"),
+        format!("已将 {n} 条通知标为已读"),
+    ))
 }
 
 /// The `Referer` header, for going back to the page a button was on.
@@ -46,7 +58,9 @@ pub struct Referer<'r>(pub Option<&'r str>);
 #[rocket::async_trait]
 impl<'r> rocket::request::FromRequest<'r> for Referer<'r> {
     type Error = std::convert::Infallible;
-    async fn from_request(req: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+    async fn from_request(
+        req: &'r rocket::Request<'_>,
+    ) -> rocket::request::Outcome<Self, Self::Error> {
         rocket::request::Outcome::Success(Referer(req.headers().get_one("Referer")))
     }
 }
@@ -55,6 +69,11 @@ impl<'r> rocket::request::FromRequest<'r> for Referer<'r> {
 /// redirect can never leave the site.
 pub fn referer_path(referer: Option<&str>) -> Option<&'static str> {
     let r = referer?;
-    let path = r.find("://").map(|i| &r[i + 3..]).and_then(|rest| rest.find('/').map(|j| &rest[j..])).unwrap_or(r);
-    path.starts_with("/notifications").then_some("/notifications")
+    let path = r
+        .find("://")
+        .map(|i| &r[i + 3..])
+        .and_then(|rest| rest.find('/').map(|j| &rest[j..]))
+        .unwrap_or(r);
+    path.starts_with("/notifications")
+        .then_some("/notifications")
 }

@@ -21,7 +21,10 @@ pub struct Received {
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -43,7 +46,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn status(status: u16) -> Reply {
-        Reply { status, headers: vec![], body: String::new() }
+        Reply {
+            status,
+            headers: vec![],
+            body: String::new(),
+        }
     }
 
     pub fn json(status: u16, body: serde_json::Value) -> Reply {
@@ -73,7 +80,9 @@ pub struct HttpPeer {
 impl HttpPeer {
     /// Starts on a free loopback port, answering 200 with an empty body until told otherwise.
     pub async fn start() -> HttpPeer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         let peer = HttpPeer {
             url: format!("http://{addr}"),
@@ -145,11 +154,21 @@ impl HttpPeer {
             if rd.read_exact(&mut body).await.is_err() {
                 return;
             }
-            let req = Received { method, path, headers, body, at: std::time::Instant::now() };
+            let req = Received {
+                method,
+                path,
+                headers,
+                body,
+                at: std::time::Instant::now(),
+            };
             let responder = self.responder.lock().expect("responder lock").clone();
             let reply = responder(&req);
             self.received.lock().expect("received lock").push(req);
-            let mut out = format!("HTTP/1.1 {} X\r\ncontent-length: {}\r\n", reply.status, reply.body.len());
+            let mut out = format!(
+                "HTTP/1.1 {} X\r\ncontent-length: {}\r\n",
+                reply.status,
+                reply.body.len()
+            );
             for (k, v) in &reply.headers {
                 out.push_str(&format!("{k}: {v}\r\n"));
             }

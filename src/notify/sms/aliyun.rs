@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use rand::RngCore;
 
-use super::{Answer, SmsMessage, SmsOutcome, SmsProvider, exchange, hmac_sha256, host_header, sha256_hex};
+use super::{
+    Answer, SmsMessage, SmsOutcome, SmsProvider, exchange, hmac_sha256, host_header, sha256_hex,
+};
 
 pub const DEFAULT_ENDPOINT: &str = "https://dysmsapi.aliyuncs.com";
 const ACTION: &str = "SendSms";
@@ -36,9 +38,15 @@ pub fn percent_encode(s: &str) -> String {
 
 /// Parameters sorted by name, names and values encoded, joined with `&`.
 pub fn canonical_query(params: &[(&str, &str)]) -> String {
-    let sorted: BTreeMap<String, String> =
-        params.iter().map(|(k, v)| (percent_encode(k), percent_encode(v))).collect();
-    sorted.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    let sorted: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (percent_encode(k), percent_encode(v)))
+        .collect();
+    sorted
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The canonical request and its `SignedHeaders` list. `headers` are the lower-case names of the
@@ -50,9 +58,15 @@ pub fn canonical_request(
     headers: &BTreeMap<String, String>,
     hashed_payload: &str,
 ) -> (String, String) {
-    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{}\n", v.trim())).collect();
+    let canonical_headers: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}:{}\n", v.trim()))
+        .collect();
     let signed = headers.keys().cloned().collect::<Vec<_>>().join(";");
-    (format!("{method}\n{uri}\n{query}\n{canonical_headers}\n{signed}\n{hashed_payload}"), signed)
+    (
+        format!("{method}\n{uri}\n{query}\n{canonical_headers}\n{signed}\n{hashed_payload}"),
+        signed,
+    )
 }
 
 pub fn string_to_sign(canonical_request: &str) -> String {
@@ -61,7 +75,10 @@ pub fn string_to_sign(canonical_request: &str) -> String {
 
 /// Hex HMAC-SHA256 of the string to sign, keyed with the AccessKey secret itself.
 pub fn signature(key_secret: &str, string_to_sign: &str) -> String {
-    hex::encode(hmac_sha256(key_secret.as_bytes(), string_to_sign.as_bytes()))
+    hex::encode(hmac_sha256(
+        key_secret.as_bytes(),
+        string_to_sign.as_bytes(),
+    ))
 }
 
 pub fn authorization(key_id: &str, signed_headers: &str, signature: &str) -> String {
@@ -70,8 +87,10 @@ pub fn authorization(key_id: &str, signed_headers: &str, signature: &str) -> Str
 
 /// `TemplateParam`: the parameters as a JSON object by name.
 pub fn template_param(params: &[(String, String)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> =
-        params.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let map: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
     serde_json::Value::Object(map).to_string()
 }
 
@@ -95,19 +114,36 @@ fn is_temporary(code: &str) -> bool {
 /// What an answer means. The gateway answers signature and key errors with a 4xx and the same
 /// `Code`/`Message` body the API uses, so the code decides first and the status second.
 pub(crate) fn classify(answer: &Answer) -> SmsOutcome {
-    let retry = |reason: String| SmsOutcome::Retry { reason, retry_after: answer.retry_after };
+    let retry = |reason: String| SmsOutcome::Retry {
+        reason,
+        retry_after: answer.retry_after,
+    };
     let json = match &answer.json {
         Ok(j) => j,
         Err(why) => return retry(why.clone()),
     };
-    let code = json.get("Code").and_then(|c| c.as_str()).unwrap_or_default();
-    let message = json.get("Message").and_then(|c| c.as_str()).unwrap_or_default();
-    let reason = || format!("阿里云 {code}: {}", message.chars().take(160).collect::<String>());
+    let code = json
+        .get("Code")
+        .and_then(|c| c.as_str())
+        .unwrap_or_default();
+    let message = json
+        .get("Message")
+        .and_then(|c| c.as_str())
+        .unwrap_or_default();
+    let reason = || {
+        format!(
+            "阿里云 {code}: {}",
+            message.chars().take(160).collect::<String>()
+        )
+    };
     if code.is_empty() {
         return retry(format!("阿里云应答缺少 Code (HTTP {})", answer.status));
     }
     if code == "OK" && (200..300).contains(&answer.status) {
-        let id = json.get("BizId").and_then(|b| b.as_str()).map(str::to_string);
+        let id = json
+            .get("BizId")
+            .and_then(|b| b.as_str())
+            .map(str::to_string);
         return SmsOutcome::Sent { provider_id: id };
     }
     if is_temporary(code) || answer.status >= 500 || answer.status == 429 {

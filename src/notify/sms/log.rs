@@ -11,7 +11,12 @@ impl SmsProvider for LogProvider {
     }
 
     async fn send(&self, msg: &SmsMessage) -> SmsOutcome {
-        let params = msg.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+        let params = msg
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         tracing::info!(
             target: "anju::sms",
             phone = %msg.phone.masked(),

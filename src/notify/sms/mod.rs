@@ -39,14 +39,20 @@ pub trait SmsProvider: Send + Sync {
 
 /// The provider `ANJU_SMS_PROVIDER` names; None for `none`, and None (with an error in the log)
 /// when `ANJU_SMS_ENDPOINT` is not a URL, so a typo never panics the dispatcher.
-pub fn provider(cfg: &crate::Config, http: reqwest::Client) -> Option<std::sync::Arc<dyn SmsProvider>> {
+pub fn provider(
+    cfg: &crate::Config,
+    http: reqwest::Client,
+) -> Option<std::sync::Arc<dyn SmsProvider>> {
     let base = |default: &str| -> Option<reqwest::Url> {
         let raw = cfg.sms_endpoint.trim();
         let raw = if raw.is_empty() { default } else { raw };
         match reqwest::Url::parse(raw) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(u),
             _ => {
-                tracing::error!(endpoint = raw, "ANJU_SMS_ENDPOINT 不是 http(s) 地址，短信不会发出");
+                tracing::error!(
+                    endpoint = raw,
+                    "ANJU_SMS_ENDPOINT 不是 http(s) 地址，短信不会发出"
+                );
                 None
             }
         }
@@ -107,7 +113,10 @@ pub(crate) struct Answer {
 
 /// Sends one request; network trouble and timeouts become `Retry` right here.
 pub(crate) async fn exchange(req: reqwest::RequestBuilder) -> Result<Answer, SmsOutcome> {
-    let retry = |reason: String| SmsOutcome::Retry { reason, retry_after: None };
+    let retry = |reason: String| SmsOutcome::Retry {
+        reason,
+        retry_after: None,
+    };
     let res = match req.send().await {
         Ok(r) => r,
         Err(e) if e.is_timeout() => return Err(retry("短信平台 15 秒内无应答".into())),
@@ -133,7 +142,11 @@ pub(crate) async fn exchange(req: reqwest::RequestBuilder) -> Result<Answer, Sms
             format!("短信平台应答不是 JSON (HTTP {status}): {}", head.trim())
         }
     });
-    Ok(Answer { status, retry_after, json })
+    Ok(Answer {
+        status,
+        retry_after,
+        json,
+    })
 }
 
 fn brief_error(e: &reqwest::Error) -> String {

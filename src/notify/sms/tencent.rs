@@ -1,6 +1,8 @@
 //! Tencent Cloud SMS `SendSms` (2021-01-11), signed with TC3-HMAC-SHA256 ("签名方法 v3":
 //! https://cloud.tencent.com/document/api/382/52072).
-use super::{Answer, SmsMessage, SmsOutcome, SmsProvider, exchange, hmac_sha256, host_header, sha256_hex};
+use super::{
+    Answer, SmsMessage, SmsOutcome, SmsProvider, exchange, hmac_sha256, host_header, sha256_hex,
+};
 
 pub const DEFAULT_ENDPOINT: &str = "https://sms.tencentcloudapi.com";
 const SERVICE: &str = "sms";
@@ -84,14 +86,22 @@ fn is_temporary(code: &str) -> bool {
         || code.starts_with("RequestLimitExceeded")
         || matches!(
             code,
-            "ResourceUnavailable" | "ServiceUnavailable" | "FailedOperation.InsufficientBalanceInSmsPackage"
+            "ResourceUnavailable"
+                | "ServiceUnavailable"
+                | "FailedOperation.InsufficientBalanceInSmsPackage"
         )
 }
 
 fn outcome_for(code: &str, message: &str, retry_after: Option<std::time::Duration>) -> SmsOutcome {
-    let reason = format!("腾讯云 {code}: {}", message.chars().take(160).collect::<String>());
+    let reason = format!(
+        "腾讯云 {code}: {}",
+        message.chars().take(160).collect::<String>()
+    );
     if is_temporary(code) {
-        SmsOutcome::Retry { reason, retry_after }
+        SmsOutcome::Retry {
+            reason,
+            retry_after,
+        }
     } else {
         SmsOutcome::Refused { reason }
     }
@@ -100,7 +110,10 @@ fn outcome_for(code: &str, message: &str, retry_after: Option<std::time::Duratio
 /// What an answer means: `Response.Error` for the request as a whole, else the one number's
 /// `SendStatusSet` entry.
 pub(crate) fn classify(answer: &Answer) -> SmsOutcome {
-    let retry = |reason: String| SmsOutcome::Retry { reason, retry_after: answer.retry_after };
+    let retry = |reason: String| SmsOutcome::Retry {
+        reason,
+        retry_after: answer.retry_after,
+    };
     let json = match &answer.json {
         Ok(j) => j,
         Err(why) => return retry(why.clone()),
@@ -111,17 +124,31 @@ pub(crate) fn classify(answer: &Answer) -> SmsOutcome {
     let Some(resp) = json.get("Response") else {
         return retry(format!("腾讯云应答缺少 Response (HTTP {})", answer.status));
     };
-    let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|c| c.as_str()).unwrap_or_default().to_string();
+    let text = |v: &serde_json::Value, k: &str| {
+        v.get(k)
+            .and_then(|c| c.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
     if let Some(err) = resp.get("Error") {
-        return outcome_for(&text(err, "Code"), &text(err, "Message"), answer.retry_after);
+        return outcome_for(
+            &text(err, "Code"),
+            &text(err, "Message"),
+            answer.retry_after,
+        );
     }
     let Some(status) = resp.get("SendStatusSet").and_then(|s| s.get(0)) else {
-        return retry(format!("腾讯云应答缺少 SendStatusSet (HTTP {})", answer.status));
+        return retry(format!(
+            "腾讯云应答缺少 SendStatusSet (HTTP {})",
+            answer.status
+        ));
     };
     match text(status, "Code").as_str() {
         "Ok" => {
             let serial = text(status, "SerialNo");
-            SmsOutcome::Sent { provider_id: (!serial.is_empty()).then_some(serial) }
+            SmsOutcome::Sent {
+                provider_id: (!serial.is_empty()).then_some(serial),
+            }
         }
         "" => retry("腾讯云应答缺少发送状态".into()),
         code => outcome_for(code, &text(status, "Message"), answer.retry_after),
@@ -135,13 +162,21 @@ impl Tencent {
         let payload = body(msg, &self.sdk_app_id, &self.sign_name);
         let canonical = canonical_request(CONTENT_TYPE, &host_header(&self.base), &payload);
         let date = utc_date(timestamp);
-        let sig = signature(&self.secret_key, &date, SERVICE, &string_to_sign(timestamp, SERVICE, &canonical));
+        let sig = signature(
+            &self.secret_key,
+            &date,
+            SERVICE,
+            &string_to_sign(timestamp, SERVICE, &canonical),
+        );
         let mut url = self.base.clone();
         url.set_path("/");
         url.set_query(None);
         self.http
             .post(url)
-            .header("authorization", authorization(&self.secret_id, &date, SERVICE, &sig))
+            .header(
+                "authorization",
+                authorization(&self.secret_id, &date, SERVICE, &sig),
+            )
             .header("content-type", CONTENT_TYPE)
             .header("x-tc-action", ACTION)
             .header("x-tc-version", VERSION)

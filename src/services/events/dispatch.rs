@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ActiveValue::Unchanged, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ActiveValue::Unchanged, ColumnTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
@@ -106,7 +106,8 @@ pub fn spawn(state: crate::AppRef) {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "outbox dispatcher round failed"),
             }
-            let _ = rocket::tokio::time::timeout(Duration::from_secs(1), super::WAKE.notified()).await;
+            let _ =
+                rocket::tokio::time::timeout(Duration::from_secs(1), super::WAKE.notified()).await;
         }
     });
 }
@@ -124,7 +125,12 @@ async fn send_due(st: &crate::AppState, now: DateTime<Utc>) -> Result<usize, App
             )
     };
     // A read first: an idle dispatcher must not take SQLite's write lock every second.
-    let any = due_now().select_only().column(delivery::Column::Id).into_tuple::<i32>().one(&st.db).await?;
+    let any = due_now()
+        .select_only()
+        .column(delivery::Column::Id)
+        .into_tuple::<i32>()
+        .one(&st.db)
+        .await?;
     if any.is_none() {
         return Ok(0);
     }
@@ -190,7 +196,10 @@ async fn send_due(st: &crate::AppState, now: DateTime<Utc>) -> Result<usize, App
             (d, outcome, started.elapsed())
         }
     });
-    let results: Vec<_> = futures::stream::iter(jobs).buffer_unordered(PARALLEL).collect().await;
+    let results: Vec<_> = futures::stream::iter(jobs)
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
     let n = results.len();
     record_results(st, results, now).await?;
     Ok(n)
@@ -211,7 +220,15 @@ struct Outcome {
 
 impl Outcome {
     fn refused(code: Option<u16>, why: &str) -> Outcome {
-        Outcome { status_code: code, error: Some(why.into()), done: false, permanent: true, retry_after: None, postpone_to: None, gone: false }
+        Outcome {
+            status_code: code,
+            error: Some(why.into()),
+            done: false,
+            permanent: true,
+            retry_after: None,
+            postpone_to: None,
+            gone: false,
+        }
     }
 }
 
@@ -228,7 +245,16 @@ async fn send_webhook(
         return Outcome::refused(None, "订阅已停用");
     }
     let body = body_of(e);
-    let a = webhook::deliver(&st.outbox.http, &sub.url, secret, &e.event_id, body.as_bytes(), now.timestamp(), st.outbox.allow_private).await;
+    let a = webhook::deliver(
+        &st.outbox.http,
+        &sub.url,
+        secret,
+        &e.event_id,
+        body.as_bytes(),
+        now.timestamp(),
+        st.outbox.allow_private,
+    )
+    .await;
     let gone = a.status_code == Some(410);
     Outcome {
         status_code: a.status_code,
@@ -263,9 +289,17 @@ async fn send_sms(
     let Some(provider) = &st.outbox.sms else {
         return Outcome::refused(None, "未配置短信服务");
     };
-    let at = sms_send_time(now, &crate::domain::clock::town_tz(), st.outbox.quiet_start, st.outbox.quiet_end);
+    let at = sms_send_time(
+        now,
+        &crate::domain::clock::town_tz(),
+        st.outbox.quiet_start,
+        st.outbox.quiet_end,
+    );
     if at > now {
-        return Outcome { postpone_to: Some(at), ..Outcome::refused(None, "夜间免打扰，顺延发送") };
+        return Outcome {
+            postpone_to: Some(at),
+            ..Outcome::refused(None, "夜间免打扰，顺延发送")
+        };
     }
     let Some(phone) = phone.and_then(|p| Phone::parse(p).ok()) else {
         return Outcome::refused(None, "手机号无效");
@@ -275,20 +309,41 @@ async fn send_sms(
             return Outcome::refused(None, "已达到该号码当日同类短信上限");
         }
         Ok(_) => {}
-        Err(err) => return Outcome { permanent: false, ..Outcome::refused(None, &format!("数据库: {err}")) },
+        Err(err) => {
+            return Outcome {
+                permanent: false,
+                ..Outcome::refused(None, &format!("数据库: {err}"))
+            };
+        }
     }
     let Some(msg) = message_for(&st.notices, provider.name(), e, phone, d.id) else {
         return Outcome::refused(None, "该事件没有短信模板");
     };
     match provider.send(&msg).await {
-        SmsOutcome::Sent { .. } => Outcome { done: true, error: None, permanent: false, ..Outcome::refused(None, "") },
-        SmsOutcome::Retry { reason, retry_after } => Outcome { permanent: false, retry_after, ..Outcome::refused(None, &reason) },
+        SmsOutcome::Sent { .. } => Outcome {
+            done: true,
+            error: None,
+            permanent: false,
+            ..Outcome::refused(None, "")
+        },
+        SmsOutcome::Retry {
+            reason,
+            retry_after,
+        } => Outcome {
+            permanent: false,
+            retry_after,
+            ..Outcome::refused(None, &reason)
+        },
         SmsOutcome::Refused { reason } => Outcome::refused(None, &reason),
     }
 }
 
 /// Texts of this kind delivered to this person since the start of the town's day.
-async fn sent_today(db: &DatabaseConnection, d: &delivery::Model, now: DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
+async fn sent_today(
+    db: &DatabaseConnection,
+    d: &delivery::Model,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
     let start = crate::domain::clock::town_day_start(crate::domain::clock::town_date(now));
     delivery::Entity::find()
         .filter(delivery::Column::Channel.eq(Channel::Sms.as_str()))
@@ -300,14 +355,28 @@ async fn sent_today(db: &DatabaseConnection, d: &delivery::Model, now: DateTime<
 }
 
 /// The text for an event: the provider's template and its parameters from the event's data.
-pub fn message_for(rules: &NoticeRules, provider: &str, e: &event::Model, phone: Phone, delivery_id: i32) -> Option<SmsMessage> {
+pub fn message_for(
+    rules: &NoticeRules,
+    provider: &str,
+    e: &event::Model,
+    phone: Phone,
+    delivery_id: i32,
+) -> Option<SmsMessage> {
     let rule = rules.rule(EventKind::parse(&e.kind)?)?;
     let t = rule.template.as_ref()?;
     let data: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
     Some(SmsMessage {
         phone,
-        template: if provider == "tencent" { t.tencent.clone() } else { t.aliyun.clone() },
-        params: t.params.iter().map(|p| (p.clone(), field(&data, p))).collect(),
+        template: if provider == "tencent" {
+            t.tencent.clone()
+        } else {
+            t.aliyun.clone()
+        },
+        params: t
+            .params
+            .iter()
+            .map(|p| (p.clone(), field(&data, p)))
+            .collect(),
         out_id: delivery_id.to_string(),
     })
 }
@@ -321,7 +390,10 @@ async fn record_results(
     let tx = crate::db::begin_write(&st.db).await?;
     let mut attempts = Vec::new();
     for (d, o, took) in results {
-        let mut am = delivery::ActiveModel { id: Unchanged(d.id), ..Default::default() };
+        let mut am = delivery::ActiveModel {
+            id: Unchanged(d.id),
+            ..Default::default()
+        };
         am.locked_until = Set(None);
         if let Some(at) = o.postpone_to {
             am.next_attempt_at = Set(at);
@@ -336,7 +408,10 @@ async fn record_results(
             am.status = Set(DeliveryStatus::Delivered.as_str().into());
             am.delivered_at = Set(Some(now));
         } else {
-            match (!o.permanent).then(|| next_attempt(&st.outbox.schedule, tries as u32, now, o.retry_after)).flatten() {
+            match (!o.permanent)
+                .then(|| next_attempt(&st.outbox.schedule, tries as u32, now, o.retry_after))
+                .flatten()
+            {
                 Some(at) => am.next_attempt_at = Set(at),
                 None => am.status = Set(DeliveryStatus::Failed.as_str().into()),
             }
@@ -346,7 +421,10 @@ async fn record_results(
             if let Some(sub) = d.subscription_id {
                 webhook_subscription::Entity::update_many()
                     .col_expr(webhook_subscription::Column::Active, Expr::value(false))
-                    .col_expr(webhook_subscription::Column::DisabledReason, Expr::value("接收方答复 410 Gone，已停用"))
+                    .col_expr(
+                        webhook_subscription::Column::DisabledReason,
+                        Expr::value("接收方答复 410 Gone，已停用"),
+                    )
                     .filter(webhook_subscription::Column::Id.eq(sub))
                     .exec(&tx)
                     .await?;
@@ -362,7 +440,9 @@ async fn record_results(
         });
     }
     if !attempts.is_empty() {
-        delivery_attempt::Entity::insert_many(attempts).exec_without_returning(&tx).await?;
+        delivery_attempt::Entity::insert_many(attempts)
+            .exec_without_returning(&tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

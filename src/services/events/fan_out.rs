@@ -3,7 +3,6 @@
 //! per batch, so an event is fanned out exactly once even with several dispatchers.
 use std::collections::{HashMap, HashSet};
 
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
@@ -71,21 +70,37 @@ pub async fn run(
                 deliveries.push(pending(e, Channel::Webhook, Some(*sub_id), None, now));
             }
         }
-        let Some(rule) = s.rules.rule(kind) else { continue };
+        let Some(rule) = s.rules.rule(kind) else {
+            continue;
+        };
         if s.sms {
-            let at = sms_send_time(now, &crate::domain::clock::town_tz(), s.quiet_start, s.quiet_end);
-            let officials = e.village_id.and_then(|v| officials.get(&v)).map(Vec::as_slice).unwrap_or(&[]);
+            let at = sms_send_time(
+                now,
+                &crate::domain::clock::town_tz(),
+                s.quiet_start,
+                s.quiet_end,
+            );
+            let officials = e
+                .village_id
+                .and_then(|v| officials.get(&v))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             for user_id in super::pick(&rule.sms, e.landlord_id, e.inspector_id, officials) {
                 deliveries.push(pending(e, Channel::Sms, None, Some(user_id), at));
             }
         }
     }
     if !deliveries.is_empty() {
-        delivery::Entity::insert_many(deliveries).exec_without_returning(&tx).await?;
+        delivery::Entity::insert_many(deliveries)
+            .exec_without_returning(&tx)
+            .await?;
     }
     let ids: Vec<i32> = events.iter().map(|e| e.id).collect();
     event::Entity::update_many()
-        .col_expr(event::Column::FannedOutAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            event::Column::FannedOutAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(event::Column::Id.is_in(ids))
         .exec(&tx)
         .await?;

@@ -19,7 +19,9 @@ pub fn spawn(state: crate::AppRef) {
                         }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "could not connect to LISTEN for outbox events"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not connect to LISTEN for outbox events")
+                }
             }
             // The dispatcher still polls every second meanwhile; this only brings the wake-up back.
             rocket::tokio::time::sleep(Duration::from_secs(5)).await;

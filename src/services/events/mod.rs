@@ -36,7 +36,12 @@ pub fn rules() -> &'static NoticeRules {
 }
 
 /// The people `who` names, each once.
-pub fn pick(who: &[Recipient], landlord: Option<i32>, inspector: Option<i32>, officials: &[i32]) -> Vec<i32> {
+pub fn pick(
+    who: &[Recipient],
+    landlord: Option<i32>,
+    inspector: Option<i32>,
+    officials: &[i32],
+) -> Vec<i32> {
     let mut ids: Vec<i32> = Vec::new();
     for r in who {
         match r {
@@ -51,7 +56,10 @@ pub fn pick(who: &[Recipient], landlord: Option<i32>, inspector: Option<i32>, of
 }
 
 /// The active officials of a village.
-pub async fn officials_of<C: ConnectionTrait>(tx: &C, village_id: i32) -> Result<Vec<i32>, AppError> {
+pub async fn officials_of<C: ConnectionTrait>(
+    tx: &C,
+    village_id: i32,
+) -> Result<Vec<i32>, AppError> {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
     Ok(user::Entity::find()
         .select_only()
@@ -156,8 +164,14 @@ pub async fn record<C: ConnectionTrait>(
 }
 
 /// The event's in-app notices, in the same transaction: they exist exactly when the event does.
-async fn notify_in_app<C: ConnectionTrait>(tx: &C, now: DateTime<Utc>, ev: &NewEvent) -> Result<(), AppError> {
-    let Some(rule) = rules().rule(ev.kind) else { return Ok(()) };
+async fn notify_in_app<C: ConnectionTrait>(
+    tx: &C,
+    now: DateTime<Utc>,
+    ev: &NewEvent,
+) -> Result<(), AppError> {
+    let Some(rule) = rules().rule(ev.kind) else {
+        return Ok(());
+    };
     if rule.in_app.is_empty() {
         return Ok(());
     }
@@ -171,7 +185,10 @@ async fn notify_in_app<C: ConnectionTrait>(tx: &C, now: DateTime<Utc>, ev: &NewE
     }
     let title: String = fill(&rule.title, &ev.data).chars().take(200).collect();
     let body = fill(&rule.body, &ev.data);
-    let link: Option<String> = rule.link.as_ref().map(|l| fill(l, &ev.data).chars().take(200).collect());
+    let link: Option<String> = rule
+        .link
+        .as_ref()
+        .map(|l| fill(l, &ev.data).chars().take(200).collect());
     let rows = people.into_iter().map(|user_id| notification::ActiveModel {
         user_id: Set(user_id),
         kind: Set(ev.kind.as_str().into()),
@@ -182,7 +199,9 @@ async fn notify_in_app<C: ConnectionTrait>(tx: &C, now: DateTime<Utc>, ev: &NewE
         read_at: Set(None),
         ..Default::default()
     });
-    notification::Entity::insert_many(rows).exec_without_returning(tx).await?;
+    notification::Entity::insert_many(rows)
+        .exec_without_returning(tx)
+        .await?;
     Ok(())
 }
 
@@ -199,16 +218,23 @@ pub struct HouseFacts {
 }
 
 /// The facts of one house in one query.
-pub async fn house_facts<C: ConnectionTrait>(tx: &C, property_id: i32) -> Result<HouseFacts, AppError> {
+pub async fn house_facts<C: ConnectionTrait>(
+    tx: &C,
+    property_id: i32,
+) -> Result<HouseFacts, AppError> {
     let backend = tx.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => HOUSE_SQL.replace('?', "$1"),
         _ => HOUSE_SQL.to_string(),
     };
-    HouseFacts::find_by_statement(Statement::from_sql_and_values(backend, sql, [property_id.into()]))
-        .one(tx)
-        .await?
-        .ok_or_else(AppError::not_found)
+    HouseFacts::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [property_id.into()],
+    ))
+    .one(tx)
+    .await?
+    .ok_or_else(AppError::not_found)
 }
 
 const HOUSE_SQL: &str = "SELECT p.id AS property_id, p.address AS address, p.landlord_id AS landlord_id, \
@@ -218,5 +244,7 @@ const HOUSE_SQL: &str = "SELECT p.id AS property_id, p.address AS address, p.lan
 
 /// A date as the town reads it, for event data and texts.
 pub fn town_day(t: DateTime<Utc>) -> String {
-    crate::domain::clock::town_date(t).format("%Y-%m-%d").to_string()
+    crate::domain::clock::town_date(t)
+        .format("%Y-%m-%d")
+        .to_string()
 }

@@ -45,16 +45,27 @@ impl RawReport {
         } else if has_control(&description, true) {
             e.add("description", CONTROL_CHARACTER);
         }
-        let photo_ids: Vec<String> =
-            self.photo_ids.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
+        let photo_ids: Vec<String> = self
+            .photo_ids
+            .into_iter()
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
         if photo_ids.len() > MAX_PHOTOS {
             e.add("photo_ids", format!("照片最多 {MAX_PHOTOS} 张"));
         }
-        if photo_ids.iter().any(|p| has_control(p, false) || p.len() > 64) {
+        if photo_ids
+            .iter()
+            .any(|p| has_control(p, false) || p.len() > 64)
+        {
             e.add("photo_ids", "照片编号不正确");
         }
         e.into_result()?;
-        Ok(Report { category: category.unwrap_or(ReportCategory::Other), description, photo_ids })
+        Ok(Report {
+            category: category.unwrap_or(ReportCategory::Other),
+            description,
+            photo_ids,
+        })
     }
 }
 
@@ -68,7 +79,10 @@ pub async fn report(
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
     let tx = crate::db::begin_write(db).await?;
-    let t = task::Entity::find_by_id(task_id).one(&tx).await?.ok_or_else(AppError::not_found)?;
+    let t = task::Entity::find_by_id(task_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     let covers = actor.is(Role::Inspector)
         && crate::services::inspections::tasks::inspector_covers(&tx, actor.id, t.grid_id).await?;
     if !covers {
@@ -81,7 +95,10 @@ pub async fn report(
             .all(&tx)
             .await?;
         if own.len() != r.photo_ids.len() {
-            return Err(AppError::field("photo_ids", "照片不存在或不是您上传的，请重新拍照"));
+            return Err(AppError::field(
+                "photo_ids",
+                "照片不存在或不是您上传的，请重新拍照",
+            ));
         }
     }
     let house = house_facts(&tx, t.property_id).await?;
@@ -89,11 +106,22 @@ pub async fn report(
         "village": house.village, "grid_id": house.grid_id, "grid_name": house.grid_name,
         "category": r.category.as_str(), "category_zh": r.category.label_zh(), "description": r.description,
         "photo_ids": r.photo_ids, "reported_by": actor.id});
-    let id = record(&tx, now, NewEvent::about(EventKind::EventReported, &house, data).for_inspector(Some(actor.id)))
-        .await?
-        .ok_or_else(|| AppError::internal("report not recorded"))?;
-    audit::record(&tx, Some(actor.id), "event.report", "inspection_task", t.id,
-        serde_json::json!({"category": r.category.as_str(), "event_id": id})).await?;
+    let id = record(
+        &tx,
+        now,
+        NewEvent::about(EventKind::EventReported, &house, data).for_inspector(Some(actor.id)),
+    )
+    .await?
+    .ok_or_else(|| AppError::internal("report not recorded"))?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "event.report",
+        "inspection_task",
+        t.id,
+        serde_json::json!({"category": r.category.as_str(), "event_id": id}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -106,11 +134,22 @@ mod tests {
     fn a_report_needs_a_known_category_and_a_description() {
         let e = RawReport::default().parse().unwrap_err();
         assert!(e.0.contains_key("category") && e.0.contains_key("description"));
-        let ok = RawReport { category: "fire_hazard".into(), description: " 楼道堆放电动车 ".into(), photo_ids: vec![] }
-            .parse()
-            .unwrap();
-        assert_eq!((ok.category, ok.description.as_str()), (ReportCategory::FireHazard, "楼道堆放电动车"));
-        let nul = RawReport { category: "other".into(), description: "a\0b".into(), photo_ids: vec![] };
+        let ok = RawReport {
+            category: "fire_hazard".into(),
+            description: " 楼道堆放电动车 ".into(),
+            photo_ids: vec![],
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(
+            (ok.category, ok.description.as_str()),
+            (ReportCategory::FireHazard, "楼道堆放电动车")
+        );
+        let nul = RawReport {
+            category: "other".into(),
+            description: "a\0b".into(),
+            photo_ids: vec![],
+        };
         assert!(nul.parse().is_err());
     }
 }

@@ -23,7 +23,8 @@ fn phone_hash(st: &crate::AppState, phone: &Phone) -> String {
 }
 
 fn code_hash(st: &crate::AppState, phone: &Phone, code: &str) -> String {
-    st.pii.lookup_hash("sms_code", &format!("{}:{code}", phone.as_str()))
+    st.pii
+        .lookup_hash("sms_code", &format!("{}:{code}", phone.as_str()))
 }
 
 /// Sends a new code to `phone` now. Refused when the town has no SMS provider or the number asked too often.
@@ -35,7 +36,9 @@ pub async fn send(st: &crate::AppState, phone: &Phone) -> Result<(), AppError> {
         ));
     };
     let Some(template) = &st.notices.code else {
-        return Err(AppError::internal("forms/notifications.toml has no [code] template"));
+        return Err(AppError::internal(
+            "forms/notifications.toml has no [code] template",
+        ));
     };
     let now = st.config.clock.now();
     let ph = phone_hash(st, phone);
@@ -50,7 +53,9 @@ pub async fn send(st: &crate::AppState, phone: &Phone) -> Result<(), AppError> {
         return Err(AppError::TooMany("验证码已发送，请 1 分钟后再试".into()));
     }
     if recent(now - Duration::hours(1)).count(&tx).await? >= PER_HOUR {
-        return Err(AppError::TooMany("该号码一小时内获取验证码次数过多，请稍后再试".into()));
+        return Err(AppError::TooMany(
+            "该号码一小时内获取验证码次数过多，请稍后再试".into(),
+        ));
     }
     let row = sms_code::ActiveModel {
         phone_hash: Set(ph),
@@ -67,8 +72,16 @@ pub async fn send(st: &crate::AppState, phone: &Phone) -> Result<(), AppError> {
     tx.commit().await?;
     let msg = SmsMessage {
         phone: phone.clone(),
-        template: if provider.name() == "tencent" { template.tencent.clone() } else { template.aliyun.clone() },
-        params: template.params.iter().map(|p| (p.clone(), code.clone())).collect(),
+        template: if provider.name() == "tencent" {
+            template.tencent.clone()
+        } else {
+            template.aliyun.clone()
+        },
+        params: template
+            .params
+            .iter()
+            .map(|p| (p.clone(), code.clone()))
+            .collect(),
         out_id: format!("code-{}", row.id),
     };
     match provider.send(&msg).await {

@@ -24,11 +24,17 @@ pub async fn run(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<String, 
     let soon = findings(db, now, EventKind::FindingDueSoon).await?;
     let overdue = findings(db, now, EventKind::FindingOverdue).await?;
     let waiting = pending_stays(db, now).await?;
-    Ok(format!("{soon} 项隐患即将到期，{overdue} 项隐患逾期，{waiting} 条入住登记超过24小时未确认"))
+    Ok(format!(
+        "{soon} 项隐患即将到期，{overdue} 项隐患逾期，{waiting} 条入住登记超过24小时未确认"
+    ))
 }
 
 /// Open findings due soon (or overdue) that have no such event yet, a batch per transaction.
-async fn findings(db: &DatabaseConnection, now: DateTime<Utc>, kind: EventKind) -> Result<usize, AppError> {
+async fn findings(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    kind: EventKind,
+) -> Result<usize, AppError> {
     let mut after = 0;
     let mut made = 0;
     loop {
@@ -42,8 +48,14 @@ async fn findings(db: &DatabaseConnection, now: DateTime<Utc>, kind: EventKind) 
                 .filter(finding::Column::DeadlineAt.gte(now))
                 .filter(finding::Column::DeadlineAt.lte(now + DUE_SOON)),
         };
-        let batch = q.order_by_asc(finding::Column::Id).limit(BATCH).all(db).await?;
-        let Some(last) = batch.last() else { return Ok(made) };
+        let batch = q
+            .order_by_asc(finding::Column::Id)
+            .limit(BATCH)
+            .all(db)
+            .await?;
+        let Some(last) = batch.last() else {
+            return Ok(made);
+        };
         after = last.id;
         let batch = not_yet(db, kind, batch, |f| f.id).await?;
         let tx = crate::db::begin_write(db).await?;
@@ -53,7 +65,8 @@ async fn findings(db: &DatabaseConnection, now: DateTime<Utc>, kind: EventKind) 
             let data = serde_json::json!({"finding_id": f.id, "inspection_id": f.inspection_id,
                 "property_id": f.property_id, "address": house.address, "village": house.village,
                 "item": f.item_key, "severity": f.severity, "deadline": deadline});
-            let ev = NewEvent::about(kind, &house, data).once(format!("{}:{}", kind.as_str(), f.id));
+            let ev =
+                NewEvent::about(kind, &house, data).once(format!("{}:{}", kind.as_str(), f.id));
             if record(&tx, now, ev).await?.is_some() {
                 made += 1;
             }
@@ -75,15 +88,29 @@ async fn pending_stays(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<us
             .limit(BATCH)
             .all(db)
             .await?;
-        let Some(last) = batch.last() else { return Ok(made) };
+        let Some(last) = batch.last() else {
+            return Ok(made);
+        };
         after = last.id;
         let batch = not_yet(db, EventKind::StayPendingOverdue, batch, |s| s.id).await?;
         let tx = crate::db::begin_write(db).await?;
         for s in batch {
-            let Some(p) = permit::Entity::find_by_id(s.permit_id).one(&tx).await? else { continue };
-            let label = room::Entity::find_by_id(s.room_id).one(&tx).await?.map(|r| r.label).unwrap_or_default();
-            let ev = crate::services::stays::stay_event(EventKind::StayPendingOverdue, &p, s.id, &label, s.move_in)
-                .once(format!("stay.pending_overdue:{}", s.id));
+            let Some(p) = permit::Entity::find_by_id(s.permit_id).one(&tx).await? else {
+                continue;
+            };
+            let label = room::Entity::find_by_id(s.room_id)
+                .one(&tx)
+                .await?
+                .map(|r| r.label)
+                .unwrap_or_default();
+            let ev = crate::services::stays::stay_event(
+                EventKind::StayPendingOverdue,
+                &p,
+                s.id,
+                &label,
+                s.move_in,
+            )
+            .once(format!("stay.pending_overdue:{}", s.id));
             if record(&tx, now, ev).await?.is_some() {
                 made += 1;
             }
@@ -112,5 +139,8 @@ async fn not_yet<T>(
         .into_iter()
         .flatten()
         .collect();
-    Ok(batch.into_iter().filter(|t| !done.contains(&key(t))).collect())
+    Ok(batch
+        .into_iter()
+        .filter(|t| !done.contains(&key(t)))
+        .collect())
 }

@@ -61,7 +61,11 @@ pub fn kinds_of(json: &str) -> Vec<EventKind> {
 }
 
 fn admin_only(actor: &Actor) -> Result<(), AppError> {
-    if actor.is(Role::TownAdmin) { Ok(()) } else { Err(AppError::forbidden()) }
+    if actor.is(Role::TownAdmin) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
 }
 
 fn view(s: webhook_subscription::Model) -> SubscriptionView {
@@ -103,13 +107,22 @@ pub async fn create(
         match EventKind::parse(name.trim()) {
             Some(k) if !kinds.contains(&k) => kinds.push(k),
             Some(_) => {}
-            None => errors.add("events", &format!("未知的事件类型 {}", name.chars().take(40).collect::<String>())),
+            None => errors.add(
+                "events",
+                &format!(
+                    "未知的事件类型 {}",
+                    name.chars().take(40).collect::<String>()
+                ),
+            ),
         }
     }
     if raw.events.is_empty() {
         errors.add("events", "请至少选择一种事件");
     }
-    let description = raw.description.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
+    let description = raw
+        .description
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
     if let Some(d) = &description {
         if d.chars().count() > 200 {
             errors.add("description", "说明不能超过 200 字");
@@ -134,14 +147,24 @@ pub async fn create(
     }
     .insert(&tx)
     .await?;
-    audit::record(&tx, Some(actor.id), "webhook.subscribe", "webhook_subscription", s.id,
-        serde_json::json!({"url": s.url, "events": names})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "webhook.subscribe",
+        "webhook_subscription",
+        s.id,
+        serde_json::json!({"url": s.url, "events": names}),
+    )
+    .await?;
     tx.commit().await?;
     Ok((view(s), secret))
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
-pub async fn list(db: &sea_orm::DatabaseConnection, actor: &Actor) -> Result<Vec<SubscriptionView>, AppError> {
+pub async fn list(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+) -> Result<Vec<SubscriptionView>, AppError> {
     admin_only(actor)?;
     Ok(webhook_subscription::Entity::find()
         .order_by_asc(webhook_subscription::Column::Id)
@@ -154,20 +177,42 @@ pub async fn list(db: &sea_orm::DatabaseConnection, actor: &Actor) -> Result<Vec
 
 /// Deletes a subscription; its deliveries still waiting fail with the reason.
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id))]
-pub async fn delete(db: &sea_orm::DatabaseConnection, actor: &Actor, id: i32) -> Result<(), AppError> {
+pub async fn delete(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+) -> Result<(), AppError> {
     admin_only(actor)?;
     let tx = crate::db::begin_write(db).await?;
-    let s = webhook_subscription::Entity::find_by_id(id).one(&tx).await?.ok_or_else(AppError::not_found)?;
+    let s = webhook_subscription::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     delivery::Entity::update_many()
-        .col_expr(delivery::Column::Status, sea_orm::sea_query::Expr::value(DeliveryStatus::Failed.as_str()))
-        .col_expr(delivery::Column::LastError, sea_orm::sea_query::Expr::value("订阅已删除"))
+        .col_expr(
+            delivery::Column::Status,
+            sea_orm::sea_query::Expr::value(DeliveryStatus::Failed.as_str()),
+        )
+        .col_expr(
+            delivery::Column::LastError,
+            sea_orm::sea_query::Expr::value("订阅已删除"),
+        )
         .filter(delivery::Column::SubscriptionId.eq(id))
         .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .exec(&tx)
         .await?;
-    webhook_subscription::Entity::delete_by_id(id).exec(&tx).await?;
-    audit::record(&tx, Some(actor.id), "webhook.delete", "webhook_subscription", id,
-        serde_json::json!({"url": s.url})).await?;
+    webhook_subscription::Entity::delete_by_id(id)
+        .exec(&tx)
+        .await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "webhook.delete",
+        "webhook_subscription",
+        id,
+        serde_json::json!({"url": s.url}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -181,7 +226,10 @@ pub async fn deliveries(
     page: u64,
 ) -> Result<(SubscriptionView, Vec<DeliveryView>, u64), AppError> {
     admin_only(actor)?;
-    let s = webhook_subscription::Entity::find_by_id(id).one(db).await?.ok_or_else(AppError::not_found)?;
+    let s = webhook_subscription::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     let q = delivery::Entity::find()
         .filter(delivery::Column::SubscriptionId.eq(id))
         .filter(delivery::Column::Channel.eq(Channel::Webhook.as_str()));
@@ -247,7 +295,10 @@ pub async fn retry(
     if DeliveryStatus::parse(&d.status) != Some(DeliveryStatus::Failed) {
         return Err(AppError::Conflict("只有发送失败的记录可以重新发送".into()));
     }
-    let sub = webhook_subscription::Entity::find_by_id(id).one(&tx).await?.ok_or_else(AppError::not_found)?;
+    let sub = webhook_subscription::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     if !sub.active {
         // A subscription the receiver gave up on (410) comes back when the admin retries by hand.
         let mut s: webhook_subscription::ActiveModel = sub.into();
@@ -260,7 +311,15 @@ pub async fn retry(
     am.next_attempt_at = Set(now);
     am.locked_until = Set(None);
     am.update(&tx).await?;
-    audit::record(&tx, Some(actor.id), "webhook.retry", "delivery", delivery_id, serde_json::json!({"subscription_id": id})).await?;
+    audit::record(
+        &tx,
+        Some(actor.id),
+        "webhook.retry",
+        "delivery",
+        delivery_id,
+        serde_json::json!({"subscription_id": id}),
+    )
+    .await?;
     tx.commit().await?;
     super::WAKE.notify_one();
     Ok(())

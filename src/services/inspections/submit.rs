@@ -397,9 +397,19 @@ async fn record_events<C: ConnectionTrait>(
         "property_id": house.property_id, "address": house.address, "village": house.village,
         "grid_id": house.grid_id, "outcome": i.outcome, "outcome_zh": if passed { "合格" } else { "发现隐患" },
         "grade": grade.as_str(), "findings": eval.findings.len()});
-    events::record(tx, now, NewEvent::about(EventKind::TaskCompleted, &house, data).for_inspector(t.assignee_id)).await?;
+    events::record(
+        tx,
+        now,
+        NewEvent::about(EventKind::TaskCompleted, &house, data).for_inspector(t.assignee_id),
+    )
+    .await?;
     if !passed {
-        let soonest = eval.findings.iter().map(|f| f.deadline_days).min().unwrap_or(0);
+        let soonest = eval
+            .findings
+            .iter()
+            .map(|f| f.deadline_days)
+            .min()
+            .unwrap_or(0);
         let deadline = if soonest == 0 {
             "立即".to_string()
         } else {
@@ -407,7 +417,12 @@ async fn record_events<C: ConnectionTrait>(
         };
         let data = serde_json::json!({"inspection_id": i.id, "task_id": t.id, "property_id": house.property_id,
             "address": house.address, "village": house.village, "count": eval.findings.len(), "deadline": deadline});
-        events::record(tx, now, NewEvent::about(EventKind::FindingCreated, &house, data)).await?;
+        events::record(
+            tx,
+            now,
+            NewEvent::about(EventKind::FindingCreated, &house, data),
+        )
+        .await?;
     }
     Ok(())
 }

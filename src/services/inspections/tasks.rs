@@ -100,8 +100,12 @@ pub async fn create_task<C: ConnectionTrait>(
     let data = serde_json::json!({"task_id": t.id, "kind": t.kind, "property_id": p.id, "address": house.address,
         "village": house.village, "grid_id": house.grid_id, "grid_name": house.grid_name, "inspector_id": assignee,
         "due_at": t.due_at, "due_date": crate::services::events::town_day(t.due_at)});
-    let ev = crate::services::events::NewEvent::about(crate::domain::event::EventKind::TaskCreated, &house, data)
-        .for_inspector(assignee);
+    let ev = crate::services::events::NewEvent::about(
+        crate::domain::event::EventKind::TaskCreated,
+        &house,
+        data,
+    )
+    .for_inspector(assignee);
     crate::services::events::record(tx, now, ev).await?;
     Ok(t)
 }

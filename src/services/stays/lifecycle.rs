@@ -8,9 +8,9 @@ use sea_orm::{
 
 use super::{OPEN, code_hash};
 use crate::crypto::pii::PiiCipher;
+use crate::domain::event::EventKind;
 use crate::domain::role::Role;
 use crate::domain::stay::{Lang, StayStatus};
-use crate::domain::event::EventKind;
 use crate::entities::{permit, property, room, stay};
 use crate::error::AppError;
 use crate::services::{Actor, audit};
@@ -96,8 +96,15 @@ async fn apply<C: ConnectionTrait>(
         _ => None,
     };
     if let Some(kind) = kind {
-        let p = permit::Entity::find_by_id(s.permit_id).one(tx).await?.ok_or_else(AppError::not_found)?;
-        let label = room::Entity::find_by_id(s.room_id).one(tx).await?.map(|r| r.label).unwrap_or_default();
+        let p = permit::Entity::find_by_id(s.permit_id)
+            .one(tx)
+            .await?
+            .ok_or_else(AppError::not_found)?;
+        let label = room::Entity::find_by_id(s.room_id)
+            .one(tx)
+            .await?
+            .map(|r| r.label)
+            .unwrap_or_default();
         let ev = super::stay_event(kind, &p, s.id, &label, s.move_in);
         crate::services::events::record(tx, Utc::now(), ev).await?;
     }

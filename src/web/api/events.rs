@@ -55,19 +55,37 @@ pub async fn subscribe(
     validated(&*body)?;
     let raw = RawSubscription {
         url: text(&body.url).to_string(),
-        events: body.events.iter().flatten().map(|t| t.as_str().to_string()).collect(),
+        events: body
+            .events
+            .iter()
+            .flatten()
+            .map(|t| t.as_str().to_string())
+            .collect(),
         description: body.description.as_ref().map(|d| d.as_str().to_string()),
     };
     let now = st.config.clock.now();
-    let (s, secret) =
-        webhooks::create(&st.db, &st.pii, &who.0, raw, st.config.webhook_allow_private, now).await?;
-    Ok((Status::Created, Json(CreatedSubscription { id: s.id, secret })))
+    let (s, secret) = webhooks::create(
+        &st.db,
+        &st.pii,
+        &who.0,
+        raw,
+        st.config.webhook_allow_private,
+        now,
+    )
+    .await?;
+    Ok((
+        Status::Created,
+        Json(CreatedSubscription { id: s.id, secret }),
+    ))
 }
 
 #[utoipa::path(get, path = "/webhooks", tag = "events",
     responses((status = 200, body = Vec<SubscriptionView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 #[get("/webhooks")]
-pub async fn subscriptions(who: TownAdmin, st: &State<AppRef>) -> AppResult<Json<Vec<SubscriptionView>>> {
+pub async fn subscriptions(
+    who: TownAdmin,
+    st: &State<AppRef>,
+) -> AppResult<Json<Vec<SubscriptionView>>> {
     Ok(Json(webhooks::list(&st.db, &who.0).await?))
 }
 
@@ -92,7 +110,9 @@ pub async fn deliveries(
     page: Option<u64>,
 ) -> AppResult<Json<Vec<DeliveryView>>> {
     let page = page.unwrap_or(1).clamp(1, 100_000) - 1;
-    Ok(Json(webhooks::deliveries(&st.db, &who.0, id, page).await?.1))
+    Ok(Json(
+        webhooks::deliveries(&st.db, &who.0, id, page).await?.1,
+    ))
 }
 
 #[utoipa::path(post, path = "/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "events",
@@ -100,7 +120,12 @@ pub async fn deliveries(
     responses((status = 202), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem)))]
 #[post("/webhooks/<id>/deliveries/<delivery_id>/retry")]
-pub async fn retry(who: TownAdmin, st: &State<AppRef>, id: i32, delivery_id: i32) -> AppResult<Status> {
+pub async fn retry(
+    who: TownAdmin,
+    st: &State<AppRef>,
+    id: i32,
+    delivery_id: i32,
+) -> AppResult<Status> {
     webhooks::retry(&st.db, &who.0, id, delivery_id, st.config.clock.now()).await?;
     Ok(Status::Accepted)
 }
@@ -117,7 +142,11 @@ pub async fn my_notifications(
     page: Option<u64>,
 ) -> AppResult<Json<Vec<NoticeItem>>> {
     let page = page.unwrap_or(1).clamp(1, 100_000) - 1;
-    Ok(Json(notifications::list(&st.db, &who.0, unread.unwrap_or(false), page).await?.0))
+    Ok(Json(
+        notifications::list(&st.db, &who.0, unread.unwrap_or(false), page)
+            .await?
+            .0,
+    ))
 }
 
 #[utoipa::path(post, path = "/notifications/{id}/read", tag = "events", params(("id" = i32, Path)),
@@ -165,7 +194,12 @@ pub async fn report(
     let raw = RawReport {
         category: text(&body.category).to_string(),
         description: text(&body.description).to_string(),
-        photo_ids: body.photo_ids.iter().flatten().map(|t| t.as_str().to_string()).collect(),
+        photo_ids: body
+            .photo_ids
+            .iter()
+            .flatten()
+            .map(|t| t.as_str().to_string())
+            .collect(),
     };
     let r = raw.parse().map_err(AppError::Validation)?;
     let event_id = reports::report(&st.db, &who.0, id, r, st.config.clock.now()).await?;
@@ -198,8 +232,19 @@ pub async fn sms_code(
     body: Json<SmsCodeBody>,
 ) -> AppResult<(Status, Json<SmsCodeSent>)> {
     validated(&*body)?;
-    limit(st, &[format!("sms-code:ip:{}", ip.0)], crate::domain::stay::Lang::Zh)?;
-    let phone = Phone::parse(text(&body.phone)).map_err(|e| AppError::field("phone", &e.to_string()))?;
+    limit(
+        st,
+        &[format!("sms-code:ip:{}", ip.0)],
+        crate::domain::stay::Lang::Zh,
+    )?;
+    let phone =
+        Phone::parse(text(&body.phone)).map_err(|e| AppError::field("phone", &e.to_string()))?;
     sms_codes::send(st, &phone).await?;
-    Ok((Status::Accepted, Json(SmsCodeSent { sent: true, expires_in: sms_codes::VALID_MINUTES * 60 })))
+    Ok((
+        Status::Accepted,
+        Json(SmsCodeSent {
+            sent: true,
+            expires_in: sms_codes::VALID_MINUTES * 60,
+        }),
+    ))
 }

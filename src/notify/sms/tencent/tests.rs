@@ -7,8 +7,15 @@ use super::*;
 #[test]
 fn the_signature_matches_tencents_published_example() {
     let payload = br#"{"Limit": 1, "Filters": [{"Values": ["\u672a\u547d\u540d"], "Name": "instance-name"}]}"#;
-    assert_eq!(sha256_hex(payload), "35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064");
-    let canonical = canonical_request("application/json; charset=utf-8", "cvm.tencentcloudapi.com", payload);
+    assert_eq!(
+        sha256_hex(payload),
+        "35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064"
+    );
+    let canonical = canonical_request(
+        "application/json; charset=utf-8",
+        "cvm.tencentcloudapi.com",
+        payload,
+    );
     assert_eq!(
         canonical,
         "POST\n/\n\ncontent-type:application/json; charset=utf-8\nhost:cvm.tencentcloudapi.com\n\n\
@@ -20,10 +27,23 @@ fn the_signature_matches_tencents_published_example() {
         "TC3-HMAC-SHA256\n1551113065\n2019-02-25/cvm/tc3_request\n\
          5ffe6a04c0664d6b969fab9a13bdab201d63ee709638e2749d62a09ca18d7031"
     );
-    let sig = signature("Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", "2019-02-25", "cvm", &sts);
-    assert_eq!(sig, "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168");
+    let sig = signature(
+        "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+        "2019-02-25",
+        "cvm",
+        &sts,
+    );
     assert_eq!(
-        authorization("AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "2019-02-25", "cvm", &sig),
+        sig,
+        "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168"
+    );
+    assert_eq!(
+        authorization(
+            "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+            "2019-02-25",
+            "cvm",
+            &sig
+        ),
         "TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/tc3_request, \
          SignedHeaders=content-type;host, \
          Signature=72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168"
@@ -58,7 +78,9 @@ fn error(code: &str) -> String {
 fn ok_is_sent_with_the_serial_number() {
     assert_eq!(
         classify(&answer(200, &status_set("Ok"))),
-        SmsOutcome::Sent { provider_id: Some("5000:1045710669157053657849499619".into()) }
+        SmsOutcome::Sent {
+            provider_id: Some("5000:1045710669157053657849499619".into())
+        }
     );
 }
 
@@ -72,7 +94,10 @@ fn a_bad_number_blacklist_template_sign_or_auth_error_is_refused() {
         error("AuthFailure.SignatureFailure"),
         error("AuthFailure.SecretIdNotFound"),
     ] {
-        assert!(matches!(classify(&answer(200, &body)), SmsOutcome::Refused { .. }), "{body}");
+        assert!(
+            matches!(classify(&answer(200, &body)), SmsOutcome::Refused { .. }),
+            "{body}"
+        );
     }
 }
 
@@ -90,6 +115,9 @@ fn limits_internal_errors_and_broken_answers_are_retried() {
         (200, r#"{"Response":{"SendStatusSet":[]}}"#.to_string()),
         (200, r#"{"something":"else"}"#.to_string()),
     ] {
-        assert!(matches!(classify(&answer(status, &body)), SmsOutcome::Retry { .. }), "{status} {body}");
+        assert!(
+            matches!(classify(&answer(status, &body)), SmsOutcome::Retry { .. }),
+            "{status} {body}"
+        );
     }
 }
