@@ -5,6 +5,7 @@ pub mod dispatch;
 pub mod fan_out;
 pub mod listen;
 pub mod reports;
+mod send;
 pub mod sms_codes;
 pub mod timed;
 pub mod webhooks;
