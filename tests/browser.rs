@@ -160,10 +160,20 @@ impl Ctx {
     async fn until(&self, what: &str, script: &str) -> Res<Value> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let v = self
+            // A page that navigates or reloads (the service worker taking over, a form posting)
+            // while the script runs makes chromedriver answer "script timeout": ask again.
+            let v = match self
                 .c
                 .execute_async(&format!("const done = arguments[arguments.length - 1]; Promise.resolve().then(async () => ({script})).then(done, () => done(null));"), vec![])
-                .await?;
+                .await
+            {
+                Ok(v) => v,
+                Err(e) if Instant::now() <= deadline => {
+                    eprintln!("waiting for {what}: {e}; asking again");
+                    Value::Null
+                }
+                Err(e) => return Err(e.into()),
+            };
             if !(v.is_null() || v == json!(false) || v == json!(0) || v == json!("")) {
                 return Ok(v);
             }
