@@ -37,8 +37,6 @@ pub struct AppState {
     pub certificates: documents::certificate::CertificateRenderer,
     /// QR signatures already verified, so a busy verification page skips the Ed25519 check.
     pub sig_cache: services::verification::SigCache,
-    /// Who hears of which event (`forms/notifications.toml`); a bad file stops the start.
-    pub notices: domain::notice::NoticeRules,
     /// How events leave: the webhook client, the SMS provider, retry settings.
     pub outbox: services::events::dispatch::Outbox,
     /// The command room's shared snapshots: one computation per change for every open screen.
@@ -103,10 +101,9 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
     };
     let notices = domain::notice::NoticeRules::parse(&notices_text)
         .map_err(|e| config::ConfigError(format!("{}: {e}", notices_path.display())))?;
-    services::events::install_rules(notices.clone());
+    services::events::install_rules(notices);
     let outbox = services::events::dispatch::Outbox::from_config(&config)?;
     let state = AppState {
-        notices,
         outbox,
         dashboard: Default::default(),
         trusted_proxies,

@@ -129,11 +129,15 @@ pub async fn deliveries(
 ) -> AppResult<DeliveriesPage> {
     let index = Pager::index(page);
     let (sub, list, total) = webhooks::deliveries(&st.db, &who.0, id, index).await?;
-    let mut deliveries = Vec::with_capacity(list.len());
-    for d in list {
-        let attempts = webhooks::attempts(&st.db, &who.0, d.id).await?;
-        deliveries.push((d, attempts));
-    }
+    let mut attempts =
+        webhooks::attempts_of(&st.db, &who.0, list.iter().map(|d| d.id).collect()).await?;
+    let deliveries = list
+        .into_iter()
+        .map(|d| {
+            let a = attempts.remove(&d.id).unwrap_or_default();
+            (d, a)
+        })
+        .collect();
     let pager_url = format!("/admin/webhooks/{id}?page=");
     Ok(DeliveriesPage {
         page: view,

@@ -36,15 +36,21 @@ fn categories() -> Vec<(&'static str, &'static str)> {
 }
 
 #[get("/inspector/tasks/<id>/report")]
-pub async fn form(_who: Inspector, page: Page, id: i32) -> ReportPage {
-    ReportPage {
+pub async fn form(
+    who: Inspector,
+    page: Page,
+    st: &State<AppRef>,
+    id: i32,
+) -> AppResult<ReportPage> {
+    reports::reportable_task(&st.db, &who.0, id).await?;
+    Ok(ReportPage {
         page,
         task_id: id,
         categories: categories(),
         category: String::new(),
         description: String::new(),
         errors: FieldErrors::new(),
-    }
+    })
 }
 
 #[derive(FromForm)]

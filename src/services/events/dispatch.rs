@@ -84,7 +84,7 @@ pub async fn run_until_idle(st: &crate::AppState) -> Result<Round, AppError> {
 pub async fn run_once(st: &crate::AppState) -> Result<Round, AppError> {
     let now = st.config.clock.now();
     let settings = FanOutSettings {
-        rules: &st.notices,
+        rules: super::rules(),
         sms: st.outbox.sms.is_some(),
         quiet_start: st.outbox.quiet_start,
         quiet_end: st.outbox.quiet_end,

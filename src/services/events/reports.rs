@@ -69,6 +69,24 @@ impl RawReport {
     }
 }
 
+/// The task, when the actor is an inspector of its grid (404 for no task, 403 for another grid's).
+pub async fn reportable_task<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    task_id: i32,
+) -> Result<task::Model, AppError> {
+    let t = task::Entity::find_by_id(task_id)
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let covers = actor.is(Role::Inspector)
+        && crate::services::inspections::tasks::inspector_covers(db, actor.id, t.grid_id).await?;
+    if !covers {
+        return Err(AppError::forbidden());
+    }
+    Ok(t)
+}
+
 /// Records the report of the task's inspector. Returns the event id.
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, task_id))]
 pub async fn report(
@@ -79,15 +97,7 @@ pub async fn report(
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
     let tx = crate::db::begin_write(db).await?;
-    let t = task::Entity::find_by_id(task_id)
-        .one(&tx)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let covers = actor.is(Role::Inspector)
-        && crate::services::inspections::tasks::inspector_covers(&tx, actor.id, t.grid_id).await?;
-    if !covers {
-        return Err(AppError::forbidden());
-    }
+    let t = reportable_task(&tx, actor, task_id).await?;
     if !r.photo_ids.is_empty() {
         let own = upload::Entity::find()
             .filter(upload::Column::Id.is_in(r.photo_ids.clone()))

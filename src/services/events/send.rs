@@ -123,7 +123,7 @@ pub(super) async fn send_sms(
             };
         }
     }
-    let Some(msg) = message_for(&st.notices, provider.name(), e, phone, d.id) else {
+    let Some(msg) = message_for(super::rules(), provider.name(), e, phone, d.id) else {
         return Outcome::refused(None, "该事件没有短信模板");
     };
     match provider.send(&msg).await {

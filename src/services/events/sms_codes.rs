@@ -35,7 +35,7 @@ pub async fn send(st: &crate::AppState, phone: &Phone) -> Result<(), AppError> {
             "本系统未配置短信服务，无法发送验证码，请联系村干部获取认领码".into(),
         ));
     };
-    let Some(template) = &st.notices.code else {
+    let Some(template) = &super::rules().code else {
         return Err(AppError::internal(
             "forms/notifications.toml has no [code] template",
         ));

@@ -262,18 +262,23 @@ pub async fn deliveries(
     Ok((view(s), views, total))
 }
 
-/// The attempts of one delivery, oldest first.
-pub async fn attempts(
+/// The attempts of a page of deliveries, each delivery's oldest first, in one query.
+pub async fn attempts_of(
     db: &sea_orm::DatabaseConnection,
     actor: &Actor,
-    delivery_id: i32,
-) -> Result<Vec<delivery_attempt::Model>, AppError> {
+    delivery_ids: Vec<i32>,
+) -> Result<std::collections::HashMap<i32, Vec<delivery_attempt::Model>>, AppError> {
     admin_only(actor)?;
-    Ok(delivery_attempt::Entity::find()
-        .filter(delivery_attempt::Column::DeliveryId.eq(delivery_id))
+    let mut out: std::collections::HashMap<i32, Vec<delivery_attempt::Model>> = Default::default();
+    for a in delivery_attempt::Entity::find()
+        .filter(delivery_attempt::Column::DeliveryId.is_in(delivery_ids))
         .order_by_asc(delivery_attempt::Column::Id)
         .all(db)
-        .await?)
+        .await?
+    {
+        out.entry(a.delivery_id).or_default().push(a);
+    }
+    Ok(out)
 }
 
 /// Sends a failed delivery again, now. A delivery that is not failed is a conflict.
