@@ -86,6 +86,52 @@ impl Registration {
     }
 }
 
+/// The password hash of a landlord account made for someone who has not chosen a password yet
+/// (an imported register, or a house transferred to a new phone). It is no PHC string, so no
+/// password verifies against it; the owner of the phone claims it with a code.
+pub const UNCLAIMED: &str = "!unclaimed";
+
+pub fn is_unclaimed(password_hash: &str) -> bool {
+    password_hash == UNCLAIMED
+}
+
+/// A code that proves a phone's owner: the six-digit SMS code, or the eight-digit claim code an
+/// official hands over when the town has no SMS provider. Spaces a person types are ignored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProofCode(String);
+
+impl std::fmt::Debug for ProofCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProofCode(***)")
+    }
+}
+
+/// Digits of an official's claim code.
+pub const CLAIM_CODE_LEN: usize = 8;
+
+impl ProofCode {
+    pub fn parse(raw: &str) -> Result<ProofCode, &'static str> {
+        let code: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.is_empty() {
+            return Err("请填写短信验证码或村干部给的认领码");
+        }
+        let digits = code.chars().all(|c| c.is_ascii_digit());
+        if !digits || !(code.len() == 6 || code.len() == CLAIM_CODE_LEN) {
+            return Err("验证码应为 6 位数字，认领码为 8 位数字");
+        }
+        Ok(ProofCode(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it has the length of an official's claim code (an SMS code has six digits).
+    pub fn is_claim_code(&self) -> bool {
+        self.0.len() == CLAIM_CODE_LEN
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +146,24 @@ mod tests {
     fn an_all_digit_password_is_refused() {
         assert!(NewPassword::parse("13900000004").is_err());
         assert!(NewPassword::parse("anju-demo").is_ok());
+    }
+
+    #[test]
+    fn a_proof_code_is_six_or_eight_digits_and_spaces_are_ignored() {
+        assert_eq!(ProofCode::parse(" 123 456 ").unwrap().as_str(), "123456");
+        assert!(ProofCode::parse("1234 5678").unwrap().is_claim_code());
+        assert!(ProofCode::parse("12345").is_err());
+        assert!(ProofCode::parse("12345a").is_err());
+        assert!(ProofCode::parse("").is_err());
+        assert!(ProofCode::parse("１２３４５６").is_err());
+    }
+
+    #[test]
+    fn only_the_unclaimed_marker_is_unclaimed() {
+        assert!(is_unclaimed(UNCLAIMED));
+        assert!(!is_unclaimed(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+        ));
     }
 
     #[test]

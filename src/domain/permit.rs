@@ -53,6 +53,10 @@ impl PermitStatus {
         PermitStatus::Expired,
     ];
 
+    /// Permits still in force or only paused: they go with the house when it changes hands, while
+    /// revoked and expired ones stay in the record of the landlord who held them.
+    pub const CURRENT: [PermitStatus; 2] = [PermitStatus::Active, PermitStatus::Suspended];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PermitStatus::Active => "active",

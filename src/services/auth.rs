@@ -76,17 +76,37 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
     .await?
 }
 
+/// Exactly one Argon2 verification whatever is stored: a hash that is no PHC string (an unclaimed
+/// account, or the empty hash of an unknown phone) is replaced by a fixed dummy hash of the same
+/// cost and the answer is false, so such a refusal takes as long as a wrong password's.
 pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
     with_hashing_permit(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+        let argon = Argon2::default();
+        match PasswordHash::new(&hash) {
+            Ok(h) => argon.verify_password(password.as_bytes(), &h).is_ok(),
+            Err(_) => {
+                if let Ok(d) = PasswordHash::new(dummy_hash()) {
+                    let _ = argon.verify_password(password.as_bytes(), &d);
+                }
+                false
+            }
+        }
     })
     .await
+}
+
+/// A real Argon2id hash, with the default cost every stored hash has, of random bytes nobody
+/// knows; made once per process (on a blocking thread, by `verify_password`).
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt: [u8; 16] = rand::random();
+        let secret: [u8; 32] = rand::random();
+        Argon2::default()
+            .hash_password_with_salt(&secret, &salt)
+            .map(|h: PasswordHash| h.to_string())
+            .unwrap_or_default()
+    })
 }
 
 pub fn actor_of(u: &user::Model) -> Option<Actor> {
@@ -183,10 +203,11 @@ pub async fn authenticate(
             return Err(e.into());
         }
     };
-    // Verify against a fixed hash when the account is unknown, so timing does not reveal which phones exist.
+    // An unknown phone is verified against the dummy hash (an empty hash is no PHC string), so
+    // timing reveals neither which phones exist nor which accounts are still unclaimed.
     let (hash, u) = match found {
         Some(u) => (u.password_hash.clone(), Some(u)),
-        None => (dummy_hash().await, None),
+        None => (String::new(), None),
     };
     let ok = verify_password(password.to_string(), hash).await?;
     match u {
@@ -237,18 +258,6 @@ pub async fn has_temporary_password(db: &DatabaseConnection, id: i32) -> Result<
         .one(db)
         .await?
         .is_some_and(|u| u.temporary_password_since.is_some()))
-}
-
-/// A real Argon2id hash of a password nobody has, made once per process.
-async fn dummy_hash() -> String {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    if let Some(h) = DUMMY.get() {
-        return h.clone();
-    }
-    let h = hash_password(uuid::Uuid::new_v4().to_string())
-        .await
-        .unwrap_or_default();
-    DUMMY.get_or_init(|| h).clone()
 }
 
 /// An account made by the town admin or the command line.

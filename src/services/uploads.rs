@@ -153,6 +153,8 @@ pub async fn may_view(
         };
         match actor.role {
             Role::VillageOfficial if actor.village_id == Some(a.village_id) => return Ok(true),
+            // The application's landlord now, who may not be the uploader after a transfer.
+            Role::Landlord if a.landlord_id == actor.id => return Ok(true),
             Role::Inspector => {
                 let grids = super::town::inspector_grid_ids(db, actor.id).await?;
                 if let Some(p) = property::Entity::find_by_id(a.property_id).one(db).await? {

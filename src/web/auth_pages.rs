@@ -1,4 +1,4 @@
-//! Sign-in, sign-out, landlord self-registration and the change-password page.
+//! Sign-in, sign-out and the change-password page (registration: `register_pages`).
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::Form;
@@ -12,13 +12,16 @@ use super::guards::{
 };
 use super::pages::{Page, home_of};
 use crate::AppRef;
-use crate::domain::account::Registration;
 use crate::domain::fields::FieldErrors;
 use crate::error::AppError;
 use crate::services::{Actor, auth, credentials, sessions};
 
 /// Starts a server-side session and gives the browser a fresh CSRF token with it.
-async fn sign_in(st: &AppRef, cookies: &CookieJar<'_>, actor: &Actor) -> Result<(), AppError> {
+pub(super) async fn sign_in(
+    st: &AppRef,
+    cookies: &CookieJar<'_>,
+    actor: &Actor,
+) -> Result<(), AppError> {
     let token = sessions::start(&st.db, actor).await?;
     start_session(cookies, &st.config.public_url, &token);
     rotate_csrf(cookies, &st.config.public_url);
@@ -118,94 +121,6 @@ pub async fn logout(
     }
     end_session(cookies);
     Ok(Flash::success(Redirect::to("/login"), "您已安全退出"))
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "register.html")]
-pub struct RegisterPage {
-    page: Page,
-    name: String,
-    phone: String,
-    errors: FieldErrors,
-}
-
-#[derive(FromForm, Default)]
-pub struct RegisterForm {
-    name: String,
-    phone: String,
-    password: String,
-    password2: String,
-}
-
-#[get("/register")]
-pub fn register_page(page: Page) -> RegisterPage {
-    RegisterPage {
-        page,
-        name: String::new(),
-        phone: String::new(),
-        errors: FieldErrors::new(),
-    }
-}
-
-#[post("/register", data = "<form>")]
-pub async fn register(
-    _csrf: CsrfChecked,
-    page: Page,
-    st: &State<AppRef>,
-    cookies: &CookieJar<'_>,
-    form: Form<RegisterForm>,
-) -> Result<Flash<Redirect>, (Status, RegisterPage)> {
-    let refuse = |errors: FieldErrors, page: Page| {
-        (
-            Status::UnprocessableEntity,
-            RegisterPage {
-                page,
-                name: form.name.clone(),
-                phone: form.phone.clone(),
-                errors,
-            },
-        )
-    };
-    let reg = match Registration::parse(&form.name, &form.phone, &form.password) {
-        Ok(r) if form.password == form.password2 => r,
-        Ok(_) => {
-            let mut e = FieldErrors::new();
-            e.add("password2", "两次输入的密码不一致");
-            return Err(refuse(e, page));
-        }
-        Err(mut e) => {
-            if form.password != form.password2 {
-                e.add("password2", "两次输入的密码不一致");
-            }
-            return Err(refuse(e, page));
-        }
-    };
-    match auth::register_landlord(&st.db, reg).await {
-        Ok(actor) => {
-            if let Err(e) = sign_in(st, cookies, &actor).await {
-                tracing::error!(error = %e, "session after registration");
-                return Ok(Flash::success(Redirect::to("/login"), "注册成功，请登录"));
-            }
-            Ok(Flash::success(
-                Redirect::to("/landlord"),
-                "注册成功，欢迎使用安居",
-            ))
-        }
-        Err(AppError::Validation(e)) => Err(refuse(e, page)),
-        Err(other) => {
-            let mut e = FieldErrors::new();
-            e.add("form", other.to_string());
-            Err((
-                other.status(),
-                RegisterPage {
-                    page,
-                    name: form.name.clone(),
-                    phone: form.phone.clone(),
-                    errors: e,
-                },
-            ))
-        }
-    }
 }
 
 #[derive(Template, WebTemplate)]

@@ -1,5 +1,6 @@
 //! HTTP layer: routes by actor, guards, catchers and security headers. Thin: rules live in services.
 pub mod admin;
+pub mod admin_merge;
 pub mod admin_places;
 pub mod admin_tasks;
 pub mod admin_users;
@@ -21,12 +22,14 @@ pub mod landlord_fix;
 pub mod landlord_permits;
 pub mod landlord_tenants;
 pub mod notices;
+pub mod official_houses;
 pub mod offline;
 pub mod pages;
 pub mod permits;
 pub mod photos;
 pub mod proofs;
 pub mod public;
+pub mod register_pages;
 pub mod residents;
 pub mod respond;
 pub mod staff;
@@ -53,8 +56,9 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 auth_pages::login_page,
                 auth_pages::login,
                 auth_pages::logout,
-                auth_pages::register_page,
-                auth_pages::register,
+                register_pages::register_page,
+                register_pages::register,
+                register_pages::send_code,
                 auth_pages::password_page,
                 auth_pages::change_password,
                 landlord::home,
@@ -84,6 +88,9 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 inspector_report::submit,
                 staff::official_home,
                 staff::official_application,
+                official_houses::house,
+                official_houses::claim_code,
+                official_houses::transfer,
                 admin::home,
                 admin::villages,
                 admin::create_village,
@@ -99,6 +106,8 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 admin_users::enable,
                 admin_users::confirm_reset,
                 admin_users::reset_password,
+                admin_merge::merge_page,
+                admin_merge::merge,
                 admin::audit,
                 admin_webhooks::list,
                 admin_webhooks::create,

@@ -23,9 +23,8 @@ pub const JOB: &str = "imports";
 /// Rows written per transaction.
 pub const BATCH: usize = 500;
 
-/// The password hash of an imported landlord: no password verifies against it (it is not a PHC
-/// string), so the account is usable only once claimed with an SMS or claim code.
-pub const UNCLAIMED: &str = "!unclaimed";
+/// The password hash of an imported landlord (defined with the other account rules).
+pub use crate::domain::account::UNCLAIMED;
 
 /// `POST /imports/{id}/commit`: marks a checked import for the job, audited with the file's hash.
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, id))]

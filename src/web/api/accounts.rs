@@ -11,7 +11,7 @@ use crate::AppRef;
 use crate::domain::account::Registration;
 use crate::domain::role::Role;
 use crate::error::AppResult;
-use crate::services::{auth, town};
+use crate::services::{auth, claims, town};
 use crate::web::guards::{ClientIp, CurrentUser, bearer};
 
 #[derive(Deserialize, Serialize, ToSchema, Validate)]
@@ -104,6 +104,11 @@ pub struct RegisterBody {
     phone: Option<Text>,
     #[validate(length(max = 128))]
     password: Option<String>,
+    /// Needed only to claim a phone whose houses were imported: the code from
+    /// `POST /auth/sms-code`, or the eight-digit claim code an official handed over.
+    #[schema(value_type = Option<String>, example = "123456")]
+    #[validate(length(max = 16))]
+    sms_code: Option<Text>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -111,9 +116,11 @@ pub struct RegisteredOut {
     user_id: i32,
     role: Role,
     name: String,
+    /// True when an imported account was claimed (its houses are already there).
+    claimed: bool,
 }
 
-/// A landlord registers themselves.
+/// A landlord registers themselves, or claims the account an import made for their phone.
 #[utoipa::path(post, path = "/landlords", tag = "accounts", security(()),
     request_body = RegisterBody,
     responses((status = 201, body = RegisteredOut), (status = 409, body = super::doc::Problem),
@@ -131,13 +138,17 @@ pub async fn register(
             body.password.as_deref().unwrap_or(""),
         )
     })?;
-    let a = auth::register_landlord(&st.db, reg).await?;
+    let code = body.sms_code.as_ref().map(Text::as_str);
+    let done = claims::register_or_claim(st, reg, code).await?;
+    let claimed = matches!(done, claims::Registered::Claimed(_));
+    let a = done.actor();
     Ok((
         Status::Created,
         Json(RegisteredOut {
             user_id: a.id,
             role: a.role,
-            name: a.name,
+            name: a.name.clone(),
+            claimed,
         }),
     ))
 }

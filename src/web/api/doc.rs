@@ -8,7 +8,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{accounts, dashboard, events, housing, inspections, permits, proofs, stays, users};
+use super::{
+    accounts, dashboard, events, housing, inspections, landlords, permits, proofs, stays, users,
+};
 use crate::domain::inspection::{TaskKind, TaskStatus};
 use crate::services::applications::ApplicationRow;
 use crate::services::inspections::tasks::TaskRow;
@@ -142,6 +144,7 @@ impl Modify for Setup {
         events::retry, events::my_notifications, events::read_notification, events::report,
         events::sms_code,
         dashboard::snapshot, dashboard::stream, dashboard::weekly, dashboard::find,
+        landlords::claim_code, landlords::transfer, landlords::merge,
     ),
     components(schemas(Problem, crate::domain::stay::StayStatus)),
 )]

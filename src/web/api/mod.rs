@@ -9,6 +9,7 @@ pub mod docs;
 pub mod events;
 pub mod housing;
 pub mod inspections;
+pub mod landlords;
 pub mod permits;
 pub mod proofs;
 pub mod stays;
@@ -72,5 +73,8 @@ pub fn routes() -> Vec<Route> {
         dashboard::stream,
         dashboard::weekly,
         dashboard::find,
+        landlords::claim_code,
+        landlords::transfer,
+        landlords::merge,
     ]
 }
