@@ -57,7 +57,12 @@ pub async fn issue(st: &AppState, actor: &Actor, property_id: i32) -> Result<Iss
         .one(&tx)
         .await?
         .ok_or_else(AppError::not_found)?;
-    if !is_unclaimed(&landlord.password_hash) || !landlord.active {
+    if !landlord.active {
+        return Err(AppError::Conflict(
+            "该房东账号已停用，请联系镇管理员".into(),
+        ));
+    }
+    if !is_unclaimed(&landlord.password_hash) {
         return Err(AppError::Conflict(
             "该房东已设置密码，可直接登录，无需认领码".into(),
         ));
