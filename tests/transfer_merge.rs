@@ -147,6 +147,18 @@ async fn a_transferred_house_takes_its_permit_and_the_old_landlord_loses_it_at_o
     let made = account(&app, NEW_OWNER)
         .await
         .expect("an account for the new phone");
+    // The house page offers a claim code for the new, unclaimed owner and shows it once.
+    let r = page
+        .post_form(&format!("/official/houses/{house}/claim-code"), &[])
+        .await;
+    assert_eq!(r.status(), Status::Ok);
+    let shown = r.into_string().await.unwrap();
+    let at = shown.find("id=\"claim_code\">").expect("the code") + 16;
+    let code: String = shown[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    assert_eq!(code.len(), 8, "{shown}");
     assert_eq!(made.password_hash, anju::domain::account::UNCLAIMED);
     let new = claim(&app, house, NEW_OWNER).await;
     let (s, h) = new.get(&format!("/properties/{house}")).await;
@@ -262,6 +274,30 @@ async fn the_admin_merges_a_duplicate_landlord_and_everything_moves() {
         .await;
     assert_eq!(r.status(), Status::Created);
     let into = account(&app, NEW_OWNER).await.unwrap();
+    // A notice of the old account, so that notices have something to move.
+    {
+        use anju::entities::notification;
+        use sea_orm::{ActiveModelTrait, Set};
+        notification::ActiveModel {
+            user_id: Set(from.id),
+            kind: Set("permit.approved".into()),
+            title: Set("准入证核发".into()),
+            body: Set("您的准入证已核发".into()),
+            link: Set(None),
+            created_at: Set(chrono::Utc::now()),
+            read_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    let notices_before = anju::entities::notification::Entity::find()
+        .filter(anju::entities::notification::Column::UserId.eq(from.id))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len();
     let owned_before = property::Entity::find()
         .filter(property::Column::LandlordId.eq(from.id))
         .all(&app.db)
@@ -335,6 +371,11 @@ async fn the_admin_merges_a_duplicate_landlord_and_everything_moves() {
         .await
         .unwrap();
     assert!(notices_left.is_empty());
+    let (_, notices) = new.get("/notifications").await;
+    assert!(
+        notices.to_string().contains("您的准入证已核发"),
+        "{notices}"
+    );
     let audit = audit_rows(&app, "user.merge").await;
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].entity_id, from.id.to_string());
@@ -345,6 +386,9 @@ async fn the_admin_merges_a_duplicate_landlord_and_everything_moves() {
             && audit[0]
                 .detail
                 .contains(&format!("\"houses\":{owned_before}"))
+            && audit[0]
+                .detail
+                .contains(&format!("\"notifications\":{notices_before}"))
             && audit[0].detail.contains("\"disabled\":true"),
         "{}",
         audit[0].detail
