@@ -270,7 +270,7 @@ fn aliyun_code(r: &Received) -> String {
 }
 
 #[rocket::async_test]
-async fn an_imported_landlord_claims_with_an_sms_code_and_a_wrong_one_is_refused() {
+async fn an_imported_landlord_claims_with_an_sms_code_and_a_wrong_or_expired_one_is_refused() {
     let peer = HttpPeer::start().await;
     peer.answer(|_| {
         Reply::json(
@@ -309,6 +309,18 @@ async fn an_imported_landlord_claims_with_an_sms_code_and_a_wrong_one_is_refused
     let (s, v) = register(&app, IMPORTED, Some(wrong)).await;
     assert_eq!(s, Status::UnprocessableEntity);
     assert!(v["fields"]["sms_code"].is_array(), "{v}");
+    // Eleven minutes later the code has expired.
+    let later = app
+        .state_at(anju::domain::clock::Clock::starting_at(
+            chrono::Utc::now() + chrono::Duration::minutes(11),
+        ))
+        .await;
+    let reg = Registration::parse("王认领", IMPORTED, DEMO_PASSWORD).unwrap();
+    let r = claims::register_or_claim(&later, reg, Some(&code)).await;
+    assert!(
+        matches!(r, Err(anju::error::AppError::Validation(_))),
+        "an expired SMS code"
+    );
     let (s, v) = register(&app, IMPORTED, Some(&code)).await;
     assert_eq!(s, Status::Created, "{v}");
     assert_eq!(v["claimed"], true);
