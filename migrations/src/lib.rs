@@ -12,6 +12,7 @@ mod m007_dashboard;
 mod m008_residence_proofs;
 mod m008_temporary_passwords;
 mod m010_imports;
+mod m012_dashboard_counts;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m008_residence_proofs::Migration),
             Box::new(m008_temporary_passwords::Migration),
             Box::new(m010_imports::Migration),
+            Box::new(m012_dashboard_counts::Migration),
         ]
     }
 }
