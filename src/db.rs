@@ -9,6 +9,9 @@ use sea_orm::{
 
 use crate::config::Config;
 
+mod write;
+pub use write::{WriteTx, begin_write};
+
 pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, DbErr> {
     if cfg.is_sqlite() {
         std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
@@ -48,7 +51,7 @@ pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, DbErr> {
 /// instances starting together serialise here: on PostgreSQL on an advisory lock, on SQLite on the
 /// IMMEDIATE transaction. Both databases roll DDL back, so a failed migration leaves nothing half-done.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    let tx = begin_write(db).await?;
+    let tx = begin_immediate(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
         tx.execute_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -60,9 +63,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     tx.commit().await
 }
 
-/// Opens a transaction that will write. On SQLite it is IMMEDIATE so that concurrent writers
-/// queue on the busy timeout instead of failing with "database is locked" on upgrade.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+/// A transaction outside the writer queue (migrations: they run before anything else writes).
+async fn begin_immediate(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         isolation_level: None,
         access_mode: None,

@@ -13,6 +13,7 @@ mod m008_residence_proofs;
 mod m008_temporary_passwords;
 mod m010_imports;
 mod m011_claim_codes;
+mod m012_dashboard_counts;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m008_temporary_passwords::Migration),
             Box::new(m010_imports::Migration),
             Box::new(m011_claim_codes::Migration),
+            Box::new(m012_dashboard_counts::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod application_document;
 pub mod application_event;
 pub mod audit_entry;
 pub mod claim_code;
+pub mod dashboard_count;
 pub mod delivery;
 pub mod delivery_attempt;
 pub mod event;

@@ -1,13 +1,14 @@
 //! Permit applications: draft, declaration, documents, the safety pledge and submission, with a timeline.
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 
 use super::properties::{self, PropertyView};
 use super::{Actor, audit};
+use crate::db::WriteTx;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::dates::zh_datetime;
 use crate::domain::fields::{CONTROL_CHARACTER, FieldErrors, has_control};
@@ -254,7 +255,7 @@ pub async fn add_event<C: ConnectionTrait>(
 
 /// Loads an application for change by its own landlord, in the given transaction.
 async fn own_for_change(
-    tx: &DatabaseTransaction,
+    tx: &WriteTx,
     actor: &Actor,
     id: i32,
 ) -> Result<application::Model, AppError> {

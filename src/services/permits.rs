@@ -2,14 +2,15 @@
 //! rejection, suspension, reinstatement, revocation and renewal.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, Set, Statement,
 };
 
 use super::applications::add_event;
 use super::{Actor, audit};
 use crate::AppState;
 use crate::crypto::signing::PermitSigningFields;
+use crate::db::WriteTx;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::clock::town_date;
 use crate::domain::event::EventKind;
@@ -77,11 +78,7 @@ pub fn occupancy_rule(st: &AppState) -> OccupancyRule {
 /// Takes the next sequence number of a village's year in one statement. Concurrent approvals
 /// queue on the row (PostgreSQL's upsert takes the row lock; SQLite serialises writers), so
 /// two permits never share a number; a rolled-back approval leaves a gap, which is allowed.
-async fn next_sequence(
-    tx: &DatabaseTransaction,
-    village_id: i32,
-    year: i32,
-) -> Result<u32, AppError> {
+async fn next_sequence(tx: &WriteTx, village_id: i32, year: i32) -> Result<u32, AppError> {
     let backend = tx.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {
@@ -119,7 +116,7 @@ fn ensure_official_of(actor: &Actor, village_id: i32) -> Result<(), AppError> {
 }
 
 async fn passed_application_for_decision(
-    tx: &DatabaseTransaction,
+    tx: &WriteTx,
     actor: &Actor,
     id: i32,
 ) -> Result<application::Model, AppError> {
@@ -336,10 +333,7 @@ pub async fn reject(
 
 /// Loads a permit by its number for a change, locked on PostgreSQL.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn permit_for_change(
-    tx: &DatabaseTransaction,
-    number: &str,
-) -> Result<permit_e::Model, AppError> {
+pub async fn permit_for_change(tx: &WriteTx, number: &str) -> Result<permit_e::Model, AppError> {
     let canonical = crate::domain::permit_number::parse_permit_number(number)
         .ok_or_else(AppError::not_found)?
         .to_string();

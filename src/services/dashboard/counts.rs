@@ -1,10 +1,11 @@
-//! The command room's counts, one grouped query per table: each village's figures at once, so the
-//! town's snapshot and every village row come from the same seven queries. "Overdue" is the
+//! The command room's counts: the standing ones from the counters the database keeps per village
+//! (m012), the windows as grouped queries over indexes, each village's figures at once, so the
+//! town's snapshot and every village row come from the same few queries. "Overdue" is the
 //! lists' own condition (`tasks::overdue_condition`, `findings::overdue_condition`).
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoCondition, Query, SelectStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryResult};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryResult};
 
 use crate::domain::application::ApplicationStatus;
 use crate::domain::dashboard::{VillageCounts, Windows};
@@ -13,7 +14,7 @@ use crate::domain::inspection::{TaskStatus, finding_status};
 use crate::domain::permit::PermitStatus;
 use crate::domain::stay::StayStatus;
 use crate::entities::{
-    application, finding, grid, inspection, inspection_task as task, permit, property, stay,
+    dashboard_count, finding, grid, inspection, inspection_task as task, permit, property, stay,
 };
 use crate::error::AppError;
 use crate::services::inspections::{findings, tasks};
@@ -67,114 +68,105 @@ pub async fn by_village<C: ConnectionTrait>(
         None => Condition::all(),
     };
 
-    // Houses and their grades.
+    // Standing counts (houses by grade, permits, applications and open stays by status) are
+    // kept per village by the database's triggers (m012); the rest are windows over indexes.
+    let mut cq = dashboard_count::Entity::find();
+    if let Some(v) = village {
+        cq = cq.filter(dashboard_count::Column::VillageId.eq(v));
+    }
+    for c in cq.all(db).await? {
+        let e = m.entry(c.village_id).or_default();
+        let slot = match c.metric.split_once('_') {
+            Some(("grade", g)) => match Grade::parse(g) {
+                Some(Grade::Green) => &mut e.grade_green,
+                Some(Grade::Yellow) => &mut e.grade_yellow,
+                Some(Grade::Red) => &mut e.grade_red,
+                None => continue,
+            },
+            Some(("permit", s)) => match PermitStatus::parse(s) {
+                Some(PermitStatus::Active) => &mut e.permits_active,
+                Some(PermitStatus::Suspended) => &mut e.permits_suspended,
+                Some(PermitStatus::Revoked) => &mut e.permits_revoked,
+                Some(PermitStatus::Expired) => &mut e.permits_expired,
+                None => continue,
+            },
+            Some(("app", s)) => match ApplicationStatus::parse(s) {
+                Some(ApplicationStatus::Draft) => &mut e.apps_draft,
+                Some(ApplicationStatus::Submitted) => &mut e.apps_submitted,
+                Some(ApplicationStatus::Inspecting) => &mut e.apps_inspecting,
+                Some(ApplicationStatus::Rectifying) => &mut e.apps_rectifying,
+                Some(ApplicationStatus::Passed) => &mut e.apps_passed,
+                Some(ApplicationStatus::Approved) => &mut e.apps_approved,
+                Some(ApplicationStatus::Rejected) => &mut e.apps_rejected,
+                None => continue,
+            },
+            Some(("stay", s)) => match StayStatus::parse(s) {
+                Some(StayStatus::Active) => &mut e.residents_now,
+                Some(StayStatus::Pending) => &mut e.residents_pending,
+                _ => continue,
+            },
+            _ if c.metric == "houses" => &mut e.houses,
+            _ => continue,
+        };
+        *slot = c.n;
+    }
+
+    // Houses registered within a day.
     let mut q = Query::select();
     q.expr_as(Expr::col((property::Entity, pv)), "village_id")
         .from(property::Entity)
-        .cond_where(only(Expr::col((property::Entity, pv))))
+        .cond_where(
+            only(Expr::col((property::Entity, pv))).add(property::Column::CreatedAt.gte(w.day_ago)),
+        )
         .group_by_col((property::Entity, pv));
-    sums(
-        &mut q,
-        vec![
-            Expr::val(1i32).sum(),
-            count_if(property::Column::Grade.eq(Grade::Green.as_str())),
-            count_if(property::Column::Grade.eq(Grade::Yellow.as_str())),
-            count_if(property::Column::Grade.eq(Grade::Red.as_str())),
-            count_if(property::Column::CreatedAt.gte(w.day_ago)),
-        ],
-    );
-    for (v, c) in run(db, &q, 5).await? {
-        let e = m.entry(v).or_default();
-        (
-            e.houses,
-            e.grade_green,
-            e.grade_yellow,
-            e.grade_red,
-            e.houses_1d,
-        ) = (c[0], c[1], c[2], c[3], c[4]);
+    sums(&mut q, vec![Expr::val(1i32).sum()]);
+    for (v, c) in run(db, &q, 1).await? {
+        m.entry(v).or_default().houses_1d = c[0];
     }
 
-    // Permits by their status as of today (`PermitStatus::effective`: past its date reads expired).
+    // Permits by their status as of today (`PermitStatus::effective`: past its date reads
+    // expired): the stored counts, less those past their date, which count as expired.
     let (st, until) = (permit::Column::Status, permit::Column::ValidUntil);
-    let live = |s: PermitStatus| {
-        Condition::all()
-            .add(st.eq(s.as_str()))
-            .add(until.gte(w.today))
-    };
+    let pvc = Expr::col((permit::Entity, permit::Column::VillageId));
+    let taking = [
+        PermitStatus::Active.as_str(),
+        PermitStatus::Suspended.as_str(),
+    ];
     let mut q = Query::select();
-    q.expr_as(
-        Expr::col((permit::Entity, permit::Column::VillageId)),
-        "village_id",
-    )
-    .from(permit::Entity)
-    .cond_where(only(Expr::col((permit::Entity, permit::Column::VillageId))))
-    .group_by_col((permit::Entity, permit::Column::VillageId));
+    q.expr_as(pvc.clone(), "village_id")
+        .from(permit::Entity)
+        .cond_where(
+            only(pvc.clone())
+                .add(st.is_in(taking))
+                .add(until.lte(w.expiring_until)),
+        )
+        .group_by_col((permit::Entity, permit::Column::VillageId));
     sums(
         &mut q,
         vec![
-            count_if(live(PermitStatus::Active)),
-            count_if(live(PermitStatus::Suspended)),
-            count_if(st.eq(PermitStatus::Revoked.as_str())),
+            count_if(st.eq(PermitStatus::Active.as_str()).and(until.lt(w.today))),
             count_if(
-                Condition::any()
-                    .add(st.eq(PermitStatus::Expired.as_str()))
-                    .add(
-                        Condition::all()
-                            .add(st.is_in([
-                                PermitStatus::Active.as_str(),
-                                PermitStatus::Suspended.as_str(),
-                            ]))
-                            .add(until.lt(w.today)),
-                    ),
+                st.eq(PermitStatus::Suspended.as_str())
+                    .and(until.lt(w.today)),
             ),
-            count_if(live(PermitStatus::Active).add(until.lte(w.expiring_until))),
-            count_if(permit::Column::IssuedAt.gte(w.day_ago)),
+            count_if(st.eq(PermitStatus::Active.as_str()).and(until.gte(w.today))),
         ],
     );
-    for (v, c) in run(db, &q, 6).await? {
+    for (v, c) in run(db, &q, 3).await? {
         let e = m.entry(v).or_default();
-        (
-            e.permits_active,
-            e.permits_suspended,
-            e.permits_revoked,
-            e.permits_expired,
-        ) = (c[0], c[1], c[2], c[3]);
-        (e.permits_expiring_30d, e.permits_issued_1d) = (c[4], c[5]);
+        e.permits_active -= c[0];
+        e.permits_suspended -= c[1];
+        e.permits_expired += c[0] + c[1];
+        e.permits_expiring_30d = c[2];
     }
-
-    // Applications by status.
-    let ac = application::Column::VillageId;
     let mut q = Query::select();
-    q.expr_as(Expr::col((application::Entity, ac)), "village_id")
-        .from(application::Entity)
-        .cond_where(only(Expr::col((application::Entity, ac))))
-        .group_by_col((application::Entity, ac));
-    use ApplicationStatus as A;
-    let statuses = [
-        A::Draft,
-        A::Submitted,
-        A::Inspecting,
-        A::Rectifying,
-        A::Passed,
-        A::Approved,
-        A::Rejected,
-    ];
-    sums(
-        &mut q,
-        statuses
-            .iter()
-            .map(|s| count_if(application::Column::Status.eq(s.as_str())))
-            .collect(),
-    );
-    for (v, c) in run(db, &q, 7).await? {
-        let e = m.entry(v).or_default();
-        (
-            e.apps_draft,
-            e.apps_submitted,
-            e.apps_inspecting,
-            e.apps_rectifying,
-        ) = (c[0], c[1], c[2], c[3]);
-        (e.apps_passed, e.apps_approved, e.apps_rejected) = (c[4], c[5], c[6]);
+    q.expr_as(pvc.clone(), "village_id")
+        .from(permit::Entity)
+        .cond_where(only(pvc.clone()).add(permit::Column::IssuedAt.gte(w.day_ago)))
+        .group_by_col((permit::Entity, permit::Column::VillageId));
+    sums(&mut q, vec![Expr::val(1i32).sum()]);
+    for (v, c) in run(db, &q, 1).await? {
+        m.entry(v).or_default().permits_issued_1d = c[0];
     }
 
     // Unfinished tasks: due within a week, overdue. A task's village is its grid's.
@@ -303,25 +295,15 @@ pub async fn by_village<C: ConnectionTrait>(
         sums(&mut q, exprs);
         q
     };
+    // Pending registrations waiting past the alert: few, found through (status, created_at).
     let q = by_house_village(
-        Condition::all().add(ss.is_in([StayStatus::Pending.as_str(), StayStatus::Active.as_str()])),
-        vec![
-            count_if(ss.eq(StayStatus::Active.as_str())),
-            count_if(ss.eq(StayStatus::Pending.as_str())),
-            count_if(
-                Condition::all()
-                    .add(ss.eq(StayStatus::Pending.as_str()))
-                    .add(s_created.lt(w.pending_alert)),
-            ),
-        ],
+        Condition::all()
+            .add(ss.eq(StayStatus::Pending.as_str()))
+            .add(s_created.lt(w.pending_alert)),
+        vec![Expr::val(1i32).sum()],
     );
-    for (v, c) in run(db, &q, 3).await? {
-        let e = m.entry(v).or_default();
-        (
-            e.residents_now,
-            e.residents_pending,
-            e.residents_pending_over_24h,
-        ) = (c[0], c[1], c[2]);
+    for (v, c) in run(db, &q, 1).await? {
+        m.entry(v).or_default().residents_pending_over_24h = c[0];
     }
     let q = by_house_village(
         Condition::all().add(s_created.gte(w.week_ago)),

@@ -2,6 +2,7 @@
 use std::sync::RwLock;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QuerySelect, Set, SqlErr,
@@ -129,16 +130,66 @@ pub fn code_hash(pii: &PiiCipher, code: &str) -> String {
     pii.lookup_hash("checkout_code", &normalise_checkout_code(code))
 }
 
-async fn count_open<C: ConnectionTrait>(
+/// Open stays on the permit and in the room, each counted only up to its cap (a cap check needs
+/// no more, and the count then costs at most that many index entries however many people a house
+/// has had), in one query.
+async fn open_counts<C: ConnectionTrait>(
     tx: &C,
-    col: stay::Column,
-    id: i32,
+    (permit_id, permit_cap): (i32, u64),
+    (room_id, room_cap): (i32, u32),
+) -> Result<(u64, u64), AppError> {
+    let open = |col: stay::Column, id: i32, cap: u64| {
+        Expr::from(bounded(
+            Condition::all()
+                .add(col.eq(id))
+                .add(stay::Column::Status.is_in(OPEN)),
+            cap,
+        ))
+    };
+    let mut q = Query::select();
+    q.expr_as(
+        open(stay::Column::PermitId, permit_id, permit_cap),
+        "on_permit",
+    )
+    .expr_as(
+        open(stay::Column::RoomId, room_id, u64::from(room_cap)),
+        "in_room",
+    );
+    let Some(row) = tx.query_one(&q).await? else {
+        return Ok((0, 0));
+    };
+    let n = |col: &str| -> Result<u64, AppError> {
+        Ok(u64::try_from(row.try_get::<i64>("", col)?).unwrap_or(0))
+    };
+    Ok((n("on_permit")?, n("in_room")?))
+}
+
+/// `SELECT COUNT(*) FROM (SELECT 1 FROM stays WHERE cond LIMIT limit)`.
+fn bounded(cond: Condition, limit: u64) -> SelectStatement {
+    let mut inner = Query::select();
+    inner
+        .expr(Expr::val(1i32))
+        .from(stay::Entity)
+        .cond_where(cond)
+        .limit(limit.min(i64::MAX as u64));
+    let mut q = Query::select();
+    q.expr(Expr::cust("COUNT(*)")).from_subquery(inner, "s");
+    q
+}
+
+/// `min(limit, number of stays meeting cond)` in one query.
+async fn count_up_to<C: ConnectionTrait>(
+    tx: &C,
+    cond: Condition,
+    limit: u64,
 ) -> Result<u64, AppError> {
-    Ok(stay::Entity::find()
-        .filter(col.eq(id))
-        .filter(stay::Column::Status.is_in(OPEN))
-        .count(tx)
-        .await?)
+    let mut q = Query::select();
+    q.expr_as(Expr::from(bounded(cond, limit)), "n");
+    let n: i64 = match tx.query_one(&q).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 fn one_open_stay_message(lang: Lang) -> AppError {
@@ -213,6 +264,18 @@ pub(crate) async fn register(
         None => StayStatus::Pending,
     };
     let tx = crate::db::begin_write(db).await?;
+    // What needs no lock is read before queueing on the permit's row, so that the queue moves
+    // faster: the room, and whether this person already has an open stay (the unique index on
+    // `open_doc_hash` still decides when two check-ins of one person race).
+    let room = room::Entity::find_by_id(input.room_id).one(&tx).await?;
+    let doc_hash = pii.doc_lookup_hash(&input.doc);
+    let taken = count_up_to(
+        &tx,
+        Condition::all().add(stay::Column::OpenDocHash.eq(doc_hash.as_str())),
+        1,
+    )
+    .await?
+        > 0;
     // Concurrent check-ins on one permit queue on its row (PostgreSQL); SQLite's IMMEDIATE
     // transaction already serialises writers, and sea-query emits no lock clause there.
     let p = permit::Entity::find_by_id(permit_id)
@@ -221,11 +284,16 @@ pub(crate) async fn register(
         .await?
         .ok_or_else(AppError::not_found)?;
     ensure_takes_tenants(&p, town_date(now), lang)?;
-    let recent = stay::Entity::find()
-        .filter(stay::Column::PermitId.eq(p.id))
-        .filter(stay::Column::CreatedAt.gt(now - Duration::hours(1)))
-        .count(&tx)
-        .await?;
+    // Registrars without a threshold (the landlord) skip the count.
+    let recent = match flood_per_hour {
+        u64::MAX => 0,
+        limit => {
+            let cond = Condition::all()
+                .add(stay::Column::PermitId.eq(p.id))
+                .add(stay::Column::CreatedAt.gt(now - Duration::hours(1)));
+            count_up_to(&tx, cond, limit).await?
+        }
+    };
     if recent >= flood_per_hour {
         alert_flood(&tx, &p, flood_per_hour, now).await?;
         tx.commit().await?;
@@ -237,10 +305,7 @@ pub(crate) async fn register(
             .into(),
         ));
     }
-    let room = room::Entity::find_by_id(input.room_id)
-        .one(&tx)
-        .await?
-        .filter(|r| r.property_id == p.property_id);
+    let room = room.filter(|r| r.property_id == p.property_id);
     let cap = room
         .as_ref()
         .and_then(|r| Some(room_capacity(rule, RoomKind::parse(&r.kind)?, r.area_m2)))
@@ -254,8 +319,9 @@ pub(crate) async fn register(
             ),
         ));
     }
-    let open = count_open(&tx, stay::Column::PermitId, p.id).await?;
-    if open >= u64::try_from(p.max_occupants).unwrap_or(0) {
+    let max = u64::try_from(p.max_occupants).unwrap_or(0);
+    let (on_permit, in_room) = open_counts(&tx, (p.id, max), (input.room_id, cap)).await?;
+    if on_permit >= max {
         return Err(AppError::Conflict(match lang {
             Lang::Zh => format!(
                 "该房屋登记人数已满（准入证核定最多 {} 人），不能再登记入住",
@@ -267,18 +333,13 @@ pub(crate) async fn register(
             ),
         }));
     }
-    if count_open(&tx, stay::Column::RoomId, input.room_id).await? >= u64::from(cap) {
+    if in_room >= u64::from(cap) {
         return Err(AppError::Conflict(match lang {
             Lang::Zh => format!("该房间已住满（最多 {cap} 人），请选择其他房间"),
             Lang::En => format!("This room is full (at most {cap}); choose another room"),
         }));
     }
-    let doc_hash = pii.doc_lookup_hash(&input.doc);
-    let taken = stay::Entity::find()
-        .filter(stay::Column::OpenDocHash.eq(doc_hash.as_str()))
-        .count(&tx)
-        .await?;
-    if taken > 0 {
+    if taken {
         return Err(one_open_stay_message(lang));
     }
     let enc = |s: &str| pii.encrypt(s).map_err(AppError::internal);
