@@ -1,4 +1,5 @@
-//! Town admin: every inspection task with filters and reassignment, and overdue findings.
+//! Town admin: every inspection task with filters and reassignment; the hazards list (open or
+//! overdue) it shares with officials.
 use std::collections::HashMap;
 
 use askama::Template;
@@ -10,9 +11,11 @@ use rocket::{FromForm, State, get, post};
 use super::guards::{CsrfChecked, TownAdmin};
 use super::pages::{Page, Pager};
 use crate::AppRef;
+use crate::domain::drilldown::{FindingState, parse_opt};
 use crate::domain::inspection::TaskStatus;
-use crate::error::AppResult;
-use crate::services::inspections::findings::{self, FindingView};
+use crate::error::{AppError, AppResult};
+use crate::services::dashboard::records;
+use crate::services::inspections::findings::FindingView;
 use crate::services::inspections::tasks::{self as task_svc, TaskFilter, TaskRow};
 use crate::services::town::{self, VillageInfo};
 
@@ -144,34 +147,65 @@ pub struct FindingsPage {
     page: Page,
     findings: Vec<FindingView>,
     pager: Pager,
-    /// `village_id=N&` when the list is narrowed to one village (the command room's drill-down).
+    /// `village_id=N&state=…&`: the list's filter for the pager (the command room's drill-down).
     filter: String,
+    /// All unfixed hazards, or only those past their deadline.
+    open: bool,
+    /// `/official` or `/admin`: where this list lives for the viewer.
+    base: &'static str,
+    official_menu: bool,
 }
 
-#[get("/admin/findings?<village_id>&<page>")]
-pub async fn overdue_findings(
-    who: TownAdmin,
+/// The hazards list for the admin (any village) or an official (their own); the scope is the
+/// service's.
+pub(super) async fn findings_page(
+    st: &AppRef,
+    who: &crate::services::Actor,
     page_ctx: Page,
-    st: &State<AppRef>,
     village_id: Option<i32>,
+    state: Option<&str>,
     page: Option<u64>,
 ) -> AppResult<FindingsPage> {
-    let (list, total) = findings::overdue_list(
+    let state = parse_opt(state, FindingState::parse, "未知的隐患状态")
+        .map_err(|e| AppError::BadRequest(e.into()))?
+        .unwrap_or_default();
+    let (list, total) = records::findings(
         &st.db,
         &st.checklists,
-        &who.0,
+        who,
         village_id,
+        state,
         Pager::index(page),
         Pager::PER_PAGE,
         st.config.clock.now(),
     )
     .await?;
+    let official = who.role == crate::domain::role::Role::VillageOfficial;
     Ok(FindingsPage {
         page: page_ctx,
         findings: list,
         pager: Pager::new(page.unwrap_or(1), total),
-        filter: village_id
-            .map(|v| format!("village_id={v}&"))
-            .unwrap_or_default(),
+        filter: format!(
+            "{}state={}&",
+            village_id
+                .map(|v| format!("village_id={v}&"))
+                .unwrap_or_default(),
+            state.as_str()
+        ),
+        open: state == FindingState::Open,
+        base: if official { "/official" } else { "/admin" },
+        official_menu: official,
     })
+}
+
+#[get("/admin/findings?<village_id>&<state>&<page>")]
+pub async fn overdue_findings(
+    who: TownAdmin,
+    page_ctx: Page,
+    st: &State<AppRef>,
+    village_id: Option<i32>,
+    state: Option<&str>,
+    page: Option<u64>,
+) -> AppResult<FindingsPage> {
+    findings_page(st, &who.0, page_ctx, village_id, state, page).await
 }

@@ -1,6 +1,7 @@
 //! HTTP layer: routes by actor, guards, catchers and security headers. Thin: rules live in services.
 pub mod admin;
 pub mod admin_places;
+pub mod admin_records;
 pub mod admin_tasks;
 pub mod admin_users;
 pub mod admin_webhooks;
@@ -11,6 +12,7 @@ pub mod checkin_receipt;
 pub mod command;
 pub mod command_charts;
 pub mod guards;
+pub mod houses;
 pub mod imports;
 pub mod inspector;
 pub mod inspector_report;
@@ -21,6 +23,7 @@ pub mod landlord_fix;
 pub mod landlord_permits;
 pub mod landlord_tenants;
 pub mod notices;
+pub mod official_lists;
 pub mod offline;
 pub mod pages;
 pub mod permits;
@@ -84,6 +87,13 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 inspector_report::submit,
                 staff::official_home,
                 staff::official_application,
+                official_lists::findings,
+                official_lists::task_list,
+                houses::list,
+                admin_records::applications_list,
+                admin_records::application,
+                admin_records::permits_list,
+                admin_records::permit,
                 admin::home,
                 admin::villages,
                 admin::create_village,

@@ -1,6 +1,7 @@
 //! The command room's counts, one grouped query per table: each village's figures at once, so the
 //! town's snapshot and every village row come from the same seven queries. "Overdue" is the
-//! lists' own condition (`tasks::overdue_condition`, `findings::overdue_condition`).
+//! lists' own condition (`tasks::overdue_condition`, `findings::overdue_condition`); grades,
+//! permit statuses and open hazards are the drill-down lists' conditions (`filters`).
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoCondition, Query, SelectStatement};
@@ -8,6 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryResult};
 
 use crate::domain::application::ApplicationStatus;
 use crate::domain::dashboard::{VillageCounts, Windows};
+use crate::domain::drilldown::{GradeFilter, PermitFilter};
 use crate::domain::grade::Grade;
 use crate::domain::inspection::{TaskStatus, finding_status};
 use crate::domain::permit::PermitStatus;
@@ -16,6 +18,7 @@ use crate::entities::{
     application, finding, grid, inspection, inspection_task as task, permit, property, stay,
 };
 use crate::error::AppError;
+use crate::services::dashboard::filters::{finding_open, grade_is, permit_in};
 use crate::services::inspections::{findings, tasks};
 
 /// `SUM(CASE WHEN cond THEN 1 ELSE 0 END)`: a count of the rows meeting `cond`.
@@ -77,9 +80,9 @@ pub async fn by_village<C: ConnectionTrait>(
         &mut q,
         vec![
             Expr::val(1i32).sum(),
-            count_if(property::Column::Grade.eq(Grade::Green.as_str())),
-            count_if(property::Column::Grade.eq(Grade::Yellow.as_str())),
-            count_if(property::Column::Grade.eq(Grade::Red.as_str())),
+            count_if(grade_is(GradeFilter::Is(Grade::Green))),
+            count_if(grade_is(GradeFilter::Is(Grade::Yellow))),
+            count_if(grade_is(GradeFilter::Is(Grade::Red))),
             count_if(property::Column::CreatedAt.gte(w.day_ago)),
         ],
     );
@@ -95,12 +98,6 @@ pub async fn by_village<C: ConnectionTrait>(
     }
 
     // Permits by their status as of today (`PermitStatus::effective`: past its date reads expired).
-    let (st, until) = (permit::Column::Status, permit::Column::ValidUntil);
-    let live = |s: PermitStatus| {
-        Condition::all()
-            .add(st.eq(s.as_str()))
-            .add(until.gte(w.today))
-    };
     let mut q = Query::select();
     q.expr_as(
         Expr::col((permit::Entity, permit::Column::VillageId)),
@@ -109,25 +106,15 @@ pub async fn by_village<C: ConnectionTrait>(
     .from(permit::Entity)
     .cond_where(only(Expr::col((permit::Entity, permit::Column::VillageId))))
     .group_by_col((permit::Entity, permit::Column::VillageId));
+    let of = |s: PermitStatus| count_if(permit_in(PermitFilter::Status(s), w));
     sums(
         &mut q,
         vec![
-            count_if(live(PermitStatus::Active)),
-            count_if(live(PermitStatus::Suspended)),
-            count_if(st.eq(PermitStatus::Revoked.as_str())),
-            count_if(
-                Condition::any()
-                    .add(st.eq(PermitStatus::Expired.as_str()))
-                    .add(
-                        Condition::all()
-                            .add(st.is_in([
-                                PermitStatus::Active.as_str(),
-                                PermitStatus::Suspended.as_str(),
-                            ]))
-                            .add(until.lt(w.today)),
-                    ),
-            ),
-            count_if(live(PermitStatus::Active).add(until.lte(w.expiring_until))),
+            of(PermitStatus::Active),
+            of(PermitStatus::Suspended),
+            of(PermitStatus::Revoked),
+            of(PermitStatus::Expired),
+            count_if(permit_in(PermitFilter::Expiring, w)),
             count_if(permit::Column::IssuedAt.gte(w.day_ago)),
         ],
     );
@@ -239,7 +226,7 @@ pub async fn by_village<C: ConnectionTrait>(
         .cond_where(
             only(ppv.clone()).add(
                 Condition::any()
-                    .add(fs.ne(finding_status::CLOSED))
+                    .add(finding_open())
                     .add(closed_at.gte(w.window_start))
                     .add(created.gte(w.window_start)),
             ),
@@ -248,7 +235,7 @@ pub async fn by_village<C: ConnectionTrait>(
     sums(
         &mut q,
         vec![
-            count_if(fs.ne(finding_status::CLOSED)),
+            count_if(finding_open()),
             count_if(findings::overdue_condition(w.now)),
             count_if(
                 Condition::all()
