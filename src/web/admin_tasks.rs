@@ -149,6 +149,8 @@ pub struct FindingsPage {
     pager: Pager,
     /// `village_id=N&state=…&`: the list's filter for the pager (the command room's drill-down).
     filter: String,
+    /// `village_id=N&` or empty: the tabs keep the village.
+    village_q: String,
     /// All unfixed hazards, or only those past their deadline.
     open: bool,
     /// `/official` or `/admin`: where this list lives for the viewer.
@@ -181,17 +183,15 @@ pub(super) async fn findings_page(
     )
     .await?;
     let official = who.role == crate::domain::role::Role::VillageOfficial;
+    let village_q = village_id
+        .map(|v| format!("village_id={v}&"))
+        .unwrap_or_default();
     Ok(FindingsPage {
         page: page_ctx,
         findings: list,
         pager: Pager::new(page.unwrap_or(1), total),
-        filter: format!(
-            "{}state={}&",
-            village_id
-                .map(|v| format!("village_id={v}&"))
-                .unwrap_or_default(),
-            state.as_str()
-        ),
+        filter: format!("{village_q}state={}&", state.as_str()),
+        village_q,
         open: state == FindingState::Open,
         base: if official { "/official" } else { "/admin" },
         official_menu: official,
