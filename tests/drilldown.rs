@@ -64,7 +64,8 @@ async fn inspect(app: &TestApp, inspector: &str, app_id: i32, failed: &[&str]) {
 
 /// The demo town after: in 锦绣村 a house inspected with two hazards (one now past its
 /// deadline), a house with an active permit and a confirmed tenant, an application waiting for
-/// its inspection (its task now overdue); in 倪宅村 a house that passed its inspection.
+/// its inspection (its task now overdue); in 倪宅村 a house that passed its inspection and one
+/// waiting for its inspection.
 /// Returns the 锦绣村 and 倪宅村 application ids, the permit's number and the villages' ids.
 async fn a_town_at_work(app: &TestApp) -> (i32, i32, String, i32, i32) {
     let landlord = app.api(LANDLORD).await;
@@ -79,6 +80,8 @@ async fn a_town_at_work(app: &TestApp) -> (i32, i32, String, i32, i32) {
     let (_, nz) = submitted_in_grid(app, &landlord, "倪宅村第一网格").await;
     inspect(app, INSPECTOR_NZ, nz, &[]).await;
     let (_, waiting) = submitted_in_grid(app, &landlord, "锦绣村第二网格").await;
+    // Waits for its inspection, due within the usual three working days.
+    submitted_in_grid(app, &landlord, "倪宅村第二网格").await;
 
     let (permit, sig) = active_permit(app, 4).await;
     let rooms = permit_rooms(app, &permit).await;
@@ -186,6 +189,10 @@ async fn lists_agree(b: &Browser, s: &Snapshot, q: &str, base: &str, apps: &str)
             format!("{base}/tasks?{q}overdue=true"),
             s.inspections.overdue,
         ),
+        (
+            format!("{base}/tasks?{q}due_soon=true"),
+            s.inspections.due_7d,
+        ),
         (format!("/residents?{q}"), s.residents.now),
     ];
     for (path, want) in pairs {
@@ -206,7 +213,7 @@ async fn every_number_of_the_town_and_of_a_village_is_the_total_of_the_list_it_o
         .await
         .expect("snapshot");
     // The scenario gives every kind of list something to count.
-    assert_eq!(town.houses, 4);
+    assert_eq!(town.houses, 5);
     assert_eq!((town.grades.green, town.grades.yellow), (1, 1));
     assert_eq!(town.permits.active, 1);
     assert_eq!((town.hazards.open, town.hazards.overdue), (2, 1));
@@ -262,7 +269,7 @@ async fn an_official_sees_only_their_village_s_houses_and_is_refused_another_vil
         !html.contains("锦绣村"),
         "another village's houses are not listed: {html}"
     );
-    assert_eq!(total(&nz_official, "/houses").await, 1);
+    assert_eq!(total(&nz_official, "/houses").await, 2);
     // The landlord is masked: the name's first character, the phone's middle digits starred.
     assert!(html.contains("139****0004"), "{html}");
     assert!(!html.contains(LANDLORD));

@@ -32,6 +32,7 @@ pub struct TasksPage {
     f_grid: String,
     f_status: String,
     f_overdue: bool,
+    f_due_soon: bool,
     query: String,
 }
 
@@ -45,7 +46,7 @@ impl TasksPage {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[get("/admin/tasks?<village_id>&<grid_id>&<status>&<overdue>&<page>")]
+#[get("/admin/tasks?<village_id>&<grid_id>&<status>&<overdue>&<due_soon>&<page>")]
 pub async fn tasks(
     who: TownAdmin,
     page_ctx: Page,
@@ -54,6 +55,7 @@ pub async fn tasks(
     grid_id: Option<&str>,
     status: Option<&str>,
     overdue: Option<bool>,
+    due_soon: Option<bool>,
     page: Option<u64>,
 ) -> AppResult<TasksPage> {
     // Filters from links and the filter form: anything unreadable means "any".
@@ -64,6 +66,7 @@ pub async fn tasks(
         grid_id: num(grid_id),
         status,
         overdue: overdue.unwrap_or(false),
+        due_soon: due_soon.unwrap_or(false),
         since: None,
         active_only: false,
     };
@@ -89,8 +92,8 @@ pub async fn tasks(
     let f_grid = f.grid_id.map(|v| v.to_string()).unwrap_or_default();
     let f_status = status.map(|s| s.as_str().to_string()).unwrap_or_default();
     let query = format!(
-        "village_id={f_village}&grid_id={f_grid}&status={f_status}&overdue={}",
-        f.overdue
+        "village_id={f_village}&grid_id={f_grid}&status={f_status}&overdue={}&due_soon={}",
+        f.overdue, f.due_soon
     );
     Ok(TasksPage {
         page: page_ctx,
@@ -106,6 +109,7 @@ pub async fn tasks(
         f_grid,
         f_status,
         f_overdue: f.overdue,
+        f_due_soon: f.due_soon,
         query,
     })
 }

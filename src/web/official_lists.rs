@@ -1,5 +1,6 @@
 //! The official's lists behind their village's command-room numbers: hazards (open or overdue)
-//! and inspection tasks (all or overdue), read-only; the scope is the services'.
+//! and inspection tasks (all, overdue or due within a week), read-only; the scope is the
+//! services'.
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::{State, get};
@@ -31,15 +32,17 @@ pub struct TasksPage {
     tasks: Vec<TaskRow>,
     pager: Pager,
     overdue: bool,
+    due_soon: bool,
 }
 
-#[get("/official/tasks?<village_id>&<overdue>&<page>")]
+#[get("/official/tasks?<village_id>&<overdue>&<due_soon>&<page>")]
 pub async fn task_list(
     who: VillageOfficial,
     page_ctx: Page,
     st: &State<AppRef>,
     village_id: Option<i32>,
     overdue: Option<bool>,
+    due_soon: Option<bool>,
     page: Option<u64>,
 ) -> AppResult<TasksPage> {
     // Another village is refused (403), as on the command room, rather than shown empty.
@@ -47,6 +50,7 @@ pub async fn task_list(
     let f = TaskFilter {
         village_id: scope.village_id,
         overdue: overdue.unwrap_or(false),
+        due_soon: due_soon.unwrap_or(false),
         ..Default::default()
     };
     let (rows, total) = tasks::list(
@@ -63,5 +67,6 @@ pub async fn task_list(
         tasks: rows,
         pager: Pager::new(page.unwrap_or(1), total),
         overdue: f.overdue,
+        due_soon: f.due_soon,
     })
 }

@@ -179,11 +179,7 @@ pub async fn by_village<C: ConnectionTrait>(
     sums(
         &mut q,
         vec![
-            count_if(
-                Condition::all()
-                    .add(task::Column::DueAt.gte(w.now))
-                    .add(task::Column::DueAt.lt(w.week_ahead)),
-            ),
+            count_if(tasks::due_soon_condition(w.now, w.week_ahead)),
             count_if(tasks::overdue_condition(w.now)),
         ],
     );
