@@ -110,8 +110,11 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/official/houses/<id>", "/official/houses/{house}", "nnnynn"),
     ("POST", "/official/houses/<id>/claim-code", "/official/houses/{house}/claim-code", "nnnynn"),
     ("POST", "/official/houses/<id>/transfer", "/official/houses/{house}/transfer", "nnnynn"),
+    ("GET", "/official/findings", "/official/findings?state=open", "nnnynn"),
+    ("GET", "/official/tasks", "/official/tasks?overdue=true", "nnnynn"),
     // Staff: officials and the town admin.
     ("GET", "/residents", "/residents", "nnnyyn"),
+    ("GET", "/houses", "/houses?grade=green", "nnnyyn"),
     ("POST", "/residents/stays/<id>/reveal", "/residents/stays/{stay}/reveal", "nnnyyn"),
     ("GET", "/residents/export.csv", "/residents/export.csv", "nnnyyn"),
     ("GET", "/residents/export.xlsx", "/residents/export.xlsx", "nnnyyn"),
@@ -151,6 +154,11 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/admin/tasks", "/admin/tasks", "nnnnyn"),
     ("POST", "/admin/tasks/<id>/reassign", "/admin/tasks/{task}/reassign", "nnnnyn"),
     ("GET", "/admin/findings", "/admin/findings", "nnnnyn"),
+    // The town admin reads every village's applications and permits; deciding stays official-only.
+    ("GET", "/admin/applications", "/admin/applications?status=submitted", "nnnnyn"),
+    ("GET", "/admin/applications/<id>", "/admin/applications/{app}", "nnnnyn"),
+    ("GET", "/admin/permits", "/admin/permits?status=active", "nnnnyn"),
+    ("GET", "/admin/permits/<number>", "/admin/permits/{permit}", "nnnnyn"),
     ("GET", "/admin/keys", "/admin/keys", "nnnnyn"),
     ("POST", "/admin/keys/rotate", "/admin/keys/rotate", "nnnnyn"),
     // The JSON API.

@@ -6,6 +6,7 @@ pub mod checklist;
 pub mod clock;
 pub mod dashboard;
 pub mod dates;
+pub mod drilldown;
 pub mod event;
 pub mod fields;
 pub mod grade;

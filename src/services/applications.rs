@@ -206,7 +206,14 @@ pub async fn list(
     let pager = q.paginate(db, per_page);
     let total = pager.num_items().await?;
     let apps = pager.fetch_page(page).await?;
-    // The page's addresses in one query, not one per row.
+    Ok((rows_of(db, apps).await?, total))
+}
+
+/// List rows for a page of applications, their addresses in one query.
+pub async fn rows_of<C: ConnectionTrait>(
+    db: &C,
+    apps: Vec<application::Model>,
+) -> Result<Vec<ApplicationRow>, AppError> {
     let addresses: std::collections::HashMap<i32, String> = property::Entity::find()
         .filter(property::Column::Id.is_in(apps.iter().map(|a| a.property_id)))
         .all(db)
@@ -229,7 +236,7 @@ pub async fn list(
             updated_at: a.updated_at,
         });
     }
-    Ok((rows, total))
+    Ok(rows)
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(app_id = app_id))]

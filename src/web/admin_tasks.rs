@@ -1,4 +1,5 @@
-//! Town admin: every inspection task with filters and reassignment, and overdue findings.
+//! Town admin: every inspection task with filters and reassignment; the hazards list (open or
+//! overdue) it shares with officials.
 use std::collections::HashMap;
 
 use askama::Template;
@@ -10,9 +11,11 @@ use rocket::{FromForm, State, get, post};
 use super::guards::{CsrfChecked, TownAdmin};
 use super::pages::{Page, Pager};
 use crate::AppRef;
+use crate::domain::drilldown::{FindingState, parse_opt};
 use crate::domain::inspection::TaskStatus;
-use crate::error::AppResult;
-use crate::services::inspections::findings::{self, FindingView};
+use crate::error::{AppError, AppResult};
+use crate::services::dashboard::records;
+use crate::services::inspections::findings::FindingView;
 use crate::services::inspections::tasks::{self as task_svc, TaskFilter, TaskRow};
 use crate::services::town::{self, VillageInfo};
 
@@ -29,6 +32,7 @@ pub struct TasksPage {
     f_grid: String,
     f_status: String,
     f_overdue: bool,
+    f_due_soon: bool,
     query: String,
 }
 
@@ -42,7 +46,7 @@ impl TasksPage {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[get("/admin/tasks?<village_id>&<grid_id>&<status>&<overdue>&<page>")]
+#[get("/admin/tasks?<village_id>&<grid_id>&<status>&<overdue>&<due_soon>&<page>")]
 pub async fn tasks(
     who: TownAdmin,
     page_ctx: Page,
@@ -51,6 +55,7 @@ pub async fn tasks(
     grid_id: Option<&str>,
     status: Option<&str>,
     overdue: Option<bool>,
+    due_soon: Option<bool>,
     page: Option<u64>,
 ) -> AppResult<TasksPage> {
     // Filters from links and the filter form: anything unreadable means "any".
@@ -61,6 +66,7 @@ pub async fn tasks(
         grid_id: num(grid_id),
         status,
         overdue: overdue.unwrap_or(false),
+        due_soon: due_soon.unwrap_or(false),
         since: None,
         active_only: false,
     };
@@ -86,8 +92,8 @@ pub async fn tasks(
     let f_grid = f.grid_id.map(|v| v.to_string()).unwrap_or_default();
     let f_status = status.map(|s| s.as_str().to_string()).unwrap_or_default();
     let query = format!(
-        "village_id={f_village}&grid_id={f_grid}&status={f_status}&overdue={}",
-        f.overdue
+        "village_id={f_village}&grid_id={f_grid}&status={f_status}&overdue={}&due_soon={}",
+        f.overdue, f.due_soon
     );
     Ok(TasksPage {
         page: page_ctx,
@@ -103,6 +109,7 @@ pub async fn tasks(
         f_grid,
         f_status,
         f_overdue: f.overdue,
+        f_due_soon: f.due_soon,
         query,
     })
 }
@@ -144,34 +151,65 @@ pub struct FindingsPage {
     page: Page,
     findings: Vec<FindingView>,
     pager: Pager,
-    /// `village_id=N&` when the list is narrowed to one village (the command room's drill-down).
+    /// `village_id=N&state=…&`: the list's filter for the pager (the command room's drill-down).
     filter: String,
+    /// `village_id=N&` or empty: the tabs keep the village.
+    village_q: String,
+    /// All unfixed hazards, or only those past their deadline.
+    open: bool,
+    /// `/official` or `/admin`: where this list lives for the viewer.
+    base: &'static str,
+    official_menu: bool,
 }
 
-#[get("/admin/findings?<village_id>&<page>")]
-pub async fn overdue_findings(
-    who: TownAdmin,
+/// The hazards list for the admin (any village) or an official (their own); the scope is the
+/// service's.
+pub(super) async fn findings_page(
+    st: &AppRef,
+    who: &crate::services::Actor,
     page_ctx: Page,
-    st: &State<AppRef>,
     village_id: Option<i32>,
+    state: Option<&str>,
     page: Option<u64>,
 ) -> AppResult<FindingsPage> {
-    let (list, total) = findings::overdue_list(
+    let state = parse_opt(state, FindingState::parse, "未知的隐患状态")
+        .map_err(|e| AppError::BadRequest(e.into()))?
+        .unwrap_or_default();
+    let (list, total) = records::findings(
         &st.db,
         &st.checklists,
-        &who.0,
+        who,
         village_id,
+        state,
         Pager::index(page),
         Pager::PER_PAGE,
         st.config.clock.now(),
     )
     .await?;
+    let official = who.role == crate::domain::role::Role::VillageOfficial;
+    let village_q = village_id
+        .map(|v| format!("village_id={v}&"))
+        .unwrap_or_default();
     Ok(FindingsPage {
         page: page_ctx,
         findings: list,
         pager: Pager::new(page.unwrap_or(1), total),
-        filter: village_id
-            .map(|v| format!("village_id={v}&"))
-            .unwrap_or_default(),
+        filter: format!("{village_q}state={}&", state.as_str()),
+        village_q,
+        open: state == FindingState::Open,
+        base: if official { "/official" } else { "/admin" },
+        official_menu: official,
     })
+}
+
+#[get("/admin/findings?<village_id>&<state>&<page>")]
+pub async fn overdue_findings(
+    who: TownAdmin,
+    page_ctx: Page,
+    st: &State<AppRef>,
+    village_id: Option<i32>,
+    state: Option<&str>,
+    page: Option<u64>,
+) -> AppResult<FindingsPage> {
+    findings_page(st, &who.0, page_ctx, village_id, state, page).await
 }

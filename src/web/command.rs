@@ -27,6 +27,9 @@ pub struct Wall {
     /// `village_id=N&` for links narrowed to the shown village, empty for the town.
     filter: String,
     is_admin: bool,
+    /// Where the viewer's drill-down lists live: `/admin/…` for the town admin, `/official/…`.
+    base: &'static str,
+    apps_url: &'static str,
     updated_zh: String,
     rate_pct: String,
     grades_svg: String,
@@ -87,6 +90,12 @@ pub async fn wall(who: Staff, st: &State<AppRef>, village_id: Option<i32>) -> Ap
             .map(|v| format!("village_id={v}&"))
             .unwrap_or_default(),
         is_admin,
+        base: if is_admin { "/admin" } else { "/official" },
+        apps_url: if is_admin {
+            "/admin/applications"
+        } else {
+            "/official"
+        },
         updated_zh: zh_datetime(&s.as_of),
         rate_pct: format!("{:.1}%", s.hazards.rectification_rate * 100.0),
         grades_svg: charts::grades(s.grades.green, s.grades.yellow, s.grades.red),

@@ -2,6 +2,7 @@
 pub mod admin;
 pub mod admin_merge;
 pub mod admin_places;
+pub mod admin_records;
 pub mod admin_tasks;
 pub mod admin_users;
 pub mod admin_webhooks;
@@ -12,6 +13,7 @@ pub mod checkin_receipt;
 pub mod command;
 pub mod command_charts;
 pub mod guards;
+pub mod houses;
 pub mod imports;
 pub mod inspector;
 pub mod inspector_report;
@@ -23,6 +25,7 @@ pub mod landlord_permits;
 pub mod landlord_tenants;
 pub mod notices;
 pub mod official_houses;
+pub mod official_lists;
 pub mod offline;
 pub mod pages;
 pub mod permits;
@@ -91,6 +94,13 @@ pub fn mount(r: Rocket<Build>) -> Rocket<Build> {
                 official_houses::house,
                 official_houses::claim_code,
                 official_houses::transfer,
+                official_lists::findings,
+                official_lists::task_list,
+                houses::list,
+                admin_records::applications_list,
+                admin_records::application,
+                admin_records::permits_list,
+                admin_records::permit,
                 admin::home,
                 admin::villages,
                 admin::create_village,

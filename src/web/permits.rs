@@ -11,10 +11,12 @@ use super::guards::{CsrfChecked, TownAdmin, VillageOfficial};
 use super::pages::{Page, Pager};
 use crate::AppRef;
 use crate::crypto::signing::PublicKeyInfo;
+use crate::domain::drilldown::{PermitFilter, parse_opt, parse_village};
 use crate::domain::fields::FieldErrors;
 use crate::domain::permit::PermitAction;
 use crate::error::{AppError, AppResult};
 use crate::services::applications::{self, ApplicationRow, ApplicationView};
+use crate::services::dashboard::records;
 use crate::services::permit_view::{self, InspectionLine, PermitView};
 use crate::services::permits;
 
@@ -191,21 +193,41 @@ pub struct PermitsPage {
     page: Page,
     permits: Vec<PermitView>,
     pager: Pager,
+    statuses: Vec<(&'static str, &'static str)>,
+    status: &'static str,
 }
 
-#[get("/official/permits?<page>")]
+/// The village's permits, optionally by status as of today (the command room's drill-down).
+#[get("/official/permits?<village_id>&<status>&<page>")]
 pub async fn permits_list(
     who: VillageOfficial,
     page_ctx: Page,
     st: &State<AppRef>,
+    village_id: Option<&str>,
+    status: Option<&str>,
     page: Option<u64>,
 ) -> AppResult<PermitsPage> {
-    let (permits, total) =
-        permit_view::list(st, &who.0, Pager::index(page), Pager::PER_PAGE).await?;
+    let bad = |e: &'static str| AppError::BadRequest(e.into());
+    let village_id = parse_village(village_id).map_err(bad)?;
+    let filter = parse_opt(status, PermitFilter::parse, "未知的准入证状态").map_err(bad)?;
+    let (permits, total) = records::permits(
+        st,
+        &who.0,
+        village_id,
+        filter,
+        Pager::index(page),
+        Pager::PER_PAGE,
+    )
+    .await?;
     Ok(PermitsPage {
         page: page_ctx,
         permits,
         pager: Pager::new(page.unwrap_or(1), total),
+        statuses: PermitFilter::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label_zh()))
+            .collect(),
+        status: filter.map(PermitFilter::as_str).unwrap_or(""),
     })
 }
 

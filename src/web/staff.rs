@@ -6,8 +6,11 @@ use rocket::{State, get};
 use super::guards::{Inspector, VillageOfficial};
 use super::pages::{Page, Pager};
 use crate::AppRef;
-use crate::error::AppResult;
+use crate::domain::application::ApplicationStatus;
+use crate::domain::drilldown::{parse_application_status, parse_village};
+use crate::error::{AppError, AppResult};
 use crate::services::applications::{self, ApplicationRow, ApplicationView};
+use crate::services::dashboard::records;
 use crate::services::town;
 
 #[derive(Template, WebTemplate)]
@@ -63,28 +66,56 @@ pub struct OfficialHome {
     village: String,
     apps: Vec<ApplicationRow>,
     pager: Pager,
+    statuses: Vec<(&'static str, &'static str)>,
+    status: &'static str,
+    /// `/official?status=…&page=`: the pager's links keep the filter.
+    pager_url: String,
 }
 
-#[get("/official?<page>")]
+/// The village's applications, optionally of one status (the command room's drill-down).
+#[get("/official?<village_id>&<status>&<page>")]
 pub async fn official_home(
     who: VillageOfficial,
     page_ctx: Page,
     st: &State<AppRef>,
+    village_id: Option<&str>,
+    status: Option<&str>,
     page: Option<u64>,
 ) -> AppResult<OfficialHome> {
+    let bad = |e: &'static str| AppError::BadRequest(e.into());
+    let village_id = parse_village(village_id).map_err(bad)?;
+    let status = parse_application_status(status).map_err(bad)?;
     let village = town::villages_with_grids(&st.db)
         .await?
         .into_iter()
         .find(|v| Some(v.id) == who.0.village_id)
         .map(|v| v.name)
         .unwrap_or_default();
-    let (apps, total) =
-        applications::list(&st.db, &who.0, Pager::index(page), Pager::PER_PAGE).await?;
+    let (apps, total) = records::applications(
+        &st.db,
+        &who.0,
+        village_id,
+        status,
+        Pager::index(page),
+        Pager::PER_PAGE,
+    )
+    .await?;
+    let status = status.map(ApplicationStatus::as_str).unwrap_or("");
     Ok(OfficialHome {
         page: page_ctx,
         village,
         apps,
         pager: Pager::new(page.unwrap_or(1), total),
+        statuses: ApplicationStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label_zh()))
+            .collect(),
+        pager_url: if status.is_empty() {
+            "/official?page=".into()
+        } else {
+            format!("/official?status={status}&page=")
+        },
+        status,
     })
 }
 

@@ -1,7 +1,9 @@
 //! The command room's counts: the standing ones from the counters the database keeps per village
 //! (m012), the windows as grouped queries over indexes, each village's figures at once, so the
 //! town's snapshot and every village row come from the same few queries. "Overdue" is the
-//! lists' own condition (`tasks::overdue_condition`, `findings::overdue_condition`).
+//! lists' own condition (`tasks::overdue_condition`, `findings::overdue_condition`); open hazards
+//! are the drill-down lists' condition (`filters`), and `tests/drilldown.rs` holds every count
+//! equal to its list's total.
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoCondition, Query, SelectStatement};
@@ -17,6 +19,7 @@ use crate::entities::{
     dashboard_count, finding, grid, inspection, inspection_task as task, permit, property, stay,
 };
 use crate::error::AppError;
+use crate::services::dashboard::filters::finding_open;
 use crate::services::inspections::{findings, tasks};
 
 /// `SUM(CASE WHEN cond THEN 1 ELSE 0 END)`: a count of the rows meeting `cond`.
@@ -184,11 +187,7 @@ pub async fn by_village<C: ConnectionTrait>(
     sums(
         &mut q,
         vec![
-            count_if(
-                Condition::all()
-                    .add(task::Column::DueAt.gte(w.now))
-                    .add(task::Column::DueAt.lt(w.week_ahead)),
-            ),
+            count_if(tasks::due_soon_condition(w.now, w.week_ahead)),
             count_if(tasks::overdue_condition(w.now)),
         ],
     );
@@ -231,7 +230,7 @@ pub async fn by_village<C: ConnectionTrait>(
         .cond_where(
             only(ppv.clone()).add(
                 Condition::any()
-                    .add(fs.ne(finding_status::CLOSED))
+                    .add(finding_open())
                     .add(closed_at.gte(w.window_start))
                     .add(created.gte(w.window_start)),
             ),
@@ -240,7 +239,7 @@ pub async fn by_village<C: ConnectionTrait>(
     sums(
         &mut q,
         vec![
-            count_if(fs.ne(finding_status::CLOSED)),
+            count_if(finding_open()),
             count_if(findings::overdue_condition(w.now)),
             count_if(
                 Condition::all()

@@ -1,8 +1,11 @@
 //! The command room (DESIGN §9): who may see which figures, and the snapshot of the town or one
 //! village, computed from grouped counts (`counts`) once per change and shared (`hub`).
 pub mod counts;
+pub mod filters;
+pub mod houses;
 pub mod hub;
 pub mod overdue;
+pub mod records;
 pub mod report;
 pub mod search;
 pub mod trend;

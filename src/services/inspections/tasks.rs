@@ -225,6 +225,8 @@ pub struct TaskFilter {
     pub status: Option<TaskStatus>,
     /// Only unfinished tasks past their due time.
     pub overdue: bool,
+    /// Only unfinished tasks due within the next week (`due_soon_condition`).
+    pub due_soon: bool,
     /// Only tasks created at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Only unfinished tasks (the inspector's own list).
@@ -279,6 +281,10 @@ pub async fn list(
     if f.overdue {
         q = q.filter(overdue_condition(now));
     }
+    if f.due_soon {
+        let until = now + chrono::Duration::days(crate::domain::dashboard::WEEK_DAYS);
+        q = q.filter(due_soon_condition(now, until));
+    }
     if let Some(since) = f.since {
         q = q.filter(task::Column::CreatedAt.gte(since));
     }
@@ -300,6 +306,15 @@ pub async fn list(
         .all(db)
         .await?;
     Ok((rows_of(db, tasks, now).await?, total.max(0) as u64))
+}
+
+/// Unfinished tasks falling due between `now` and `until`: the command room's "due within 7
+/// days" and the task lists' `due_soon` filter.
+pub fn due_soon_condition(now: DateTime<Utc>, until: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(task::Column::Status.is_in(TaskStatus::ACTIVE))
+        .add(task::Column::DueAt.gte(now))
+        .add(task::Column::DueAt.lt(until))
 }
 
 /// [`is_overdue`] as a query condition: the task lists and the command room count with this one.

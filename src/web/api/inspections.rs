@@ -72,6 +72,7 @@ pub async fn list_tasks(
             .map(parse_since)
             .transpose()?,
         overdue: overdue.unwrap_or(false),
+        due_soon: false,
         active_only: false,
     };
     let per_page = per_page.unwrap_or(200).clamp(1, 1000);

@@ -1,0 +1,70 @@
+//! The conditions the command room counts with, shared with the lists its numbers open, so a
+//! list's total is the number it was clicked from ("overdue" lives with the task and finding
+//! services: `tasks::overdue_condition`, `findings::overdue_condition`).
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition};
+
+use crate::domain::dashboard::Windows;
+use crate::domain::drilldown::{GradeFilter, PermitFilter};
+use crate::domain::inspection::finding_status;
+use crate::domain::permit::PermitStatus;
+use crate::entities::{finding, permit, property};
+
+/// Houses of this grade (or not graded yet).
+pub fn grade_is(g: GradeFilter) -> Condition {
+    match g {
+        GradeFilter::Is(g) => Condition::all().add(property::Column::Grade.eq(g.as_str())),
+        GradeFilter::Ungraded => Condition::all().add(property::Column::Grade.is_null()),
+    }
+}
+
+/// Permits whose status as of `w.today` is the one asked for (`PermitStatus::effective`: an
+/// active or suspended permit past its date reads expired), or active ones ending soon.
+pub fn permit_in(f: PermitFilter, w: &Windows) -> Condition {
+    let (st, until) = (permit::Column::Status, permit::Column::ValidUntil);
+    let live = |s: PermitStatus| {
+        Condition::all()
+            .add(st.eq(s.as_str()))
+            .add(until.gte(w.today))
+    };
+    match f {
+        PermitFilter::Status(s @ (PermitStatus::Active | PermitStatus::Suspended)) => live(s),
+        PermitFilter::Status(PermitStatus::Revoked) => {
+            Condition::all().add(st.eq(PermitStatus::Revoked.as_str()))
+        }
+        PermitFilter::Status(PermitStatus::Expired) => Condition::any()
+            .add(st.eq(PermitStatus::Expired.as_str()))
+            .add(
+                Condition::all()
+                    .add(st.is_in([
+                        PermitStatus::Active.as_str(),
+                        PermitStatus::Suspended.as_str(),
+                    ]))
+                    .add(until.lt(w.today)),
+            ),
+        PermitFilter::Expiring => live(PermitStatus::Active).add(until.lte(w.expiring_until)),
+    }
+}
+
+/// `SELECT property_id FROM permits WHERE <permit_in>`: the houses holding such a permit.
+pub fn houses_with_permit(f: PermitFilter, w: &Windows) -> SelectStatement {
+    Query::select()
+        .column(permit::Column::PropertyId)
+        .from(permit::Entity)
+        .cond_where(permit_in(f, w))
+        .to_owned()
+}
+
+/// `SELECT id FROM properties WHERE village_id = v`.
+pub fn houses_of_village(v: i32) -> SelectStatement {
+    Query::select()
+        .column(property::Column::Id)
+        .from(property::Entity)
+        .and_where(property::Column::VillageId.eq(v))
+        .to_owned()
+}
+
+/// A hazard not yet fixed (open, or its fix reported and awaiting the re-inspection).
+pub fn finding_open() -> Condition {
+    Condition::all().add(finding::Column::Status.ne(finding_status::CLOSED))
+}

@@ -1,0 +1,366 @@
+//! The command room's drill-downs: every number's list has the number as its total, for the town
+//! and for a village; officials see their own village's houses only; the town admin reads every
+//! village's applications and permits without being able to decide; the wall's links carry the
+//! filter of the figures shown.
+mod common;
+#[path = "support/town_at_work.rs"]
+mod town_at_work;
+
+use anju::services::dashboard::{Scope, Snapshot, compute};
+use common::*;
+use rocket::http::Status;
+use town_at_work::a_town_at_work;
+
+/// The total a list page shows (`共 <b data-total>N</b>`).
+async fn total(b: &Browser, path: &str) -> i64 {
+    let (s, html) = b.get_text(path).await;
+    assert_eq!(s, Status::Ok, "{path}: {html}");
+    let at = html.find("data-total>").expect("a total on the page") + "data-total>".len();
+    html[at..]
+        .split('<')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("a number after data-total on {path}"))
+}
+
+/// Each number of `s` against the total of the list it links to; `q` is `village_id=N&` or
+/// empty, `base` where the viewer's lists live.
+async fn lists_agree(b: &Browser, s: &Snapshot, q: &str, base: &str, apps: &str) {
+    let pairs: Vec<(String, i64)> = vec![
+        (format!("/houses?{q}"), s.houses),
+        (format!("/houses?{q}grade=green"), s.grades.green),
+        (format!("/houses?{q}grade=yellow"), s.grades.yellow),
+        (format!("/houses?{q}grade=red"), s.grades.red),
+        (format!("{base}/permits?{q}status=active"), s.permits.active),
+        (
+            format!("{base}/permits?{q}status=expiring"),
+            s.permits.expiring_30d,
+        ),
+        (
+            format!("{base}/permits?{q}status=suspended"),
+            s.permits.suspended,
+        ),
+        (
+            format!("{base}/permits?{q}status=expired"),
+            s.permits.expired,
+        ),
+        (
+            format!("{base}/permits?{q}status=revoked"),
+            s.permits.revoked,
+        ),
+        (format!("{apps}?{q}status=draft"), s.applications.draft),
+        (
+            format!("{apps}?{q}status=submitted"),
+            s.applications.submitted,
+        ),
+        (
+            format!("{apps}?{q}status=inspecting"),
+            s.applications.inspecting,
+        ),
+        (
+            format!("{apps}?{q}status=rectifying"),
+            s.applications.rectifying,
+        ),
+        (format!("{apps}?{q}status=passed"), s.applications.passed),
+        (
+            format!("{apps}?{q}status=approved"),
+            s.applications.approved,
+        ),
+        (
+            format!("{apps}?{q}status=rejected"),
+            s.applications.rejected,
+        ),
+        (format!("{base}/findings?{q}state=open"), s.hazards.open),
+        (
+            format!("{base}/findings?{q}state=overdue"),
+            s.hazards.overdue,
+        ),
+        (
+            format!("{base}/tasks?{q}overdue=true"),
+            s.inspections.overdue,
+        ),
+        (
+            format!("{base}/tasks?{q}due_soon=true"),
+            s.inspections.due_7d,
+        ),
+        (format!("/residents?{q}"), s.residents.now),
+    ];
+    for (path, want) in pairs {
+        assert_eq!(total(b, &path).await, want, "{path}");
+    }
+    // Houses with and without a permit in force split the houses between them.
+    let with = total(b, &format!("/houses?{q}permit=active")).await;
+    let without = total(b, &format!("/houses?{q}permit=none")).await;
+    assert_eq!(with + without, s.houses);
+}
+
+#[rocket::async_test]
+async fn every_number_of_the_town_and_of_a_village_is_the_total_of_the_list_it_opens() {
+    let app = TestApp::new().await;
+    let (_, _, _, jx, nz) = a_town_at_work(&app).await;
+    let now = chrono::Utc::now();
+    let town = compute(&app.db, Scope { village_id: None }, now)
+        .await
+        .expect("snapshot");
+    // The scenario gives every kind of list something to count.
+    assert_eq!(town.houses, 5);
+    assert_eq!((town.grades.green, town.grades.yellow), (1, 1));
+    assert_eq!(town.permits.active, 1);
+    assert_eq!((town.hazards.open, town.hazards.overdue), (2, 1));
+    assert_eq!(town.inspections.overdue, 1);
+    assert_eq!(town.residents.now, 1);
+    let admin = app.signed_in(ADMIN).await;
+    lists_agree(&admin, &town, "", "/admin", "/admin/applications").await;
+    assert_eq!(total(&admin, "/houses?permit=active").await, 1);
+    for v in [jx, nz] {
+        let one = compute(
+            &app.db,
+            Scope {
+                village_id: Some(v),
+            },
+            now,
+        )
+        .await
+        .expect("village snapshot");
+        let q = format!("village_id={v}&");
+        lists_agree(&admin, &one, &q, "/admin", "/admin/applications").await;
+    }
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let mine = compute(
+        &app.db,
+        Scope {
+            village_id: Some(jx),
+        },
+        now,
+    )
+    .await
+    .expect("snapshot");
+    assert_eq!(mine.houses, 3);
+    lists_agree(&official, &mine, "", "/official", "/official").await;
+    lists_agree(
+        &official,
+        &mine,
+        &format!("village_id={jx}&"),
+        "/official",
+        "/official",
+    )
+    .await;
+}
+
+#[rocket::async_test]
+async fn an_official_sees_only_their_village_s_houses_and_is_refused_another_village() {
+    let app = TestApp::new().await;
+    let (_, _, _, jx, nz) = a_town_at_work(&app).await;
+    let nz_official = app.signed_in(OFFICIAL_NZ).await;
+    let (s, html) = nz_official.get_text("/houses").await;
+    assert_eq!(s, Status::Ok);
+    assert!(html.contains("倪宅村第一网格 8 号"), "{html}");
+    assert!(
+        !html.contains("锦绣村"),
+        "another village's houses are not listed: {html}"
+    );
+    assert_eq!(total(&nz_official, "/houses").await, 2);
+    // The landlord is masked: the name's first character, the phone's middle digits starred.
+    assert!(html.contains("139****0004"), "{html}");
+    assert!(!html.contains(LANDLORD));
+    for path in [
+        format!("/houses?village_id={jx}"),
+        format!("/houses?village_id={jx}&grade=yellow"),
+        format!("/official/permits?village_id={jx}&status=active"),
+        format!("/official/findings?village_id={jx}&state=open"),
+        format!("/official/tasks?village_id={jx}&overdue=true"),
+        format!("/official?village_id={jx}&status=submitted"),
+    ] {
+        assert_eq!(
+            nz_official.get(&path).await.status(),
+            Status::Forbidden,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        nz_official
+            .get(&format!("/houses?village_id={nz}"))
+            .await
+            .status(),
+        Status::Ok
+    );
+    let admin = app.signed_in(ADMIN).await;
+    assert_eq!(
+        admin.get("/houses?village_id=999999").await.status(),
+        Status::NotFound
+    );
+    for bad in [
+        "/houses?grade=purple",
+        "/houses?permit=maybe",
+        "/houses?village_id=x",
+    ] {
+        assert_eq!(admin.get(bad).await.status(), Status::BadRequest, "{bad}");
+    }
+    assert_eq!(
+        app.signed_in(INSPECTOR_JX)
+            .await
+            .get("/houses")
+            .await
+            .status(),
+        Status::Forbidden
+    );
+    assert_eq!(
+        app.signed_in(LANDLORD).await.get("/houses").await.status(),
+        Status::Forbidden
+    );
+}
+
+#[rocket::async_test]
+async fn the_town_admin_reads_every_village_s_applications_and_permits_but_cannot_decide() {
+    let app = TestApp::new().await;
+    let (jx_app, nz_app, permit, _, nz) = a_town_at_work(&app).await;
+    let admin = app.signed_in(ADMIN).await;
+    let (s, html) = admin.get_text("/admin/applications").await;
+    assert_eq!(s, Status::Ok);
+    assert!(
+        html.contains(&format!("/admin/applications/{jx_app}")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("/admin/applications/{nz_app}")),
+        "{html}"
+    );
+    let (_, html) = admin
+        .get_text(&format!("/admin/applications?village_id={nz}"))
+        .await;
+    assert!(html.contains(&format!("/admin/applications/{nz_app}")));
+    assert!(
+        !html.contains(&format!("/admin/applications/{jx_app}\"")),
+        "{html}"
+    );
+
+    // 倪宅村's passed application: the official would see the review button, the admin does not.
+    let (s, html) = admin
+        .get_text(&format!("/admin/applications/{nz_app}"))
+        .await;
+    assert_eq!(s, Status::Ok);
+    assert!(
+        html.contains("倪宅村第一网格 8 号") && html.contains("检查结果"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("/review") && !html.contains("/approve"),
+        "{html}"
+    );
+    let nz_official = app.signed_in(OFFICIAL_NZ).await;
+    let (_, theirs) = nz_official
+        .get_text(&format!("/official/applications/{nz_app}"))
+        .await;
+    assert!(theirs.contains(&format!("/official/applications/{nz_app}/review")));
+
+    let (s, html) = admin.get_text(&format!("/admin/permits/{permit}")).await;
+    assert_eq!(s, Status::Ok);
+    assert!(html.contains(&permit) && html.contains("有效"), "{html}");
+    assert!(
+        !html.contains("/suspend") && !html.contains("/revoke"),
+        "{html}"
+    );
+    let (_, listed) = admin.get_text("/admin/permits?status=active").await;
+    assert!(listed.contains(&format!("/admin/permits/{permit}")));
+
+    // The decisions stay the village official's.
+    for (path, fields) in [
+        (
+            format!("/official/applications/{nz_app}/approve"),
+            vec![("valid_months", "12")],
+        ),
+        (
+            format!("/official/applications/{nz_app}/reject"),
+            vec![("reason", "材料不全")],
+        ),
+        (
+            format!("/official/permits/{permit}/suspend"),
+            vec![("reason", "消防通道堵塞")],
+        ),
+    ] {
+        let r = admin.post_form(&path, &fields).await;
+        assert_eq!(r.status(), Status::Forbidden, "{path}");
+    }
+    let (_, after) = admin.get_text(&format!("/admin/permits/{permit}")).await;
+    assert!(after.contains("有效") && !after.contains("已暂停"));
+    let (_, app_after) = admin
+        .get_text(&format!("/admin/applications/{nz_app}"))
+        .await;
+    assert!(
+        app_after.contains("检查通过"),
+        "still waiting for the official: {app_after}"
+    );
+}
+
+/// Links as the browser follows them: `&` is written escaped in the HTML.
+fn unescaped(html: &str) -> String {
+    html.replace("&#38;", "&").replace("&amp;", "&")
+}
+
+#[rocket::async_test]
+async fn the_wall_s_numbers_link_to_their_lists_with_the_filter_shown() {
+    let app = TestApp::new().await;
+    let (_, _, _, jx, _) = a_town_at_work(&app).await;
+    let admin = app.signed_in(ADMIN).await;
+    let (s, town) = admin.get_text("/command").await;
+    assert_eq!(s, Status::Ok);
+    for href in [
+        "href=\"/houses?\"",
+        "href=\"/houses?grade=red\"",
+        "href=\"/admin/permits?status=active\"",
+        "href=\"/admin/findings?state=open\"",
+        "href=\"/admin/findings?state=overdue\"",
+        "href=\"/admin/tasks?overdue=true\"",
+        "href=\"/admin/applications?status=submitted\"",
+        "href=\"/residents?\"",
+    ] {
+        assert!(town.contains(href), "{href} on the town's wall");
+    }
+    let (_, one) = admin.get_text(&format!("/command?village_id={jx}")).await;
+    let one = unescaped(&one);
+    let v = format!("village_id={jx}&");
+    for href in [
+        format!("href=\"/houses?{v}\""),
+        format!("href=\"/houses?{v}grade=yellow\""),
+        format!("href=\"/admin/permits?{v}status=active\""),
+        format!("href=\"/admin/permits?{v}status=expiring\""),
+        format!("href=\"/admin/findings?{v}state=open\""),
+        format!("href=\"/admin/tasks?{v}overdue=true\""),
+        format!("href=\"/admin/applications?{v}status=passed\""),
+        format!("href=\"/residents?{v}\""),
+    ] {
+        assert!(one.contains(&href), "{href} on the village's wall");
+    }
+    let (_, home) = admin.get_text("/admin").await;
+    for href in [
+        "/houses\"",
+        "/admin/permits?status=active",
+        "/admin/findings?state=overdue",
+        "/admin/tasks?overdue=true",
+        "/houses?grade=red",
+    ] {
+        assert!(
+            home.contains(&format!("href=\"{href}")),
+            "{href} on the admin's home"
+        );
+    }
+
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let (_, mine) = official.get_text("/command").await;
+    let mine = unescaped(&mine);
+    for href in [
+        format!("href=\"/houses?{v}\""),
+        format!("href=\"/houses?{v}grade=green\""),
+        format!("href=\"/official/permits?{v}status=active\""),
+        format!("href=\"/official/findings?{v}state=open\""),
+        format!("href=\"/official/findings?{v}state=overdue\""),
+        format!("href=\"/official/tasks?{v}overdue=true\""),
+        format!("href=\"/official?{v}status=submitted\""),
+    ] {
+        assert!(mine.contains(&href), "{href} on the official's wall");
+    }
+    assert!(
+        !mine.contains("href=\"/admin"),
+        "no link an official cannot open"
+    );
+}
