@@ -534,7 +534,9 @@ async fn an_inspector_reports_another_matter_from_the_visit() {
     assert_eq!(s, Status::Ok);
     assert!(html.contains("消防隐患"));
     let other = app.signed_in(INSPECTOR_NZ).await;
-    let (s, _) = other.get_text(&format!("/inspector/tasks/{}/report", task.id)).await;
+    let (s, _) = other
+        .get_text(&format!("/inspector/tasks/{}/report", task.id))
+        .await;
     assert_eq!(s, Status::Forbidden, "not a form for another grid's task");
     let r = b
         .post_form(
