@@ -5,42 +5,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use anju::domain::checklist::{ChecklistRegistry, ItemKind};
 use anju::services::dashboard::{Scope, compute};
+use common::checklist::{checklist_v1, failing, passing};
 use common::*;
 use rocket::http::Status;
 use rocket::local::asynchronous::LocalResponse;
 use rocket::tokio::io::AsyncReadExt;
 use serde_json::{Value, json};
-
-/// Every checklist item answered as passing, then `failed` marked failed.
-fn answers(failed: &[&str]) -> Vec<Value> {
-    let reg = ChecklistRegistry::load_dir(&std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/forms/checklists"
-    )))
-    .expect("checklists");
-    let c = reg.current("rental-safety").expect("checklist");
-    c.items()
-        .map(|i| {
-            let mut a = match &i.kind {
-                ItemKind::Number { min, max, .. } => {
-                    json!({"item": i.key, "result": "pass", "value": min.or(*max).expect("a bound").to_string()})
-                }
-                ItemKind::Choice { options } => {
-                    json!({"item": i.key, "result": "pass", "value": options.iter().find(|o| !o.fails).expect("a passing option").key})
-                }
-                ItemKind::Text => json!({"item": i.key, "result": "pass", "value": "管道燃气"}),
-                ItemKind::PassFail => json!({"item": i.key, "result": "pass"}),
-            };
-            if failed.contains(&i.key.as_str()) {
-                a["result"] = json!("fail");
-                a["note"] = json!("现场发现问题");
-            }
-            a
-        })
-        .collect()
-}
 
 /// A landlord's application in 锦绣村 inspected with two hazards (both major, 7 days to fix).
 async fn inspected_with_two_hazards(app: &TestApp) -> i32 {
@@ -50,10 +21,11 @@ async fn inspected_with_two_hazards(app: &TestApp) -> i32 {
     let (_, tasks) = inspector.get("/tasks").await;
     let task = tasks[0]["id"].as_i64().expect("the initial task");
     let (_, photo) = inspector.upload(&png(50, 40)).await;
-    let mut ans = answers(&["wiring.conduit", "clutter.no_combustibles"]);
-    for x in ans.iter_mut().filter(|x| x["result"] == "fail") {
-        x["photo_ids"] = json!([photo["id"]]);
-    }
+    let ans = failing(
+        passing(&checklist_v1(), None),
+        &["wiring.conduit", "clutter.no_combustibles"],
+        photo["id"].as_str(),
+    );
     let (s, r) = inspector
         .post(
             &format!("/tasks/{task}/inspection"),

@@ -1,43 +1,13 @@
 //! A demo town at work, built through the services and the API: houses in two villages with an
 //! inspection that found two hazards, one that passed, applications waiting, a permit with a
 //! confirmed tenant, and one hazard and one task past their time. The command room's tests count it.
-use anju::domain::checklist::{ChecklistRegistry, ItemKind};
 use anju::entities::{finding, inspection_task as task};
 use rocket::http::Status;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::common::checklist::{checklist_v1, failing, passing};
 use super::common::*;
-
-/// Every checklist item answered as passing, then `failed` marked failed.
-fn answers(failed: &[&str], photo: &Value) -> Vec<Value> {
-    let reg = ChecklistRegistry::load_dir(&std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/forms/checklists"
-    )))
-    .expect("checklists");
-    let c = reg.current("rental-safety").expect("checklist");
-    c.items()
-        .map(|i| {
-            let mut a = match &i.kind {
-                ItemKind::Number { min, max, .. } => {
-                    json!({"item": i.key, "result": "pass", "value": min.or(*max).expect("a bound").to_string()})
-                }
-                ItemKind::Choice { options } => {
-                    json!({"item": i.key, "result": "pass", "value": options.iter().find(|o| !o.fails).expect("a passing option").key})
-                }
-                ItemKind::Text => json!({"item": i.key, "result": "pass", "value": "管道燃气"}),
-                ItemKind::PassFail => json!({"item": i.key, "result": "pass"}),
-            };
-            if failed.contains(&i.key.as_str()) {
-                a["result"] = json!("fail");
-                a["note"] = json!("现场发现问题");
-                a["photo_ids"] = json!([photo["id"]]);
-            }
-            a
-        })
-        .collect()
-}
 
 /// The grid's inspector inspects the house of application `app_id`, failing `failed`.
 async fn inspect(app: &TestApp, inspector: &str, app_id: i32, failed: &[&str]) {
@@ -53,7 +23,7 @@ async fn inspect(app: &TestApp, inspector: &str, app_id: i32, failed: &[&str]) {
         .post(
             &format!("/tasks/{task}/inspection"),
             json!({"submission_id": uuid::Uuid::new_v4().to_string(), "checklist": "rental-safety",
-                "version": 1, "answers": answers(failed, &photo)}),
+                "version": 1, "answers": failing(passing(&checklist_v1(), None), failed, photo["id"].as_str())}),
         )
         .await;
     assert_eq!(s, Status::Ok, "{r}");
