@@ -30,6 +30,15 @@ pub struct HousesPage {
 }
 
 impl HousesPage {
+    /// Where a row's address leads: an official's own house page (claim code, transfer), else
+    /// the house's latest application for the admin, else nowhere.
+    fn house_href(&self, h: &HouseRow) -> Option<String> {
+        if self.official_menu {
+            return Some(format!("/official/houses/{}", h.id));
+        }
+        h.application_id
+            .map(|a| format!("{}/applications/{a}", self.base))
+    }
     fn sel_village(&self, id: &i32) -> bool {
         self.filter.village_id == Some(*id)
     }
