@@ -19,6 +19,7 @@ pub fn parse_filter(
     property_id: Option<&str>,
     doc_type: Option<&str>,
     active_on: Option<&str>,
+    status: Option<&str>,
 ) -> Result<Filter, AppError> {
     let id = |v: Option<&str>, what: &str| -> Result<Option<i32>, AppError> {
         match v.map(str::trim).filter(|s| !s.is_empty()) {
@@ -45,12 +46,23 @@ pub fn parse_filter(
                 .map_err(|_| AppError::BadRequest("日期格式应为 YYYY-MM-DD".into()))?,
         ),
     };
+    let pending = match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None | Some("active") => false,
+        Some("pending") => true,
+        Some(_) => return Err(AppError::BadRequest("未知的居住状态".into())),
+    };
+    if pending && active_on.is_some() {
+        return Err(AppError::BadRequest(
+            "待确认的登记没有在住日期，请清空在住日期后再查询".into(),
+        ));
+    }
     Ok(Filter {
         village_id: id(village_id, "village_id")?,
         grid_id: id(grid_id, "grid_id")?,
         property_id: id(property_id, "property_id")?,
         doc_type,
         active_on,
+        pending,
     })
 }
 
@@ -70,6 +82,9 @@ fn query_of(f: &Filter) -> String {
     }
     if let Some(d) = f.active_on {
         q.push(format!("active_on={d}"));
+    }
+    if f.pending {
+        q.push("status=pending".to_string());
     }
     q.join("&")
 }
@@ -103,7 +118,7 @@ impl RegisterPage {
     }
 }
 
-#[get("/residents?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<page>")]
+#[get("/residents?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<status>&<page>")]
 #[allow(clippy::too_many_arguments)]
 pub async fn register(
     who: Staff,
@@ -114,9 +129,17 @@ pub async fn register(
     property_id: Option<&str>,
     doc_type: Option<&str>,
     active_on: Option<&str>,
+    status: Option<&str>,
     page: Option<u64>,
 ) -> AppResult<RegisterPage> {
-    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = parse_filter(
+        village_id,
+        grid_id,
+        property_id,
+        doc_type,
+        active_on,
+        status,
+    )?;
     let f = residents::scoped(&who.0, f)?;
     let (rows, total) = residents::page(
         &st.db,
@@ -200,7 +223,7 @@ fn disposition(ext: &str, today: chrono::NaiveDate) -> Header<'static> {
     )
 }
 
-#[get("/residents/export.csv?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>")]
+#[get("/residents/export.csv?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<status>")]
 #[allow(clippy::too_many_arguments)]
 pub async fn export_csv(
     who: Staff,
@@ -210,6 +233,7 @@ pub async fn export_csv(
     property_id: Option<&str>,
     doc_type: Option<&str>,
     active_on: Option<&str>,
+    status: Option<&str>,
 ) -> AppResult<
     Download<(
         ContentType,
@@ -218,7 +242,14 @@ pub async fn export_csv(
         >,
     )>,
 > {
-    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = parse_filter(
+        village_id,
+        grid_id,
+        property_id,
+        doc_type,
+        active_on,
+        status,
+    )?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,
@@ -238,7 +269,9 @@ pub async fn export_csv(
     })
 }
 
-#[get("/residents/export.xlsx?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>")]
+#[get(
+    "/residents/export.xlsx?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<status>"
+)]
 #[allow(clippy::too_many_arguments)]
 pub async fn export_xlsx(
     who: Staff,
@@ -248,8 +281,16 @@ pub async fn export_xlsx(
     property_id: Option<&str>,
     doc_type: Option<&str>,
     active_on: Option<&str>,
+    status: Option<&str>,
 ) -> AppResult<Download<(ContentType, rocket::tokio::fs::File)>> {
-    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = parse_filter(
+        village_id,
+        grid_id,
+        property_id,
+        doc_type,
+        active_on,
+        status,
+    )?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,
