@@ -85,6 +85,10 @@ async fn lists_agree(b: &Browser, s: &Snapshot, q: &str, base: &str, apps: &str)
         ),
         (format!("/residents?{q}"), s.residents.now),
         (format!("/residents?{q}status=pending"), s.residents.pending),
+        (
+            format!("{base}/tasks?{q}done_30d=true"),
+            s.inspections.done_30d,
+        ),
     ];
     for (path, want) in pairs {
         assert_eq!(total(b, &path).await, want, "{path}");
@@ -109,6 +113,7 @@ async fn every_number_of_the_town_and_of_a_village_is_the_total_of_the_list_it_o
     assert_eq!(town.permits.active, 1);
     assert_eq!((town.hazards.open, town.hazards.overdue), (2, 1));
     assert_eq!(town.inspections.overdue, 1);
+    assert_eq!(town.inspections.done_30d, 2);
     assert_eq!((town.residents.now, town.residents.pending), (1, 1));
     let admin = app.signed_in(ADMIN).await;
     lists_agree(&admin, &town, "", "/admin", "/admin/applications").await;
