@@ -66,6 +66,30 @@ pub fn parse_filter(
     })
 }
 
+/// The register's filter as its links and form send it; shared by the page and the exports.
+#[derive(Debug, Default, rocket::FromForm)]
+pub struct RegisterQuery<'r> {
+    village_id: Option<&'r str>,
+    grid_id: Option<&'r str>,
+    property_id: Option<&'r str>,
+    doc_type: Option<&'r str>,
+    active_on: Option<&'r str>,
+    status: Option<&'r str>,
+}
+
+impl RegisterQuery<'_> {
+    fn filter(&self) -> Result<Filter, AppError> {
+        parse_filter(
+            self.village_id,
+            self.grid_id,
+            self.property_id,
+            self.doc_type,
+            self.active_on,
+            self.status,
+        )
+    }
+}
+
 fn query_of(f: &Filter) -> String {
     let mut q = Vec::new();
     if let Some(v) = f.village_id {
@@ -118,28 +142,15 @@ impl RegisterPage {
     }
 }
 
-#[get("/residents?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<status>&<page>")]
-#[allow(clippy::too_many_arguments)]
+#[get("/residents?<page>&<q..>")]
 pub async fn register(
     who: Staff,
     page_ctx: Page,
     st: &State<AppRef>,
-    village_id: Option<&str>,
-    grid_id: Option<&str>,
-    property_id: Option<&str>,
-    doc_type: Option<&str>,
-    active_on: Option<&str>,
-    status: Option<&str>,
+    q: RegisterQuery<'_>,
     page: Option<u64>,
 ) -> AppResult<RegisterPage> {
-    let f = parse_filter(
-        village_id,
-        grid_id,
-        property_id,
-        doc_type,
-        active_on,
-        status,
-    )?;
+    let f = q.filter()?;
     let f = residents::scoped(&who.0, f)?;
     let (rows, total) = residents::page(
         &st.db,
@@ -223,17 +234,11 @@ fn disposition(ext: &str, today: chrono::NaiveDate) -> Header<'static> {
     )
 }
 
-#[get("/residents/export.csv?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<status>")]
-#[allow(clippy::too_many_arguments)]
+#[get("/residents/export.csv?<q..>")]
 pub async fn export_csv(
     who: Staff,
     st: &State<AppRef>,
-    village_id: Option<&str>,
-    grid_id: Option<&str>,
-    property_id: Option<&str>,
-    doc_type: Option<&str>,
-    active_on: Option<&str>,
-    status: Option<&str>,
+    q: RegisterQuery<'_>,
 ) -> AppResult<
     Download<(
         ContentType,
@@ -242,14 +247,7 @@ pub async fn export_csv(
         >,
     )>,
 > {
-    let f = parse_filter(
-        village_id,
-        grid_id,
-        property_id,
-        doc_type,
-        active_on,
-        status,
-    )?;
+    let f = q.filter()?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,
@@ -269,28 +267,13 @@ pub async fn export_csv(
     })
 }
 
-#[get(
-    "/residents/export.xlsx?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<status>"
-)]
-#[allow(clippy::too_many_arguments)]
+#[get("/residents/export.xlsx?<q..>")]
 pub async fn export_xlsx(
     who: Staff,
     st: &State<AppRef>,
-    village_id: Option<&str>,
-    grid_id: Option<&str>,
-    property_id: Option<&str>,
-    doc_type: Option<&str>,
-    active_on: Option<&str>,
-    status: Option<&str>,
+    q: RegisterQuery<'_>,
 ) -> AppResult<Download<(ContentType, rocket::tokio::fs::File)>> {
-    let f = parse_filter(
-        village_id,
-        grid_id,
-        property_id,
-        doc_type,
-        active_on,
-        status,
-    )?;
+    let f = q.filter()?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,
