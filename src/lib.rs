@@ -11,6 +11,7 @@ pub mod media;
 pub mod notify;
 pub mod ratelimit;
 pub mod services;
+pub mod storage;
 pub mod web;
 
 use rocket::data::{Limits, ToByteUnit};
@@ -41,6 +42,8 @@ pub struct AppState {
     pub outbox: services::events::dispatch::Outbox,
     /// The command room's shared snapshots: one computation per change for every open screen.
     pub dashboard: services::dashboard::hub::Hub,
+    /// Where uploaded photos live: the uploads folder, or a bucket every instance shares.
+    pub storage: storage::PhotoStore,
 }
 
 /// How handlers and background jobs hold the shared state.
@@ -103,8 +106,10 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
         .map_err(|e| config::ConfigError(format!("{}: {e}", notices_path.display())))?;
     services::events::install_rules(notices);
     let outbox = services::events::dispatch::Outbox::from_config(&config)?;
+    let storage = storage::PhotoStore::from_config(&config)?;
     let state = AppState {
         outbox,
+        storage,
         dashboard: Default::default(),
         trusted_proxies,
         certificates,

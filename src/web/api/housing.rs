@@ -332,6 +332,6 @@ pub async fn upload_photo(
     let bytes = crate::web::landlord_applications::read_upload(file).await?;
     Ok((
         Status::Created,
-        Json(uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await?),
+        Json(uploads::store_photo(&st.db, &st.storage, &who.0, bytes).await?),
     ))
 }
