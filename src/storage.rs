@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::TryStreamExt;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::client::ClientConfigKey;
 use object_store::local::LocalFileSystem;
@@ -114,12 +115,13 @@ impl PhotoStore {
         &self.label
     }
 
-    /// Stores `bytes` under `key` unless something is already there. Keys name their content
-    /// (a hash), so an object present is the same bytes and two writers racing write the same.
-    pub async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
+    /// Stores `bytes` under `key` unless something is already there; answers whether it wrote.
+    /// Keys name their content (a hash), so an object present is the same bytes and two writers
+    /// racing write the same.
+    pub async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<bool, StorageError> {
         let path = ObjectPath::from(key);
         match self.inner.head(&path).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(false),
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(self.error(e)),
         }
@@ -128,8 +130,37 @@ impl PhotoStore {
         self.inner
             .put(&path, PutPayload::from(bytes))
             .await
-            .map(|_| ())
+            .map(|_| true)
             .map_err(|e| self.error(e))
+    }
+
+    /// Copies every photo of a local uploads folder into this store, for an installation that
+    /// moves to shared storage; photos already there are skipped, so it can run again.
+    /// Answers how many were copied and how many were there already.
+    pub async fn copy_from_folder(&self, dir: &Path) -> Result<(usize, usize), StorageError> {
+        let folder = LocalFileSystem::new_with_prefix(dir).map_err(|e| self.error(e))?;
+        let mut listing = folder.list(None);
+        let (mut copied, mut present) = (0, 0);
+        while let Some(meta) = listing.try_next().await.map_err(|e| self.error(e))? {
+            let key = meta.location.to_string();
+            // Only `xx/<sha256>.jpg`: a temporary file left by a crash is not a photo.
+            if !is_photo_key(&key) {
+                continue;
+            }
+            let bytes = folder
+                .get(&meta.location)
+                .await
+                .map_err(|e| self.error(e))?
+                .bytes()
+                .await
+                .map_err(|e| self.error(e))?;
+            if self.put_if_absent(&key, bytes.to_vec()).await? {
+                copied += 1;
+            } else {
+                present += 1;
+            }
+        }
+        Ok((copied, present))
     }
 
     /// The bytes under `key`; `None` when there are none.
@@ -152,6 +183,20 @@ impl PhotoStore {
             source,
         }
     }
+}
+
+/// Whether `key` is where `media::relative_path` puts a photo.
+fn is_photo_key(key: &str) -> bool {
+    let Some((dir, file)) = key.split_once('/') else {
+        return false;
+    };
+    let Some(sha) = file.strip_suffix(".jpg") else {
+        return false;
+    };
+    sha.len() == 64
+        && sha.chars().all(|c| c.is_ascii_hexdigit())
+        && sha.starts_with(dir)
+        && dir.len() == 2
 }
 
 /// `s3://bucket` or `s3://bucket/some/prefix` → the bucket and the prefix without slashes.
@@ -205,6 +250,15 @@ mod tests {
             let err = parse_s3_url(url).unwrap_err().to_string();
             assert!(err.contains("ANJU_STORAGE_URL"), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn only_hash_named_jpegs_are_photo_keys() {
+        let sha = "ab".repeat(32);
+        assert!(is_photo_key(&crate::media::relative_path(&sha)));
+        assert!(!is_photo_key(&format!("ab/{sha}.tmp0f3c")));
+        assert!(!is_photo_key(&format!("cd/{sha}.jpg")));
+        assert!(!is_photo_key("ab/readme.jpg"));
     }
 
     #[test]
