@@ -107,6 +107,7 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
     services::events::install_rules(notices);
     let outbox = services::events::dispatch::Outbox::from_config(&config)?;
     let storage = storage::PhotoStore::from_config(&config)?;
+    tracing::info!("photos stored in {}", storage.label());
     let state = AppState {
         outbox,
         storage,

@@ -253,6 +253,21 @@ mod tests {
     }
 
     #[test]
+    fn a_storage_url_that_is_not_s3_stops_the_start_by_name() {
+        let cfg = crate::Config {
+            storage_url: "file:///srv/photos".into(),
+            ..crate::Config::default()
+        };
+        let err = cfg.validated().unwrap_err().to_string();
+        assert!(err.contains("ANJU_STORAGE_URL"), "{err}");
+        let cfg = crate::Config {
+            storage_url: " s3://anju-photos/hj ".into(),
+            ..crate::Config::default()
+        };
+        assert_eq!(cfg.validated().unwrap().storage_url, "s3://anju-photos/hj");
+    }
+
+    #[test]
     fn only_hash_named_jpegs_are_photo_keys() {
         let sha = "ab".repeat(32);
         assert!(is_photo_key(&crate::media::relative_path(&sha)));
