@@ -87,6 +87,10 @@ pub struct Config {
     /// Lets subscriptions point at loopback and private addresses (a town's grid platform usually does).
     #[serde(default)]
     pub webhook_allow_private: bool,
+    /// Where photos live: empty means `data_dir/uploads`; `s3://bucket[/prefix]` means
+    /// S3-compatible storage set up by the usual `AWS_*` variables (shared by every instance).
+    #[serde(default)]
+    pub storage_url: String,
 }
 
 fn default_sms_provider() -> String {
@@ -164,6 +168,7 @@ impl Default for Config {
             sms_quiet_end: default_sms_quiet_end(),
             webhook_retry_seconds: default_webhook_retry_seconds(),
             webhook_allow_private: false,
+            storage_url: String::new(),
         }
     }
 }
@@ -274,6 +279,10 @@ impl Config {
                 "ANJU_SMS_QUIET_START / ANJU_SMS_QUIET_END 须在 0 至 23 之间 (hours 0 to 23)"
                     .into(),
             ));
+        }
+        self.storage_url = self.storage_url.trim().to_string();
+        if !self.storage_url.is_empty() {
+            crate::storage::parse_s3_url(&self.storage_url)?;
         }
         if self.db_pool_size == 0 {
             self.db_pool_size = if self.is_sqlite() { 4 } else { 16 };

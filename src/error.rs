@@ -23,6 +23,9 @@ pub enum AppError {
     TooMany(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A service Anju depends on (the photo store) did not answer; the message says to retry.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("系统内部错误，请稍后再试")]
     Internal(String),
 }
@@ -53,6 +56,7 @@ impl AppError {
             AppError::Conflict(_) => Status::Conflict,
             AppError::TooMany(_) => Status::TooManyRequests,
             AppError::PayloadTooLarge(_) => Status::PayloadTooLarge,
+            AppError::Unavailable(_) => Status::ServiceUnavailable,
             AppError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -67,6 +71,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::TooMany(_) => "too_many_requests",
             AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -85,6 +90,14 @@ impl From<sea_orm::DbErr> for AppError {
             ));
         }
         AppError::Internal(format!("database: {detail}"))
+    }
+}
+
+impl From<crate::storage::StorageError> for AppError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        // The detail (which store, what failed) is for the log; the person is told to retry.
+        tracing::error!("{e}");
+        AppError::Unavailable("照片存储暂时无法访问，请稍后再试".into())
     }
 }
 

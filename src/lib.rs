@@ -11,6 +11,7 @@ pub mod media;
 pub mod notify;
 pub mod ratelimit;
 pub mod services;
+pub mod storage;
 pub mod web;
 
 use rocket::data::{Limits, ToByteUnit};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub outbox: services::events::dispatch::Outbox,
     /// The command room's shared snapshots: one computation per change for every open screen.
     pub dashboard: services::dashboard::hub::Hub,
+    /// Where uploaded photos live: the uploads folder, or a bucket every instance shares.
+    pub storage: storage::PhotoStore,
 }
 
 /// How handlers and background jobs hold the shared state.
@@ -105,8 +108,11 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
     services::events::install_rules(notices);
     let outbox = services::events::dispatch::Outbox::from_config(&config)?;
     let shared_counts = ratelimit::SharedCounts::for_database(&db);
+    let storage = storage::PhotoStore::from_config(&config)?;
+    tracing::info!("photos stored in {}", storage.label());
     let state = AppState {
         outbox,
+        storage,
         dashboard: Default::default(),
         trusted_proxies,
         certificates,

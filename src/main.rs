@@ -1,4 +1,4 @@
-//! The `anju` command: serve (default), migrate, create-user, seed-demo.
+//! The `anju` command: serve (default), migrate, create-user, seed-demo, copy-uploads.
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -62,6 +62,9 @@ enum Command {
     },
     /// Create a new permit-signing key and make it current; old keys keep verifying.
     RotateSigningKey,
+    /// Copy the photos of `ANJU_DATA_DIR/uploads` into the store `ANJU_STORAGE_URL` names, before
+    /// an installation switches to shared storage; photos already there are skipped.
+    CopyUploads,
 }
 
 #[rocket::main]
@@ -95,6 +98,9 @@ async fn run(cmd: Command) -> Result<(), String> {
         .map_err(|e| format!("无法创建数据目录 {}: {e}", cfg.data_dir.display()))?;
     if let Command::RotateSigningKey = cmd {
         return rotate_signing_key(&cfg);
+    }
+    if let Command::CopyUploads = cmd {
+        return copy_uploads(&cfg).await;
     }
     let db = anju::db::connect(&cfg)
         .await
@@ -131,6 +137,7 @@ async fn run(cmd: Command) -> Result<(), String> {
             grid,
         } => create_user(&db, &role, &phone, &name, password_stdin, village, grid).await,
         Command::RotateSigningKey => rotate_signing_key(&cfg),
+        Command::CopyUploads => copy_uploads(&cfg).await,
         Command::SeedScale {
             houses,
             residents,
@@ -242,6 +249,25 @@ fn rotate_signing_key(cfg: &Config) -> Result<(), String> {
 }
 
 /// Creates the data directory 0700, and closes an existing one to others (it may predate the umask).
+async fn copy_uploads(cfg: &Config) -> Result<(), String> {
+    if cfg.storage_url.is_empty() {
+        return Err(
+            "未设置 ANJU_STORAGE_URL，照片本就在上传目录中 (set ANJU_STORAGE_URL=s3://… first)"
+                .into(),
+        );
+    }
+    let store = anju::storage::PhotoStore::from_config(cfg).map_err(|e| e.to_string())?;
+    let (copied, present) = store
+        .copy_from_folder(&cfg.uploads_dir())
+        .await
+        .map_err(|e| format!("复制照片失败: {e}"))?;
+    println!(
+        "已复制 {copied} 张照片到 {}，{present} 张原已存在 (copied {copied}, {present} already there)",
+        store.label()
+    );
+    Ok(())
+}
+
 fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()

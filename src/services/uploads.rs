@@ -1,6 +1,4 @@
-//! Stores uploaded photos by content hash under the data directory and records who uploaded them.
-use std::path::Path;
-
+//! Stores uploaded photos by content hash in the photo store and records who uploaded them.
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
@@ -9,6 +7,7 @@ use super::{Actor, audit};
 use crate::entities::upload;
 use crate::error::AppError;
 use crate::media::{self, PhotoError};
+use crate::storage::PhotoStore;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredPhoto {
@@ -30,7 +29,7 @@ impl From<PhotoError> for AppError {
 
 pub async fn store_photo(
     db: &DatabaseConnection,
-    uploads_dir: &Path,
+    store: &PhotoStore,
     actor: &Actor,
     bytes: Vec<u8>,
 ) -> Result<StoredPhoto, AppError> {
@@ -39,29 +38,22 @@ pub async fn store_photo(
     let permit = media::budget::acquire(&probe)
         .await
         .ok_or_else(|| AppError::internal("decode budget closed"))?;
-    let photo = rocket::tokio::task::spawn_blocking(move || {
+    let mut photo = rocket::tokio::task::spawn_blocking(move || {
         // Held by the decoding thread, so a client that hangs up does not free the budget early.
         let _permit = permit;
         media::intake(&bytes)
     })
     .await
     .map_err(AppError::internal)??;
-    let path = uploads_dir.join(media::relative_path(&photo.sha256));
-    if !path.exists() {
-        if let Some(dir) = path.parent() {
-            rocket::tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(AppError::internal)?;
-        }
-        // Write then rename, so a reader never sees half a file.
-        let tmp = path.with_extension(format!("tmp{}", uuid::Uuid::new_v4().simple()));
-        rocket::tokio::fs::write(&tmp, &photo.jpeg)
-            .await
-            .map_err(AppError::internal)?;
-        rocket::tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(AppError::internal)?;
-    }
+    // Stored before the row that names it, so no upload id ever points at missing bytes; a store
+    // that does not answer is a 503 and nothing is recorded.
+    let size_bytes = photo.jpeg.len() as i64;
+    store
+        .put_if_absent(
+            &media::relative_path(&photo.sha256),
+            std::mem::take(&mut photo.jpeg),
+        )
+        .await?;
     let tx = crate::db::begin_write(db).await?;
     // The same photo sent again by the same person (a phone resending a queued walk) is the
     // same upload, so the resent submission names the same photo ids and stays identical.
@@ -85,7 +77,7 @@ pub async fn store_photo(
         mime: Set("image/jpeg".into()),
         width: Set(photo.width as i32),
         height: Set(photo.height as i32),
-        size_bytes: Set(photo.jpeg.len() as i64),
+        size_bytes: Set(size_bytes),
         uploaded_by: Set(actor.id),
         created_at: Set(Utc::now()),
     }
@@ -109,22 +101,16 @@ pub async fn store_photo(
     })
 }
 
-/// The stored bytes of a photo, for whoever the caller has already allowed to see it.
-pub async fn photo_path(
-    db: &DatabaseConnection,
-    uploads_dir: &Path,
-    id: &str,
-) -> Result<(upload::Model, std::path::PathBuf), AppError> {
+/// The upload record of a photo id; where its bytes are is `media::relative_path(sha256)`.
+pub async fn find(db: &DatabaseConnection, id: &str) -> Result<upload::Model, AppError> {
     // Ids are UUIDs; anything else (a NUL included) names no photo and never reaches the query.
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(AppError::not_found());
     }
-    let u = upload::Entity::find_by_id(id.to_string())
+    upload::Entity::find_by_id(id.to_string())
         .one(db)
         .await?
-        .ok_or_else(AppError::not_found)?;
-    let p = uploads_dir.join(media::relative_path(&u.sha256));
-    Ok((u, p))
+        .ok_or_else(AppError::not_found)
 }
 
 /// Who may see a photo: its uploader, the town admin, and the officials and inspectors of the

@@ -95,9 +95,7 @@ pub async fn submit(
     };
     if let Some(file) = form.photo.as_ref().filter(|f| f.len() > 0) {
         let stored = match super::landlord_applications::read_upload(file).await {
-            Ok(bytes) => {
-                uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await
-            }
+            Ok(bytes) => uploads::store_photo(&st.db, &st.storage, &who.0, bytes).await,
             Err(e) => Err(e),
         };
         match stored {

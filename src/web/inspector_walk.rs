@@ -276,9 +276,7 @@ async fn read_walk(
             .collect();
         if let Some(file) = a.photo.as_ref().filter(|f| f.len() > 0) {
             let stored = match read_upload(file).await {
-                Ok(bytes) => {
-                    uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await
-                }
+                Ok(bytes) => uploads::store_photo(&st.db, &st.storage, &who.0, bytes).await,
                 Err(e) => Err(e),
             };
             match stored {

@@ -218,7 +218,7 @@ pub async fn upload_document(
             .chosen_file()
             .ok_or_else(|| AppError::field("file", "请选择要上传的图片"))?;
         let bytes = read_upload(file).await?;
-        let photo = uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await?;
+        let photo = uploads::store_photo(&st.db, &st.storage, &who.0, bytes).await?;
         applications::attach_document(&st.db, &who.0, id, &form.kind, &photo.id).await
     }
     .await;

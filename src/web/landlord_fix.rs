@@ -40,7 +40,7 @@ pub async fn report_fix(
         if let Some(file) = form.file.as_ref().filter(|f| f.len() > 0) {
             let bytes = read_upload(file).await?;
             photos.push(
-                uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes)
+                uploads::store_photo(&st.db, &st.storage, &who.0, bytes)
                     .await?
                     .id,
             );

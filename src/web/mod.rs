@@ -206,6 +206,7 @@ fn catch_any(status: Status, req: &Request<'_>) -> (Status, (ContentType, String
             415 => "unsupported_media_type",
             422 => "validation_failed",
             429 => "too_many_requests",
+            503 => "unavailable",
             _ => "internal",
         };
         let body = serde_json::to_string(&Problem {

@@ -15,7 +15,7 @@ pub struct PhotoResponse {
 
 #[get("/photos/<id>")]
 pub async fn photo(who: CurrentUser, st: &State<AppRef>, id: &str) -> AppResult<PhotoResponse> {
-    let bytes = photos::read(&st.db, &st.config.uploads_dir(), &who.0, id).await?;
+    let bytes = photos::read(&st.db, &st.storage, &who.0, id).await?;
     Ok(PhotoResponse {
         body: (ContentType::JPEG, bytes),
         cache: Header::new("Cache-Control", "private, max-age=86400"),

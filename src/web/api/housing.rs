@@ -317,7 +317,7 @@ pub struct PhotoUpload {
 #[utoipa::path(post, path = "/photos", tag = "housing",
     request_body(content = PhotoUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = uploads::StoredPhoto), (status = 413, body = Problem),
-        (status = 422, body = Problem)))]
+        (status = 422, body = Problem), (status = 503, body = Problem)))]
 #[post("/photos", data = "<form>")]
 pub async fn upload_photo(
     who: CurrentUser,
@@ -332,6 +332,6 @@ pub async fn upload_photo(
     let bytes = crate::web::landlord_applications::read_upload(file).await?;
     Ok((
         Status::Created,
-        Json(uploads::store_photo(&st.db, &st.config.uploads_dir(), &who.0, bytes).await?),
+        Json(uploads::store_photo(&st.db, &st.storage, &who.0, bytes).await?),
     ))
 }
