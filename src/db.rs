@@ -23,7 +23,9 @@ pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, DbErr> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
-        .sqlx_logging(false);
+        // `ANJU_SQL_LOG=1` logs every statement with its time (target `sqlx::query`), for finding
+        // a slow query on a real database; off by default.
+        .sqlx_logging(std::env::var_os("ANJU_SQL_LOG").is_some_and(|v| v == "1"));
     if cfg.is_sqlite() {
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

@@ -50,6 +50,10 @@ pub struct Made {
     pub villages: usize,
     pub houses: usize,
     pub stays: usize,
+    /// Generating the houses with their rooms, applications, inspections, findings and permits.
+    pub houses_seconds: f64,
+    /// Houses and stays together.
+    pub seconds: f64,
 }
 
 /// A small deterministic generator (the same `--seed` makes the same county).
@@ -327,7 +331,9 @@ pub async fn seed_scale(
         now,
         today,
     };
+    let started = std::time::Instant::now();
     let (permitted, made) = houses::generate(db, &county, &mut rng, houses).await?;
+    let houses_seconds = started.elapsed().as_secs_f64();
 
     // Stays over the last year on active permits: most ended, some living there now, a few pending.
     let mut sid = max_of(db, "stays").await? as i32;
@@ -421,5 +427,7 @@ pub async fn seed_scale(
         villages: villages.len(),
         houses: made,
         stays: done_stays,
+        houses_seconds,
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
