@@ -6,9 +6,10 @@
 //! server gone an upload is a prompt 503 in Chinese. Without moto the test says why and
 //! skips, unless `CI` is set. One test in this file: it sets the `AWS_*` variables of the process.
 mod common;
+#[path = "support/s3.rs"]
+mod s3;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -18,71 +19,9 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
+use s3::{S3Server, moto_installed};
 
 const BUCKET: &str = "anju-photos";
-
-/// Whether `python3` can run moto's server (run as a module, so no script shim is needed).
-fn moto_installed() -> bool {
-    Command::new("python3")
-        .args(["-c", "import moto.server, flask_cors"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The S3 server; dropping it stops it.
-struct S3Server {
-    child: Child,
-    port: u16,
-}
-
-impl S3Server {
-    fn start() -> S3Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start python3 -m moto.server");
-        let server = S3Server { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto's server did not listen in 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        server
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// The bucket as an operator's tool sees it, from the same `AWS_*` settings, without Anju.
 fn bucket() -> impl ObjectStore {
@@ -124,13 +63,7 @@ fn photos_in_a_shared_s3_bucket() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        // object_store does not make buckets; an S3 `PUT /bucket` does.
-        let made = reqwest::Client::new()
-            .put(format!("{}/{BUCKET}", s3.endpoint()))
-            .send()
-            .await
-            .expect("create the bucket");
-        assert!(made.status().is_success(), "{}", made.status());
+        s3::create_bucket(&s3.endpoint(), BUCKET).await;
 
         an_installation_copies_its_folder_into_the_bucket().await;
         photos_live_in_the_bucket_and_a_dead_store_is_a_503(&mut s3).await;
