@@ -87,6 +87,13 @@ pub struct Config {
     /// Lets subscriptions point at loopback and private addresses (a town's grid platform usually does).
     #[serde(default)]
     pub webhook_allow_private: bool,
+    /// 32 bytes (base64 or hex) sealing the key ring in PostgreSQL, so every instance signs and
+    /// decrypts with the same keys; without it (and on SQLite) keys stay in `data_dir/keys`.
+    #[serde(default)]
+    pub master_key: crate::crypto::master::MasterKeyText,
+    /// A file holding the master key instead (raw 32 bytes, base64 or hex).
+    #[serde(default)]
+    pub master_key_file: String,
 }
 
 fn default_sms_provider() -> String {
@@ -164,6 +171,8 @@ impl Default for Config {
             sms_quiet_end: default_sms_quiet_end(),
             webhook_retry_seconds: default_webhook_retry_seconds(),
             webhook_allow_private: false,
+            master_key: Default::default(),
+            master_key_file: String::new(),
         }
     }
 }
@@ -275,6 +284,8 @@ impl Config {
                     .into(),
             ));
         }
+        crate::crypto::master::MasterKey::configured(&self.master_key.0, &self.master_key_file)
+            .map_err(|e| ConfigError(e.to_string()))?;
         if self.db_pool_size == 0 {
             self.db_pool_size = if self.is_sqlite() { 4 } else { 16 };
         }

@@ -61,7 +61,15 @@ enum Command {
         seed: u64,
     },
     /// Create a new permit-signing key and make it current; old keys keep verifying.
+    /// With PostgreSQL and ANJU_MASTER_KEY the key goes into the database's key ring and every
+    /// running instance signs with it within seconds.
     RotateSigningKey,
+    /// Move this data directory's key files (keys/pii.key, keys/permit-signing/) into the
+    /// PostgreSQL key ring, sealed with ANJU_MASTER_KEY, so that permits signed and personal data
+    /// encrypted before keep verifying and decrypting on every instance. Run it once before the
+    /// first start with a master key; running it again changes nothing. The files are left in
+    /// place (delete them once every instance runs with the master key).
+    ImportKeys,
 }
 
 #[rocket::main]
@@ -93,7 +101,8 @@ async fn run(cmd: Command) -> Result<(), String> {
     let cfg = Config::from_env().map_err(|e| e.to_string())?;
     private_dir(&cfg.data_dir)
         .map_err(|e| format!("无法创建数据目录 {}: {e}", cfg.data_dir.display()))?;
-    if let Command::RotateSigningKey = cmd {
+    // With the keys in files, rotating needs no database (as before).
+    if matches!(cmd, Command::RotateSigningKey) && rotates_in_files(&cfg)? {
         return rotate_signing_key(&cfg);
     }
     let db = anju::db::connect(&cfg)
@@ -130,7 +139,23 @@ async fn run(cmd: Command) -> Result<(), String> {
             village,
             grid,
         } => create_user(&db, &role, &phone, &name, password_stdin, village, grid).await,
-        Command::RotateSigningKey => rotate_signing_key(&cfg),
+        Command::RotateSigningKey => rotate_in_database(&cfg, &db).await,
+        Command::ImportKeys => {
+            let done = anju::crypto::shared::import(&cfg, &db).await?;
+            println!(
+                "已导入签名密钥 {} 把（已在数据库中 {} 把），个人信息密钥：{} (signing keys imported: {}, already present: {}; personal-data key: {})",
+                done.signing_added,
+                done.signing_present,
+                match done.pii {
+                    "present" => "已在数据库中",
+                    _ => "数据目录中没有",
+                },
+                done.signing_added,
+                done.signing_present,
+                done.pii
+            );
+            Ok(())
+        }
         Command::SeedScale {
             houses,
             residents,
@@ -155,7 +180,7 @@ async fn run(cmd: Command) -> Result<(), String> {
             if demo && seed::seed_demo(&db).await.map_err(cli_error)? {
                 println!("演示数据已写入：演示账号密码均为 {}", seed::DEMO_PASSWORD);
             }
-            let rocket = anju::build(cfg, db).map_err(|e| e.to_string())?;
+            let rocket = anju::build(cfg, db).await.map_err(|e| e.to_string())?;
             rocket.launch().await.map(|_| ()).map_err(|e| e.to_string())
         }
     }
@@ -236,6 +261,28 @@ fn rotate_signing_key(cfg: &Config) -> Result<(), String> {
         .map_err(|e| format!("无法读取签名密钥 {}: {e}", dir.display()))?;
     let id = ring
         .rotate()
+        .map_err(|e| format!("无法创建签名密钥: {e}"))?;
+    println!("已启用新签名密钥 {id}（旧密钥继续用于核验）(new signing key {id} is current)");
+    Ok(())
+}
+
+/// Whether the signing keys of this configuration are files (SQLite, or no master key).
+fn rotates_in_files(cfg: &Config) -> Result<bool, String> {
+    let master =
+        anju::crypto::master::MasterKey::configured(&cfg.master_key.0, &cfg.master_key_file)
+            .map_err(|e| e.to_string())?;
+    Ok(cfg.is_sqlite() || master.is_none())
+}
+
+/// Adds a key to the database's key ring; running instances pick it up within seconds.
+async fn rotate_in_database(cfg: &Config, db: &sea_orm::DatabaseConnection) -> Result<(), String> {
+    let keys = anju::crypto::shared::open(cfg, db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let id = keys
+        .keyring
+        .rotate()
+        .await
         .map_err(|e| format!("无法创建签名密钥: {e}"))?;
     println!("已启用新签名密钥 {id}（旧密钥继续用于核验）(new signing key {id} is current)");
     Ok(())

@@ -14,6 +14,7 @@ mod m008_temporary_passwords;
 mod m010_imports;
 mod m011_claim_codes;
 mod m012_dashboard_counts;
+mod m013_key_ring;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m010_imports::Migration),
             Box::new(m011_claim_codes::Migration),
             Box::new(m012_dashboard_counts::Migration),
+            Box::new(m013_key_ring::Migration),
         ]
     }
 }

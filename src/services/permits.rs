@@ -199,15 +199,8 @@ pub async fn approve(
         valid_until: until,
         max_occupants: max,
     };
-    let signature = {
-        let mut ring = st
-            .keyring
-            .write()
-            .map_err(|_| AppError::internal("keyring lock poisoned"))?;
-        // Another instance or the CLI may have rotated the key; sign with the newest one.
-        ring.reload().map_err(AppError::internal)?;
-        ring.sign(&fields)
-    };
+    let signature =
+        super::signatures::sign_newest(&st.keyring, &fields.canonical_message()).await?;
     let now = st.config.clock.now();
     let pm = permit_e::ActiveModel {
         number: Set(number.clone()),

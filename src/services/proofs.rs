@@ -154,11 +154,7 @@ pub async fn issue(
         to,
         days,
     };
-    let sig = st
-        .keyring
-        .read()
-        .map_err(|_| AppError::internal("keyring lock poisoned"))?
-        .sign_message(&facts.canonical_message());
+    let sig = super::signatures::sign_newest(&st.keyring, &facts.canonical_message()).await?;
     let row = residence_proof::ActiveModel {
         number: Set(facts.number.clone()),
         stay_id: Set(s.id),
@@ -330,7 +326,8 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<ProofVerif
         return Ok(v);
     };
     let genuine =
-        super::signatures::verify_signed(&st.keyring, &facts.canonical_message(), sig.trim())?;
+        super::signatures::verify_signed(&st.keyring, &facts.canonical_message(), sig.trim())
+            .await?;
     if !genuine || v.revoked {
         return Ok(v);
     }
