@@ -17,8 +17,12 @@ fn on_postgres(app: &TestApp) -> bool {
 
 /// Approves a fresh passed application through `instance`; returns the permit number and its QR token.
 async fn approved_through(app: &TestApp, instance: &TestApp) -> (String, String) {
+    approved_by(app, &instance.api(OFFICIAL_JX).await).await
+}
+
+/// Approves a fresh passed application with the official's client of an already running instance.
+async fn approved_by(app: &TestApp, official: &Api) -> (String, String) {
     let id = passed_application(app).await;
-    let official = instance.api(OFFICIAL_JX).await;
     let (s, v) = official
         .post(&format!("/applications/{id}/approve"), json!({}))
         .await;
@@ -88,8 +92,10 @@ async fn a_key_rotated_on_one_instance_signs_on_the_other_within_seconds() {
         return; // Two SQLite instances do not share a database; rotation there is in signing_cli.
     }
     let b = a.other_instance().await;
-    let (old_number, old_sig) = approved_through(&a, &b).await;
-    let b_anon = b.browser().await; // loaded its ring before the rotation
+    // B's instance is running (its ring loaded) before the rotation.
+    let b_official = b.api(OFFICIAL_JX).await;
+    let (old_number, old_sig) = approved_by(&a, &b_official).await;
+    let b_anon = b.browser().await;
     let admin = a.signed_in(ADMIN).await;
     let r = admin
         .post_form("/admin/keys/rotate", &[("confirm", "yes")])
@@ -122,7 +128,7 @@ async fn a_key_rotated_on_one_instance_signs_on_the_other_within_seconds() {
         );
         rocket::tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (number, sig) = approved_through(&a, &b).await;
+    let (number, sig) = approved_by(&a, &b_official).await;
     assert!(
         sig.starts_with(&format!("{new_id}.")),
         "B signs with {new_id}: {sig}"
