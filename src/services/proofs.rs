@@ -118,6 +118,7 @@ pub async fn issue(
     stay_id: i32,
 ) -> Result<IssuedProof, AppError> {
     let now = st.config.clock.now();
+    super::signatures::refresh_before_signing(&st.keyring).await?;
     let tx = crate::db::begin_write(&st.db).await?;
     let unknown = || match who {
         Requester::CheckoutCode(_) => wrong_code(),
@@ -154,7 +155,7 @@ pub async fn issue(
         to,
         days,
     };
-    let sig = super::signatures::sign_newest(&st.keyring, &facts.canonical_message()).await?;
+    let sig = super::signatures::sign_current(&st.keyring, &facts.canonical_message())?;
     let row = residence_proof::ActiveModel {
         number: Set(facts.number.clone()),
         stay_id: Set(s.id),

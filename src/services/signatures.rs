@@ -49,10 +49,16 @@ pub async fn verify_signed(
         .verify_message(message, sig))
 }
 
-/// A token over `message` by the newest key: the ring is refreshed first, because another
-/// instance or the CLI may have rotated the key.
-pub async fn sign_newest(keyring: &SharedKeyring, message: &str) -> Result<String, AppError> {
-    keyring.refresh().await.map_err(AppError::internal)?;
+/// Brings the ring up to date before signing: another instance or the CLI may have rotated the
+/// key. Call it before the write transaction opens: from the database it needs a pooled
+/// connection of its own, and many transactions each waiting for a second connection while
+/// holding one would starve the pool.
+pub async fn refresh_before_signing(keyring: &SharedKeyring) -> Result<(), AppError> {
+    keyring.refresh().await.map_err(AppError::internal)
+}
+
+/// A token over `message` by the current key.
+pub fn sign_current(keyring: &SharedKeyring, message: &str) -> Result<String, AppError> {
     Ok(keyring.read().map_err(poisoned)?.sign_message(message))
 }
 
