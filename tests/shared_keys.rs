@@ -286,3 +286,39 @@ async fn import_keys_moves_file_keys_so_earlier_tokens_and_data_still_open() {
         "330781199003071239"
     );
 }
+
+#[rocket::async_test]
+async fn rotating_from_the_command_line_reaches_running_instances() {
+    let a = TestApp::new().await;
+    if !on_postgres(&a) {
+        return; // On SQLite the command adds a key file (signing_cli).
+    }
+    let running = a.browser().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_anju"))
+        .arg("rotate-signing-key")
+        .env("ANJU_DATA_DIR", &a.config.data_dir)
+        .env("ANJU_DATABASE_URL", &a.config.database_url)
+        .env("ANJU_MASTER_KEY", TEST_MASTER_KEY)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run anju");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = Instant::now();
+    loop {
+        let (_, body) = running.get_text("/api/v1/keys/permit-signing").await;
+        let v: Value = serde_json::from_str(&body).expect("json");
+        if v["keys"].as_array().map(Vec::len) == Some(2) && v["keys"][0]["current"] == true {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "{body}");
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !a.config.keys_dir().join("permit-signing").exists(),
+        "no key files"
+    );
+}
