@@ -131,8 +131,18 @@ async fn main() {
         name: "bench".into(),
         village_id: None,
     };
+    // A permit number as an official would type it off a certificate.
+    let number: String = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT number FROM permits ORDER BY id LIMIT 1 OFFSET 1233",
+        ))
+        .await
+        .expect("a permit")
+        .and_then(|row| row.try_get("", "number").ok())
+        .unwrap_or_default();
     let mut xs = vec![];
-    for (i, q) in ["桃柳", "SC00001234", "住户4242", "5号"]
+    for (i, q) in ["桃柳", number.as_str(), "住户4242", "5号"]
         .iter()
         .cycle()
         .take(40)

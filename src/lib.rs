@@ -24,7 +24,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Config,
     pub login_limiter: services::auth::LoginLimiter,
-    pub public_limiter: ratelimit::SlidingWindow,
+    /// Public endpoints per address (and check-in keys); shared by all instances on PostgreSQL.
+    pub public_limiter: ratelimit::Limiter,
     /// Peers whose forwarded-address headers are believed (`ANJU_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Checklists loaded from `forms/checklists` at start; a bad file stops the start.
@@ -105,6 +106,7 @@ pub async fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Buil
         .map_err(|e| config::ConfigError(format!("{}: {e}", notices_path.display())))?;
     services::events::install_rules(notices);
     let outbox = services::events::dispatch::Outbox::from_config(&config)?;
+    let shared_counts = ratelimit::SharedCounts::for_database(&db);
     let state = AppState {
         outbox,
         dashboard: Default::default(),
@@ -118,10 +120,13 @@ pub async fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Buil
             config.login_account_limit,
             config.login_ip_limit,
             config.login_window_minutes,
+            shared_counts.clone(),
         ),
-        public_limiter: ratelimit::SlidingWindow::new(
+        public_limiter: ratelimit::Limiter::new(
+            "public",
             config.public_rate_per_minute,
             std::time::Duration::from_secs(60),
+            shared_counts,
         ),
         db,
         config,

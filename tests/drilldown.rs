@@ -84,6 +84,11 @@ async fn lists_agree(b: &Browser, s: &Snapshot, q: &str, base: &str, apps: &str)
             s.inspections.due_7d,
         ),
         (format!("/residents?{q}"), s.residents.now),
+        (format!("/residents?{q}status=pending"), s.residents.pending),
+        (
+            format!("{base}/tasks?{q}done_30d=true"),
+            s.inspections.done_30d,
+        ),
     ];
     for (path, want) in pairs {
         assert_eq!(total(b, &path).await, want, "{path}");
@@ -108,7 +113,8 @@ async fn every_number_of_the_town_and_of_a_village_is_the_total_of_the_list_it_o
     assert_eq!(town.permits.active, 1);
     assert_eq!((town.hazards.open, town.hazards.overdue), (2, 1));
     assert_eq!(town.inspections.overdue, 1);
-    assert_eq!(town.residents.now, 1);
+    assert_eq!(town.inspections.done_30d, 2);
+    assert_eq!((town.residents.now, town.residents.pending), (1, 1));
     let admin = app.signed_in(ADMIN).await;
     lists_agree(&admin, &town, "", "/admin", "/admin/applications").await;
     assert_eq!(total(&admin, "/houses?permit=active").await, 1);
@@ -313,6 +319,7 @@ async fn the_wall_s_numbers_link_to_their_lists_with_the_filter_shown() {
         "href=\"/admin/tasks?overdue=true\"",
         "href=\"/admin/applications?status=submitted\"",
         "href=\"/residents?\"",
+        "href=\"/residents?status=pending\"",
     ] {
         assert!(town.contains(href), "{href} on the town's wall");
     }
@@ -338,6 +345,7 @@ async fn the_wall_s_numbers_link_to_their_lists_with_the_filter_shown() {
         "/admin/findings?state=overdue",
         "/admin/tasks?overdue=true",
         "/houses?grade=red",
+        "/residents?status=pending",
     ] {
         assert!(
             home.contains(&format!("href=\"{href}")),

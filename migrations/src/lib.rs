@@ -15,6 +15,7 @@ mod m010_imports;
 mod m011_claim_codes;
 mod m012_dashboard_counts;
 mod m013_key_ring;
+mod m015_rate_hits;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m011_claim_codes::Migration),
             Box::new(m012_dashboard_counts::Migration),
             Box::new(m013_key_ring::Migration),
+            Box::new(m015_rate_hits::Migration),
         ]
     }
 }

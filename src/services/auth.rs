@@ -17,20 +17,26 @@ use crate::domain::identity::Phone;
 use crate::domain::role::Role;
 use crate::entities::{api_token, inspector_grid, user, village};
 use crate::error::AppError;
-use crate::ratelimit::{SlidingWindow, retry_message};
+use crate::ratelimit::{Limiter, SharedCounts, retry_message};
 
 /// Failed sign-ins per account and per address within the configured window.
 pub struct LoginLimiter {
-    pub per_account: SlidingWindow,
-    pub per_ip: SlidingWindow,
+    pub per_account: Limiter,
+    pub per_ip: Limiter,
 }
 
 impl LoginLimiter {
-    pub fn new(account_limit: u32, ip_limit: u32, window_minutes: u32) -> Self {
+    /// `shared`: the other instances' counts on PostgreSQL (a lockout holds on every instance).
+    pub fn new(
+        account_limit: u32,
+        ip_limit: u32,
+        window_minutes: u32,
+        shared: Option<Arc<SharedCounts>>,
+    ) -> Self {
         let window = Duration::from_secs(u64::from(window_minutes) * 60);
         LoginLimiter {
-            per_account: SlidingWindow::new(account_limit, window),
-            per_ip: SlidingWindow::new(ip_limit, window),
+            per_account: Limiter::new("login-account", account_limit, window, shared.clone()),
+            per_ip: Limiter::new("login-ip", ip_limit, window, shared),
         }
     }
 }
@@ -185,8 +191,9 @@ pub async fn authenticate(
     limiter
         .per_account
         .check_and_hit(&account_key)
+        .await
         .map_err(|wait| AppError::TooMany(retry_message(wait)))?;
-    if let Err(wait) = limiter.per_ip.check_and_hit(ip) {
+    if let Err(wait) = limiter.per_ip.check_and_hit(ip).await {
         // Nothing was verified for the account, so its reservation is given back.
         limiter.per_account.release(&account_key);
         return Err(AppError::TooMany(retry_message(wait)));

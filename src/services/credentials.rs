@@ -33,6 +33,7 @@ pub async fn change_password(
     limiter
         .per_account
         .check_and_hit(&key)
+        .await
         .map_err(|wait| AppError::TooMany(retry_message(wait)))?;
     if !auth::verify_password(current.to_string(), u.password_hash.clone()).await? {
         return Err(AppError::field("current_password", "当前密码不正确"));

@@ -21,6 +21,10 @@ pub struct Filter {
     pub property_id: Option<i32>,
     pub doc_type: Option<String>,
     pub active_on: Option<NaiveDate>,
+    /// Check-ins waiting for the landlord's confirmation instead of the people living there
+    /// (the command room's "待确认").
+    #[serde(default)]
+    pub pending: bool,
 }
 
 /// One register line as read from the database; personal fields still encrypted.
@@ -179,6 +183,9 @@ fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
         )
         .and_where(Expr::col((a("s"), a("wiped_at"))).is_null());
     match f.active_on {
+        None if f.pending => {
+            q.and_where(status().eq(StayStatus::Pending.as_str()));
+        }
         None => {
             q.and_where(status().eq(StayStatus::Active.as_str()));
         }

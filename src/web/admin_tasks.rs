@@ -33,6 +33,7 @@ pub struct TasksPage {
     f_status: String,
     f_overdue: bool,
     f_due_soon: bool,
+    f_done_30d: bool,
     query: String,
 }
 
@@ -46,7 +47,7 @@ impl TasksPage {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[get("/admin/tasks?<village_id>&<grid_id>&<status>&<overdue>&<due_soon>&<page>")]
+#[get("/admin/tasks?<village_id>&<grid_id>&<status>&<overdue>&<due_soon>&<done_30d>&<page>")]
 pub async fn tasks(
     who: TownAdmin,
     page_ctx: Page,
@@ -56,6 +57,7 @@ pub async fn tasks(
     status: Option<&str>,
     overdue: Option<bool>,
     due_soon: Option<bool>,
+    done_30d: Option<bool>,
     page: Option<u64>,
 ) -> AppResult<TasksPage> {
     // Filters from links and the filter form: anything unreadable means "any".
@@ -69,6 +71,7 @@ pub async fn tasks(
         due_soon: due_soon.unwrap_or(false),
         since: None,
         active_only: false,
+        done_recently: done_30d.unwrap_or(false),
     };
     let (rows, total) = task_svc::list(
         &st.db,
@@ -92,8 +95,8 @@ pub async fn tasks(
     let f_grid = f.grid_id.map(|v| v.to_string()).unwrap_or_default();
     let f_status = status.map(|s| s.as_str().to_string()).unwrap_or_default();
     let query = format!(
-        "village_id={f_village}&grid_id={f_grid}&status={f_status}&overdue={}&due_soon={}",
-        f.overdue, f.due_soon
+        "village_id={f_village}&grid_id={f_grid}&status={f_status}&overdue={}&due_soon={}&done_30d={}",
+        f.overdue, f.due_soon, f.done_recently
     );
     Ok(TasksPage {
         page: page_ctx,
@@ -110,6 +113,7 @@ pub async fn tasks(
         f_status,
         f_overdue: f.overdue,
         f_due_soon: f.due_soon,
+        f_done_30d: f.done_recently,
         query,
     })
 }

@@ -28,9 +28,9 @@ pub fn occupancy_rule(st: &AppState) -> OccupancyRule {
 }
 
 /// Per-IP and per-key limits on the public endpoints (check-in, check-out).
-pub fn limit(st: &AppState, keys: &[String], lang: Lang) -> Result<(), AppError> {
+pub async fn limit(st: &AppState, keys: &[String], lang: Lang) -> Result<(), AppError> {
     for k in keys {
-        if let Err(wait) = st.public_limiter.check_and_hit(k) {
+        if let Err(wait) = st.public_limiter.check_and_hit(k).await {
             return Err(AppError::TooMany(match lang {
                 Lang::Zh => retry_message(wait),
                 Lang::En => format!(
@@ -169,7 +169,7 @@ pub async fn checkin(
         format!("checkin:ip:{}", ip.0),
         format!("checkin:permit:{number}"),
     ];
-    if let Err(e) = limit(st, &keys, lang) {
+    if let Err(e) = limit(st, &keys, lang).await {
         return Err((e.status(), Err(e)));
     }
     let now = st.config.clock.now();
@@ -306,7 +306,7 @@ pub async fn checkout(
         format!("checkout:ip:{}", ip.0),
         format!("checkout:stay:{id}"),
     ];
-    if let Err(e) = limit(st, &keys, lang) {
+    if let Err(e) = limit(st, &keys, lang).await {
         return (e.status(), Err(e));
     }
     let code = form.checkout_code.clone().unwrap_or_default();

@@ -33,9 +33,10 @@ pub struct TasksPage {
     pager: Pager,
     overdue: bool,
     due_soon: bool,
+    done_30d: bool,
 }
 
-#[get("/official/tasks?<village_id>&<overdue>&<due_soon>&<page>")]
+#[get("/official/tasks?<village_id>&<overdue>&<due_soon>&<done_30d>&<page>")]
 pub async fn task_list(
     who: VillageOfficial,
     page_ctx: Page,
@@ -43,6 +44,7 @@ pub async fn task_list(
     village_id: Option<i32>,
     overdue: Option<bool>,
     due_soon: Option<bool>,
+    done_30d: Option<bool>,
     page: Option<u64>,
 ) -> AppResult<TasksPage> {
     // Another village is refused (403), as on the command room, rather than shown empty.
@@ -51,6 +53,7 @@ pub async fn task_list(
         village_id: scope.village_id,
         overdue: overdue.unwrap_or(false),
         due_soon: due_soon.unwrap_or(false),
+        done_recently: done_30d.unwrap_or(false),
         ..Default::default()
     };
     let (rows, total) = tasks::list(
@@ -68,5 +71,6 @@ pub async fn task_list(
         pager: Pager::new(page.unwrap_or(1), total),
         overdue: f.overdue,
         due_soon: f.due_soon,
+        done_30d: f.done_recently,
     })
 }

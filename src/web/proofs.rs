@@ -33,7 +33,7 @@ pub async fn verify_page(
     number: &str,
     sig: Option<&str>,
 ) -> AppResult<VerifyProofPage> {
-    public_limit(st, &ip)?;
+    public_limit(st, &ip).await?;
     let v = proofs::verify(st, number, sig.unwrap_or("")).await?;
     Ok(VerifyProofPage {
         page: Page::default(),
@@ -49,7 +49,7 @@ pub async fn pdf(
     number: &str,
     key: Option<&str>,
 ) -> AppResult<PdfDownload> {
-    public_limit(st, &ip)?;
+    public_limit(st, &ip).await?;
     let pdf = proofs::pdf(st, number, key.unwrap_or("")).await?;
     Ok(super::landlord_permits::pdf_file(
         &format!("residence-proof-{number}.pdf"),
@@ -120,7 +120,7 @@ pub async fn issue(
     };
     let requester = if tenant {
         let keys = [format!("proof:ip:{}", ip.0), format!("proof:stay:{id}")];
-        if let Err(e) = limit(st, &keys, lang) {
+        if let Err(e) = limit(st, &keys, lang).await {
             return Err(Err((e.status(), Err(e))));
         }
         Requester::CheckoutCode(&code)

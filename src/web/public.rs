@@ -34,7 +34,7 @@ pub async fn verify_page(
     number: &str,
     sig: Option<&str>,
 ) -> AppResult<VerifyPage> {
-    public_limit(st, &ip)?;
+    public_limit(st, &ip).await?;
     let sig = sig.unwrap_or("");
     let v = crate::services::verification::verify(st, number, sig).await?;
     Ok(VerifyPage {

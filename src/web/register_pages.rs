@@ -155,7 +155,7 @@ pub async fn send_code(
             false,
         );
     }
-    let sent = match limit(st, &[format!("sms-code:ip:{}", ip.0)], Lang::Zh) {
+    let sent = match limit(st, &[format!("sms-code:ip:{}", ip.0)], Lang::Zh).await {
         Ok(()) => sms_codes::send(st, &phone).await,
         Err(e) => Err(e),
     };

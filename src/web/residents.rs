@@ -19,6 +19,7 @@ pub fn parse_filter(
     property_id: Option<&str>,
     doc_type: Option<&str>,
     active_on: Option<&str>,
+    status: Option<&str>,
 ) -> Result<Filter, AppError> {
     let id = |v: Option<&str>, what: &str| -> Result<Option<i32>, AppError> {
         match v.map(str::trim).filter(|s| !s.is_empty()) {
@@ -45,13 +46,48 @@ pub fn parse_filter(
                 .map_err(|_| AppError::BadRequest("日期格式应为 YYYY-MM-DD".into()))?,
         ),
     };
+    let pending = match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None | Some("active") => false,
+        Some("pending") => true,
+        Some(_) => return Err(AppError::BadRequest("未知的居住状态".into())),
+    };
+    if pending && active_on.is_some() {
+        return Err(AppError::BadRequest(
+            "待确认的登记没有在住日期，请清空在住日期后再查询".into(),
+        ));
+    }
     Ok(Filter {
         village_id: id(village_id, "village_id")?,
         grid_id: id(grid_id, "grid_id")?,
         property_id: id(property_id, "property_id")?,
         doc_type,
         active_on,
+        pending,
     })
+}
+
+/// The register's filter as its links and form send it; shared by the page and the exports.
+#[derive(Debug, Default, rocket::FromForm)]
+pub struct RegisterQuery<'r> {
+    village_id: Option<&'r str>,
+    grid_id: Option<&'r str>,
+    property_id: Option<&'r str>,
+    doc_type: Option<&'r str>,
+    active_on: Option<&'r str>,
+    status: Option<&'r str>,
+}
+
+impl RegisterQuery<'_> {
+    fn filter(&self) -> Result<Filter, AppError> {
+        parse_filter(
+            self.village_id,
+            self.grid_id,
+            self.property_id,
+            self.doc_type,
+            self.active_on,
+            self.status,
+        )
+    }
 }
 
 fn query_of(f: &Filter) -> String {
@@ -70,6 +106,9 @@ fn query_of(f: &Filter) -> String {
     }
     if let Some(d) = f.active_on {
         q.push(format!("active_on={d}"));
+    }
+    if f.pending {
+        q.push("status=pending".to_string());
     }
     q.join("&")
 }
@@ -103,20 +142,15 @@ impl RegisterPage {
     }
 }
 
-#[get("/residents?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>&<page>")]
-#[allow(clippy::too_many_arguments)]
+#[get("/residents?<page>&<q..>")]
 pub async fn register(
     who: Staff,
     page_ctx: Page,
     st: &State<AppRef>,
-    village_id: Option<&str>,
-    grid_id: Option<&str>,
-    property_id: Option<&str>,
-    doc_type: Option<&str>,
-    active_on: Option<&str>,
+    q: RegisterQuery<'_>,
     page: Option<u64>,
 ) -> AppResult<RegisterPage> {
-    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = q.filter()?;
     let f = residents::scoped(&who.0, f)?;
     let (rows, total) = residents::page(
         &st.db,
@@ -200,16 +234,11 @@ fn disposition(ext: &str, today: chrono::NaiveDate) -> Header<'static> {
     )
 }
 
-#[get("/residents/export.csv?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>")]
-#[allow(clippy::too_many_arguments)]
+#[get("/residents/export.csv?<q..>")]
 pub async fn export_csv(
     who: Staff,
     st: &State<AppRef>,
-    village_id: Option<&str>,
-    grid_id: Option<&str>,
-    property_id: Option<&str>,
-    doc_type: Option<&str>,
-    active_on: Option<&str>,
+    q: RegisterQuery<'_>,
 ) -> AppResult<
     Download<(
         ContentType,
@@ -218,7 +247,7 @@ pub async fn export_csv(
         >,
     )>,
 > {
-    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = q.filter()?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,
@@ -238,18 +267,13 @@ pub async fn export_csv(
     })
 }
 
-#[get("/residents/export.xlsx?<village_id>&<grid_id>&<property_id>&<doc_type>&<active_on>")]
-#[allow(clippy::too_many_arguments)]
+#[get("/residents/export.xlsx?<q..>")]
 pub async fn export_xlsx(
     who: Staff,
     st: &State<AppRef>,
-    village_id: Option<&str>,
-    grid_id: Option<&str>,
-    property_id: Option<&str>,
-    doc_type: Option<&str>,
-    active_on: Option<&str>,
+    q: RegisterQuery<'_>,
 ) -> AppResult<Download<(ContentType, rocket::tokio::fs::File)>> {
-    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = q.filter()?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,

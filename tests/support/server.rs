@@ -58,11 +58,14 @@ impl Server {
             c.env(k, v);
         }
         let child = c.spawn().expect("start anju serve");
-        let server = Server { child, port };
+        let mut server = Server { child, port };
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Ok((200, _)) = server.request("GET", "/healthz", &[], b"") {
                 return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("anju serve exited before answering: {status}");
             }
             assert!(
                 Instant::now() < deadline,

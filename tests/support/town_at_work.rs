@@ -65,6 +65,16 @@ pub async fn a_town_at_work(app: &TestApp) -> (i32, i32, String, i32, i32) {
         .post(&format!("/stays/{}/confirm", v["stay_id"]), json!({}))
         .await;
     assert_eq!(s, Status::Ok, "{v}");
+    // A second tenant's check-in waits for the landlord's confirmation.
+    let (s, v) = landlord
+        .post(
+            &format!("/permits/{permit}/stays"),
+            json!({"sig": sig, "name": "租客二", "doc_type": "resident_id",
+                "doc_number": resident_id(22), "phone": "13700000008", "room_id": rooms[0],
+                "move_in": app.config.clock.today().format("%Y-%m-%d").to_string()}),
+        )
+        .await;
+    assert_eq!(s, Status::Created, "second check-in: {v}");
 
     // Time moves on for one hazard and the waiting application's task.
     let past = chrono::Utc::now() - chrono::Duration::days(1);

@@ -206,7 +206,7 @@ pub async fn by_village<C: ConnectionTrait>(
             Expr::col((property::Entity, property::Column::Id))
                 .equals((inspection::Entity, inspection::Column::PropertyId)),
         )
-        .cond_where(only(ppv.clone()).add(inspection::Column::CreatedAt.gte(w.window_start)))
+        .cond_where(only(ppv.clone()).add(super::filters::inspected_in_window(w)))
         .group_by_col((property::Entity, pv));
     sums(&mut q, vec![Expr::val(1i32).sum()]);
     for (v, c) in run(db, &q, 1).await? {

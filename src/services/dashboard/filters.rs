@@ -8,7 +8,7 @@ use crate::domain::dashboard::Windows;
 use crate::domain::drilldown::{GradeFilter, PermitFilter};
 use crate::domain::inspection::finding_status;
 use crate::domain::permit::PermitStatus;
-use crate::entities::{finding, permit, property};
+use crate::entities::{finding, inspection, permit, property};
 
 /// Houses of this grade (or not graded yet).
 pub fn grade_is(g: GradeFilter) -> Condition {
@@ -61,6 +61,21 @@ pub fn houses_of_village(v: i32) -> SelectStatement {
         .column(property::Column::Id)
         .from(property::Entity)
         .and_where(property::Column::VillageId.eq(v))
+        .to_owned()
+}
+
+/// An inspection done within the command room's window ("30天完成"): counted by the snapshot,
+/// listed by the task lists' `done_30d` filter.
+pub fn inspected_in_window(w: &Windows) -> Condition {
+    Condition::all().add(inspection::Column::CreatedAt.gte(w.window_start))
+}
+
+/// `SELECT task_id FROM inspections WHERE <inspected_in_window>`: the tasks behind that number.
+pub fn tasks_inspected_in_window(w: &Windows) -> SelectStatement {
+    Query::select()
+        .column(inspection::Column::TaskId)
+        .from(inspection::Entity)
+        .cond_where(inspected_in_window(w))
         .to_owned()
 }
 

@@ -229,6 +229,8 @@ pub struct TaskFilter {
     pub due_soon: bool,
     /// Only tasks created at or after this time.
     pub since: Option<DateTime<Utc>>,
+    /// Only tasks inspected within the command room's window (its "30天完成").
+    pub done_recently: bool,
     /// Only unfinished tasks (the inspector's own list).
     pub active_only: bool,
 }
@@ -287,6 +289,13 @@ pub async fn list(
     }
     if let Some(since) = f.since {
         q = q.filter(task::Column::CreatedAt.gte(since));
+    }
+    if f.done_recently {
+        let w = crate::domain::dashboard::Windows::at(now, crate::domain::clock::town_date(now));
+        q = q.filter(
+            task::Column::Id
+                .in_subquery(crate::services::dashboard::filters::tasks_inspected_in_window(&w)),
+        );
     }
     // Counted apart from the ordered page: SeaORM's paginator counts over the ordered query,
     // which makes SQLite sort every match (about 0.8 s for 100 000 overdue tasks).

@@ -1,12 +1,13 @@
 //! `seed-scale`'s houses: each with a room, an application, its initial inspection (findings on
 //! yellow and red houses, some overdue), a permit when approved, and now and then a patrol.
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use super::{Batch, County, Rng, max_of, v};
 use crate::domain::application::ApplicationStatus as A;
 use crate::domain::inspection::{TaskStatus, finding_status};
 use crate::domain::permit::PermitStatus as P;
+use crate::domain::permit_number::format_permit_number;
 use crate::entities::{
     application, finding, inspection, inspection_task as task, permit, property, room,
 };
@@ -143,7 +144,7 @@ pub(super) async fn generate(
                 left_in_village = quota[k];
             }
             left_in_village = left_in_village.saturating_sub(1);
-            let (village_id, vname) = (&villages[k].0, &villages[k].1);
+            let (village_id, vname, vcode) = (&villages[k].0, &villages[k].1, &villages[k].2);
             let gs = &grids_of[k];
             let grid_id = gs[rng.below(gs.len() as u64) as usize];
             hid += 1;
@@ -338,7 +339,9 @@ pub(super) async fn generate(
                     &tx,
                     vec![
                         v(pid),
-                        v(format!("SC{:08}", pid)),
+                        // The town code "SC" keeps synthetic numbers apart from the town's own sequence while
+                        // staying a number the verify and permit pages parse.
+                        v(format_permit_number("SC", vcode, issued.year(), pid as u32)),
                         v(aid),
                         v(hid),
                         v(*village_id),

@@ -20,7 +20,7 @@ mod houses;
 
 /// The county's shape that the houses are spread over.
 struct County<'a> {
-    villages: &'a [(i32, String)],
+    villages: &'a [(i32, String, String)],
     quota: &'a [usize],
     grids_of: &'a [Vec<i32>],
     first_landlord: i32,
@@ -176,11 +176,11 @@ pub async fn seed_scale(
 
     // Villages: the demo three, then more until about 4 000 houses per village on average; sizes
     // fall off like a power law, so a few villages are large and many small.
-    let mut villages: Vec<(i32, String)> = village::Entity::find()
+    let mut villages: Vec<(i32, String, String)> = village::Entity::find()
         .all(db)
         .await?
         .into_iter()
-        .map(|v| (v.id, v.name))
+        .map(|v| (v.id, v.name, v.code))
         .collect();
     let want = (houses / 4000).max(villages.len());
     let tx = db.begin().await?;
@@ -216,7 +216,7 @@ pub async fn seed_scale(
             ],
         )
         .await?;
-        villages.push((vid, name));
+        villages.push((vid, name, format!("S{k:03}")));
     }
     b.flush(&tx).await?;
     let weights: Vec<f64> = (0..villages.len())
@@ -238,7 +238,7 @@ pub async fn seed_scale(
         grid::Column::Name,
         grid::Column::CreatedAt,
     ]);
-    for (k, (id, name)) in villages.iter().enumerate() {
+    for (k, (id, name, _)) in villages.iter().enumerate() {
         grids_of[k] = existing
             .iter()
             .filter(|g| g.village_id == *id)

@@ -236,7 +236,8 @@ pub async fn sms_code(
         st,
         &[format!("sms-code:ip:{}", ip.0)],
         crate::domain::stay::Lang::Zh,
-    )?;
+    )
+    .await?;
     let phone =
         Phone::parse(text(&body.phone)).map_err(|e| AppError::field("phone", &e.to_string()))?;
     sms_codes::send(st, &phone).await?;

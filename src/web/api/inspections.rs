@@ -74,6 +74,7 @@ pub async fn list_tasks(
         overdue: overdue.unwrap_or(false),
         due_soon: false,
         active_only: false,
+        done_recently: false,
     };
     let per_page = per_page.unwrap_or(200).clamp(1, 1000);
     let (rows, _) = tasks::list(

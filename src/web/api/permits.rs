@@ -240,9 +240,10 @@ pub async fn certificate(
 }
 
 /// Counts a public request against the caller's address; 429 with a message past the limit.
-pub fn public_limit(st: &AppRef, ip: &ClientIp) -> Result<(), AppError> {
+pub async fn public_limit(st: &AppRef, ip: &ClientIp) -> Result<(), AppError> {
     st.public_limiter
         .check_and_hit(&format!("public:{}", ip.0))
+        .await
         .map_err(|wait| AppError::TooMany(crate::ratelimit::retry_message(wait)))
 }
 
@@ -257,7 +258,7 @@ pub async fn verify(
     number: &str,
     sig: Option<&str>,
 ) -> AppResult<Json<Verification>> {
-    public_limit(st, &ip)?;
+    public_limit(st, &ip).await?;
     Ok(Json(
         crate::services::verification::verify(st, number, sig.unwrap_or("")).await?,
     ))
@@ -276,8 +277,8 @@ pub struct SigningKeys {
 #[utoipa::path(get, path = "/keys/permit-signing", tag = "public", security(()),
     responses((status = 200, body = SigningKeys), (status = 429, body = Problem)))]
 #[get("/keys/permit-signing")]
-pub fn signing_keys(ip: ClientIp, st: &State<AppRef>) -> AppResult<Json<SigningKeys>> {
-    public_limit(st, &ip)?;
+pub async fn signing_keys(ip: ClientIp, st: &State<AppRef>) -> AppResult<Json<SigningKeys>> {
+    public_limit(st, &ip).await?;
     let keys = st
         .keyring
         .read()

@@ -53,7 +53,8 @@ pub async fn issue(
             st,
             &[format!("proof:ip:{}", ip.0), format!("proof:stay:{id}")],
             Lang::Zh,
-        )?;
+        )
+        .await?;
         Requester::CheckoutCode(&code)
     } else {
         match &who.0 {
@@ -81,6 +82,6 @@ pub async fn verify(
     number: &str,
     sig: Option<&str>,
 ) -> AppResult<Json<ProofVerification>> {
-    public_limit(st, &ip)?;
+    public_limit(st, &ip).await?;
     Ok(Json(proofs::verify(st, number, sig.unwrap_or("")).await?))
 }

@@ -124,7 +124,8 @@ pub async fn check_in(
             format!("checkin:permit:{number}"),
         ],
         lang,
-    )?;
+    )
+    .await?;
     validated(&*body)?;
     let raw = body.raw();
     let cx = CheckInContext {
@@ -198,7 +199,8 @@ pub async fn checkout(
                 format!("checkout:stay:{id}"),
             ],
             Lang::Zh,
-        )?;
+        )
+        .await?;
         stays::check_out_with_code_state(&st.db, &st.pii, id, &code, Lang::Zh).await?
     } else {
         match who.0 {
@@ -247,7 +249,7 @@ pub async fn register(
     per_page: Option<u64>,
     full: Option<bool>,
 ) -> AppResult<Json<ResidentPage>> {
-    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on)?;
+    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on, None)?;
     let f = residents::scoped(&who.0, f)?;
     let whole = full.unwrap_or(false) && residents::may_see_whole(&who.0);
     let page = page.unwrap_or(1).clamp(1, 1_000_000);

@@ -1,10 +1,15 @@
-//! In-memory sliding-window counters for sign-in and public endpoints.
+//! Sliding-window counters for sign-in and public endpoints: in memory per instance
+//! (`SlidingWindow`), and shared by every instance on PostgreSQL (`shared::Limiter`).
+pub mod shared;
+
+pub use shared::{Limiter, SharedCounts};
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Counts events per key within a window. Each instance keeps its own counts; behind a load
-/// balancer the limit applies per instance, which is acceptable for abuse protection.
+/// Counts events per key within a window, in this instance's memory; `Limiter` adds the other
+/// instances' counts on PostgreSQL.
 pub struct SlidingWindow {
     window: Duration,
     limit: u32,
@@ -74,6 +79,11 @@ impl SlidingWindow {
         self.with_queue(key, |q, _| {
             q.pop_back();
         });
+    }
+
+    /// Events of the key still inside the window.
+    pub fn count(&self, key: &str) -> usize {
+        self.with_queue(key, |q, _| q.len())
     }
 
     pub fn clear(&self, key: &str) {

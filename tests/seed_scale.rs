@@ -1,0 +1,121 @@
+//! `anju seed-scale`'s synthetic county: villages of different sizes, red houses, overdue work,
+//! a year of stays, numbers the pages understand, and standing counts that agree with the rows;
+//! on SQLite and PostgreSQL.
+mod common;
+
+use anju::domain::permit_number::parse_permit_number;
+use anju::services::dashboard::{Scope, compute};
+use anju::services::seed_scale::seed_scale;
+use common::*;
+use rocket::http::Status;
+use sea_orm::{ConnectionTrait, Statement};
+
+async fn numbers(app: &TestApp, sql: &str) -> Vec<i64> {
+    let backend = app.db.get_database_backend();
+    app.db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .expect("query")
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0).expect("a number"))
+        .collect()
+}
+
+#[rocket::async_test]
+async fn a_synthetic_county_is_spread_like_a_real_one() {
+    let app = TestApp::new().await;
+    let made = seed_scale(&app.db, 16_000, 12_000, 7)
+        .await
+        .expect("seed-scale");
+    assert_eq!(made.houses, 16_000);
+    assert!(made.villages > 3, "{} villages", made.villages);
+
+    let sizes = numbers(
+        &app,
+        "SELECT COUNT(*) FROM properties GROUP BY village_id ORDER BY 1",
+    )
+    .await;
+    let (small, large) = (sizes[0], sizes[sizes.len() - 1]);
+    assert!(large >= 3 * small, "village sizes {sizes:?}");
+
+    let town = compute(&app.db, Scope { village_id: None }, chrono::Utc::now())
+        .await
+        .expect("snapshot");
+    assert_eq!(town.houses, 16_000);
+    assert!(town.grades.red > 0 && town.grades.yellow > 0 && town.grades.green > 0);
+    assert!(town.hazards.overdue > 0, "some hazards are overdue");
+    assert!(town.inspections.overdue > 0, "some patrols are overdue");
+    assert!(town.permits.active > 0 && town.residents.now > 0);
+
+    // Stays reach back about a year, not all into the same week.
+    let days = numbers(
+        &app,
+        "SELECT COUNT(DISTINCT move_in) FROM stays WHERE move_in IS NOT NULL",
+    )
+    .await;
+    assert!(days[0] > 300, "{} distinct move-in days", days[0]);
+}
+
+#[rocket::async_test]
+async fn its_standing_counts_agree_with_the_rows() {
+    let app = TestApp::new().await;
+    seed_scale(&app.db, 3_000, 4_000, 11)
+        .await
+        .expect("seed-scale");
+    let kept = numbers(
+        &app,
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM dashboard_counts WHERE metric = 'houses'",
+    )
+    .await;
+    let rows = numbers(&app, "SELECT COUNT(*) FROM properties").await;
+    assert_eq!(kept, rows);
+    let kept = numbers(
+        &app,
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM dashboard_counts WHERE metric = 'stay_active'",
+    )
+    .await;
+    let rows = numbers(&app, "SELECT COUNT(*) FROM stays WHERE status = 'active'").await;
+    assert_eq!(kept, rows);
+}
+
+#[rocket::async_test]
+async fn every_synthetic_permit_number_opens_its_pages() {
+    let app = TestApp::new().await;
+    seed_scale(&app.db, 1_500, 1_000, 3)
+        .await
+        .expect("seed-scale");
+    let backend = app.db.get_database_backend();
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT number FROM permits ORDER BY id",
+        ))
+        .await
+        .expect("permits");
+    let all: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get("", "number").expect("number"))
+        .collect();
+    assert!(all.len() > 100, "{} permits", all.len());
+    for n in &all {
+        assert!(
+            parse_permit_number(n).is_some(),
+            "{n} is not a permit number"
+        );
+    }
+    let admin = app.signed_in(ADMIN).await;
+    let (s, page) = admin
+        .get_text(&format!("/admin/permits/{}", all[all.len() / 2]))
+        .await;
+    assert_eq!(s, Status::Ok);
+    assert!(page.contains(&all[all.len() / 2]));
+}
+
+#[rocket::async_test]
+async fn a_county_is_only_seeded_into_an_empty_database() {
+    let app = TestApp::new().await;
+    seed_scale(&app.db, 500, 100, 1).await.expect("first");
+    assert!(seed_scale(&app.db, 500, 100, 1).await.is_err());
+    assert_eq!(app.count("properties").await, 500);
+}
