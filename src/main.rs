@@ -61,12 +61,15 @@ enum Command {
         seed: u64,
     },
     /// Create a new permit-signing key and make it current; old keys keep verifying.
+    ///
     /// With PostgreSQL and ANJU_MASTER_KEY the key goes into the database's key ring and every
     /// running instance signs with it within seconds.
     RotateSigningKey,
-    /// Move this data directory's key files (keys/pii.key, keys/permit-signing/) into the
-    /// PostgreSQL key ring, sealed with ANJU_MASTER_KEY, so that permits signed and personal data
-    /// encrypted before keep verifying and decrypting on every instance. Run it once before the
+    /// Move this data directory's key files into the PostgreSQL key ring (needs ANJU_MASTER_KEY).
+    ///
+    /// Seals keys/pii.key and keys/permit-signing/key-N.ed25519 into the database with the master
+    /// key, so that permits signed and personal data encrypted before keep verifying and
+    /// decrypting on every instance. Run it once before the
     /// first start with a master key; running it again changes nothing. The files are left in
     /// place (delete them once every instance runs with the master key).
     ImportKeys,
