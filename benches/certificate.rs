@@ -182,7 +182,7 @@ fn over_http(sample: &CertificateData) -> Result<(f64, f64, f64), Box<dyn std::e
         .await?;
         tx.commit().await?;
 
-        let client = Client::tracked(anju::build(cfg, db)?).await?;
+        let client = Client::tracked(anju::build(cfg, db).await?).await?;
         let login = client.get("/login").dispatch().await.into_string().await;
         let login = login.ok_or("no sign-in page")?;
         let at = login.find("_csrf=").ok_or("no csrf token")? + 6;

@@ -130,7 +130,9 @@ async fn main() {
     }
     report("trend 12 weeks (town)", xs);
 
-    let rocket = anju::build(config.clone(), conn.clone()).expect("build");
+    let rocket = anju::build(config.clone(), conn.clone())
+        .await
+        .expect("build");
     let client = rocket::local::asynchronous::Client::tracked(rocket)
         .await
         .expect("client");

@@ -55,7 +55,7 @@ async fn run() {
         .await
         .unwrap();
     anju::services::seed::seed_demo(&db).await.unwrap();
-    let client = Client::tracked(anju::build(cfg, db.clone()).unwrap())
+    let client = Client::tracked(anju::build(cfg, db.clone()).await.unwrap())
         .await
         .unwrap();
     let st = client.rocket().state::<anju::AppRef>().unwrap().clone();

@@ -267,7 +267,7 @@ async fn seed_residents(
 async fn child_export(format: &str, dir: &str, url: &str) {
     let cfg = config(std::path::Path::new(dir), url);
     let db = anju::db::connect(&cfg).await.unwrap();
-    let client = Client::tracked(anju::build(cfg, db).unwrap())
+    let client = Client::tracked(anju::build(cfg, db).await.unwrap())
         .await
         .unwrap();
     let login = client

@@ -91,6 +91,13 @@ pub struct Config {
     /// S3-compatible storage set up by the usual `AWS_*` variables (shared by every instance).
     #[serde(default)]
     pub storage_url: String,
+    /// 32 bytes (base64 or hex) sealing the key ring in PostgreSQL, so every instance signs and
+    /// decrypts with the same keys; without it (and on SQLite) keys stay in `data_dir/keys`.
+    #[serde(default)]
+    pub master_key: crate::crypto::master::MasterKeyText,
+    /// A file holding the master key instead (raw 32 bytes, base64 or hex).
+    #[serde(default)]
+    pub master_key_file: String,
 }
 
 fn default_sms_provider() -> String {
@@ -169,6 +176,8 @@ impl Default for Config {
             webhook_retry_seconds: default_webhook_retry_seconds(),
             webhook_allow_private: false,
             storage_url: String::new(),
+            master_key: Default::default(),
+            master_key_file: String::new(),
         }
     }
 }
@@ -284,6 +293,8 @@ impl Config {
         if !self.storage_url.is_empty() {
             crate::storage::parse_s3_url(&self.storage_url)?;
         }
+        crate::crypto::master::MasterKey::configured(&self.master_key.0, &self.master_key_file)
+            .map_err(|e| ConfigError(e.to_string()))?;
         if self.db_pool_size == 0 {
             self.db_pool_size = if self.is_sqlite() { 4 } else { 16 };
         }

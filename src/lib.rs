@@ -31,8 +31,9 @@ pub struct AppState {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Checklists loaded from `forms/checklists` at start; a bad file stops the start.
     pub checklists: domain::checklist::ChecklistRegistry,
-    /// Ed25519 keys that sign permit QR codes; a lock because keys can be rotated while serving.
-    pub keyring: std::sync::RwLock<crypto::signing::PermitKeyring>,
+    /// Ed25519 keys that sign permit QR codes; a lock because keys can be rotated while serving,
+    /// here or (with the key ring in PostgreSQL) on another instance.
+    pub keyring: crypto::shared::SharedKeyring,
     /// Encrypts document numbers and phones; hashes them for look-ups.
     pub pii: crypto::pii::PiiCipher,
     /// The certificate renderer, its font parsed once at start.
@@ -61,6 +62,8 @@ pub enum StartError {
     Certificate(#[from] documents::certificate::DocumentError),
     #[error("{0}")]
     Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Keys(#[from] crypto::shared::Error),
 }
 
 /// The cookie secret: `ROCKET_SECRET_KEY` when given (several instances share it that way),
@@ -73,7 +76,8 @@ fn secret_key(cfg: &Config) -> Result<Option<Vec<u8>>, std::io::Error> {
 }
 
 /// Builds the application. Migrations and seeding are the caller's business (see `main.rs`).
-pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, StartError> {
+/// Async because the keys may come from the database (see `crypto::shared`).
+pub async fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, StartError> {
     let limits = Limits::default()
         .limit("form", 64.kibibytes())
         // The checklist walk is one form that may carry several phone photos.
@@ -89,9 +93,7 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
     }
     let checklists =
         domain::checklist::ChecklistRegistry::load_dir(&config.forms_dir.join("checklists"))?;
-    let keyring =
-        crypto::signing::PermitKeyring::load_or_create(&config.keys_dir().join("permit-signing"))?;
-    let pii = crypto::pii::PiiCipher::load_or_create(&config.keys_dir().join("pii.key"))?;
+    let crypto::shared::Keys { keyring, pii } = crypto::shared::open(&config, &db).await?;
     let certificates = documents::certificate::CertificateRenderer::new()?;
     let trusted_proxies = config.trusted_proxy_nets()?;
     let notices_path = config.forms_dir.join("notifications.toml");
@@ -118,7 +120,7 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
         certificates,
         sig_cache: Default::default(),
         checklists,
-        keyring: std::sync::RwLock::new(keyring),
+        keyring,
         pii,
         login_limiter: services::auth::LoginLimiter::new(
             config.login_account_limit,
@@ -136,5 +138,8 @@ pub fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Build>, St
         config,
     };
     let state: AppRef = std::sync::Arc::new(state);
+    if state.keyring.in_database() {
+        crypto::shared::spawn_refresher(std::sync::Arc::downgrade(&state));
+    }
     Ok(web::mount(rocket::custom(figment).manage(state.clone())).attach(jobs::Scheduler(state)))
 }

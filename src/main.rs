@@ -61,10 +61,21 @@ enum Command {
         seed: u64,
     },
     /// Create a new permit-signing key and make it current; old keys keep verifying.
+    ///
+    /// With PostgreSQL and ANJU_MASTER_KEY the key goes into the database's key ring and every
+    /// running instance signs with it within seconds.
     RotateSigningKey,
     /// Copy the photos of `ANJU_DATA_DIR/uploads` into the store `ANJU_STORAGE_URL` names, before
     /// an installation switches to shared storage; photos already there are skipped.
     CopyUploads,
+    /// Move this data directory's key files into the PostgreSQL key ring (needs ANJU_MASTER_KEY).
+    ///
+    /// Seals keys/pii.key and keys/permit-signing/key-N.ed25519 into the database with the master
+    /// key, so that permits signed and personal data encrypted before keep verifying and
+    /// decrypting on every instance. Run it once before the
+    /// first start with a master key; running it again changes nothing. The files are left in
+    /// place (delete them once every instance runs with the master key).
+    ImportKeys,
 }
 
 #[rocket::main]
@@ -96,7 +107,8 @@ async fn run(cmd: Command) -> Result<(), String> {
     let cfg = Config::from_env().map_err(|e| e.to_string())?;
     private_dir(&cfg.data_dir)
         .map_err(|e| format!("无法创建数据目录 {}: {e}", cfg.data_dir.display()))?;
-    if let Command::RotateSigningKey = cmd {
+    // With the keys in files, rotating needs no database (as before).
+    if matches!(cmd, Command::RotateSigningKey) && rotates_in_files(&cfg)? {
         return rotate_signing_key(&cfg);
     }
     if let Command::CopyUploads = cmd {
@@ -136,8 +148,24 @@ async fn run(cmd: Command) -> Result<(), String> {
             village,
             grid,
         } => create_user(&db, &role, &phone, &name, password_stdin, village, grid).await,
-        Command::RotateSigningKey => rotate_signing_key(&cfg),
         Command::CopyUploads => copy_uploads(&cfg).await,
+        Command::RotateSigningKey => rotate_in_database(&cfg, &db).await,
+        Command::ImportKeys => {
+            let done = anju::crypto::shared::import(&cfg, &db).await?;
+            println!(
+                "已导入签名密钥 {} 把（已在数据库中 {} 把），个人信息密钥：{} (signing keys imported: {}, already present: {}; personal-data key: {})",
+                done.signing_added,
+                done.signing_present,
+                match done.pii {
+                    "present" => "已在数据库中",
+                    _ => "数据目录中没有",
+                },
+                done.signing_added,
+                done.signing_present,
+                done.pii
+            );
+            Ok(())
+        }
         Command::SeedScale {
             houses,
             residents,
@@ -162,7 +190,7 @@ async fn run(cmd: Command) -> Result<(), String> {
             if demo && seed::seed_demo(&db).await.map_err(cli_error)? {
                 println!("演示数据已写入：演示账号密码均为 {}", seed::DEMO_PASSWORD);
             }
-            let rocket = anju::build(cfg, db).map_err(|e| e.to_string())?;
+            let rocket = anju::build(cfg, db).await.map_err(|e| e.to_string())?;
             rocket.launch().await.map(|_| ()).map_err(|e| e.to_string())
         }
     }
@@ -243,6 +271,28 @@ fn rotate_signing_key(cfg: &Config) -> Result<(), String> {
         .map_err(|e| format!("无法读取签名密钥 {}: {e}", dir.display()))?;
     let id = ring
         .rotate()
+        .map_err(|e| format!("无法创建签名密钥: {e}"))?;
+    println!("已启用新签名密钥 {id}（旧密钥继续用于核验）(new signing key {id} is current)");
+    Ok(())
+}
+
+/// Whether the signing keys of this configuration are files (SQLite, or no master key).
+fn rotates_in_files(cfg: &Config) -> Result<bool, String> {
+    let master =
+        anju::crypto::master::MasterKey::configured(&cfg.master_key.0, &cfg.master_key_file)
+            .map_err(|e| e.to_string())?;
+    Ok(cfg.is_sqlite() || master.is_none())
+}
+
+/// Adds a key to the database's key ring; running instances pick it up within seconds.
+async fn rotate_in_database(cfg: &Config, db: &sea_orm::DatabaseConnection) -> Result<(), String> {
+    let keys = anju::crypto::shared::open(cfg, db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let id = keys
+        .keyring
+        .rotate()
+        .await
         .map_err(|e| format!("无法创建签名密钥: {e}"))?;
     println!("已启用新签名密钥 {id}（旧密钥继续用于核验）(new signing key {id} is current)");
     Ok(())

@@ -12,6 +12,8 @@ fn anju(app: &TestApp) -> Command {
     c.env("ANJU_DATA_DIR", &app.config.data_dir)
         .env("ANJU_DATABASE_URL", &app.config.database_url)
         .env("ANJU_FORMS_DIR", &app.config.forms_dir)
+        // The installation's master key (set on PostgreSQL), so the command sees its key ring.
+        .env("ANJU_MASTER_KEY", &app.config.master_key.0)
         .env("RUST_LOG", "error");
     c
 }

@@ -18,7 +18,7 @@ async fn counting_browser(app: &TestApp, phone: &str) -> (Client, Arc<AtomicUsiz
     db.set_metric_callback(move |_info| {
         seen.fetch_add(1, Ordering::SeqCst);
     });
-    let rocket = anju::build(app.config.clone(), db).expect("build");
+    let rocket = anju::build(app.config.clone(), db).await.expect("build");
     let client = Client::tracked(rocket).await.expect("client");
     let b = Browser { client };
     let status = b
@@ -206,11 +206,8 @@ async fn the_database_itself_refuses_a_second_open_application_for_a_house() {
 async fn a_check_in_instance_picks_up_a_key_rotated_elsewhere() {
     let app = TestApp::new().await;
     let anon = app.browser().await; // loaded its keyring before the rotation
-    let dir = app.config.keys_dir().join("permit-signing");
-    anju::crypto::signing::PermitKeyring::load_or_create(&dir)
-        .expect("keyring")
-        .rotate()
-        .expect("rotate");
+    // Another instance (or the CLI) rotates: in the data directory or the database's key ring.
+    app.keys().await.keyring.rotate().await.expect("rotate");
     let (number, sig) = active_permit(&app, 4).await;
     let (s, html) = anon
         .get_text(&format!("/p/{number}/checkin?sig={}", urlencode(&sig)))

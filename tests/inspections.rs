@@ -840,7 +840,7 @@ async fn a_bad_checklist_file_stops_the_build_with_the_file_and_line() {
     std::fs::write(dir.join("rental-safety.v1.toml"), bad).unwrap();
     let forms_dir = forms.path().to_path_buf();
     let app = TestApp::with(|c| c.forms_dir = forms_dir).await;
-    let err = match anju::build(app.config.clone(), app.db.clone()) {
+    let err = match anju::build(app.config.clone(), app.db.clone()).await {
         Ok(_) => panic!("a bad checklist must stop the build"),
         Err(e) => e.to_string(),
     };

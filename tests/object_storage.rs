@@ -127,7 +127,7 @@ async fn an_installation_copies_its_folder_into_the_bucket() {
     let other_dir = tempfile::tempdir().expect("tempdir");
     moved.data_dir = other_dir.path().to_path_buf();
     let b = Browser {
-        client: Client::tracked(anju::build(moved, app.db.clone()).expect("build"))
+        client: Client::tracked(anju::build(moved, app.db.clone()).await.expect("build"))
             .await
             .expect("client"),
     };
@@ -191,9 +191,13 @@ async fn photos_live_in_the_bucket_and_a_dead_store_is_a_503(s3: &mut S3Server) 
     let mut other = app.config.clone();
     other.data_dir = other_dir.path().to_path_buf();
     let second = Browser {
-        client: Client::tracked(anju::build(other.clone(), app.db.clone()).expect("build"))
-            .await
-            .expect("client"),
+        client: Client::tracked(
+            anju::build(other.clone(), app.db.clone())
+                .await
+                .expect("build"),
+        )
+        .await
+        .expect("client"),
     };
     let r = second
         .post_form(

@@ -28,8 +28,9 @@ async fn permit_of(app: &TestApp, number: &str) -> permit::Model {
         .unwrap()
 }
 
-fn pii(app: &TestApp) -> PiiCipher {
-    PiiCipher::load_or_create(&app.config.keys_dir().join("pii.key")).unwrap()
+/// The instance's personal-data cipher, from wherever its keys live (files or the database).
+async fn pii(app: &TestApp) -> PiiCipher {
+    app.keys().await.pii
 }
 
 fn landlord_actor(p: &permit::Model) -> Actor {
@@ -49,7 +50,7 @@ async fn active_stay(app: &TestApp, n: u32) -> (permit::Model, i32, String, Stri
     let doc = resident_id(n);
     let c = stays::check_in(
         &app.db,
-        &pii(app),
+        &pii(app).await,
         &OccupancyRule::default(),
         p.id,
         CheckIn {
@@ -417,7 +418,7 @@ async fn a_permit_flooded_with_registrations_stops_and_alerts_landlord_and_offic
     let (number, _) = active_permit(&app, 2).await;
     let p = permit_of(&app, &number).await;
     let room = permit_rooms(&app, &number).await[0];
-    let cipher = pii(&app);
+    let cipher = pii(&app).await;
     let rule = OccupancyRule::default();
     let one = |n: u32| CheckIn {
         name: "某人".into(),

@@ -29,8 +29,9 @@ async fn permit_of(app: &TestApp, number: &str) -> permit::Model {
         .unwrap()
 }
 
-fn pii(app: &TestApp) -> PiiCipher {
-    PiiCipher::load_or_create(&app.config.keys_dir().join("pii.key")).unwrap()
+/// The instance's personal-data cipher, from wherever its keys live (files or the database).
+async fn pii(app: &TestApp) -> PiiCipher {
+    app.keys().await.pii
 }
 
 fn input(n: u32, room_id: i32) -> CheckIn {
@@ -164,7 +165,7 @@ async fn fifty_concurrent_check_ins_on_a_permit_of_four_admit_exactly_four() {
     let (number, _) = active_permit(&app, 4).await;
     let p = permit_of(&app, &number).await;
     let rooms = permit_rooms(&app, &number).await;
-    let cipher = Arc::new(pii(&app));
+    let cipher = Arc::new(pii(&app).await);
     let mut tasks = Vec::new();
     for n in 0..50u32 {
         let (db, cipher, room) = (app.db.clone(), cipher.clone(), rooms[n as usize % 2]);
@@ -230,7 +231,7 @@ async fn a_person_holds_one_open_stay_across_houses_enforced_by_the_database() {
     let app = TestApp::new().await;
     let (a, _) = active_permit(&app, 2).await;
     let (b_num, b_sig) = active_permit(&app, 2).await;
-    let cipher = pii(&app);
+    let cipher = pii(&app).await;
     let rule = OccupancyRule::default();
     let pa = permit_of(&app, &a).await;
     let first = stays::check_in(
@@ -313,7 +314,7 @@ async fn pending_stays_lapse_after_the_configured_hours_and_free_their_slot() {
     let (number, _) = active_permit(&app, 1).await;
     let p = permit_of(&app, &number).await;
     let room = permit_rooms(&app, &number).await[0];
-    let cipher = pii(&app);
+    let cipher = pii(&app).await;
     let rule = OccupancyRule::default();
     let s = stays::check_in(&app.db, &cipher, &rule, p.id, input(1, room), Lang::Zh)
         .await
@@ -480,7 +481,7 @@ async fn no_check_in_on_a_suspended_revoked_or_expired_permit() {
         // The service refuses too, whatever the caller checked before.
         let res = stays::check_in(
             &app.db,
-            &pii(&app),
+            &pii(&app).await,
             &OccupancyRule::default(),
             p.id,
             input(3, room),

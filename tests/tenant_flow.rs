@@ -121,8 +121,7 @@ async fn the_receipt_link_expires_and_then_shows_no_code() {
         .split('&')
         .next()
         .unwrap();
-    let pii = anju::crypto::pii::PiiCipher::load_or_create(&app.config.keys_dir().join("pii.key"))
-        .unwrap();
+    let pii = app.keys().await.pii;
     let later = chrono::Utc::now()
         + chrono::Duration::hours(anju::services::stays::receipt::RECEIPT_HOURS + 1);
     let opened = anju::services::stays::receipt::open(

@@ -14,6 +14,7 @@ mod m008_temporary_passwords;
 mod m010_imports;
 mod m011_claim_codes;
 mod m012_dashboard_counts;
+mod m013_key_ring;
 mod m015_rate_hits;
 
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m010_imports::Migration),
             Box::new(m011_claim_codes::Migration),
             Box::new(m012_dashboard_counts::Migration),
+            Box::new(m013_key_ring::Migration),
             Box::new(m015_rate_hits::Migration),
         ]
     }

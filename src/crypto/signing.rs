@@ -53,15 +53,17 @@ struct KeyEntry {
     verifying: VerifyingKey,
 }
 
-/// The signing keys in `<data_dir>/keys/permit-signing/`, one `key-<N>.ed25519` file per key.
-/// The highest N signs; older keys only verify.
+/// The signing keys, numbered: the highest number signs; older keys only verify. They come from
+/// `<data_dir>/keys/permit-signing/` (one `key-<N>.ed25519` file per key) or, on PostgreSQL
+/// with a master key, from the database's key ring (see `crypto::shared`).
 pub struct PermitKeyring {
-    dir: PathBuf,
+    /// The key directory; `None` when the keys come from the database.
+    dir: Option<PathBuf>,
     /// Sorted by index, so the last entry is the current key.
     keys: Vec<KeyEntry>,
 }
 
-const SEED_LEN: usize = 32;
+pub const SEED_LEN: usize = 32;
 /// Longer than any token we issue; refuses junk before any decoding work.
 const MAX_TOKEN_LEN: usize = 128;
 
@@ -69,7 +71,7 @@ impl PermitKeyring {
     /// Loads every key in `dir`, creating the directory and a first key when there is none.
     pub fn load_or_create(dir: &Path) -> io::Result<PermitKeyring> {
         let mut ring = PermitKeyring {
-            dir: dir.to_path_buf(),
+            dir: Some(dir.to_path_buf()),
             keys: Vec::new(),
         };
         ring.reload()?;
@@ -79,23 +81,42 @@ impl PermitKeyring {
         Ok(ring)
     }
 
-    /// Re-reads the directory, picking up keys that another process has added.
+    /// A ring of the given seeds (index, seed), e.g. unsealed from the database.
+    pub fn from_seeds(seeds: &[(u32, [u8; SEED_LEN])]) -> PermitKeyring {
+        let mut ring = PermitKeyring {
+            dir: None,
+            keys: Vec::new(),
+        };
+        ring.replace_seeds(seeds);
+        ring
+    }
+
+    /// Replaces the keys by the given seeds (index, seed), which need not be sorted.
+    pub fn replace_seeds(&mut self, seeds: &[(u32, [u8; SEED_LEN])]) {
+        let mut keys: Vec<KeyEntry> = seeds.iter().map(|(i, s)| entry(*i, s)).collect();
+        keys.sort_by_key(|k| k.index);
+        self.keys = keys;
+    }
+
+    /// The index of the current key (0 when there is none).
+    pub fn max_index(&self) -> u32 {
+        self.keys.last().map_or(0, |k| k.index)
+    }
+
+    /// Re-reads the directory, picking up keys that another process has added. A ring from the
+    /// database has no directory; `crypto::shared` refreshes it instead.
     pub fn reload(&mut self) -> io::Result<()> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&self.dir)?;
-        let mut indices = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let name = entry?.file_name();
-            if let Some(n) = name.to_str().and_then(parse_key_file_name) {
-                indices.push(n);
-            }
-        }
-        indices.sort_unstable();
+            .create(dir)?;
+        let indices = key_file_indices(dir)?;
         self.keys = indices
             .into_iter()
-            .map(|n| load_key(&self.dir, n))
+            .map(|n| load_key(dir, n))
             .collect::<io::Result<_>>()?;
         Ok(())
     }
@@ -104,9 +125,12 @@ impl PermitKeyring {
     /// new key id.
     pub fn rotate(&mut self) -> io::Result<String> {
         self.reload()?;
+        let Some(dir) = &self.dir else {
+            return Err(io::Error::other("the key ring lives in the database"));
+        };
         let next = self.keys.last().map_or(Some(1), |k| k.index.checked_add(1));
         let next = next.ok_or_else(|| io::Error::other("no key index left"))?;
-        let entry = load_key(&self.dir, next)?;
+        let entry = load_key(dir, next)?;
         let id = entry.key_id.clone();
         self.keys.push(entry);
         Ok(id)
@@ -204,19 +228,70 @@ pub fn key_id_of(verifying: &VerifyingKey) -> String {
     hex::encode(&digest[..4])
 }
 
-fn load_key(dir: &Path, index: u32) -> io::Result<KeyEntry> {
-    let seed = load_or_create_secret(&dir.join(format!("key-{index}.ed25519")), SEED_LEN)?;
-    let seed: [u8; SEED_LEN] = seed
+/// The seeds of the key files in `dir` (index, seed), for moving them into the database. A
+/// missing directory holds none; nothing is created.
+pub fn file_seeds(dir: &Path) -> io::Result<Vec<(u32, [u8; SEED_LEN])>> {
+    let indices = match key_file_indices(dir) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other?,
+    };
+    indices
+        .into_iter()
+        .map(|n| Ok((n, to_seed(fs::read(dir.join(file_name(n)))?)?)))
+        .collect()
+}
+
+/// A new random seed for a key the database ring will hold.
+pub fn random_seed() -> [u8; SEED_LEN] {
+    let mut seed = [0u8; SEED_LEN];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut seed);
+    seed
+}
+
+/// The key id a seed's key will carry.
+pub fn key_id_of_seed(seed: &[u8; SEED_LEN]) -> String {
+    key_id_of(&SigningKey::from_bytes(seed).verifying_key())
+}
+
+fn key_file_indices(dir: &Path) -> io::Result<Vec<u32>> {
+    let mut indices = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if let Some(n) = name.to_str().and_then(parse_key_file_name) {
+            indices.push(n);
+        }
+    }
+    indices.sort_unstable();
+    Ok(indices)
+}
+
+fn file_name(index: u32) -> String {
+    format!("key-{index}.ed25519")
+}
+
+fn to_seed(bytes: Vec<u8>) -> io::Result<[u8; SEED_LEN]> {
+    bytes
         .try_into()
-        .map_err(|_| io::Error::new(ErrorKind::InvalidData, "signing key seed is not 32 bytes"))?;
-    let signing = SigningKey::from_bytes(&seed);
+        .map_err(|_| io::Error::new(ErrorKind::InvalidData, "signing key seed is not 32 bytes"))
+}
+
+fn load_key(dir: &Path, index: u32) -> io::Result<KeyEntry> {
+    let seed = to_seed(load_or_create_secret(
+        &dir.join(file_name(index)),
+        SEED_LEN,
+    )?)?;
+    Ok(entry(index, &seed))
+}
+
+fn entry(index: u32, seed: &[u8; SEED_LEN]) -> KeyEntry {
+    let signing = SigningKey::from_bytes(seed);
     let verifying = signing.verifying_key();
-    Ok(KeyEntry {
+    KeyEntry {
         index,
         key_id: key_id_of(&verifying),
         signing,
         verifying,
-    })
+    }
 }
 
 #[cfg(test)]

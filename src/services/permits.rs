@@ -145,6 +145,7 @@ pub async fn approve(
     id: i32,
     input: Approval,
 ) -> Result<permit_e::Model, AppError> {
+    super::signatures::refresh_before_signing(&st.keyring).await?;
     let tx = crate::db::begin_write(&st.db).await?;
     let a = passed_application_for_decision(&tx, actor, id).await?;
     let p = property::Entity::find_by_id(a.property_id)
@@ -199,15 +200,7 @@ pub async fn approve(
         valid_until: until,
         max_occupants: max,
     };
-    let signature = {
-        let mut ring = st
-            .keyring
-            .write()
-            .map_err(|_| AppError::internal("keyring lock poisoned"))?;
-        // Another instance or the CLI may have rotated the key; sign with the newest one.
-        ring.reload().map_err(AppError::internal)?;
-        ring.sign(&fields)
-    };
+    let signature = super::signatures::sign_current(&st.keyring, &fields.canonical_message())?;
     let now = st.config.clock.now();
     let pm = permit_e::ActiveModel {
         number: Set(number.clone()),

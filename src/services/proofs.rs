@@ -118,6 +118,7 @@ pub async fn issue(
     stay_id: i32,
 ) -> Result<IssuedProof, AppError> {
     let now = st.config.clock.now();
+    super::signatures::refresh_before_signing(&st.keyring).await?;
     let tx = crate::db::begin_write(&st.db).await?;
     let unknown = || match who {
         Requester::CheckoutCode(_) => wrong_code(),
@@ -154,11 +155,7 @@ pub async fn issue(
         to,
         days,
     };
-    let sig = st
-        .keyring
-        .read()
-        .map_err(|_| AppError::internal("keyring lock poisoned"))?
-        .sign_message(&facts.canonical_message());
+    let sig = super::signatures::sign_current(&st.keyring, &facts.canonical_message())?;
     let row = residence_proof::ActiveModel {
         number: Set(facts.number.clone()),
         stay_id: Set(s.id),
@@ -330,7 +327,8 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<ProofVerif
         return Ok(v);
     };
     let genuine =
-        super::signatures::verify_signed(&st.keyring, &facts.canonical_message(), sig.trim())?;
+        super::signatures::verify_signed(&st.keyring, &facts.canonical_message(), sig.trim())
+            .await?;
     if !genuine || v.revoked {
         return Ok(v);
     }

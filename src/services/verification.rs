@@ -137,7 +137,7 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
         valid_until: p.valid_until,
         max_occupants: u32::try_from(p.max_occupants).unwrap_or(0),
     };
-    let authentic = verify_signature(st, &fields, sig)?;
+    let authentic = verify_signature(st, &fields, sig).await?;
     let s = PermitStatus::parse(&p.status)
         .unwrap_or(PermitStatus::Revoked)
         .effective(p.valid_until, st.config.clock.today());
@@ -176,7 +176,7 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
 
 /// Checks a QR token through the shared check (which follows key rotations made elsewhere),
 /// remembering good ones.
-pub fn verify_signature(
+pub async fn verify_signature(
     st: &AppState,
     fields: &PermitSigningFields,
     sig: &str,
@@ -185,7 +185,7 @@ pub fn verify_signature(
     if st.sig_cache.contains(&cache_key) {
         return Ok(true);
     }
-    let ok = super::signatures::verify_qr(&st.keyring, fields, sig)?;
+    let ok = super::signatures::verify_qr(&st.keyring, fields, sig).await?;
     if ok {
         st.sig_cache.insert(cache_key);
     }

@@ -40,6 +40,11 @@ pub const LANDLORD: &str = "13900000004";
 pub const OFFICIAL_NZ: &str = "13900000005";
 pub const INSPECTOR_NZ: &str = "13900000006";
 
+/// The master key every PostgreSQL test installation runs with, so the whole suite on PostgreSQL
+/// uses the database's key ring (SQLite keeps its key files).
+pub const TEST_MASTER_KEY: &str =
+    "0001020304050607080910111213141516171819202122232425262728293031";
+
 pub struct TestApp {
     pub config: Config,
     pub db: DatabaseConnection,
@@ -86,6 +91,9 @@ impl TestApp {
             scheduler: false,
             ..Config::default()
         };
+        if !config.database_url.starts_with("sqlite:") {
+            config.master_key = anju::crypto::master::MasterKeyText(TEST_MASTER_KEY.into());
+        }
         tweak(&mut config);
         let config = config.validated().expect("valid test config");
         let db = db::connect(&config).await.expect("connect");
@@ -116,7 +124,7 @@ impl TestApp {
     pub async fn state_at(&self, clock: anju::domain::clock::Clock) -> anju::AppRef {
         let mut config = self.config.clone();
         config.clock = clock;
-        let rocket = anju::build(config, self.db.clone()).expect("build");
+        let rocket = anju::build(config, self.db.clone()).await.expect("build");
         let client = Client::tracked(rocket).await.expect("client");
         client
             .rocket()
@@ -125,9 +133,34 @@ impl TestApp {
             .clone()
     }
 
+    /// A second instance of this installation: the same database (through its own connections)
+    /// and settings, but its own empty data directory, as on another machine.
+    pub async fn other_instance(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..self.config.clone()
+        };
+        let db = db::connect(&config).await.expect("connect");
+        TestApp {
+            config,
+            db,
+            _dir: dir,
+        }
+    }
+
+    /// This installation's keys as an instance loads them (key files, or the database's key ring).
+    pub async fn keys(&self) -> anju::crypto::shared::Keys {
+        anju::crypto::shared::open(&self.config, &self.db)
+            .await
+            .expect("keys")
+    }
+
     /// A browser with its own cookie jar, not signed in.
     pub async fn browser(&self) -> Browser {
-        let rocket = anju::build(self.config.clone(), self.db.clone()).expect("build");
+        let rocket = anju::build(self.config.clone(), self.db.clone())
+            .await
+            .expect("build");
         Browser {
             client: Client::tracked(rocket).await.expect("client"),
         }
@@ -569,7 +602,7 @@ pub async fn passed_application_as(
 /// application's own keyring, as issue #4's approval would leave it. The house has
 /// ⌈max_occupants ÷ 2⌉ bedrooms of 14 m² (2 persons each under the default rule).
 pub async fn active_permit(app: &TestApp, max_occupants: i32) -> (String, String) {
-    use anju::crypto::signing::{PermitKeyring, PermitSigningFields};
+    use anju::crypto::signing::PermitSigningFields;
     use anju::entities::{application, grid, permit, user};
     use chrono::Datelike;
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
@@ -617,13 +650,16 @@ pub async fn active_permit(app: &TestApp, max_occupants: i32) -> (String, String
     let seq = permit::Entity::find().count(&app.db).await.expect("count") as u32 + 1;
     let number = anju::domain::permit_number::format_permit_number("HJ", "JX", today.year(), seq);
     let valid_until = today + chrono::Duration::days(365);
-    let ring = PermitKeyring::load_or_create(&app.config.keys_dir().join("permit-signing"))
-        .expect("keyring");
-    let sig = ring.sign(&PermitSigningFields {
-        number: number.clone(),
-        valid_until,
-        max_occupants: max_occupants as u32,
-    });
+    let keys = app.keys().await;
+    let sig = keys
+        .keyring
+        .read()
+        .expect("keyring")
+        .sign(&PermitSigningFields {
+            number: number.clone(),
+            valid_until,
+            max_occupants: max_occupants as u32,
+        });
     permit::ActiveModel {
         number: Set(number.clone()),
         application_id: Set(a.id),

@@ -168,3 +168,22 @@ fn public_keys_serialise_for_the_api() {
         .unwrap();
     assert_eq!(pk.len(), 32);
 }
+
+#[test]
+fn a_ring_from_seeds_signs_with_the_highest_index_and_matches_the_files_it_came_from() {
+    let (dir, mut ring) = ring();
+    ring.rotate().unwrap();
+    let seeds = file_seeds(&dir.path().join("keys/permit-signing")).unwrap();
+    assert_eq!(seeds.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [1, 2]);
+    // Given in any order, the ring sorts by index; the same seeds make the same keys.
+    let reversed: Vec<_> = seeds.iter().rev().copied().collect();
+    let from_db = PermitKeyring::from_seeds(&reversed);
+    assert_eq!(from_db.max_index(), 2);
+    assert_eq!(from_db.public_keys(), ring.public_keys());
+    assert_eq!(
+        from_db.current_key_id(),
+        Some(key_id_of_seed(&seeds[1].1).as_str())
+    );
+    assert!(ring.verify(&fields(), &from_db.sign(&fields())));
+    assert!(file_seeds(&dir.path().join("nowhere")).unwrap().is_empty());
+}

@@ -1,5 +1,4 @@
 //! Stay use cases as the JSON API calls them: the answer shapes, so handlers never read entities.
-use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
@@ -7,7 +6,7 @@ use serde::Serialize;
 
 use super::{CheckedIn, Transition, check_in_with_flood_limit, permit_for_check_in};
 use crate::crypto::pii::PiiCipher;
-use crate::crypto::signing::PermitKeyring;
+use crate::crypto::shared::SharedKeyring;
 use crate::domain::clock::town_date;
 use crate::domain::occupancy::OccupancyRule;
 use crate::domain::stay::{Lang, RawCheckIn};
@@ -39,7 +38,7 @@ impl From<stay::Model> for StayState {
 /// What a check-in needs besides the tenant's input: the keys, the cipher and the limits.
 pub struct CheckInContext<'a> {
     pub db: &'a DatabaseConnection,
-    pub keyring: &'a RwLock<PermitKeyring>,
+    pub keyring: &'a SharedKeyring,
     pub pii: &'a PiiCipher,
     pub rule: &'a OccupancyRule,
     pub flood_per_hour: u64,

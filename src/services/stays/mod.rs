@@ -1,5 +1,4 @@
 //! Check-in (居住登记) under the permit's caps, one open stay per person, encrypted personal data.
-use std::sync::RwLock;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
@@ -17,7 +16,8 @@ mod lifecycle;
 mod places;
 pub mod receipt;
 use crate::crypto::pii::PiiCipher;
-use crate::crypto::signing::{PermitKeyring, PermitSigningFields};
+use crate::crypto::shared::SharedKeyring;
+use crate::crypto::signing::PermitSigningFields;
 use crate::domain::clock::town_date;
 use crate::domain::event::EventKind;
 use crate::domain::occupancy::{OccupancyRule, RoomKind, room_capacity};
@@ -40,7 +40,7 @@ const OPEN: [&str; 2] = [StayStatus::Pending.as_str(), StayStatus::Active.as_str
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn permit_for_check_in<C: ConnectionTrait>(
     db: &C,
-    keyring: &RwLock<PermitKeyring>,
+    keyring: &SharedKeyring,
     number: &str,
     sig: &str,
     lang: Lang,
@@ -65,7 +65,7 @@ pub async fn permit_for_check_in<C: ConnectionTrait>(
         valid_until: p.valid_until,
         max_occupants: u32::try_from(p.max_occupants).unwrap_or(0),
     };
-    let genuine = crate::services::signatures::verify_qr(keyring, &fields, sig)?;
+    let genuine = crate::services::signatures::verify_qr(keyring, &fields, sig).await?;
     if !genuine {
         return Err(AppError::Forbidden(
             lang.t(
