@@ -87,6 +87,56 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> std::io::Result<(u16, Vec<u8>)> {
+        self.exchange(method, path, headers, body)
+            .map(|(status, _, body)| (status, body))
+    }
+
+    /// A browser's sign-in through the form (CSRF cookie and token included): the `Cookie`
+    /// header value that carries the session.
+    pub fn sign_in_cookie(&self, phone: &str, password: &str) -> String {
+        let (_, head, page) = self
+            .exchange("GET", "/login", &[], b"")
+            .expect("GET /login");
+        let page = String::from_utf8_lossy(&page);
+        let start = page.find("_csrf=").expect("a CSRF token") + 6;
+        let token: String = page[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        let jar = |head: &str| -> Vec<String> {
+            head.lines()
+                .filter_map(|l| {
+                    l.strip_prefix("set-cookie: ")
+                        .or_else(|| l.strip_prefix("Set-Cookie: "))
+                })
+                .filter_map(|c| c.split(';').next().map(str::to_string))
+                .collect()
+        };
+        let cookies = jar(&head).join("; ");
+        let form = format!("phone={phone}&password={password}");
+        let (status, head, _) = self
+            .exchange(
+                "POST",
+                &format!("/login?_csrf={token}"),
+                &[
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                    ("Cookie", &cookies),
+                ],
+                form.as_bytes(),
+            )
+            .expect("POST /login");
+        assert_eq!(status, 303, "sign-in as {phone}");
+        jar(&head).join("; ")
+    }
+
+    /// One request; the status, the raw header block and the body.
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<(u16, String, Vec<u8>)> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
         s.set_read_timeout(Some(Duration::from_secs(600)))?;
         let mut head = format!(
@@ -105,12 +155,13 @@ impl Server {
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
             .ok_or_else(|| std::io::Error::other("no header end"))?;
-        let status = std::str::from_utf8(&out[..split])
-            .ok()
-            .and_then(|h| h.split(' ').nth(1))
+        let head = String::from_utf8_lossy(&out[..split]).into_owned();
+        let status = head
+            .split(' ')
+            .nth(1)
             .and_then(|c| c.parse().ok())
             .ok_or_else(|| std::io::Error::other("no status"))?;
-        Ok((status, out[split + 4..].to_vec()))
+        Ok((status, head, out[split + 4..].to_vec()))
     }
 
     pub fn post_json(
