@@ -42,23 +42,6 @@ impl SlidingWindow {
         f(q, now)
     }
 
-    /// `Err(retry_after)` when the key has used up its events in the window.
-    pub fn check(&self, key: &str) -> Result<(), Duration> {
-        let (limit, window) = (self.limit as usize, self.window);
-        self.with_queue(key, |q, now| {
-            if q.len() >= limit {
-                let oldest = q.front().copied().unwrap_or(now);
-                Err(window.saturating_sub(now.duration_since(oldest)))
-            } else {
-                Ok(())
-            }
-        })
-    }
-
-    pub fn hit(&self, key: &str) {
-        self.with_queue(key, |q, now| q.push_back(now));
-    }
-
     /// Counts this event if there is room for it.
     pub fn check_and_hit(&self, key: &str) -> Result<(), Duration> {
         let (limit, window) = (self.limit as usize, self.window);
