@@ -301,7 +301,7 @@ async fn two_instances_behind_a_proxy_act_as_one() {
     })
     .await
     .expect("sign-ins");
-    let (app, later, landlord, official) = number;
+    let (app, later, _landlord, official) = number;
     passed(&u2, app).await;
     passed(&u2, later).await;
     let (a_dir, u4) = (tmp.path().join("a"), url.clone());
@@ -341,7 +341,6 @@ async fn two_instances_behind_a_proxy_act_as_one() {
             r#"{"reason":"已整改"}"#,
         );
         assert_eq!(st, 200, "{r}");
-        let _ = landlord;
 
         // A key rotated on one instance signs on the other within 3 s; the old QR still verifies.
         let out = Command::new(bin)
