@@ -40,6 +40,8 @@ pub struct AppState {
     pub certificates: documents::certificate::CertificateRenderer,
     /// QR signatures already verified, so a busy verification page skips the Ed25519 check.
     pub sig_cache: services::verification::SigCache,
+    /// Permits' live status as last read; dropped on every instance when a change is announced.
+    pub verify_cache: services::verification::StatusCache,
     /// How events leave: the webhook client, the SMS provider, retry settings.
     pub outbox: services::events::dispatch::Outbox,
     /// The command room's shared snapshots: one computation per change for every open screen.
@@ -119,6 +121,7 @@ pub async fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Buil
         trusted_proxies,
         certificates,
         sig_cache: Default::default(),
+        verify_cache: Default::default(),
         checklists,
         keyring,
         pii,
@@ -140,6 +143,9 @@ pub async fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Buil
     let state: AppRef = std::sync::Arc::new(state);
     if state.keyring.in_database() {
         crypto::shared::spawn_refresher(std::sync::Arc::downgrade(&state));
+    }
+    if state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        services::changes::spawn_listener(&state);
     }
     Ok(web::mount(rocket::custom(figment).manage(state.clone())).attach(jobs::Scheduler(state)))
 }

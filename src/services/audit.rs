@@ -2,10 +2,10 @@
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, QueryOrder, QuerySelect, Set,
-    Statement,
 };
 use sha2::{Digest, Sha256};
 
+use super::changes::{self, Change};
 use crate::entities::audit_entry;
 use crate::error::AppError;
 
@@ -20,11 +20,15 @@ pub async fn record<C: ConnectionTrait>(
     entity_id: impl ToString,
     detail: serde_json::Value,
 ) -> Result<(), AppError> {
+    let entity_id = entity_id.to_string();
+    let change = Change::of_audit(entity, &entity_id);
+    changes::announce_local(change);
     if tx.get_database_backend() == DbBackend::Postgres {
-        // Two writers must not both read the same tail and fork the chain.
-        tx.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(727275)",
+        // Two writers must not both read the same tail and fork the chain. The same round trip
+        // tells the other instances (on commit) that something changed.
+        tx.execute_raw(changes::notify_statement(
+            change,
+            "pg_advisory_xact_lock(727275),",
         ))
         .await?;
     }
@@ -37,7 +41,6 @@ pub async fn record<C: ConnectionTrait>(
         .unwrap_or_else(|| "0".repeat(64));
     // PostgreSQL keeps microseconds; hashing more precision than is stored would break verification.
     let at = Utc::now().trunc_subsecs(6);
-    let entity_id = entity_id.to_string();
     let detail = detail.to_string();
     let hash = chain_hash(
         &prev_hash,

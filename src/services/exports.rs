@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use rocket::futures::Stream;
 use sea_orm::DatabaseConnection;
 
-use super::residents::{Filter, RegisterRow, Resident, chunk_after};
+use super::residents::{Filter, RegisterRow, chunk_after};
+use crate::domain::identity::DocType;
 use crate::error::AppError;
 
 /// Rows fetched per database round trip.
@@ -27,44 +28,58 @@ pub const HEADERS: [&str; 13] = [
     "工作单位",
 ];
 
-fn cells(r: &Resident) -> [String; 13] {
+/// The text cells of a register line after its number, in `HEADERS` order: masked numbers only
+/// (an export never decrypts), borrowed from the row so that a million lines allocate nothing
+/// per cell.
+fn text_cells<'r>(r: &'r RegisterRow, dates: &'r mut [String; 2]) -> [&'r str; 12] {
+    use std::fmt::Write;
+    let [move_in, move_out] = dates;
+    move_in.clear();
+    let _ = write!(move_in, "{}", r.move_in.format("%Y-%m-%d"));
+    move_out.clear();
+    if let Some(d) = r.move_out_expected {
+        let _ = write!(move_out, "{}", d.format("%Y-%m-%d"));
+    }
     [
-        r.stay_id.to_string(),
-        r.name.clone(),
-        r.doc_type_label.to_string(),
-        r.doc_number.clone(),
-        r.phone.clone(),
-        r.village.clone(),
-        r.grid.clone(),
-        r.address.clone(),
-        r.room.clone(),
-        r.permit_number.clone(),
-        r.move_in.format("%Y-%m-%d").to_string(),
-        r.move_out_expected
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default(),
-        r.employer.clone(),
+        r.name.as_deref().unwrap_or_default(),
+        DocType::parse(&r.doc_type).map_or("其他", |t| t.label_zh()),
+        r.doc_masked.as_deref().unwrap_or_default(),
+        r.phone_masked.as_deref().unwrap_or_default(),
+        &r.village_name,
+        &r.grid_name,
+        &r.address,
+        &r.room_label,
+        &r.permit_number,
+        move_in,
+        move_out,
+        r.employer.as_deref().unwrap_or_default(),
     ]
 }
 
 /// Quotes a CSV field, and defuses text a spreadsheet would run as a formula.
 fn csv_field(out: &mut String, v: &str) {
-    let v = if v.starts_with(['=', '+', '-', '@']) {
-        format!("'{v}")
-    } else {
-        v.to_string()
-    };
-    if v.contains([',', '"', '\n', '\r']) {
+    let quoted = v.contains([',', '"', '\n', '\r']);
+    if quoted {
         out.push('"');
-        out.push_str(&v.replace('"', "\"\""));
+    }
+    if v.starts_with(['=', '+', '-', '@']) {
+        out.push('\'');
+    }
+    if quoted {
+        for ch in v.chars() {
+            if ch == '"' {
+                out.push('"');
+            }
+            out.push(ch);
+        }
         out.push('"');
     } else {
-        out.push_str(&v);
+        out.push_str(v);
     }
 }
 
-fn csv_line(out: &mut String, fields: &[String]) {
-    for (i, f) in fields.iter().enumerate() {
+fn csv_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
+    for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -73,21 +88,51 @@ fn csv_line(out: &mut String, fields: &[String]) {
     out.push_str("\r\n");
 }
 
+/// Reads the register chunk by chunk on its own task, one chunk ahead of whoever formats them,
+/// so that the database and the formatting work at the same time. Stops at the end, at the
+/// first error (sent on), or when the receiver is gone (the download was abandoned).
+fn prefetch(
+    db: DatabaseConnection,
+    f: Filter,
+) -> rocket::tokio::sync::mpsc::Receiver<Result<Vec<RegisterRow>, AppError>> {
+    let (tx, rx) = rocket::tokio::sync::mpsc::channel(2);
+    rocket::tokio::spawn(async move {
+        let mut after = 0;
+        loop {
+            let chunk = chunk_after(&db, &f, after, CHUNK, false).await;
+            let last = match &chunk {
+                Ok(rows) => rows.last().map(|r| r.stay_id),
+                Err(_) => None,
+            };
+            let failed = chunk.is_err();
+            if (last.is_some() || failed) && tx.send(chunk).await.is_err() {
+                return;
+            }
+            match last {
+                Some(id) => after = id,
+                None => return,
+            }
+        }
+    });
+    rx
+}
+
 /// The register as CSV: a UTF-8 BOM (so Excel reads the Chinese right), the header, then one
 /// chunk of rows per item. A database error mid-way ends the stream with an `io::Error`, which
 /// aborts the response: the client sees a failed download, never a short file that looks whole.
 pub fn csv_stream(
     db: DatabaseConnection,
-    st: crate::AppRef,
     f: Filter,
 ) -> impl Stream<Item = std::io::Result<std::io::Cursor<Vec<u8>>>> + Send {
     async_stream::stream! {
         let mut head = String::from("\u{FEFF}");
-        csv_line(&mut head, &HEADERS.map(String::from));
+        csv_line(&mut head, HEADERS);
         yield Ok(std::io::Cursor::new(head.into_bytes()));
-        let mut after = 0;
-        loop {
-            let rows = match chunk_after(&db, &f, after, CHUNK).await {
+        let mut chunks = prefetch(db, f);
+        let mut dates = [String::new(), String::new()];
+        let mut id = String::new();
+        while let Some(chunk) = chunks.recv().await {
+            let rows = match chunk {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!("CSV export aborted: {e}");
@@ -95,11 +140,13 @@ pub fn csv_stream(
                     break;
                 }
             };
-            let Some(last) = rows.last() else { break };
-            after = last.stay_id;
             let mut buf = String::with_capacity(rows.len() * 160);
-            for r in rows {
-                csv_line(&mut buf, &cells(&r.resident(&st.pii, false)));
+            for r in &rows {
+                use std::fmt::Write;
+                id.clear();
+                let _ = write!(id, "{}", r.stay_id);
+                let cells = text_cells(r, &mut dates);
+                csv_line(&mut buf, std::iter::once(id.as_str()).chain(cells));
             }
             yield Ok(std::io::Cursor::new(buf.into_bytes()));
         }
@@ -109,13 +156,12 @@ pub fn csv_stream(
 /// The CSV stream as a response body that fails, rather than ends, when the stream fails.
 pub fn csv_body(
     db: DatabaseConnection,
-    st: crate::AppRef,
     f: Filter,
 ) -> rocket::response::stream::ReaderStream<
     rocket::response::stream::One<impl rocket::tokio::io::AsyncRead + Send + Unpin>,
 > {
     rocket::response::stream::ReaderStream::one(tokio_util::io::StreamReader::new(Box::pin(
-        csv_stream(db, st, f),
+        csv_stream(db, f),
     )))
 }
 
@@ -123,14 +169,13 @@ pub fn csv_body(
 /// this task while a blocking thread writes rows as they arrive (constant-memory worksheet).
 pub async fn xlsx_file(
     db: &DatabaseConnection,
-    st: &crate::AppRef,
     f: &Filter,
     dir: &Path,
 ) -> Result<PathBuf, AppError> {
     std::fs::create_dir_all(dir).map_err(AppError::internal)?;
     let path = dir.join(format!("residents-{}.xlsx", uuid::Uuid::new_v4().simple()));
+    let mut chunks = prefetch(db.clone(), f.clone());
     let (tx, mut rx) = rocket::tokio::sync::mpsc::channel::<Vec<RegisterRow>>(2);
-    let state = st.clone();
     let out = path.clone();
     let writer = rocket::tokio::task::spawn_blocking(move || -> Result<(), String> {
         let mut wb = rust_xlsxwriter::Workbook::new();
@@ -145,13 +190,13 @@ pub async fn xlsx_file(
                 .map_err(|e| e.to_string())?;
         }
         let mut row: u32 = 1;
+        let mut dates = [String::new(), String::new()];
         while let Some(chunk) = rx.blocking_recv() {
-            for r in chunk {
-                let r = r.resident(&state.pii, false);
+            for r in &chunk {
                 ws.write_number(row, 0, f64::from(r.stay_id))
                     .map_err(|e| e.to_string())?;
-                for (c, v) in cells(&r).iter().enumerate().skip(1) {
-                    ws.write_string(row, c as u16, v)
+                for (c, v) in text_cells(r, &mut dates).into_iter().enumerate() {
+                    ws.write_string(row, c as u16 + 1, v)
                         .map_err(|e| e.to_string())?;
                 }
                 row += 1;
@@ -159,13 +204,9 @@ pub async fn xlsx_file(
         }
         wb.save(&out).map_err(|e| e.to_string())
     });
-    let mut after = 0;
     let fed: Result<(), AppError> = async {
-        loop {
-            let rows = chunk_after(db, f, after, CHUNK).await?;
-            let Some(last) = rows.last() else { break };
-            after = last.stay_id;
-            if tx.send(rows).await.is_err() {
+        while let Some(chunk) = chunks.recv().await {
+            if tx.send(chunk?).await.is_err() {
                 break;
             }
         }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod audit_view;
 pub mod auth;
 pub mod certificates;
+pub mod changes;
 pub mod claims;
 pub mod credentials;
 pub mod dashboard;

@@ -1,12 +1,14 @@
 //! Public verification of a scanned or typed permit: is the QR signature ours over this
 //! permit's fields, and what is its live status. No personal data leaves this module.
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use chrono::NaiveDate;
 use sea_orm::{DbBackend, FromQueryResult, Statement};
 use serde::Serialize;
 
+use super::changes;
 use crate::AppState;
 use crate::crypto::signing::PermitSigningFields;
 use crate::domain::dates::zh_date;
@@ -72,9 +74,35 @@ impl SigCache {
     }
 }
 
+/// The live facts of permits as last read, by number. A reading stands until a change of its
+/// permit (its status, or a stay counted on it) is announced on any instance — see
+/// `services::changes` — so a busy verification page asks the database once per change.
+#[derive(Default)]
+pub struct StatusCache(RwLock<HashMap<String, (Instant, Arc<Row>)>>);
+
+const STATUS_CACHE_MAX: usize = 50_000;
+
+impl StatusCache {
+    fn get(&self, number: &str) -> Option<Arc<Row>> {
+        let m = self.0.read().ok()?;
+        let (at, row) = m.get(number)?;
+        changes::is_fresh(row.permit_id, *at).then(|| row.clone())
+    }
+
+    fn put(&self, at: Instant, row: Arc<Row>) {
+        if let Ok(mut m) = self.0.write() {
+            if m.len() >= STATUS_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(row.number.clone(), (at, row));
+        }
+    }
+}
+
 /// Everything the page needs, in one round trip.
 #[derive(FromQueryResult)]
-struct Row {
+pub struct Row {
+    permit_id: i32,
     number: String,
     status: String,
     valid_from: NaiveDate,
@@ -86,26 +114,36 @@ struct Row {
     occupants: i64,
 }
 
-const SQL: &str = "SELECT p.number, p.status, p.valid_from, p.valid_until, p.max_occupants, p.grade, \
+const SQL: &str = "SELECT p.id AS permit_id, p.number, p.status, p.valid_from, p.valid_until, p.max_occupants, p.grade, \
      v.name AS village, h.address, \
      (SELECT COUNT(*) FROM stays s WHERE s.permit_id = p.id AND s.status = 'active') AS occupants \
      FROM permits p JOIN villages v ON v.id = p.village_id JOIN properties h ON h.id = p.property_id \
      WHERE p.number = ";
 
-async fn row(st: &AppState, number: &str) -> Result<Option<Row>, AppError> {
+async fn row(st: &AppState, number: &str) -> Result<Option<Arc<Row>>, AppError> {
+    if let Some(r) = st.verify_cache.get(number) {
+        return Ok(Some(r));
+    }
+    // Taken before the read: a change announced while it runs makes this reading stale.
+    let at = Instant::now();
     let backend = st.db.get_database_backend();
     let placeholder = if backend == DbBackend::Postgres {
         "$1"
     } else {
         "?"
     };
-    Ok(Row::find_by_statement(Statement::from_sql_and_values(
+    let found = Row::find_by_statement(Statement::from_sql_and_values(
         backend,
         format!("{SQL}{placeholder}"),
         [number.into()],
     ))
     .one(&st.db)
-    .await?)
+    .await?;
+    Ok(found.map(|r| {
+        let r = Arc::new(r);
+        st.verify_cache.put(at, r.clone());
+        r
+    }))
 }
 
 /// Verifies a permit. A number that matches no permit reads as not authentic.
@@ -166,11 +204,11 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
         occupants,
         grade,
         grade_label,
-        village: Some(p.village),
+        village: Some(p.village.clone()),
         road: authentic
             .then(|| crate::domain::property::road_of(&p.address))
             .flatten(),
-        number: p.number,
+        number: p.number.clone(),
     })
 }
 

@@ -257,7 +257,7 @@ pub async fn export_csv(
         serde_json::json!({"format": "csv"}),
     )
     .await?;
-    let body = exports::csv_body(st.db.clone(), st.inner().clone(), f);
+    let body = exports::csv_body(st.db.clone(), f);
     Ok(Download {
         inner: (
             ContentType::new("text", "csv").with_params(("charset", "utf-8")),
@@ -283,7 +283,7 @@ pub async fn export_xlsx(
         serde_json::json!({"format": "xlsx"}),
     )
     .await?;
-    let path = exports::xlsx_file(&st.db, st.inner(), &f, &st.config.data_dir.join("tmp")).await?;
+    let path = exports::xlsx_file(&st.db, &f, &st.config.data_dir.join("tmp")).await?;
     let file = rocket::tokio::fs::File::open(&path)
         .await
         .map_err(AppError::internal)?;

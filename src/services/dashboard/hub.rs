@@ -1,15 +1,17 @@
-//! One computation per change for every open screen: a per-instance task looks at the audit log's
-//! newest id about once a second (every change writes an audit row in its transaction, so this
-//! also sees other instances' changes); when it moved, the generation goes up, and the first
-//! screen that asks computes the scope's snapshot while the others wait for and reuse it.
+//! One computation per change for every open screen: a per-instance task learns of changes —
+//! on PostgreSQL from the instance's `LISTEN` on the changes channel (every audited change of
+//! every instance notifies it on commit), on SQLite by looking at the audit log's newest id about
+//! once a second — and then the generation goes up, and the first screen that asks computes the
+//! scope's snapshot while the others wait for and reuse it.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use sea_orm::ConnectionTrait;
+use sea_orm::DbBackend;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, Notify, watch};
 
 use super::{Scope, Snapshot, compute};
 use crate::AppState;
@@ -21,12 +23,16 @@ use crate::error::AppError;
 pub const POLL: Duration = Duration::from_secs(1);
 /// Overdue and "last 24 hours" move with time alone: recompute at least this often.
 pub const REFRESH: Duration = Duration::from_secs(60);
+/// After a notification, further ones this soon after are folded into the same computation.
+const DEBOUNCE: Duration = Duration::from_millis(300);
 
 pub struct Hub {
     generation: watch::Sender<u64>,
     running: AtomicBool,
     cache: Mutex<HashMap<Scope, (u64, Arc<Snapshot>)>>,
     computations: AtomicU64,
+    /// Rung by the PostgreSQL listener for every change any instance commits.
+    pokes: Notify,
 }
 
 impl Default for Hub {
@@ -36,6 +42,7 @@ impl Default for Hub {
             running: AtomicBool::new(false),
             cache: Mutex::new(HashMap::new()),
             computations: AtomicU64::new(0),
+            pokes: Notify::new(),
         }
     }
 }
@@ -56,6 +63,11 @@ impl Hub {
     /// Snapshots computed so far (for the benchmark and the tests: 50 screens, one computation).
     pub fn computations(&self) -> u64 {
         self.computations.load(Ordering::Relaxed)
+    }
+
+    /// Something changed (told by the PostgreSQL listener).
+    pub fn poke(&self) {
+        self.pokes.notify_one();
     }
 
     /// A receiver that changes whenever the figures may have; starts the watcher if needed.
@@ -94,8 +106,16 @@ impl Hub {
 async fn watch_changes(state: Weak<AppState>) {
     let mut seen: Option<i64> = None;
     let mut bumped = Instant::now();
+    let listened = state
+        .upgrade()
+        .is_some_and(|st| st.db.get_database_backend() == DbBackend::Postgres);
     loop {
-        tokio::time::sleep(POLL).await;
+        let changed = if listened {
+            Some(wait_for_poke(&state).await)
+        } else {
+            tokio::time::sleep(POLL).await;
+            None
+        };
         let Some(st) = state.upgrade() else { return };
         let hub = &st.dashboard;
         if hub.generation.receiver_count() == 0 {
@@ -105,17 +125,38 @@ async fn watch_changes(state: Weak<AppState>) {
                 return;
             }
         }
-        let last = match last_change(&st.db).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "command room: cannot read the audit log");
-                continue;
-            }
+        let changed = match changed {
+            Some(c) => c,
+            None => match last_change(&st.db).await {
+                Ok(last) => std::mem::replace(&mut seen, Some(last)) != Some(last),
+                Err(e) => {
+                    tracing::warn!(error = %e, "command room: cannot read the audit log");
+                    continue;
+                }
+            },
         };
-        if seen != Some(last) || bumped.elapsed() >= REFRESH {
-            seen = Some(last);
+        if changed || bumped.elapsed() >= REFRESH {
             bumped = Instant::now();
             hub.generation.send_modify(|g| *g += 1);
         }
     }
+}
+
+/// Waits for the listener's poke (or a second, to notice that the screens have gone) and lets
+/// a burst of changes settle: true when something changed.
+async fn wait_for_poke(state: &Weak<AppState>) -> bool {
+    let Some(st) = state.upgrade() else {
+        return false;
+    };
+    let poked = tokio::time::timeout(POLL, st.dashboard.pokes.notified()).await;
+    drop(st);
+    if poked.is_err() {
+        return false;
+    }
+    tokio::time::sleep(DEBOUNCE).await;
+    if let Some(st) = state.upgrade() {
+        // Pokes that came during the pause belong to this computation.
+        let _ = tokio::time::timeout(Duration::ZERO, st.dashboard.pokes.notified()).await;
+    }
+    true
 }

@@ -96,9 +96,6 @@ pub async fn run_once(st: &crate::AppState) -> Result<Round, AppError> {
 
 /// Starts this instance's dispatcher loop.
 pub fn spawn(state: crate::AppRef) {
-    if state.config.database_url.starts_with("postgres") {
-        super::listen::spawn(state.clone());
-    }
     rocket::tokio::spawn(async move {
         loop {
             match run_once(&state).await {

@@ -3,7 +3,6 @@
 //! fans it out to texts and webhooks after commit.
 pub mod dispatch;
 pub mod fan_out;
-pub mod listen;
 pub mod reports;
 mod send;
 pub mod sms_codes;

@@ -13,6 +13,7 @@ use crate::domain::role::Role;
 use crate::domain::stay::{Lang, StayStatus};
 use crate::entities::{permit, property, room, stay};
 use crate::error::AppError;
+use crate::services::changes::{self, Change};
 use crate::services::{Actor, audit};
 
 /// Who may end or confirm a stay: the landlord of its permit.
@@ -76,6 +77,10 @@ async fn apply<C: ConnectionTrait>(
         am.ended_by = Set(by);
     }
     let s = am.update(tx).await?;
+    if from == StayStatus::Active || to == StayStatus::Active {
+        // The permit's occupants changed: its verification page must count again.
+        changes::announce(tx, Change::Permit(s.permit_id)).await?;
+    }
     let action = match t {
         Transition::Confirm => "stay.confirm",
         Transition::Reject => "stay.reject",

@@ -9,6 +9,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use super::audit;
+use super::changes::{self, Change};
 
 pub mod api;
 mod by_landlord;
@@ -375,6 +376,9 @@ pub(crate) async fn register(
         }
         Err(e) => return Err(e.into()),
     };
+    if status == StayStatus::Active {
+        changes::announce(&tx, Change::Permit(p.id)).await?;
+    }
     audit::record(
         &tx,
         landlord,
