@@ -221,3 +221,32 @@ pub async fn xlsx_file(
     }
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(fields: &[&str]) -> String {
+        let mut out = String::new();
+        csv_line(&mut out, fields.iter().copied());
+        out
+    }
+
+    #[test]
+    fn plain_fields_are_written_as_they_are() {
+        assert_eq!(line(&["1", "张三", "锦绣村"]), "1,张三,锦绣村\r\n");
+    }
+
+    #[test]
+    fn commas_quotes_and_line_breaks_are_quoted_and_quotes_doubled() {
+        assert_eq!(
+            line(&["a,b", "say \"hi\"", "x\ny"]),
+            "\"a,b\",\"say \"\"hi\"\"\",\"x\ny\"\r\n"
+        );
+    }
+
+    #[test]
+    fn text_a_spreadsheet_would_run_as_a_formula_is_defused_inside_the_quotes() {
+        assert_eq!(line(&["=1+1", "@x", "-3,4"]), "'=1+1,'@x,\"'-3,4\"\r\n");
+    }
+}
