@@ -13,19 +13,7 @@ use crate::domain::stay::StayStatus;
 use crate::entities::{property, stay};
 use crate::error::AppError;
 
-/// Filters of the register; `active_on` None means "now".
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Filter {
-    pub village_id: Option<i32>,
-    pub grid_id: Option<i32>,
-    pub property_id: Option<i32>,
-    pub doc_type: Option<String>,
-    pub active_on: Option<NaiveDate>,
-    /// Check-ins waiting for the landlord's confirmation instead of the people living there
-    /// (the command room's "待确认").
-    #[serde(default)]
-    pub pending: bool,
-}
+pub use super::register_filter::{Filter, RawFilter};
 
 /// One register line as read from the database; personal fields still encrypted.
 #[derive(Debug, Clone, FromQueryResult)]

@@ -9,62 +9,8 @@ use super::pages::{Page, Pager};
 use crate::AppRef;
 use crate::domain::identity::DocType;
 use crate::error::{AppError, AppResult};
-use crate::services::residents::{self, Filter, Resident};
+use crate::services::residents::{self, Filter, RawFilter, Resident};
 use crate::services::{exports, town};
-
-/// Parses the register's query parameters; a malformed one is a 400, never a silent "all".
-pub fn parse_filter(
-    village_id: Option<&str>,
-    grid_id: Option<&str>,
-    property_id: Option<&str>,
-    doc_type: Option<&str>,
-    active_on: Option<&str>,
-    status: Option<&str>,
-) -> Result<Filter, AppError> {
-    let id = |v: Option<&str>, what: &str| -> Result<Option<i32>, AppError> {
-        match v.map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => s
-                .parse()
-                .map(Some)
-                .map_err(|_| AppError::BadRequest(format!("{what} 应为数字"))),
-        }
-    };
-    let doc_type = match doc_type.map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            DocType::parse(s)
-                .ok_or_else(|| AppError::BadRequest("未知的证件类型".into()))?
-                .as_str()
-                .to_string(),
-        ),
-    };
-    let active_on = match active_on.map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| AppError::BadRequest("日期格式应为 YYYY-MM-DD".into()))?,
-        ),
-    };
-    let pending = match status.map(str::trim).filter(|s| !s.is_empty()) {
-        None | Some("active") => false,
-        Some("pending") => true,
-        Some(_) => return Err(AppError::BadRequest("未知的居住状态".into())),
-    };
-    if pending && active_on.is_some() {
-        return Err(AppError::BadRequest(
-            "待确认的登记没有在住日期，请清空在住日期后再查询".into(),
-        ));
-    }
-    Ok(Filter {
-        village_id: id(village_id, "village_id")?,
-        grid_id: id(grid_id, "grid_id")?,
-        property_id: id(property_id, "property_id")?,
-        doc_type,
-        active_on,
-        pending,
-    })
-}
 
 /// The register's filter as its links and form send it; shared by the page and the exports.
 #[derive(Debug, Default, rocket::FromForm)]
@@ -79,38 +25,15 @@ pub struct RegisterQuery<'r> {
 
 impl RegisterQuery<'_> {
     fn filter(&self) -> Result<Filter, AppError> {
-        parse_filter(
-            self.village_id,
-            self.grid_id,
-            self.property_id,
-            self.doc_type,
-            self.active_on,
-            self.status,
-        )
+        Filter::parse(RawFilter {
+            village_id: self.village_id,
+            grid_id: self.grid_id,
+            property_id: self.property_id,
+            doc_type: self.doc_type,
+            active_on: self.active_on,
+            status: self.status,
+        })
     }
-}
-
-fn query_of(f: &Filter) -> String {
-    let mut q = Vec::new();
-    if let Some(v) = f.village_id {
-        q.push(format!("village_id={v}"));
-    }
-    if let Some(g) = f.grid_id {
-        q.push(format!("grid_id={g}"));
-    }
-    if let Some(p) = f.property_id {
-        q.push(format!("property_id={p}"));
-    }
-    if let Some(t) = &f.doc_type {
-        q.push(format!("doc_type={t}"));
-    }
-    if let Some(d) = f.active_on {
-        q.push(format!("active_on={d}"));
-    }
-    if f.pending {
-        q.push("status=pending".to_string());
-    }
-    q.join("&")
 }
 
 #[derive(Template, WebTemplate)]
@@ -171,7 +94,7 @@ pub async fn register(
             .map(|r| r.resident(&st.pii, false))
             .collect(),
         pager: Pager::new(page.unwrap_or(1), total),
-        query: query_of(&f),
+        query: f.query(),
         grids: visible
             .iter()
             .flat_map(|v| v.grids.iter().map(|g| (g.id, g.name.clone())))

@@ -14,11 +14,11 @@ use crate::AppRef;
 use crate::domain::stay::{Lang, RawCheckIn};
 use crate::error::{AppError, AppResult};
 use crate::services::residents;
+use crate::services::residents::{Filter, RawFilter};
 use crate::services::stays::api::{self as stays, CheckInContext, StayState};
 use crate::services::stays::{CheckedIn, Transition};
 use crate::web::checkin::{limit, occupancy_rule};
 use crate::web::guards::{ApiReader, ClientIp, Landlord, MaybeUser};
-use crate::web::residents::parse_filter;
 
 #[derive(Deserialize, Serialize, ToSchema, Validate)]
 pub struct CheckInBody {
@@ -249,7 +249,14 @@ pub async fn register(
     per_page: Option<u64>,
     full: Option<bool>,
 ) -> AppResult<Json<ResidentPage>> {
-    let f = parse_filter(village_id, grid_id, property_id, doc_type, active_on, None)?;
+    let f = Filter::parse(RawFilter {
+        village_id,
+        grid_id,
+        property_id,
+        doc_type,
+        active_on,
+        status: None,
+    })?;
     let f = residents::scoped(&who.0, f)?;
     let whole = full.unwrap_or(false) && residents::may_see_whole(&who.0);
     let page = page.unwrap_or(1).clamp(1, 1_000_000);
