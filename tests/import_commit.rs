@@ -108,7 +108,9 @@ async fn an_import_killed_between_batches_resumes_after_the_last_committed_batch
     let houses = app.count("properties").await;
     let now = chrono::Utc::now();
     // One batch of three is committed, then the process dies.
-    let n = anju::services::imports::commit::run_batch(&app.db, id as i32, 3, now)
+    let st = app.state().await;
+    let rule = anju::domain::occupancy::OccupancyRule::default();
+    let n = anju::services::imports::commit::run_batch(&app.db, &st.pii, &rule, id as i32, 3, now)
         .await
         .unwrap();
     assert_eq!(n, Some(3));

@@ -409,3 +409,52 @@ async fn the_admin_merges_a_duplicate_landlord_and_everything_moves() {
         .await;
     assert_eq!(s, Status::UnprocessableEntity);
 }
+
+async fn events_of(app: &TestApp, kind: &str) -> Vec<anju::entities::event::Model> {
+    anju::entities::event::Entity::find()
+        .filter(anju::entities::event::Column::Kind.eq(kind))
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+#[rocket::async_test]
+async fn a_transfer_and_a_merge_each_record_one_outbox_event_for_the_new_holder() {
+    let app = TestApp::new().await;
+    let (number, _) = active_permit(&app, 4).await;
+    let house = permit_of(&app, &number).await.property_id;
+    let official = app.api(OFFICIAL_JX).await;
+    let (s, v) = official
+        .post(
+            &format!("/properties/{house}/transfer"),
+            json!({"to_phone": NEW_OWNER}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{v}");
+    let to = account(&app, NEW_OWNER).await.expect("the new holder");
+    let ev = events_of(&app, "property.transferred").await;
+    assert_eq!(ev.len(), 1, "one event, in the transfer's transaction");
+    assert_eq!(ev[0].landlord_id, Some(to.id));
+    let data: serde_json::Value = serde_json::from_str(&ev[0].payload).unwrap();
+    assert_eq!(data["property_id"], house);
+    assert_eq!(data["permits_moved"], 1);
+    assert!(
+        !ev[0].payload.contains(NEW_OWNER),
+        "ids and counts, no phone"
+    );
+
+    let from = account(&app, LANDLORD).await.unwrap();
+    let admin = app.api(ADMIN).await;
+    let (s, v) = admin
+        .post(
+            &format!("/landlords/{}/merge", from.id),
+            json!({"into_id": to.id}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{v}");
+    let ev = events_of(&app, "landlord.merged").await;
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].landlord_id, Some(to.id));
+    let data: serde_json::Value = serde_json::from_str(&ev[0].payload).unwrap();
+    assert_eq!(data["from_user_id"], from.id);
+}

@@ -40,10 +40,14 @@ pub enum EventKind {
     StayFlood,
     #[serde(rename = "event.reported")]
     EventReported,
+    #[serde(rename = "property.transferred")]
+    PropertyTransferred,
+    #[serde(rename = "landlord.merged")]
+    LandlordMerged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::ApplicationSubmitted,
         EventKind::TaskCreated,
         EventKind::TaskCompleted,
@@ -60,6 +64,8 @@ impl EventKind {
         EventKind::StayCheckedOut,
         EventKind::StayFlood,
         EventKind::EventReported,
+        EventKind::PropertyTransferred,
+        EventKind::LandlordMerged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +86,8 @@ impl EventKind {
             EventKind::StayCheckedOut => "stay.checked_out",
             EventKind::StayFlood => "stay.flood",
             EventKind::EventReported => "event.reported",
+            EventKind::PropertyTransferred => "property.transferred",
+            EventKind::LandlordMerged => "landlord.merged",
         }
     }
 
@@ -106,6 +114,8 @@ impl EventKind {
             EventKind::StayCheckedOut => "租客退租",
             EventKind::StayFlood => "异常集中登记",
             EventKind::EventReported => "网格员上报事件",
+            EventKind::PropertyTransferred => "房屋过户",
+            EventKind::LandlordMerged => "房东账号合并",
         }
     }
 }

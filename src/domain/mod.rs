@@ -12,6 +12,7 @@ pub mod fields;
 pub mod grade;
 pub mod identity;
 pub mod import;
+pub mod import_sheets;
 pub mod inspection;
 pub mod notice;
 pub mod occupancy;

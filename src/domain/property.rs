@@ -82,6 +82,55 @@ pub struct RawRoom {
     pub kind: String,
 }
 
+impl RawRoom {
+    /// Checks one room against the house's number of storeys (when known): the form and the
+    /// import's 房间 sheet both call this, so a room refused by one is refused by the other.
+    /// Errors are keyed by field: `label`, `floor`, `area_m2`, `kind`.
+    pub fn check(&self, floors: Option<i32>) -> Result<RoomDraft, Vec<(&'static str, String)>> {
+        let mut e: Vec<(&'static str, String)> = Vec::new();
+        let label = self.label.trim().to_string();
+        if has_control(&label, false) {
+            e.push(("label", CONTROL_CHARACTER.into()));
+        } else if label.is_empty() {
+            e.push(("label", "请填写房间名称，例如 101".into()));
+        } else if label.chars().count() > 32 {
+            e.push(("label", "房间名称不能超过 32 个字".into()));
+        }
+        let floor = match self.floor.trim().parse::<i32>() {
+            Ok(f) if (-3..=50).contains(&f) && f != 0 => {
+                if floors.is_some_and(|max| f > max) {
+                    e.push(("floor", "楼层不能高于房屋层数".into()));
+                }
+                Some(f)
+            }
+            _ => {
+                e.push(("floor", "楼层须为整数（地下层填 -1）".into()));
+                None
+            }
+        };
+        let area = match AreaM2::parse(&self.area_m2) {
+            Ok(a) => Some(a),
+            Err(m) => {
+                e.push(("area_m2", m.into()));
+                None
+            }
+        };
+        let kind = RoomKind::parse(self.kind.trim());
+        if kind.is_none() {
+            e.push(("kind", "请选择房间用途".into()));
+        }
+        match (floor, area, kind) {
+            (Some(floor), Some(area), Some(kind)) if e.is_empty() => Ok(RoomDraft {
+                label,
+                floor,
+                area,
+                kind,
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RawProperty {
     pub village_id: String,
@@ -185,46 +234,14 @@ impl RawProperty {
                 continue;
             }
             let key = |f: &str| format!("rooms[{i}].{f}");
-            let label = r.label.trim().to_string();
-            if has_control(&label, false) {
-                e.add(key("label"), CONTROL_CHARACTER);
-            } else if label.is_empty() {
-                e.add(key("label"), "请填写房间名称，例如 101");
-            } else if label.chars().count() > 32 {
-                e.add(key("label"), "房间名称不能超过 32 个字");
-            } else if !labels.insert(label.clone()) {
-                e.add(key("label"), "房间名称重复");
-            }
-            let floor = match r.floor.trim().parse::<i32>() {
-                Ok(f) if (-3..=50).contains(&f) && f != 0 => {
-                    if floors.is_some_and(|max| f > max) {
-                        e.add(key("floor"), "楼层不能高于房屋层数");
+            match r.check(floors) {
+                Ok(d) if !labels.insert(d.label.clone()) => e.add(key("label"), "房间名称重复"),
+                Ok(d) => parsed.push(d),
+                Err(errs) => {
+                    for (f, m) in errs {
+                        e.add(key(f), m);
                     }
-                    Some(f)
                 }
-                _ => {
-                    e.add(key("floor"), "楼层须为整数（地下层填 -1）");
-                    None
-                }
-            };
-            let area = match AreaM2::parse(&r.area_m2) {
-                Ok(a) => Some(a),
-                Err(m) => {
-                    e.add(key("area_m2"), m);
-                    None
-                }
-            };
-            let kind = RoomKind::parse(r.kind.trim());
-            if kind.is_none() {
-                e.add(key("kind"), "请选择房间用途");
-            }
-            if let (Some(floor), Some(area), Some(kind)) = (floor, area, kind) {
-                parsed.push(RoomDraft {
-                    label,
-                    floor,
-                    area,
-                    kind,
-                });
             }
         }
         e.into_result()?;

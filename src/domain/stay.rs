@@ -47,6 +47,14 @@ impl Lang {
 pub const MOVE_IN_PAST_DAYS: i64 = 30;
 pub const MOVE_IN_FUTURE_DAYS: i64 = 7;
 
+/// Which move-in dates a registration accepts: a check-in's 30 days back and 7 ahead, or, for a
+/// register kept before Anju ([`MoveInWindow::Register`]), any past date and 7 days ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveInWindow {
+    CheckIn,
+    Register,
+}
+
 /// The check-in form as typed (HTML form or JSON), every field text. Its `Debug` hides the
 /// person's name, document number, phone and employer, so a stray log line carries none of them.
 #[derive(Clone, Default)]
@@ -104,6 +112,22 @@ impl RawCheckIn {
         lang: Lang,
         require_consent: bool,
     ) -> Result<CheckIn, FieldErrors> {
+        self.parse_moved_in(today, lang, require_consent, MoveInWindow::CheckIn)
+    }
+
+    /// [`RawCheckIn::parse`] with the move-in window spelled out: an existing register's rows
+    /// record stays that began long ago, so the import lifts the 30-day limit, and nothing else.
+    pub fn parse_moved_in(
+        &self,
+        today: NaiveDate,
+        lang: Lang,
+        require_consent: bool,
+        window: MoveInWindow,
+    ) -> Result<CheckIn, FieldErrors> {
+        let earliest = match window {
+            MoveInWindow::CheckIn => Some(today - Duration::days(MOVE_IN_PAST_DAYS)),
+            MoveInWindow::Register => None,
+        };
         let mut e = FieldErrors::new();
         let control = lang.t(CONTROL_CHARACTER, "must not contain control characters");
         let name = self.name.trim().to_string();
@@ -161,7 +185,7 @@ impl RawCheckIn {
                 );
                 None
             }
-            Some(d) if d < today - Duration::days(MOVE_IN_PAST_DAYS) => {
+            Some(d) if earliest.is_some_and(|first| d < first) => {
                 e.add(
                     "move_in",
                     lang.t(

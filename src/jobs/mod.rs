@@ -153,7 +153,14 @@ async fn run_one(state: &crate::AppState, name: &str) -> Result<String, AppError
             crate::services::events::timed::run(&state.db, state.config.clock.now()).await
         }
         crate::services::imports::commit::JOB => {
-            crate::services::imports::commit::run(&state.db, state.config.clock.now()).await
+            let rule = crate::services::permits::occupancy_rule(state);
+            crate::services::imports::commit::run(
+                &state.db,
+                &state.pii,
+                &rule,
+                state.config.clock.now(),
+            )
+            .await
         }
         other => Err(AppError::internal(format!("unknown job {other}"))),
     }

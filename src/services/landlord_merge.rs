@@ -8,6 +8,7 @@ use sea_orm::{
 
 use super::{Actor, audit, sessions};
 use crate::domain::account::is_unclaimed;
+use crate::domain::event::EventKind;
 use crate::domain::identity::Phone;
 use crate::domain::role::Role;
 use crate::entities::{application, event, notification, permit, property, upload, user};
@@ -222,6 +223,17 @@ pub async fn merge(
         }),
     )
     .await?;
+    let ev = crate::services::events::NewEvent {
+        kind: EventKind::LandlordMerged,
+        data: serde_json::json!({"from_user_id": from_id, "into_user_id": into_id,
+            "houses": plan.counts.houses, "applications": plan.counts.applications,
+            "permits": plan.counts.permits}),
+        village_id: None,
+        landlord_id: Some(into_id),
+        inspector_id: None,
+        dedupe_key: None,
+    };
+    crate::services::events::record(&tx, chrono::Utc::now(), ev).await?;
     tx.commit().await?;
     Ok(plan)
 }

@@ -13,6 +13,7 @@ use sea_orm::{
 use super::{Actor, audit};
 use crate::domain::account::{PersonName, UNCLAIMED, is_unclaimed};
 use crate::domain::application::ApplicationStatus;
+use crate::domain::event::EventKind;
 use crate::domain::identity::Phone;
 use crate::domain::permit::PermitStatus;
 use crate::domain::role::Role;
@@ -132,7 +133,7 @@ pub async fn transfer(
     let now = Utc::now();
     let tx = crate::db::begin_write(db).await?;
     let house = house_of_village(&tx, actor, property_id).await?;
-    let from = house.landlord_id;
+    let (from, village_id) = (house.landlord_id, house.village_id);
     let (to, account_created) = match recipient_account(&tx, &house, to_phone).await? {
         Some(u) => (u.id, false),
         None => {
@@ -184,6 +185,17 @@ pub async fn transfer(
         }),
     )
     .await?;
+    // The new holder hears of it; ids and counts only, as every event.
+    let ev = crate::services::events::NewEvent {
+        kind: EventKind::PropertyTransferred,
+        data: serde_json::json!({"property_id": property_id, "from_landlord_id": from,
+            "to_landlord_id": to, "applications_moved": applications, "permits_moved": permits}),
+        village_id: Some(village_id),
+        landlord_id: Some(to),
+        inspector_id: None,
+        dedupe_key: None,
+    };
+    crate::services::events::record(&tx, now, ev).await?;
     tx.commit().await?;
     Ok(Transferred {
         property_id,

@@ -120,7 +120,9 @@ pub async fn check(
     r.read_to_end(&mut bytes)
         .await
         .map_err(AppError::internal)?;
-    let checked = dry_run::dry_run(&st.db, st.config.clock.now(), &who.0, &bytes).await?;
+    let rule = crate::services::permits::occupancy_rule(st);
+    let now = st.config.clock.now();
+    let checked = dry_run::dry_run(&st.db, &st.pii, &rule, now, &who.0, &bytes).await?;
     if html.0 {
         return Ok(Either::Right(Redirect::to(format!(
             "/imports/{}",
@@ -144,7 +146,7 @@ pub async fn progress(
             checked::progress(&st.db, &who.0, id).await?,
         )));
     }
-    let (p, errors) = checked::view(&st.db, &who.0, id, ERRORS_ON_PAGE).await?;
+    let (p, errors) = checked::view(&st.db, &st.pii, &who.0, id, ERRORS_ON_PAGE).await?;
     let status = ImportStatus::parse(&p.status);
     let status_label = match status {
         Some(ImportStatus::Checked) => "已检查，尚未导入",
@@ -165,7 +167,7 @@ pub async fn progress(
 /// The refused rows with a message column, to fix and upload again.
 #[get("/imports/<id>/errors.xlsx")]
 pub async fn errors_xlsx(who: Staff, st: &State<AppRef>, id: i32) -> AppResult<XlsxDownload> {
-    let bytes = checked::errors_xlsx(&st.db, &who.0, id).await?;
+    let bytes = checked::errors_xlsx(&st.db, &st.pii, &who.0, id).await?;
     Ok(XlsxDownload {
         inner: (xlsx_type(), bytes),
         disposition: Header::new(

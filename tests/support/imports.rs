@@ -217,3 +217,29 @@ pub async fn result_page(b: &Browser, id: i64) -> String {
         .await
         .unwrap()
 }
+
+/// A workbook with the three sheets of the template, their headers and these rows (as text).
+pub fn register_xlsx(
+    houses: &[Vec<String>],
+    rooms: &[Vec<String>],
+    residents: &[Vec<String>],
+) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for ((name, cols), rows) in [
+        ((HOUSES.0, &HOUSES.1[..]), houses),
+        ((ROOMS.0, &ROOMS.1[..]), rooms),
+        ((RESIDENTS.0, &RESIDENTS.1[..]), residents),
+    ] {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).unwrap();
+        for (c, h) in cols.iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string(r as u32 + 1, c as u16, v).unwrap();
+            }
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}

@@ -1,36 +1,48 @@
-//! The dry run: every row of the 房屋 sheet checked with the forms' parsers, matched against the
+//! The dry run: every row of the 房屋, 房间 and 住户 sheets checked with the forms' parsers, matched against the
 //! register by its natural keys, and classed create / update / unchanged / error. The only write
 //! is the checked import itself, kept so that it can be committed later.
 use std::collections::HashMap;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use super::sheet::{SheetRow, house_rows};
-use super::template::HOUSES;
-use crate::domain::import::{CellError, HouseRow, ImportStatus, RowAction};
+pub use super::houses::PlannedHouse;
+use super::houses::{load, plan};
+use super::index::HouseIndex;
+use super::residents::{PlannedResident, Residents};
+use super::rooms::{self, PlannedRoom};
+use super::sheet::{SheetRow, read};
+use super::template::{HOUSES, RESIDENTS, ROOMS};
+use crate::crypto::pii::PiiCipher;
+use crate::domain::import::{CellError, HouseRow, ImportStatus, RowAction, address_key};
+use crate::domain::import_sheets::{ResidentRow, RoomRow};
+use crate::domain::occupancy::OccupancyRule;
+use crate::domain::property::parse_address;
 use crate::domain::role::Role;
-use crate::entities::{grid, import, import_row, property, user, village};
+use crate::entities::{import, import_row};
 use crate::error::AppError;
 use crate::services::Actor;
 
 /// Errors listed in an answer; the rest are in `errors.xlsx`.
 pub const ERRORS_SHOWN: usize = 200;
 
-/// A house row that passed, with what committing it would do.
+/// One row an import will write, in the order the commit writes them: houses, rooms, residents.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PlannedHouse {
-    pub row: u32,
-    pub action: RowAction,
-    pub property_id: Option<i32>,
-    pub village_id: i32,
-    pub grid_id: i32,
-    pub address: String,
-    pub floors: i32,
-    pub structure: String,
-    pub landlord_name: String,
-    pub landlord_phone: String,
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Planned {
+    House(PlannedHouse),
+    Room(PlannedRoom),
+    Resident(PlannedResident),
+}
+
+impl Planned {
+    /// A stored row; imports checked before rooms and residents were read stored bare houses.
+    pub fn from_json(s: &str) -> Result<Planned, AppError> {
+        serde_json::from_str::<Planned>(s)
+            .or_else(|_| serde_json::from_str::<PlannedHouse>(s).map(Planned::House))
+            .map_err(AppError::internal)
+    }
 }
 
 /// A refused row: its cells as uploaded (so the error sheet can be fixed and sent again) and why.
@@ -67,159 +79,37 @@ pub struct Checked {
     pub errors: Vec<ErrorOut>,
 }
 
-/// What the register already holds for the villages a file names.
-struct Register {
-    villages: HashMap<String, i32>,
-    grids: HashMap<(i32, String), i32>,
-    houses: HashMap<(i32, String), property::Model>,
-    users: HashMap<String, user::Model>,
-}
-
-async fn load(db: &DatabaseConnection, rows: &[&HouseRow]) -> Result<Register, AppError> {
-    let villages: HashMap<String, i32> = village::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|v| (v.name, v.id))
-        .collect();
-    let named: Vec<i32> = rows
-        .iter()
-        .filter_map(|r| villages.get(&r.village).copied())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let grids = grid::Entity::find()
-        .filter(grid::Column::VillageId.is_in(named.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|g| ((g.village_id, g.name), g.id))
-        .collect();
-    let houses = property::Entity::find()
-        .filter(property::Column::VillageId.is_in(named))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| {
-            (
-                (p.village_id, crate::domain::import::address_key(&p.address)),
-                p,
-            )
-        })
-        .collect();
-    let phones: Vec<String> = rows
-        .iter()
-        .map(|r| r.landlord_phone.as_str().to_string())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut users = HashMap::new();
-    for chunk in phones.chunks(500) {
-        for u in user::Entity::find()
-            .filter(user::Column::Phone.is_in(chunk.to_vec()))
-            .all(db)
-            .await?
-        {
-            users.insert(u.phone.clone(), u);
-        }
-    }
-    Ok(Register {
-        villages,
-        grids,
-        houses,
-        users,
-    })
-}
-
-fn cell_error(column: &str, message: impl Into<String>) -> CellError {
-    let column = HOUSES
-        .1
-        .iter()
-        .find(|c| **c == column)
-        .copied()
-        .unwrap_or("");
-    CellError {
-        column,
-        message: message.into(),
+/// Counts one row's outcome.
+fn count(counts: &mut Counts, action: RowAction) {
+    match action {
+        RowAction::Create => counts.create += 1,
+        RowAction::Update => counts.update += 1,
+        RowAction::Unchanged => counts.unchanged += 1,
     }
 }
 
-/// Places a parsed row in the register, or says which cell stops it.
-fn plan(
-    actor: &Actor,
-    reg: &Register,
-    h: &HouseRow,
-    row: u32,
-    seen: &mut HashMap<(i32, String), u32>,
-) -> Result<PlannedHouse, Vec<CellError>> {
-    let village_id = *reg
-        .villages
-        .get(&h.village)
-        .ok_or_else(|| vec![cell_error("村", format!("系统中没有「{}」", h.village))])?;
-    if actor.role == Role::VillageOfficial && actor.village_id != Some(village_id) {
-        return Err(vec![cell_error("村", "村干部只能导入本村的房屋")]);
+/// A refused row of `sheet`, its cells padded to the sheet's columns.
+fn refuse(sheet: &str, width: usize, r: &SheetRow, errs: Vec<CellError>) -> RefusedRow {
+    let mut cells = r.cells.clone();
+    cells.resize(width, String::new());
+    cells.truncate(width);
+    RefusedRow {
+        sheet: sheet.to_string(),
+        row: r.row,
+        cells,
+        errors: errs
+            .into_iter()
+            .map(|e| (e.column.to_string(), e.message))
+            .collect(),
     }
-    let grid_id = *reg
-        .grids
-        .get(&(village_id, h.grid.clone()))
-        .ok_or_else(|| {
-            vec![cell_error(
-                "网格",
-                format!("{}没有「{}」", h.village, h.grid),
-            )]
-        })?;
-    let key = (village_id, h.address_key.clone());
-    if let Some(first) = seen.insert(key.clone(), row) {
-        return Err(vec![cell_error(
-            "地址",
-            format!("与第 {first} 行是同一房屋"),
-        )]);
-    }
-    let owner = reg.users.get(h.landlord_phone.as_str());
-    if owner.is_some_and(|u| Role::parse(&u.role) != Some(Role::Landlord)) {
-        return Err(vec![cell_error(
-            "房东手机",
-            "该手机号属于工作人员账号，不能作为房东",
-        )]);
-    }
-    let existing = reg.houses.get(&key);
-    let action = match existing {
-        None => RowAction::Create,
-        Some(p) if owner.map(|u| u.id) != Some(p.landlord_id) => {
-            return Err(vec![cell_error(
-                "房东手机",
-                "该房屋登记在另一位房东名下；更换房东请在房屋页办理过户",
-            )]);
-        }
-        Some(p)
-            if p.grid_id == grid_id
-                && p.floors == h.floors
-                && p.structure == h.structure.as_str() =>
-        {
-            RowAction::Unchanged
-        }
-        Some(_) => RowAction::Update,
-    };
-    Ok(PlannedHouse {
-        row,
-        action,
-        property_id: existing.map(|p| p.id),
-        village_id,
-        grid_id,
-        address: existing
-            .map(|p| p.address.clone())
-            .unwrap_or_else(|| h.address.clone()),
-        floors: h.floors,
-        structure: h.structure.as_str().to_string(),
-        landlord_name: h.landlord_name.as_str().to_string(),
-        landlord_phone: h.landlord_phone.as_str().to_string(),
-    })
 }
 
 /// Checks an uploaded file and keeps the result as a `checked` import. Writes nothing else.
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id, bytes = bytes.len()))]
 pub async fn dry_run(
     db: &DatabaseConnection,
+    pii: &PiiCipher,
+    rule: &OccupancyRule,
     now: chrono::DateTime<chrono::Utc>,
     actor: &Actor,
     bytes: &[u8],
@@ -228,42 +118,97 @@ pub async fn dry_run(
         return Err(AppError::forbidden());
     }
     let sha = hex::encode(sha2::Sha256::digest(bytes));
-    let rows: Vec<SheetRow> = house_rows(bytes)?;
-    let parsed: Vec<Result<HouseRow, Vec<CellError>>> =
-        rows.iter().map(|r| HouseRow::parse(&r.cells)).collect();
+    let sheets = read(bytes)?;
+    let today = crate::domain::clock::town_date(now);
+    let parsed: Vec<Result<HouseRow, Vec<CellError>>> = sheets
+        .houses
+        .iter()
+        .map(|r| HouseRow::parse(&r.cells))
+        .collect();
     let good: Vec<&HouseRow> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let reg = load(db, &good).await?;
+    let placing = !sheets.rooms.is_empty() || !sheets.residents.is_empty();
+    let mut reg = load(db, actor, &good, placing).await?;
     drop(good);
     let mut seen = HashMap::new();
-    let mut planned = Vec::new();
+    let mut houses = Vec::new();
     let mut refused = Vec::new();
+    let mut refused_keys = Vec::new();
     let mut counts = Counts::default();
-    for (r, p) in rows.iter().zip(parsed) {
+    for (r, p) in sheets.houses.iter().zip(parsed) {
         match p.and_then(|h| plan(actor, &reg, &h, r.row, &mut seen)) {
             Ok(h) => {
-                match h.action {
-                    RowAction::Create => counts.create += 1,
-                    RowAction::Update => counts.update += 1,
-                    RowAction::Unchanged => counts.unchanged += 1,
-                }
-                planned.push(h);
+                count(&mut counts, h.action);
+                houses.push(h);
             }
             Err(errs) => {
                 counts.error += 1;
-                let mut cells = r.cells.clone();
-                cells.resize(HOUSES.1.len(), String::new());
-                refused.push(RefusedRow {
-                    sheet: HOUSES.0.to_string(),
-                    row: r.row,
-                    cells,
-                    errors: errs
-                        .into_iter()
-                        .map(|e| (e.column.to_string(), e.message))
-                        .collect(),
-                });
+                if let Ok(a) = parse_address(r.cells.get(2).map(String::as_str).unwrap_or("")) {
+                    refused_keys.push((address_key(&a), r.row));
+                }
+                refused.push(refuse(HOUSES.0, HOUSES.1.len(), r, errs));
             }
         }
     }
+    let mut planned: Vec<Planned> = Vec::new();
+    if placing {
+        let register = std::mem::take(&mut reg.houses).into_values();
+        let mut ix = HouseIndex::build(register, &houses, refused_keys.into_iter());
+        let rooms: Vec<Result<RoomRow, Vec<CellError>>> = sheets
+            .rooms
+            .iter()
+            .map(|r| RoomRow::parse(&r.cells))
+            .collect();
+        let people: Vec<Result<ResidentRow, Vec<CellError>>> = sheets
+            .residents
+            .iter()
+            .map(|r| ResidentRow::parse(&r.cells, today))
+            .collect();
+        // The register's details of the houses rows name, whichever sheet names them.
+        let ids: std::collections::BTreeSet<i32> = rooms
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|r| r.address.as_str()))
+            .chain(
+                people
+                    .iter()
+                    .filter_map(|r| r.as_ref().ok().map(|r| r.address.as_str())),
+            )
+            .filter_map(|a| ix.find(actor, a).ok()?.property_id)
+            .collect();
+        let ids: Vec<i32> = ids.into_iter().collect();
+        ix.load_details(db, &ids, today).await?;
+        let mut seen_rooms = HashMap::new();
+        for (r, p) in sheets.rooms.iter().zip(rooms) {
+            match p.and_then(|m| rooms::plan(actor, &ix, &m, r.row, &mut seen_rooms)) {
+                Ok(m) => {
+                    count(&mut counts, m.action);
+                    planned.push(Planned::Room(m));
+                }
+                Err(errs) => {
+                    counts.error += 1;
+                    refused.push(refuse(ROOMS.0, ROOMS.1.len(), r, errs));
+                }
+            }
+        }
+        let hashes: Vec<String> = people
+            .iter()
+            .filter_map(|p| Some(pii.doc_lookup_hash(&p.as_ref().ok()?.check_in.doc)))
+            .collect();
+        let mut res = Residents::load(db, &hashes, &ix).await?;
+        drop(hashes);
+        for (r, p) in sheets.residents.iter().zip(people) {
+            match p.and_then(|m| res.plan(actor, &ix, pii, rule, &m, r.row)) {
+                Ok((action, m)) => {
+                    count(&mut counts, action);
+                    planned.extend(m.map(Planned::Resident));
+                }
+                Err(errs) => {
+                    counts.error += 1;
+                    refused.push(refuse(RESIDENTS.0, RESIDENTS.1.len(), r, errs));
+                }
+            }
+        }
+    }
+    drop(sheets);
     let errors = refused
         .iter()
         .flat_map(|r| {
@@ -276,14 +221,25 @@ pub async fn dry_run(
         })
         .take(ERRORS_SHOWN)
         .collect();
-    planned.retain(|p| p.action != RowAction::Unchanged);
+    // Houses first, so that the rooms and residents of new houses find them.
+    let planned: Vec<Planned> = houses
+        .into_iter()
+        .filter(|h| h.action != RowAction::Unchanged)
+        .map(Planned::House)
+        .chain(planned.into_iter().filter(|p| match p {
+            Planned::Room(m) => m.action != RowAction::Unchanged,
+            _ => true,
+        }))
+        .collect();
     let total = planned.len() as i32;
     let tx = crate::db::begin_write(db).await?;
     let saved = import::ActiveModel {
         created_by: Set(actor.id),
         file_sha256: Set(sha),
         status: Set(ImportStatus::Checked.as_str().to_string()),
-        refused: Set(serde_json::to_string(&refused).map_err(AppError::internal)?),
+        refused: Set(pii
+            .encrypt(&serde_json::to_string(&refused).map_err(AppError::internal)?)
+            .map_err(AppError::internal)?),
         count_create: Set(counts.create),
         count_update: Set(counts.update),
         count_unchanged: Set(counts.unchanged),

@@ -1,6 +1,11 @@
 //! Importing the villages' existing Excel registers (API.md "Importing existing registers", DESIGN §10).
 pub mod checked;
 pub mod commit;
+mod commit_rows;
 pub mod dry_run;
+pub mod houses;
+pub mod index;
+pub mod residents;
+pub mod rooms;
 pub mod sheet;
 pub mod template;

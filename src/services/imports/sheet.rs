@@ -1,9 +1,9 @@
-//! Reading an uploaded register: the 房屋 sheet of an XLSX workbook, or a CSV of it in UTF-8
+//! Reading an uploaded register: the 房屋, 房间 and 住户 sheets of an XLSX workbook, or a CSV of 房屋 in UTF-8
 //! (with or without BOM) or GB18030, which Excel on Chinese Windows writes. Each row keeps the
 //! spreadsheet's own row number, so messages point where the official will look.
 use calamine::Reader;
 
-use super::template::HOUSES;
+use super::template::{HOUSES, RESIDENTS, ROOMS};
 use crate::error::AppError;
 
 /// One non-blank row: its 1-based row number in the sheet and its cells as text.
@@ -17,23 +17,58 @@ fn bad(m: impl Into<String>) -> AppError {
     AppError::BadRequest(m.into())
 }
 
-/// The data rows of the 房屋 sheet, after checking its header.
-pub fn house_rows(bytes: &[u8]) -> Result<Vec<SheetRow>, AppError> {
-    let rows = if bytes.starts_with(b"PK") {
-        xlsx_rows(bytes, HOUSES.0)?
-    } else {
-        csv_rows(&decode(bytes))?
-    };
-    let mut it = rows.into_iter();
-    let head = it
-        .next()
-        .ok_or_else(|| bad("文件是空的：第 1 行应为表头"))?;
-    let want = HOUSES.1;
-    let got: Vec<&str> = head.cells.iter().map(|c| c.trim()).collect();
-    if got.len() < want.len() || got[..want.len()] != want {
+/// The data rows of each sheet a file holds; a sheet the file leaves out has none.
+#[derive(Debug, Default)]
+pub struct Sheets {
+    pub houses: Vec<SheetRow>,
+    pub rooms: Vec<SheetRow>,
+    pub residents: Vec<SheetRow>,
+}
+
+/// Reads an XLSX workbook (any of the 房屋, 房间 and 住户 sheets, at least one) or a CSV of the
+/// 房屋 sheet, checking each header.
+pub fn read(bytes: &[u8]) -> Result<Sheets, AppError> {
+    if !bytes.starts_with(b"PK") {
+        return Ok(Sheets {
+            houses: body(csv_rows(&decode(bytes))?, HOUSES.0, &HOUSES.1)?,
+            ..Default::default()
+        });
+    }
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|_| bad("无法读取该 Excel 文件，请上传 .xlsx 或 .csv 文件"))?;
+    let names = wb.sheet_names();
+    if ![HOUSES.0, ROOMS.0, RESIDENTS.0]
+        .iter()
+        .any(|n| names.iter().any(|s| s == n))
+    {
         return Err(bad(format!(
-            "「{}」表第 {} 行应为表头：{}",
-            HOUSES.0,
+            "文件中没有「{}」「{}」「{}」表中的任何一张",
+            HOUSES.0, ROOMS.0, RESIDENTS.0
+        )));
+    }
+    let mut sheet = |name: &str, cols: &[&str]| -> Result<Vec<SheetRow>, AppError> {
+        if !names.iter().any(|s| s == name) {
+            return Ok(Vec::new());
+        }
+        body(xlsx_rows(&mut wb, name)?, name, cols)
+    };
+    Ok(Sheets {
+        houses: sheet(HOUSES.0, &HOUSES.1)?,
+        rooms: sheet(ROOMS.0, &ROOMS.1)?,
+        residents: sheet(RESIDENTS.0, &RESIDENTS.1)?,
+    })
+}
+
+/// The rows under a sheet's header, once the header is the template's.
+fn body(rows: Vec<SheetRow>, name: &str, want: &[&str]) -> Result<Vec<SheetRow>, AppError> {
+    let mut it = rows.into_iter();
+    let Some(head) = it.next() else {
+        return Ok(Vec::new());
+    };
+    let got: Vec<&str> = head.cells.iter().map(|c| c.trim()).collect();
+    if got.len() < want.len() || got[..want.len()] != *want {
+        return Err(bad(format!(
+            "「{name}」表第 {} 行应为表头：{}",
             head.row,
             want.join("、")
         )));
@@ -41,12 +76,13 @@ pub fn house_rows(bytes: &[u8]) -> Result<Vec<SheetRow>, AppError> {
     Ok(it.collect())
 }
 
-fn xlsx_rows(bytes: &[u8], sheet: &str) -> Result<Vec<SheetRow>, AppError> {
-    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|_| bad("无法读取该 Excel 文件，请上传 .xlsx 或 .csv 文件"))?;
+fn xlsx_rows<R: std::io::Read + std::io::Seek>(
+    wb: &mut calamine::Xlsx<R>,
+    sheet: &str,
+) -> Result<Vec<SheetRow>, AppError> {
     let range = wb
         .worksheet_range(sheet)
-        .map_err(|_| bad(format!("文件中没有「{sheet}」表")))?;
+        .map_err(|_| bad(format!("无法读取「{sheet}」表")))?;
     let first = range.start().map(|(r, _)| r).unwrap_or(0);
     let first_col = range.start().map(|(_, c)| c).unwrap_or(0) as usize;
     Ok(range
@@ -69,6 +105,11 @@ fn cell_text(d: &calamine::Data) -> String {
     match d {
         calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
             format!("{}", *f as i64)
+        }
+        // A date Excel recognised (入住日期) is written back the way the template asks for it.
+        calamine::Data::DateTime(dt) if dt.is_datetime() => {
+            let (y, m, day, ..) = dt.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}-{day:02}")
         }
         _ => d.to_string(),
     }

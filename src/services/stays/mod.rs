@@ -3,14 +3,15 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set, SqlErr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use serde::Serialize;
 
 use super::audit;
 use super::changes::{self, Change};
 
+pub mod admission;
 pub mod api;
 mod by_landlord;
 mod lifecycle;
@@ -21,10 +22,10 @@ use crate::crypto::shared::SharedKeyring;
 use crate::crypto::signing::PermitSigningFields;
 use crate::domain::clock::town_date;
 use crate::domain::event::EventKind;
-use crate::domain::occupancy::{OccupancyRule, RoomKind, room_capacity};
+use crate::domain::occupancy::OccupancyRule;
 use crate::domain::permit::PermitStatus;
 use crate::domain::permit_number::parse_permit_number;
-use crate::domain::stay::{CheckIn, Lang, StayStatus, new_checkout_code, normalise_checkout_code};
+use crate::domain::stay::{CheckIn, Lang, StayStatus, normalise_checkout_code};
 use crate::entities::{notification, permit, room, stay};
 use crate::error::AppError;
 pub use by_landlord::register_for_tenant;
@@ -269,14 +270,7 @@ pub(crate) async fn register(
     // faster: the room, and whether this person already has an open stay (the unique index on
     // `open_doc_hash` still decides when two check-ins of one person race).
     let room = room::Entity::find_by_id(input.room_id).one(&tx).await?;
-    let doc_hash = pii.doc_lookup_hash(&input.doc);
-    let taken = count_up_to(
-        &tx,
-        Condition::all().add(stay::Column::OpenDocHash.eq(doc_hash.as_str())),
-        1,
-    )
-    .await?
-        > 0;
+    let taken = admission::has_open_stay(&tx, &pii.doc_lookup_hash(&input.doc)).await?;
     // Concurrent check-ins on one permit queue on its row (PostgreSQL); SQLite's IMMEDIATE
     // transaction already serialises writers, and sea-query emits no lock clause there.
     let p = permit::Entity::find_by_id(permit_id)
@@ -306,77 +300,28 @@ pub(crate) async fn register(
             .into(),
         ));
     }
-    let room = room.filter(|r| r.property_id == p.property_id);
-    let cap = room
-        .as_ref()
-        .and_then(|r| Some(room_capacity(rule, RoomKind::parse(&r.kind)?, r.area_m2)))
-        .unwrap_or(0);
-    if cap == 0 {
-        return Err(AppError::field(
-            "room_id",
-            lang.t(
-                "请选择本房屋可出租的房间",
-                "Choose a room of this house that may be let",
-            ),
-        ));
-    }
-    let max = u64::try_from(p.max_occupants).unwrap_or(0);
-    let (on_permit, in_room) = open_counts(&tx, (p.id, max), (input.room_id, cap)).await?;
-    if on_permit >= max {
-        return Err(AppError::Conflict(match lang {
-            Lang::Zh => format!(
-                "该房屋登记人数已满（准入证核定最多 {} 人），不能再登记入住",
-                p.max_occupants
-            ),
-            Lang::En => format!(
-                "This house is full (the permit allows at most {} occupants)",
-                p.max_occupants
-            ),
-        }));
-    }
-    if in_room >= u64::from(cap) {
-        return Err(AppError::Conflict(match lang {
-            Lang::Zh => format!("该房间已住满（最多 {cap} 人），请选择其他房间"),
-            Lang::En => format!("This room is full (at most {cap}); choose another room"),
-        }));
-    }
-    if taken {
-        return Err(one_open_stay_message(lang));
-    }
-    let enc = |s: &str| pii.encrypt(s).map_err(AppError::internal);
-    let code = new_checkout_code();
-    let inserted = stay::ActiveModel {
-        permit_id: Set(p.id),
-        property_id: Set(p.property_id),
-        room_id: Set(input.room_id),
-        status: Set(status.as_str().into()),
-        name: Set(Some(input.name.clone())),
-        doc_type: Set(input.doc.doc_type().as_str().into()),
-        doc_number_enc: Set(Some(enc(input.doc.as_str())?)),
-        doc_hash: Set(Some(doc_hash.clone())),
-        doc_masked: Set(Some(input.doc.masked())),
-        open_doc_hash: Set(Some(doc_hash)),
-        phone_enc: Set(Some(enc(input.phone.as_str())?)),
-        phone_masked: Set(Some(input.phone.masked())),
-        move_in: Set(input.move_in),
-        move_out_expected: Set(input.move_out_expected),
-        employer: Set(input.employer.clone()),
-        checkout_code_hash: Set(code_hash(pii, &code)),
-        created_at: Set(now),
-        confirmed_at: Set(landlord.map(|_| now)),
-        ..Default::default()
-    }
-    .insert(&tx)
-    .await;
-    let s = match inserted {
-        Ok(s) => s,
-        // The unique index is the last word when two check-ins of one person race.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(one_open_stay_message(lang));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let admitted = admission::admit(
+        &tx,
+        pii,
+        rule,
+        admission::NewStay {
+            permit: &p,
+            room,
+            name: input.name.clone(),
+            person: admission::SealedPerson::seal(pii, &input.doc, &input.phone)?,
+            move_in: input.move_in,
+            move_out_expected: input.move_out_expected,
+            employer: input.employer.clone(),
+            status,
+            now,
+        },
+        taken,
+        lang,
+    )
+    .await?;
+    let (s, room, code) = (admitted.stay, admitted.room, admitted.checkout_code);
     if status == StayStatus::Active {
+        // The permit's occupants changed: its verification page must count again.
         changes::announce(&tx, Change::Permit(p.id)).await?;
     }
     audit::record(
