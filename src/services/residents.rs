@@ -1,12 +1,13 @@
 //! The residents' register (实有人口登记) for officials, the town admin and police systems:
 //! who lives where now or on a date, masked unless a whole number is asked for and audited.
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult};
 use serde::Serialize;
 
 use super::{Actor, audit};
 use crate::crypto::pii::PiiCipher;
+use crate::domain::drilldown::Movement;
 use crate::domain::identity::DocType;
 use crate::domain::role::Role;
 use crate::domain::stay::StayStatus;
@@ -25,6 +26,9 @@ pub struct Filter {
     /// (the command room's "待确认").
     #[serde(default)]
     pub pending: bool,
+    /// Instead of who lives there: the stays that moved (checked in, or out) since the time
+    /// given, whatever their status now (the command room's 较昨日).
+    pub moved: Option<(Movement, DateTime<Utc>)>,
 }
 
 /// One register line as read from the database; personal fields still encrypted.
@@ -183,6 +187,15 @@ fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
         )
         .and_where(Expr::col((a("s"), a("wiped_at"))).is_null());
     match f.active_on {
+        None if f.moved.is_some() => {
+            if let Some((m, since)) = f.moved {
+                q.cond_where(crate::services::dashboard::filters::stay_moved_since(
+                    a("s"),
+                    m,
+                    since,
+                ));
+            }
+        }
         None if f.pending => {
             q.and_where(status().eq(StayStatus::Pending.as_str()));
         }

@@ -7,6 +7,8 @@ use rocket::{Responder, State, get, post};
 use super::guards::{CsrfChecked, Staff};
 use super::pages::{Page, Pager};
 use crate::AppRef;
+use crate::domain::dashboard::Windows;
+use crate::domain::drilldown::{Movement, parse_opt};
 use crate::domain::identity::DocType;
 use crate::error::{AppError, AppResult};
 use crate::services::residents::{self, Filter, Resident};
@@ -20,6 +22,8 @@ pub fn parse_filter(
     doc_type: Option<&str>,
     active_on: Option<&str>,
     status: Option<&str>,
+    moved: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Filter, AppError> {
     let id = |v: Option<&str>, what: &str| -> Result<Option<i32>, AppError> {
         match v.map(str::trim).filter(|s| !s.is_empty()) {
@@ -56,6 +60,15 @@ pub fn parse_filter(
             "待确认的登记没有在住日期，请清空在住日期后再查询".into(),
         ));
     }
+    let moved = parse_opt(moved, Movement::parse, "未知的入住变动")
+        .map_err(|e| AppError::BadRequest(e.into()))?;
+    if moved.is_some() && (pending || active_on.is_some()) {
+        return Err(AppError::BadRequest(
+            "入住变动不能与状态或在住日期同时查询".into(),
+        ));
+    }
+    // The same 24 hours as the snapshot's 较昨日.
+    let since = Windows::at(now, crate::domain::clock::town_date(now)).day_ago;
     Ok(Filter {
         village_id: id(village_id, "village_id")?,
         grid_id: id(grid_id, "grid_id")?,
@@ -63,6 +76,7 @@ pub fn parse_filter(
         doc_type,
         active_on,
         pending,
+        moved: moved.map(|m| (m, since)),
     })
 }
 
@@ -75,10 +89,11 @@ pub struct RegisterQuery<'r> {
     doc_type: Option<&'r str>,
     active_on: Option<&'r str>,
     status: Option<&'r str>,
+    moved: Option<&'r str>,
 }
 
 impl RegisterQuery<'_> {
-    fn filter(&self) -> Result<Filter, AppError> {
+    fn filter(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Filter, AppError> {
         parse_filter(
             self.village_id,
             self.grid_id,
@@ -86,6 +101,8 @@ impl RegisterQuery<'_> {
             self.doc_type,
             self.active_on,
             self.status,
+            self.moved,
+            now,
         )
     }
 }
@@ -109,6 +126,9 @@ fn query_of(f: &Filter) -> String {
     }
     if f.pending {
         q.push("status=pending".to_string());
+    }
+    if let Some((m, _)) = f.moved {
+        q.push(format!("moved={}", m.as_str()));
     }
     q.join("&")
 }
@@ -150,7 +170,7 @@ pub async fn register(
     q: RegisterQuery<'_>,
     page: Option<u64>,
 ) -> AppResult<RegisterPage> {
-    let f = q.filter()?;
+    let f = q.filter(st.config.clock.now())?;
     let f = residents::scoped(&who.0, f)?;
     let (rows, total) = residents::page(
         &st.db,
@@ -247,7 +267,7 @@ pub async fn export_csv(
         >,
     )>,
 > {
-    let f = q.filter()?;
+    let f = q.filter(st.config.clock.now())?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,
@@ -273,7 +293,7 @@ pub async fn export_xlsx(
     st: &State<AppRef>,
     q: RegisterQuery<'_>,
 ) -> AppResult<Download<(ContentType, rocket::tokio::fs::File)>> {
-    let f = q.filter()?;
+    let f = q.filter(st.config.clock.now())?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,

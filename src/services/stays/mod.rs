@@ -347,6 +347,7 @@ pub(crate) async fn register(
     let inserted = stay::ActiveModel {
         permit_id: Set(p.id),
         property_id: Set(p.property_id),
+        village_id: Set(p.village_id),
         room_id: Set(input.room_id),
         status: Set(status.as_str().into()),
         name: Set(Some(input.name.clone())),
