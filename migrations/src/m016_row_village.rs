@@ -34,11 +34,12 @@ const INDEXES: &[(&str, &str, &str)] = &[
         "inspections",
         "created_at, village_id",
     ),
-    // Open and overdue hazards by village.
+    // Open and overdue hazards by village; fixed ones by when (SQLite walks this one for
+    // `status = closed AND closed_at >= …`, so it carries the time too).
     (
         "ix_m016_findings_status",
         "findings",
-        "status, village_id, deadline_at",
+        "status, village_id, deadline_at, closed_at",
     ),
     // Found in the window (and whether fixed since).
     (

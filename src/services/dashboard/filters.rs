@@ -85,7 +85,7 @@ pub fn tasks_inspected_in_window(w: &Windows) -> SelectStatement {
 
 /// A hazard not yet fixed (open, or its fix reported and awaiting the re-inspection).
 pub fn finding_open() -> Condition {
-    Condition::all().add(finding::Column::Status.ne(finding_status::CLOSED))
+    Condition::all().add(finding::Column::Status.is_in(finding_status::UNFIXED))
 }
 
 /// Houses registered since `t` (the 较昨日 of the house count, with `w.day_ago`).
