@@ -210,7 +210,7 @@ async fn seed_residents(
     first_doc: u32,
     n: usize,
 ) {
-    let props: Vec<i32> = {
+    let props: Vec<(i32, i32)> = {
         let mut v = Vec::new();
         for (pid, _) in targets {
             let p = permit::Entity::find_by_id(*pid)
@@ -218,7 +218,7 @@ async fn seed_residents(
                 .await
                 .unwrap()
                 .unwrap();
-            v.push(p.property_id);
+            v.push((p.property_id, p.village_id));
         }
         v
     };
@@ -235,7 +235,8 @@ async fn seed_residents(
                 let hash = pii.lookup_hash("resident_id", &doc);
                 stay::ActiveModel {
                     permit_id: Set(targets[t].0),
-                    property_id: Set(props[t]),
+                    property_id: Set(props[t].0),
+                    village_id: Set(props[t].1),
                     room_id: Set(targets[t].1),
                     status: Set("active".into()),
                     name: Set(Some(format!("住户{i}"))),

@@ -372,3 +372,208 @@ async fn the_wall_s_numbers_link_to_their_lists_with_the_filter_shown() {
         "no link an official cannot open"
     );
 }
+
+/// The day's movement and the rectification rate against the lists they link to.
+async fn movement_agrees(b: &Browser, s: &Snapshot, q: &str, base: &str) {
+    let d = &s.day_changes;
+    let pairs: Vec<(String, i64)> = vec![
+        (format!("/houses?{q}new=1d"), d.houses),
+        (
+            format!("{base}/permits?{q}status=issued_1d"),
+            d.permits_issued,
+        ),
+        (format!("/residents?{q}moved=in_1d"), d.check_ins),
+        (format!("/residents?{q}moved=out_1d"), d.check_outs),
+        (
+            format!("{base}/findings?{q}state=found_1d"),
+            d.hazards_found,
+        ),
+        (
+            format!("{base}/findings?{q}state=fixed_1d"),
+            d.hazards_fixed,
+        ),
+        (
+            format!("{base}/findings?{q}state=found_30d"),
+            s.hazards.found_30d,
+        ),
+        (
+            format!("{base}/findings?{q}state=found_30d_fixed"),
+            s.hazards.found_30d_fixed,
+        ),
+    ];
+    for (path, want) in pairs {
+        assert_eq!(total(b, &path).await, want, "{path}");
+    }
+    // The rate is the second list's total over the first's.
+    let found = total(b, &format!("{base}/findings?{q}state=found_30d")).await;
+    let fixed = total(b, &format!("{base}/findings?{q}state=found_30d_fixed")).await;
+    assert!(found > 0);
+    assert!((s.hazards.rectification_rate - fixed as f64 / found as f64).abs() < 1e-9);
+}
+
+#[rocket::async_test]
+async fn the_day_s_changes_and_the_rectification_rate_are_the_totals_of_the_lists_they_open() {
+    use anju::entities::{finding, property, stay};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+    let app = TestApp::new().await;
+    let (_, _, _, jx, nz) = a_town_at_work(&app).await;
+    let now = chrono::Utc::now();
+    // Something older than a day, so the day's lists leave it out: a house registered two days
+    // ago and a hazard found three days ago; the other hazard was fixed just now, and the
+    // confirmed tenant checks out.
+    let first = property::Entity::find()
+        .order_by_asc(property::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut h: property::ActiveModel = first.into();
+    h.created_at = Set(now - chrono::Duration::days(2));
+    h.update(&app.db).await.unwrap();
+    let fs = finding::Entity::find()
+        .order_by_asc(finding::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(fs.len(), 2);
+    let mut fixed: finding::ActiveModel = fs[0].clone().into();
+    fixed.status = Set("closed".into());
+    fixed.closed_at = Set(Some(now));
+    fixed.update(&app.db).await.unwrap();
+    let mut older: finding::ActiveModel = fs[1].clone().into();
+    older.created_at = Set(now - chrono::Duration::days(3));
+    older.update(&app.db).await.unwrap();
+    let living = stay::Entity::find()
+        .filter(stay::Column::Status.eq("active"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let (s, v) = app
+        .api(LANDLORD)
+        .await
+        .post(
+            &format!("/stays/{}/checkout", living.id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{v}");
+
+    let town = compute(&app.db, Scope { village_id: None }, chrono::Utc::now())
+        .await
+        .expect("snapshot");
+    let d = &town.day_changes;
+    assert_eq!(d.houses, 4);
+    assert_eq!(d.permits_issued, 1);
+    assert_eq!((d.check_ins, d.check_outs), (2, 1));
+    assert_eq!((d.hazards_found, d.hazards_fixed), (1, 1));
+    assert_eq!(
+        (town.hazards.found_30d, town.hazards.found_30d_fixed),
+        (2, 1)
+    );
+    assert!((town.hazards.rectification_rate - 0.5).abs() < 1e-9);
+
+    let admin = app.signed_in(ADMIN).await;
+    movement_agrees(&admin, &town, "", "/admin").await;
+    let mine = compute(
+        &app.db,
+        Scope {
+            village_id: Some(jx),
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("village snapshot");
+    movement_agrees(&admin, &mine, &format!("village_id={jx}&"), "/admin").await;
+    let official = app.signed_in(OFFICIAL_JX).await;
+    movement_agrees(&official, &mine, "", "/official").await;
+    // 倪宅村 found nothing: its lists are empty, and another village's official is refused them.
+    let theirs = compute(
+        &app.db,
+        Scope {
+            village_id: Some(nz),
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("village snapshot");
+    assert_eq!(theirs.hazards.found_30d, 0);
+    assert_eq!(
+        total(
+            &admin,
+            &format!("/admin/findings?village_id={nz}&state=found_30d")
+        )
+        .await,
+        0
+    );
+    for path in [
+        format!("/residents?village_id={nz}&moved=in_1d"),
+        format!("/official/findings?village_id={nz}&state=found_1d"),
+        format!("/official/permits?village_id={nz}&status=issued_1d"),
+    ] {
+        assert_eq!(
+            official.get(&path).await.status(),
+            Status::Forbidden,
+            "{path}"
+        );
+    }
+    for bad in [
+        "/residents?moved=sideways",
+        "/residents?moved=in_1d&status=pending",
+        "/houses?new=1y",
+        "/admin/findings?state=found_1y",
+        "/admin/permits?status=issued_1y",
+    ] {
+        assert_eq!(admin.get(bad).await.status(), Status::BadRequest, "{bad}");
+    }
+}
+
+#[rocket::async_test]
+async fn the_wall_and_the_admin_home_link_the_day_s_changes_and_the_rate_to_their_lists() {
+    let app = TestApp::new().await;
+    let (_, _, _, jx, _) = a_town_at_work(&app).await;
+    let admin = app.signed_in(ADMIN).await;
+    let (_, town) = admin.get_text("/command").await;
+    for href in [
+        "href=\"/houses?new=1d\"",
+        "href=\"/admin/permits?status=issued_1d\"",
+        "href=\"/residents?moved=in_1d\"",
+        "href=\"/residents?moved=out_1d\"",
+        "href=\"/admin/findings?state=found_1d\"",
+        "href=\"/admin/findings?state=fixed_1d\"",
+        "href=\"/admin/findings?state=found_30d\"",
+        "href=\"/admin/findings?state=found_30d_fixed\"",
+    ] {
+        assert!(town.contains(href), "{href} on the town's wall");
+    }
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let (_, mine) = official.get_text("/command").await;
+    let mine = unescaped(&mine);
+    let v = format!("village_id={jx}&");
+    for href in [
+        format!("href=\"/houses?{v}new=1d\""),
+        format!("href=\"/official/permits?{v}status=issued_1d\""),
+        format!("href=\"/residents?{v}moved=in_1d\""),
+        format!("href=\"/residents?{v}moved=out_1d\""),
+        format!("href=\"/official/findings?{v}state=found_1d\""),
+        format!("href=\"/official/findings?{v}state=fixed_1d\""),
+        format!("href=\"/official/findings?{v}state=found_30d_fixed\""),
+    ] {
+        assert!(mine.contains(&href), "{href} on the official's wall");
+    }
+    let (_, home) = admin.get_text("/admin").await;
+    for href in [
+        "/houses?new=1d",
+        "/admin/permits?status=issued_1d",
+        "/residents?moved=in_1d",
+        "/residents?moved=out_1d",
+        "/admin/findings?state=found_1d",
+        "/admin/findings?state=fixed_1d",
+        "/admin/findings?state=found_30d_fixed",
+    ] {
+        assert!(
+            home.contains(&format!("href=\"{href}\"")),
+            "{href} on the admin's home"
+        );
+    }
+}

@@ -571,6 +571,7 @@ async fn deadlines_make_their_events_once_however_often_the_job_runs() {
         submission_id: Set("t".into()),
         inspector_id: Set(task.assignee_id.unwrap()),
         property_id: Set(house.id),
+        village_id: Set(house.village_id),
         application_id: Set(task.application_id),
         checklist_key: Set("rental-safety".into()),
         checklist_version: Set(1),
@@ -587,6 +588,7 @@ async fn deadlines_make_their_events_once_however_often_the_job_runs() {
     anju::entities::finding::ActiveModel {
         inspection_id: Set(insp.id),
         property_id: Set(house.id),
+        village_id: Set(house.village_id),
         application_id: Set(task.application_id),
         item_key: Set("wiring.no_improvised".into()),
         severity: Set("major".into()),

@@ -119,3 +119,58 @@ async fn a_county_is_only_seeded_into_an_empty_database() {
     assert!(seed_scale(&app.db, 500, 100, 1).await.is_err());
     assert_eq!(app.count("properties").await, 500);
 }
+
+/// Every non-zero counter, as (village, metric, n), in order.
+async fn counters(app: &TestApp) -> Vec<(i32, String, i64)> {
+    let backend = app.db.get_database_backend();
+    app.db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT village_id, metric, CAST(n AS BIGINT) AS n FROM dashboard_counts \
+             WHERE n <> 0 ORDER BY village_id, metric",
+        ))
+        .await
+        .expect("counters")
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "village_id").expect("village"),
+                r.try_get("", "metric").expect("metric"),
+                r.try_get("", "n").expect("n"),
+            )
+        })
+        .collect()
+}
+
+#[rocket::async_test]
+async fn its_counters_are_what_a_recount_of_the_rows_gives_and_the_triggers_keep_them_after() {
+    let app = TestApp::new().await;
+    seed_scale(&app.db, 2_500, 3_000, 5)
+        .await
+        .expect("seed-scale");
+    let kept = counters(&app).await;
+    assert!(kept.len() > 20, "{} counters", kept.len());
+    anju::services::dashboard::recount::recount(&app.db)
+        .await
+        .expect("recount");
+    assert_eq!(kept, counters(&app).await);
+    let red = numbers(
+        &app,
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM dashboard_counts WHERE metric = 'grade_red'",
+    )
+    .await;
+    let rows = numbers(&app, "SELECT COUNT(*) FROM properties WHERE grade = 'red'").await;
+    assert_eq!(red, rows);
+
+    // The per-row triggers set aside while seeding are back: a check-out moves the counters.
+    let active = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM dashboard_counts WHERE metric = 'stay_active'";
+    let before = numbers(&app, active).await[0];
+    app.db
+        .execute_unprepared(
+            "UPDATE stays SET status = 'checked_out' \
+             WHERE id = (SELECT MIN(id) FROM stays WHERE status = 'active')",
+        )
+        .await
+        .expect("a check-out");
+    assert_eq!(numbers(&app, active).await[0], before - 1);
+}

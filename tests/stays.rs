@@ -272,8 +272,8 @@ async fn a_person_holds_one_open_stay_across_houses_enforced_by_the_database() {
         .execute_raw(Statement::from_string(
             backend,
             format!(
-                "INSERT INTO stays (permit_id, property_id, room_id, status, doc_type, open_doc_hash, move_in, checkout_code_hash, created_at) \
-                 SELECT permit_id, property_id, room_id, 'pending', doc_type, '{open_hash}', move_in, 'x', created_at FROM stays WHERE id = {}",
+                "INSERT INTO stays (permit_id, property_id, village_id, room_id, status, doc_type, open_doc_hash, move_in, checkout_code_hash, created_at) \
+                 SELECT permit_id, property_id, village_id, room_id, 'pending', doc_type, '{open_hash}', move_in, 'x', created_at FROM stays WHERE id = {}",
                 first.stay_id
             ),
         ))

@@ -287,6 +287,7 @@ async fn current_occupants_count_only_active_stays() {
         anju::entities::stay::ActiveModel {
             permit_id: Set(p.id),
             property_id: Set(p.property_id),
+            village_id: Set(p.village_id),
             room_id: Set(room.id),
             status: Set(status.to_string()),
             doc_type: Set("resident_id".into()),

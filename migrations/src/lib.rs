@@ -16,6 +16,7 @@ mod m011_claim_codes;
 mod m012_dashboard_counts;
 mod m013_key_ring;
 mod m015_rate_hits;
+mod m016_row_village;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m012_dashboard_counts::Migration),
             Box::new(m013_key_ring::Migration),
             Box::new(m015_rate_hits::Migration),
+            Box::new(m016_row_village::Migration),
         ]
     }
 }

@@ -140,6 +140,8 @@ pub mod finding_status {
     pub const OPEN: &str = "open";
     pub const FIX_REPORTED: &str = "fix_reported";
     pub const CLOSED: &str = "closed";
+    /// Every state before closed: an index range finds them, where `<> closed` reads the table.
+    pub const UNFIXED: [&str; 2] = [OPEN, FIX_REPORTED];
 
     pub fn label_zh(s: &str) -> &'static str {
         match s {

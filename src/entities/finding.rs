@@ -9,6 +9,8 @@ pub struct Model {
     pub id: i32,
     pub inspection_id: i32,
     pub property_id: i32,
+    /// The house's village, copied at insert for the command room's counts (m016).
+    pub village_id: i32,
     pub application_id: Option<i32>,
     pub item_key: String,
     pub severity: String,

@@ -11,6 +11,8 @@ pub struct Model {
     pub submission_id: String,
     pub inspector_id: i32,
     pub property_id: i32,
+    /// The house's village, copied at insert for the command room's counts (m016).
+    pub village_id: i32,
     pub application_id: Option<i32>,
     pub checklist_key: String,
     pub checklist_version: i32,

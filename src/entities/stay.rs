@@ -9,6 +9,8 @@ pub struct Model {
     pub id: i32,
     pub permit_id: i32,
     pub property_id: i32,
+    /// The house's village, copied at insert for the command room's counts (m016).
+    pub village_id: i32,
     pub room_id: i32,
     /// pending, active, checked_out, rejected, lapsed
     pub status: String,

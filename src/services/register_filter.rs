@@ -1,9 +1,11 @@
 //! The residents' register's filter: what a list, an export or a police pull asks for, parsed
 //! from query parameters once for the pages and the API. A malformed value is a 400 with a
 //! message, never a silent "all".
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::domain::dashboard::Windows;
+use crate::domain::drilldown::{Movement, parse_opt};
 use crate::domain::identity::DocType;
 use crate::domain::stay::StayStatus;
 use crate::error::AppError;
@@ -20,6 +22,9 @@ pub struct Filter {
     /// (the command room's "待确认").
     #[serde(default)]
     pub pending: bool,
+    /// Instead of who lives there: the stays that moved (checked in, or out) since the time
+    /// given, whatever their status now (the command room's 较昨日).
+    pub moved: Option<(Movement, DateTime<Utc>)>,
 }
 
 /// The filter's parameters as typed.
@@ -31,6 +36,7 @@ pub struct RawFilter<'a> {
     pub doc_type: Option<&'a str>,
     pub active_on: Option<&'a str>,
     pub status: Option<&'a str>,
+    pub moved: Option<&'a str>,
 }
 
 fn given(v: Option<&str>) -> Option<&str> {
@@ -47,7 +53,8 @@ fn id(v: Option<&str>, what: &str) -> Result<Option<i32>, AppError> {
 }
 
 impl Filter {
-    pub fn parse(raw: RawFilter<'_>) -> Result<Filter, AppError> {
+    /// `now` places "moved in the last day" in the same 24 hours as the snapshot's 较昨日.
+    pub fn parse(raw: RawFilter<'_>, now: DateTime<Utc>) -> Result<Filter, AppError> {
         let doc_type = given(raw.doc_type)
             .map(|s| {
                 DocType::parse(s)
@@ -72,6 +79,14 @@ impl Filter {
                 "待确认的登记没有在住日期，请清空在住日期后再查询".into(),
             ));
         }
+        let moved = parse_opt(raw.moved, Movement::parse, "未知的入住变动")
+            .map_err(|e| AppError::BadRequest(e.into()))?;
+        if moved.is_some() && (pending || active_on.is_some()) {
+            return Err(AppError::BadRequest(
+                "入住变动不能与状态或在住日期同时查询".into(),
+            ));
+        }
+        let since = Windows::at(now, crate::domain::clock::town_date(now)).day_ago;
         Ok(Filter {
             village_id: id(raw.village_id, "village_id")?,
             grid_id: id(raw.grid_id, "grid_id")?,
@@ -79,6 +94,7 @@ impl Filter {
             doc_type,
             active_on,
             pending,
+            moved: moved.map(|m| (m, since)),
         })
     }
 
@@ -103,6 +119,9 @@ impl Filter {
         if self.pending {
             q.push(format!("status={}", StayStatus::Pending.as_str()));
         }
+        if let Some((m, _)) = self.moved {
+            q.push(format!("moved={}", m.as_str()));
+        }
         q.join("&")
     }
 }
@@ -119,7 +138,7 @@ mod tests {
             status: Some("pending"),
             ..Default::default()
         };
-        let f = Filter::parse(raw).expect("parses");
+        let f = Filter::parse(raw, Utc::now()).expect("parses");
         assert!(f.pending);
         assert_eq!(
             f.query(),
@@ -134,7 +153,7 @@ mod tests {
             active_on: Some("2026-11-01"),
             ..Default::default()
         };
-        assert!(Filter::parse(both).is_err());
+        assert!(Filter::parse(both, Utc::now()).is_err());
         for bad in [
             RawFilter {
                 status: Some("gone"),
@@ -153,13 +172,16 @@ mod tests {
                 ..Default::default()
             },
         ] {
-            assert!(Filter::parse(bad).is_err(), "{bad:?}");
+            assert!(Filter::parse(bad, Utc::now()).is_err(), "{bad:?}");
         }
         assert!(
-            !Filter::parse(RawFilter {
-                status: Some("active"),
-                ..Default::default()
-            })
+            !Filter::parse(
+                RawFilter {
+                    status: Some("active"),
+                    ..Default::default()
+                },
+                Utc::now()
+            )
             .expect("active")
             .pending
         );

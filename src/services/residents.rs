@@ -171,6 +171,15 @@ fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
         )
         .and_where(Expr::col((a("s"), a("wiped_at"))).is_null());
     match f.active_on {
+        None if f.moved.is_some() => {
+            if let Some((m, since)) = f.moved {
+                q.cond_where(crate::services::dashboard::filters::stay_moved_since(
+                    a("s"),
+                    m,
+                    since,
+                ));
+            }
+        }
         None if f.pending => {
             q.and_where(status().eq(StayStatus::Pending.as_str()));
         }

@@ -28,6 +28,13 @@ pub struct AdminHome {
     s: crate::services::dashboard::Snapshot,
 }
 
+impl AdminHome {
+    /// A day's change as the wall prints it (+3, ±0, −1).
+    fn d(&self, n: &i64) -> String {
+        crate::domain::dashboard::signed(*n)
+    }
+}
+
 #[get("/admin")]
 pub async fn home(who: TownAdmin, page: Page, st: &State<AppRef>) -> AppResult<AdminHome> {
     let vs = town::villages_with_grids(&st.db).await?;

@@ -159,8 +159,10 @@ pub struct FindingsPage {
     filter: String,
     /// `village_id=N&` or empty: the tabs keep the village.
     village_q: String,
-    /// All unfixed hazards, or only those past their deadline.
-    open: bool,
+    /// The filter's `state`, for the tabs.
+    state: &'static str,
+    /// What the list holds, from its filter.
+    title: &'static str,
     /// `/official` or `/admin`: where this list lives for the viewer.
     base: &'static str,
     official_menu: bool,
@@ -200,7 +202,8 @@ pub(super) async fn findings_page(
         pager: Pager::new(page.unwrap_or(1), total),
         filter: format!("{village_q}state={}&", state.as_str()),
         village_q,
-        open: state == FindingState::Open,
+        state: state.as_str(),
+        title: state.label_zh(),
         base: if official { "/official" } else { "/admin" },
         official_menu: official,
     })

@@ -97,7 +97,7 @@ pub async fn wall(who: Staff, st: &State<AppRef>, village_id: Option<i32>) -> Ap
             "/official"
         },
         updated_zh: zh_datetime(&s.as_of),
-        rate_pct: format!("{:.1}%", s.hazards.rectification_rate * 100.0),
+        rate_pct: s.hazards.rate_pct(),
         grades_svg: charts::grades(s.grades.green, s.grades.yellow, s.grades.red),
         hazards_svg: charts::village_bars(
             &rows(|v| (v.hazards_open, v.hazards_overdue)),

@@ -50,7 +50,7 @@ impl HousesPage {
     }
 }
 
-#[get("/houses?<village_id>&<grade>&<permit>&<page>")]
+#[get("/houses?<village_id>&<grade>&<permit>&<new>&<page>")]
 pub async fn list(
     who: Staff,
     page_ctx: Page,
@@ -58,9 +58,10 @@ pub async fn list(
     village_id: Option<&str>,
     grade: Option<&str>,
     permit: Option<&str>,
+    new: Option<&str>,
     page: Option<u64>,
 ) -> AppResult<HousesPage> {
-    let filter = parse_house_filter(village_id, grade, permit)
+    let filter = parse_house_filter(village_id, grade, permit, new)
         .map_err(|e| AppError::BadRequest(e.into()))?;
     let (rows, total) = houses::list(
         &st.db,

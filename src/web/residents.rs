@@ -21,18 +21,23 @@ pub struct RegisterQuery<'r> {
     doc_type: Option<&'r str>,
     active_on: Option<&'r str>,
     status: Option<&'r str>,
+    moved: Option<&'r str>,
 }
 
 impl RegisterQuery<'_> {
-    fn filter(&self) -> Result<Filter, AppError> {
-        Filter::parse(RawFilter {
-            village_id: self.village_id,
-            grid_id: self.grid_id,
-            property_id: self.property_id,
-            doc_type: self.doc_type,
-            active_on: self.active_on,
-            status: self.status,
-        })
+    fn filter(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Filter, AppError> {
+        Filter::parse(
+            RawFilter {
+                village_id: self.village_id,
+                grid_id: self.grid_id,
+                property_id: self.property_id,
+                doc_type: self.doc_type,
+                active_on: self.active_on,
+                status: self.status,
+                moved: self.moved,
+            },
+            now,
+        )
     }
 }
 
@@ -73,7 +78,7 @@ pub async fn register(
     q: RegisterQuery<'_>,
     page: Option<u64>,
 ) -> AppResult<RegisterPage> {
-    let f = q.filter()?;
+    let f = q.filter(st.config.clock.now())?;
     let f = residents::scoped(&who.0, f)?;
     let (rows, total) = residents::page(
         &st.db,
@@ -170,7 +175,7 @@ pub async fn export_csv(
         >,
     )>,
 > {
-    let f = q.filter()?;
+    let f = q.filter(st.config.clock.now())?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,
@@ -196,7 +201,7 @@ pub async fn export_xlsx(
     st: &State<AppRef>,
     q: RegisterQuery<'_>,
 ) -> AppResult<Download<(ContentType, rocket::tokio::fs::File)>> {
-    let f = q.filter()?;
+    let f = q.filter(st.config.clock.now())?;
     let f = residents::scoped(&who.0, f)?;
     residents::audit_read(
         &st.db,

@@ -11,15 +11,19 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryResul
 
 use crate::domain::application::ApplicationStatus;
 use crate::domain::dashboard::{VillageCounts, Windows};
+use crate::domain::drilldown::{Movement, PermitFilter};
 use crate::domain::grade::Grade;
-use crate::domain::inspection::{TaskStatus, finding_status};
+use crate::domain::inspection::TaskStatus;
 use crate::domain::permit::PermitStatus;
 use crate::domain::stay::StayStatus;
 use crate::entities::{
     dashboard_count, finding, grid, inspection, inspection_task as task, permit, property, stay,
 };
 use crate::error::AppError;
-use crate::services::dashboard::filters::finding_open;
+use crate::services::dashboard::filters::{
+    finding_fixed, finding_fixed_since, finding_found_since, finding_open, house_new_since,
+    permit_in, stay_moved_since,
+};
 use crate::services::inspections::{findings, tasks};
 
 /// `SUM(CASE WHEN cond THEN 1 ELSE 0 END)`: a count of the rows meeting `cond`.
@@ -118,9 +122,7 @@ pub async fn by_village<C: ConnectionTrait>(
     let mut q = Query::select();
     q.expr_as(Expr::col((property::Entity, pv)), "village_id")
         .from(property::Entity)
-        .cond_where(
-            only(Expr::col((property::Entity, pv))).add(property::Column::CreatedAt.gte(w.day_ago)),
-        )
+        .cond_where(only(Expr::col((property::Entity, pv))).add(house_new_since(w.day_ago)))
         .group_by_col((property::Entity, pv));
     sums(&mut q, vec![Expr::val(1i32).sum()]);
     for (v, c) in run(db, &q, 1).await? {
@@ -165,7 +167,7 @@ pub async fn by_village<C: ConnectionTrait>(
     let mut q = Query::select();
     q.expr_as(pvc.clone(), "village_id")
         .from(permit::Entity)
-        .cond_where(only(pvc.clone()).add(permit::Column::IssuedAt.gte(w.day_ago)))
+        .cond_where(only(pvc.clone()).add(permit_in(PermitFilter::IssuedToday, w)))
         .group_by_col((permit::Entity, permit::Column::VillageId));
     sums(&mut q, vec![Expr::val(1i32).sum()]);
     for (v, c) in run(db, &q, 1).await? {
@@ -196,106 +198,86 @@ pub async fn by_village<C: ConnectionTrait>(
         (e.tasks_due_7d, e.tasks_overdue) = (c[0], c[1]);
     }
 
-    // Inspections done in the window, by the house's village.
-    let ppv = Expr::col((property::Entity, pv));
+    // The windows below count rows that carry their house's village (m016), each over an index
+    // that leads with the window's column and ends with the village: no row is joined to its house.
+    // Inspections done in the window.
+    let iv = Expr::col((inspection::Entity, inspection::Column::VillageId));
     let mut q = Query::select();
-    q.expr_as(ppv.clone(), "village_id")
+    q.expr_as(iv.clone(), "village_id")
         .from(inspection::Entity)
-        .inner_join(
-            property::Entity,
-            Expr::col((property::Entity, property::Column::Id))
-                .equals((inspection::Entity, inspection::Column::PropertyId)),
-        )
-        .cond_where(only(ppv.clone()).add(super::filters::inspected_in_window(w)))
-        .group_by_col((property::Entity, pv));
+        .cond_where(only(iv.clone()).add(super::filters::inspected_in_window(w)))
+        .group_by_col((inspection::Entity, inspection::Column::VillageId));
     sums(&mut q, vec![Expr::val(1i32).sum()]);
     for (v, c) in run(db, &q, 1).await? {
         m.entry(v).or_default().inspections_done_30d = c[0];
     }
 
-    // Hazards: open now, overdue, fixed and found in the window.
-    let (fs, closed_at, created) = (
-        finding::Column::Status,
-        finding::Column::ClosedAt,
-        finding::Column::CreatedAt,
-    );
-    let mut q = Query::select();
-    q.expr_as(ppv.clone(), "village_id")
-        .from(finding::Entity)
-        .inner_join(
-            property::Entity,
-            Expr::col((property::Entity, property::Column::Id))
-                .equals((finding::Entity, finding::Column::PropertyId)),
-        )
-        .cond_where(
-            only(ppv.clone()).add(
-                Condition::any()
-                    .add(finding_open())
-                    .add(closed_at.gte(w.window_start))
-                    .add(created.gte(w.window_start)),
-            ),
-        )
-        .group_by_col((property::Entity, pv));
-    sums(
-        &mut q,
+    // Hazards: open now and overdue; fixed in the window; found in the window. Three queries, as
+    // for the stays below: each walks the one index over only the rows it counts.
+    let fv = Expr::col((finding::Entity, finding::Column::VillageId));
+    let findings_by_village = |cond: Condition, exprs: Vec<Expr>| {
+        let mut q = Query::select();
+        q.expr_as(fv.clone(), "village_id")
+            .from(finding::Entity)
+            .cond_where(only(fv.clone()).add(cond))
+            .group_by_col((finding::Entity, finding::Column::VillageId));
+        sums(&mut q, exprs);
+        q
+    };
+    let q = findings_by_village(
+        finding_open(),
         vec![
-            count_if(finding_open()),
+            Expr::val(1i32).sum(),
             count_if(findings::overdue_condition(w.now)),
-            count_if(
-                Condition::all()
-                    .add(fs.eq(finding_status::CLOSED))
-                    .add(closed_at.gte(w.window_start)),
-            ),
-            count_if(created.gte(w.window_start)),
-            count_if(
-                Condition::all()
-                    .add(created.gte(w.window_start))
-                    .add(fs.eq(finding_status::CLOSED)),
-            ),
-            count_if(created.gte(w.day_ago)),
-            count_if(
-                Condition::all()
-                    .add(fs.eq(finding_status::CLOSED))
-                    .add(closed_at.gte(w.day_ago)),
-            ),
         ],
     );
-    for (v, c) in run(db, &q, 7).await? {
+    for (v, c) in run(db, &q, 2).await? {
         let e = m.entry(v).or_default();
-        (e.hazards_open, e.hazards_overdue, e.hazards_fixed_30d) = (c[0], c[1], c[2]);
-        (e.hazards_found_30d, e.hazards_found_30d_fixed) = (c[3], c[4]);
-        (e.hazards_found_1d, e.hazards_fixed_1d) = (c[5], c[6]);
+        (e.hazards_open, e.hazards_overdue) = (c[0], c[1]);
+    }
+    let q = findings_by_village(
+        finding_fixed_since(w.window_start),
+        vec![
+            Expr::val(1i32).sum(),
+            count_if(finding_fixed_since(w.day_ago)),
+        ],
+    );
+    for (v, c) in run(db, &q, 2).await? {
+        let e = m.entry(v).or_default();
+        (e.hazards_fixed_30d, e.hazards_fixed_1d) = (c[0], c[1]);
+    }
+    let q = findings_by_village(
+        finding_found_since(w.window_start),
+        vec![
+            Expr::val(1i32).sum(),
+            count_if(finding_fixed()),
+            count_if(finding_found_since(w.day_ago)),
+        ],
+    );
+    for (v, c) in run(db, &q, 3).await? {
+        let e = m.entry(v).or_default();
+        (e.hazards_found_30d, e.hazards_found_30d_fixed) = (c[0], c[1]);
+        e.hazards_found_1d = c[2];
     }
 
     // Residents: open stays, and the week's movement.
-    let (ss, s_created, s_ended) = (
-        stay::Column::Status,
-        stay::Column::CreatedAt,
-        stay::Column::EndedAt,
-    );
-    let out = |since| {
-        Condition::all()
-            .add(ss.eq(StayStatus::CheckedOut.as_str()))
-            .add(s_ended.gte(since))
-    };
-    // Three queries rather than one with OR: each walks one index (status; check-in time; end
-    // time) over only the rows it counts, which SQLite's OR optimisation did not manage.
-    let by_house_village = |cond: Condition, exprs: Vec<Expr>| {
+    let (ss, s_created) = (stay::Column::Status, stay::Column::CreatedAt);
+    let moved = |m, since| stay_moved_since(stay::Entity, m, since);
+    // Three queries rather than one with OR: each walks one index (status and check-in time;
+    // check-in time; end time) over only the rows it counts, which SQLite's OR optimisation did
+    // not manage.
+    let sv = Expr::col((stay::Entity, stay::Column::VillageId));
+    let stays_by_village = |cond: Condition, exprs: Vec<Expr>| {
         let mut q = Query::select();
-        q.expr_as(ppv.clone(), "village_id")
+        q.expr_as(sv.clone(), "village_id")
             .from(stay::Entity)
-            .inner_join(
-                property::Entity,
-                Expr::col((property::Entity, property::Column::Id))
-                    .equals((stay::Entity, stay::Column::PropertyId)),
-            )
-            .cond_where(only(ppv.clone()).add(cond))
-            .group_by_col((property::Entity, pv));
+            .cond_where(only(sv.clone()).add(cond))
+            .group_by_col((stay::Entity, stay::Column::VillageId));
         sums(&mut q, exprs);
         q
     };
     // Pending registrations waiting past the alert: few, found through (status, created_at).
-    let q = by_house_village(
+    let q = stays_by_village(
         Condition::all()
             .add(ss.eq(StayStatus::Pending.as_str()))
             .add(s_created.lt(w.pending_alert)),
@@ -304,20 +286,23 @@ pub async fn by_village<C: ConnectionTrait>(
     for (v, c) in run(db, &q, 1).await? {
         m.entry(v).or_default().residents_pending_over_24h = c[0];
     }
-    let q = by_house_village(
-        Condition::all().add(s_created.gte(w.week_ago)),
+    let q = stays_by_village(
+        moved(Movement::CheckedIn, w.week_ago),
         vec![
-            count_if(s_created.gte(w.week_ago)),
-            count_if(s_created.gte(w.day_ago)),
+            Expr::val(1i32).sum(),
+            count_if(moved(Movement::CheckedIn, w.day_ago)),
         ],
     );
     for (v, c) in run(db, &q, 2).await? {
         let e = m.entry(v).or_default();
         (e.check_ins_7d, e.check_ins_1d) = (c[0], c[1]);
     }
-    let q = by_house_village(
-        out(w.week_ago),
-        vec![count_if(out(w.week_ago)), count_if(out(w.day_ago))],
+    let q = stays_by_village(
+        moved(Movement::CheckedOut, w.week_ago),
+        vec![
+            Expr::val(1i32).sum(),
+            count_if(moved(Movement::CheckedOut, w.day_ago)),
+        ],
     );
     for (v, c) in run(db, &q, 2).await? {
         let e = m.entry(v).or_default();

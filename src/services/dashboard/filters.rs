@@ -1,14 +1,17 @@
 //! The conditions the command room counts with, shared with the lists its numbers open, so a
 //! list's total is the number it was clicked from ("overdue" lives with the task and finding
 //! services: `tasks::overdue_condition`, `findings::overdue_condition`).
-use sea_orm::sea_query::{Query, SelectStatement};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition};
 
 use crate::domain::dashboard::Windows;
-use crate::domain::drilldown::{GradeFilter, PermitFilter};
+use crate::domain::drilldown::{FindingState, GradeFilter, Movement, PermitFilter};
 use crate::domain::inspection::finding_status;
 use crate::domain::permit::PermitStatus;
+use crate::domain::stay::StayStatus;
 use crate::entities::{finding, inspection, permit, property};
+use crate::services::inspections::findings;
 
 /// Houses of this grade (or not graded yet).
 pub fn grade_is(g: GradeFilter) -> Condition {
@@ -43,6 +46,7 @@ pub fn permit_in(f: PermitFilter, w: &Windows) -> Condition {
                     .add(until.lt(w.today)),
             ),
         PermitFilter::Expiring => live(PermitStatus::Active).add(until.lte(w.expiring_until)),
+        PermitFilter::IssuedToday => Condition::all().add(permit::Column::IssuedAt.gte(w.day_ago)),
     }
 }
 
@@ -81,5 +85,53 @@ pub fn tasks_inspected_in_window(w: &Windows) -> SelectStatement {
 
 /// A hazard not yet fixed (open, or its fix reported and awaiting the re-inspection).
 pub fn finding_open() -> Condition {
-    Condition::all().add(finding::Column::Status.ne(finding_status::CLOSED))
+    Condition::all().add(finding::Column::Status.is_in(finding_status::UNFIXED))
+}
+
+/// Houses registered since `t` (the 较昨日 of the house count, with `w.day_ago`).
+pub fn house_new_since(t: DateTime<Utc>) -> Condition {
+    Condition::all().add(property::Column::CreatedAt.gte(t))
+}
+
+/// Hazards found since `t`.
+pub fn finding_found_since(t: DateTime<Utc>) -> Condition {
+    Condition::all().add(finding::Column::CreatedAt.gte(t))
+}
+
+/// Hazards fixed (closed by a re-inspection) since `t`.
+pub fn finding_fixed_since(t: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(finding::Column::Status.eq(finding_status::CLOSED))
+        .add(finding::Column::ClosedAt.gte(t))
+}
+
+/// Fixed, whenever: of the hazards found in the window, those counted as rectified.
+pub fn finding_fixed() -> Condition {
+    Condition::all().add(finding::Column::Status.eq(finding_status::CLOSED))
+}
+
+/// The hazards a list of `state` shows, which are the ones the snapshot counts for it.
+pub fn finding_in(state: FindingState, w: &Windows) -> Condition {
+    match state {
+        FindingState::Open => finding_open(),
+        FindingState::Overdue => findings::overdue_condition(w.now),
+        FindingState::FoundToday => finding_found_since(w.day_ago),
+        FindingState::FixedToday => finding_fixed_since(w.day_ago),
+        FindingState::FoundInWindow => finding_found_since(w.window_start),
+        FindingState::FoundInWindowFixed => {
+            finding_found_since(w.window_start).add(finding_fixed())
+        }
+    }
+}
+
+/// Stays (of the table or alias `t`: the register names it `s`) that moved since `since`:
+/// registered then, whatever became of them, or checked out then.
+pub fn stay_moved_since<T: IntoIden + Clone>(t: T, m: Movement, since: DateTime<Utc>) -> Condition {
+    let col = |c: &str| Expr::col((t.clone().into_iden(), Alias::new(c).into_iden()));
+    match m {
+        Movement::CheckedIn => Condition::all().add(col("created_at").gte(since)),
+        Movement::CheckedOut => Condition::all()
+            .add(col("status").eq(StayStatus::CheckedOut.as_str()))
+            .add(col("ended_at").gte(since)),
+    }
 }

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::filters::{grade_is, houses_with_permit};
+use super::filters::{grade_is, house_new_since, houses_with_permit};
 use super::{Scope, scope_for, villages_of};
 use crate::domain::clock::town_date;
 use crate::domain::dashboard::Windows;
@@ -78,6 +78,9 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(g) = f.grade {
         q = q.filter(grade_is(g));
+    }
+    if f.new_1d {
+        q = q.filter(house_new_since(w.day_ago));
     }
     let in_force = PermitFilter::Status(PermitStatus::Active);
     q = match f.permit {

@@ -6,6 +6,7 @@ pub mod houses;
 pub mod hub;
 pub mod overdue;
 pub mod records;
+pub mod recount;
 pub mod report;
 pub mod search;
 pub mod trend;
@@ -86,8 +87,17 @@ pub struct HazardCounts {
     pub overdue: i64,
     pub fixed_30d: i64,
     pub found_30d: i64,
+    /// Of the hazards found in the last 30 days, how many are fixed (the rate's numerator).
+    pub found_30d_fixed: i64,
     /// Of the hazards found in the last 30 days, the share fixed since (0–1).
     pub rectification_rate: f64,
+}
+
+impl HazardCounts {
+    /// The rectification rate as the pages print it.
+    pub fn rate_pct(&self) -> String {
+        format!("{:.1}%", self.rectification_rate * 100.0)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -185,6 +195,7 @@ impl Snapshot {
                 overdue: t.hazards_overdue,
                 fixed_30d: t.hazards_fixed_30d,
                 found_30d: t.hazards_found_30d,
+                found_30d_fixed: t.hazards_found_30d_fixed,
                 rectification_rate: rectification_rate(
                     t.hazards_found_30d,
                     t.hazards_found_30d_fixed,

@@ -7,7 +7,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::filters::{finding_open, houses_of_village, permit_in};
+use super::filters::{finding_in, permit_in};
 use super::{Scope, scope_for, villages_of};
 use crate::AppState;
 use crate::domain::application::ApplicationStatus;
@@ -93,7 +93,7 @@ pub async fn permits(
     Ok((views, total))
 }
 
-/// Unfixed hazards in scope (all, or those past their deadline), the earliest deadline first.
+/// Hazards in scope as the snapshot counts them for `state`, the earliest deadline first.
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 #[allow(clippy::too_many_arguments)]
 pub async fn findings(
@@ -107,12 +107,10 @@ pub async fn findings(
     now: DateTime<Utc>,
 ) -> Result<(Vec<FindingView>, u64), AppError> {
     let scope = scope_checked(db, actor, village_id).await?;
-    let mut q = finding::Entity::find().filter(match state {
-        FindingState::Open => finding_open(),
-        FindingState::Overdue => findings::overdue_condition(now),
-    });
+    let w = Windows::at(now, town_date(now));
+    let mut q = finding::Entity::find().filter(finding_in(state, &w));
     if let Some(v) = scope.village_id {
-        q = q.filter(finding::Column::PropertyId.in_subquery(houses_of_village(v)));
+        q = q.filter(finding::Column::VillageId.eq(v));
     }
     let total = q.clone().count(db).await?;
     let list = q

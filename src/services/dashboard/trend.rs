@@ -11,7 +11,7 @@ use crate::domain::clock::{town_date, town_day_start};
 use crate::domain::dashboard::{iso_week_label, week_starts};
 use crate::domain::inspection::finding_status;
 use crate::domain::stay::StayStatus;
-use crate::entities::{finding, permit, property, stay};
+use crate::entities::{finding, permit, stay};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -31,7 +31,7 @@ async fn per_week<C: ConnectionTrait, E: EntityTrait>(
     cond: Condition,
     bounds: &[DateTime<Utc>],
 ) -> Result<Vec<i64>, AppError> {
-    // One COUNT per week over an index range ((time, status, house) indexes of m007): SQLite
+    // One COUNT per week over an index range ((time, status, village) indexes of m016): SQLite
     // counts index entries without visiting rows, where one pass with a CASE per week did not.
     let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
     for pair in bounds.windows(2) {
@@ -49,19 +49,12 @@ async fn per_week<C: ConnectionTrait, E: EntityTrait>(
     Ok(out)
 }
 
-/// Rows of the scope's village: houses in it (`property_id IN …`), or everything for the town.
+/// Rows of the scope's village (stays and findings carry their house's village, m016), or
+/// everything for the town.
 fn in_village(col: impl ColumnTrait, scope: Scope) -> Condition {
     match scope.village_id {
         None => Condition::all(),
-        Some(v) => Condition::all().add(
-            col.in_subquery(
-                Query::select()
-                    .column(property::Column::Id)
-                    .from(property::Entity)
-                    .and_where(property::Column::VillageId.eq(v))
-                    .to_owned(),
-            ),
-        ),
+        Some(v) => Condition::all().add(col.eq(v)),
     }
 }
 
@@ -77,12 +70,9 @@ pub async fn weekly<C: ConnectionTrait>(
     if let Some(last) = starts.last() {
         bounds.push(town_day_start(*last + chrono::Duration::days(7)));
     }
-    let stays = in_village(stay::Column::PropertyId, scope);
-    let found = in_village(finding::Column::PropertyId, scope);
-    let permits = match scope.village_id {
-        Some(v) => Condition::all().add(permit::Column::VillageId.eq(v)),
-        None => Condition::all(),
-    };
+    let stays = in_village(stay::Column::VillageId, scope);
+    let found = in_village(finding::Column::VillageId, scope);
+    let permits = in_village(permit::Column::VillageId, scope);
     Ok(Trend {
         weeks: starts.iter().map(|d| iso_week_label(*d)).collect(),
         check_ins: per_week::<_, stay::Entity>(db, stay::Column::CreatedAt, stays.clone(), &bounds)

@@ -53,6 +53,7 @@ mod tests {
             submission_id: "s".into(),
             inspector_id: 1,
             property_id: 1,
+            village_id: 1,
             application_id: None,
             checklist_key: "rental-safety".into(),
             checklist_version: 1,

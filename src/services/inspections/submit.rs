@@ -291,6 +291,7 @@ pub async fn submit(
         submission_id: Set(submission_id.clone()),
         inspector_id: Set(actor.id),
         property_id: Set(p.id),
+        village_id: Set(p.village_id),
         application_id: Set(t.application_id),
         checklist_key: Set(c.key.clone()),
         checklist_version: Set(c.version as i32),
@@ -326,6 +327,7 @@ pub async fn submit(
         finding::ActiveModel {
             inspection_id: Set(i.id),
             property_id: Set(p.id),
+            village_id: Set(p.village_id),
             application_id: Set(t.application_id),
             item_key: Set(d.item_key.clone()),
             severity: Set(d.severity.as_str().into()),

@@ -12,6 +12,7 @@ use crate::entities::{
     application, finding, inspection, inspection_task as task, permit, property, room,
 };
 use crate::error::AppError;
+use crate::services::dashboard::recount::{CounterTriggers, add_rows_after};
 
 /// Makes `houses` houses; returns the active permits (permit, house, room, village) and the count.
 pub(super) async fn generate(
@@ -42,8 +43,13 @@ pub(super) async fn generate(
     let mut k = 0usize;
     let mut left_in_village = quota[0];
     let mut made = 0usize;
+    // The counters' per-row triggers are set aside in each batch's transaction; the batch's
+    // houses, applications and permits are counted from the rows before it commits.
+    let counters = CounterTriggers::load(db).await?;
     while made < houses {
         let tx = db.begin().await?;
+        counters.pause(&tx).await?;
+        let before = [("properties", hid), ("applications", aid), ("permits", pid)];
         let mut hb = Batch::manual(Batch::new::<property::Entity>(vec![
             property::Column::Id,
             property::Column::LandlordId,
@@ -108,6 +114,7 @@ pub(super) async fn generate(
             inspection::Column::SubmissionId,
             inspection::Column::InspectorId,
             inspection::Column::PropertyId,
+            inspection::Column::VillageId,
             inspection::Column::ApplicationId,
             inspection::Column::ChecklistKey,
             inspection::Column::ChecklistVersion,
@@ -121,6 +128,7 @@ pub(super) async fn generate(
             finding::Column::Id,
             finding::Column::InspectionId,
             finding::Column::PropertyId,
+            finding::Column::VillageId,
             finding::Column::ApplicationId,
             finding::Column::ItemKey,
             finding::Column::Severity,
@@ -244,6 +252,7 @@ pub(super) async fn generate(
                         v(format!("seed-{iid}")),
                         v(admin),
                         v(hid),
+                        v(*village_id),
                         v(Some(aid)),
                         v("rental-safety"),
                         v(1),
@@ -271,6 +280,7 @@ pub(super) async fn generate(
                             v(fid),
                             v(iid),
                             v(hid),
+                            v(*village_id),
                             v(Some(aid)),
                             v("wiring.conduit"),
                             v(sev),
@@ -293,6 +303,7 @@ pub(super) async fn generate(
                             v(fid),
                             v(iid),
                             v(hid),
+                            v(*village_id),
                             v(Some(aid)),
                             v("clutter.no_combustibles"),
                             v("major"),
@@ -367,6 +378,10 @@ pub(super) async fn generate(
         ] {
             b.flush(&tx).await?;
         }
+        for (table, after) in before {
+            add_rows_after(&tx, table, i64::from(after)).await?;
+        }
+        counters.resume(&tx).await?;
         tx.commit().await?;
     }
 

@@ -127,6 +127,7 @@ pub async fn admit<C: ConnectionTrait>(
     let inserted = stay::ActiveModel {
         permit_id: Set(p.id),
         property_id: Set(p.property_id),
+        village_id: Set(p.village_id),
         room_id: Set(room_id),
         status: Set(s.status.as_str().into()),
         name: Set(Some(s.name)),

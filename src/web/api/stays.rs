@@ -249,14 +249,18 @@ pub async fn register(
     per_page: Option<u64>,
     full: Option<bool>,
 ) -> AppResult<Json<ResidentPage>> {
-    let f = Filter::parse(RawFilter {
-        village_id,
-        grid_id,
-        property_id,
-        doc_type,
-        active_on,
-        status: None,
-    })?;
+    let f = Filter::parse(
+        RawFilter {
+            village_id,
+            grid_id,
+            property_id,
+            doc_type,
+            active_on,
+            status: None,
+            moved: None,
+        },
+        st.config.clock.now(),
+    )?;
     let f = residents::scoped(&who.0, f)?;
     let whole = full.unwrap_or(false) && residents::may_see_whole(&who.0);
     let page = page.unwrap_or(1).clamp(1, 1_000_000);
