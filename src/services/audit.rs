@@ -22,23 +22,7 @@ pub async fn record<C: ConnectionTrait>(
 ) -> Result<(), AppError> {
     let entity_id = entity_id.to_string();
     let change = Change::of_audit(entity, &entity_id);
-    changes::announce_local(change);
-    if tx.get_database_backend() == DbBackend::Postgres {
-        // Two writers must not both read the same tail and fork the chain. The same round trip
-        // tells the other instances (on commit) that something changed.
-        tx.execute_raw(changes::notify_statement(
-            change,
-            "pg_advisory_xact_lock(727275),",
-        ))
-        .await?;
-    }
-    let prev_hash = audit_entry::Entity::find()
-        .order_by_desc(audit_entry::Column::Id)
-        .limit(1)
-        .one(tx)
-        .await?
-        .map(|e| e.hash)
-        .unwrap_or_else(|| "0".repeat(64));
+    let prev_hash = chain_tail(tx, change).await?;
     // PostgreSQL keeps microseconds; hashing more precision than is stored would break verification.
     let at = Utc::now().trunc_subsecs(6);
     let detail = detail.to_string();
@@ -86,21 +70,7 @@ pub async fn record_many<C: ConnectionTrait>(tx: &C, entries: Vec<Entry>) -> Res
     }
     // A batch (an import's) may touch many permits and their stays: everything is read again.
     let change = Change::Everything;
-    changes::announce_local(change);
-    if tx.get_database_backend() == DbBackend::Postgres {
-        tx.execute_raw(changes::notify_statement(
-            change,
-            "pg_advisory_xact_lock(727275),",
-        ))
-        .await?;
-    }
-    let mut prev_hash = audit_entry::Entity::find()
-        .order_by_desc(audit_entry::Column::Id)
-        .limit(1)
-        .one(tx)
-        .await?
-        .map(|e| e.hash)
-        .unwrap_or_else(|| "0".repeat(64));
+    let mut prev_hash = chain_tail(tx, change).await?;
     let at = Utc::now().trunc_subsecs(6);
     let stamp = at.to_rfc3339();
     let mut rows = Vec::with_capacity(entries.len());
@@ -134,6 +104,27 @@ pub async fn record_many<C: ConnectionTrait>(tx: &C, entries: Vec<Entry>) -> Res
             .await?;
     }
     Ok(())
+}
+
+/// The hash the next entry chains to, read under the chain's lock, after announcing `change`.
+/// On PostgreSQL two writers must not both read the same tail and fork the chain; the same round
+/// trip tells the other instances (on commit) that something changed.
+async fn chain_tail<C: ConnectionTrait>(tx: &C, change: Change) -> Result<String, AppError> {
+    changes::announce_local(change);
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(changes::notify_statement(
+            change,
+            "pg_advisory_xact_lock(727275),",
+        ))
+        .await?;
+    }
+    Ok(audit_entry::Entity::find()
+        .order_by_desc(audit_entry::Column::Id)
+        .limit(1)
+        .one(tx)
+        .await?
+        .map(|e| e.hash)
+        .unwrap_or_else(|| "0".repeat(64)))
 }
 
 pub fn chain_hash(

@@ -37,6 +37,13 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// The id of the house a room or resident row names, as the register or this batch has it.
+    fn house_id(&self, village_id: i32, address: &str) -> Option<i32> {
+        self.houses
+            .get(&(village_id, address_key(address)))
+            .map(|h| h.id)
+    }
+
     pub async fn load<C: ConnectionTrait>(
         tx: &C,
         todo: &[Planned],
@@ -260,11 +267,7 @@ impl Writer<'_> {
         b: &mut Batch,
     ) -> Result<(), AppError> {
         let m = self.import;
-        let Some(pid) = b
-            .houses
-            .get(&(r.village_id, address_key(&r.address)))
-            .map(|h| h.id)
-        else {
+        let Some(pid) = b.house_id(r.village_id, &r.address) else {
             b.skip(m, r.row, "house not written");
             return Ok(());
         };
@@ -315,11 +318,7 @@ impl Writer<'_> {
         b: &mut Batch,
     ) -> Result<(), AppError> {
         let m = self.import;
-        let Some(pid) = b
-            .houses
-            .get(&(r.village_id, address_key(&r.address)))
-            .map(|h| h.id)
-        else {
+        let Some(pid) = b.house_id(r.village_id, &r.address) else {
             b.skip(m, r.row, "house not found");
             return Ok(());
         };
