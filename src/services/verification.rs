@@ -46,6 +46,9 @@ pub struct Verification {
     pub road: Option<String>,
     #[serde(skip)]
     pub number: String,
+    /// A signed, live permit: the page offers check-in (the permit rule `admits_check_ins`).
+    #[serde(skip)]
+    pub admits_check_in: bool,
 }
 
 /// Signatures already found good. A permit's signed fields never change and keys are only ever
@@ -168,6 +171,7 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
             village: None,
             road: None,
             number: number.trim().chars().take(40).collect(),
+            admits_check_in: false,
         });
     };
     let fields = PermitSigningFields {
@@ -209,6 +213,7 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
             .then(|| crate::domain::property::road_of(&p.address))
             .flatten(),
         number: p.number.clone(),
+        admits_check_in: authentic && s.admits_check_ins(),
     })
 }
 

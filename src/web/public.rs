@@ -19,13 +19,6 @@ pub struct VerifyPage {
     sig: String,
 }
 
-impl VerifyPage {
-    fn admits_check_in(&self) -> bool {
-        self.v.authentic
-            && self.v.status == Some(crate::domain::permit::PermitStatus::Active.as_str())
-    }
-}
-
 /// The verification page. It takes no session, so the layout shows no user and sets no cookie.
 #[get("/p/<number>?<sig>")]
 pub async fn verify_page(

@@ -68,8 +68,6 @@ pub async fn by_village<C: ConnectionTrait>(
     village: Option<i32>,
     w: &Windows,
 ) -> Result<HashMap<i32, VillageCounts>, AppError> {
-    let mut m: HashMap<i32, VillageCounts> = HashMap::new();
-    let pv = property::Column::VillageId;
     let only = |col: Expr| match village {
         Some(v) => col.eq(v).into_condition(),
         None => Condition::all(),
@@ -81,53 +79,16 @@ pub async fn by_village<C: ConnectionTrait>(
     if let Some(v) = village {
         cq = cq.filter(dashboard_count::Column::VillageId.eq(v));
     }
-    for c in cq.all(db).await? {
-        let e = m.entry(c.village_id).or_default();
-        let slot = match c.metric.split_once('_') {
-            Some(("grade", g)) => match Grade::parse(g) {
-                Some(Grade::Green) => &mut e.grade_green,
-                Some(Grade::Yellow) => &mut e.grade_yellow,
-                Some(Grade::Red) => &mut e.grade_red,
-                None => continue,
-            },
-            Some(("permit", s)) => match PermitStatus::parse(s) {
-                Some(PermitStatus::Active) => &mut e.permits_active,
-                Some(PermitStatus::Suspended) => &mut e.permits_suspended,
-                Some(PermitStatus::Revoked) => &mut e.permits_revoked,
-                Some(PermitStatus::Expired) => &mut e.permits_expired,
-                None => continue,
-            },
-            Some(("app", s)) => match ApplicationStatus::parse(s) {
-                Some(ApplicationStatus::Draft) => &mut e.apps_draft,
-                Some(ApplicationStatus::Submitted) => &mut e.apps_submitted,
-                Some(ApplicationStatus::Inspecting) => &mut e.apps_inspecting,
-                Some(ApplicationStatus::Rectifying) => &mut e.apps_rectifying,
-                Some(ApplicationStatus::Passed) => &mut e.apps_passed,
-                Some(ApplicationStatus::Approved) => &mut e.apps_approved,
-                Some(ApplicationStatus::Rejected) => &mut e.apps_rejected,
-                None => continue,
-            },
-            Some(("stay", s)) => match StayStatus::parse(s) {
-                Some(StayStatus::Active) => &mut e.residents_now,
-                Some(StayStatus::Pending) => &mut e.residents_pending,
-                _ => continue,
-            },
-            _ if c.metric == "houses" => &mut e.houses,
-            _ => continue,
-        };
-        *slot = c.n;
-    }
 
     // Houses registered within a day.
-    let mut q = Query::select();
-    q.expr_as(Expr::col((property::Entity, pv)), "village_id")
+    let pv = Expr::col((property::Entity, property::Column::VillageId));
+    let mut q_new = Query::select();
+    q_new
+        .expr_as(pv.clone(), "village_id")
         .from(property::Entity)
-        .cond_where(only(Expr::col((property::Entity, pv))).add(house_new_since(w.day_ago)))
-        .group_by_col((property::Entity, pv));
-    sums(&mut q, vec![Expr::val(1i32).sum()]);
-    for (v, c) in run(db, &q, 1).await? {
-        m.entry(v).or_default().houses_1d = c[0];
-    }
+        .cond_where(only(pv).add(house_new_since(w.day_ago)))
+        .group_by_col((property::Entity, property::Column::VillageId));
+    sums(&mut q_new, vec![Expr::val(1i32).sum()]);
 
     // Permits by their status as of today (`PermitStatus::effective`: past its date reads
     // expired): the stored counts, less those past their date, which count as expired.
@@ -137,8 +98,9 @@ pub async fn by_village<C: ConnectionTrait>(
         PermitStatus::Active.as_str(),
         PermitStatus::Suspended.as_str(),
     ];
-    let mut q = Query::select();
-    q.expr_as(pvc.clone(), "village_id")
+    let mut q_dates = Query::select();
+    q_dates
+        .expr_as(pvc.clone(), "village_id")
         .from(permit::Entity)
         .cond_where(
             only(pvc.clone())
@@ -147,7 +109,7 @@ pub async fn by_village<C: ConnectionTrait>(
         )
         .group_by_col((permit::Entity, permit::Column::VillageId));
     sums(
-        &mut q,
+        &mut q_dates,
         vec![
             count_if(st.eq(PermitStatus::Active.as_str()).and(until.lt(w.today))),
             count_if(
@@ -157,27 +119,19 @@ pub async fn by_village<C: ConnectionTrait>(
             count_if(st.eq(PermitStatus::Active.as_str()).and(until.gte(w.today))),
         ],
     );
-    for (v, c) in run(db, &q, 3).await? {
-        let e = m.entry(v).or_default();
-        e.permits_active -= c[0];
-        e.permits_suspended -= c[1];
-        e.permits_expired += c[0] + c[1];
-        e.permits_expiring_30d = c[2];
-    }
-    let mut q = Query::select();
-    q.expr_as(pvc.clone(), "village_id")
+    let mut q_issued = Query::select();
+    q_issued
+        .expr_as(pvc.clone(), "village_id")
         .from(permit::Entity)
         .cond_where(only(pvc.clone()).add(permit_in(PermitFilter::IssuedToday, w)))
         .group_by_col((permit::Entity, permit::Column::VillageId));
-    sums(&mut q, vec![Expr::val(1i32).sum()]);
-    for (v, c) in run(db, &q, 1).await? {
-        m.entry(v).or_default().permits_issued_1d = c[0];
-    }
+    sums(&mut q_issued, vec![Expr::val(1i32).sum()]);
 
     // Unfinished tasks: due within a week, overdue. A task's village is its grid's.
     let gv = Expr::col((grid::Entity, grid::Column::VillageId));
-    let mut q = Query::select();
-    q.expr_as(gv.clone(), "village_id")
+    let mut q_tasks = Query::select();
+    q_tasks
+        .expr_as(gv.clone(), "village_id")
         .from(task::Entity)
         .inner_join(
             grid::Entity,
@@ -187,30 +141,24 @@ pub async fn by_village<C: ConnectionTrait>(
         .cond_where(only(gv.clone()).add(task::Column::Status.is_in(TaskStatus::ACTIVE)))
         .group_by_col((grid::Entity, grid::Column::VillageId));
     sums(
-        &mut q,
+        &mut q_tasks,
         vec![
             count_if(tasks::due_soon_condition(w.now, w.week_ahead)),
             count_if(tasks::overdue_condition(w.now)),
         ],
     );
-    for (v, c) in run(db, &q, 2).await? {
-        let e = m.entry(v).or_default();
-        (e.tasks_due_7d, e.tasks_overdue) = (c[0], c[1]);
-    }
 
     // The windows below count rows that carry their house's village (m016), each over an index
     // that leads with the window's column and ends with the village: no row is joined to its house.
     // Inspections done in the window.
     let iv = Expr::col((inspection::Entity, inspection::Column::VillageId));
-    let mut q = Query::select();
-    q.expr_as(iv.clone(), "village_id")
+    let mut q_inspected = Query::select();
+    q_inspected
+        .expr_as(iv.clone(), "village_id")
         .from(inspection::Entity)
         .cond_where(only(iv.clone()).add(super::filters::inspected_in_window(w)))
         .group_by_col((inspection::Entity, inspection::Column::VillageId));
-    sums(&mut q, vec![Expr::val(1i32).sum()]);
-    for (v, c) in run(db, &q, 1).await? {
-        m.entry(v).or_default().inspections_done_30d = c[0];
-    }
+    sums(&mut q_inspected, vec![Expr::val(1i32).sum()]);
 
     // Hazards: open now and overdue; fixed in the window; found in the window. Three queries, as
     // for the stays below: each walks the one index over only the rows it counts.
@@ -224,29 +172,21 @@ pub async fn by_village<C: ConnectionTrait>(
         sums(&mut q, exprs);
         q
     };
-    let q = findings_by_village(
+    let q_open = findings_by_village(
         finding_open(),
         vec![
             Expr::val(1i32).sum(),
             count_if(findings::overdue_condition(w.now)),
         ],
     );
-    for (v, c) in run(db, &q, 2).await? {
-        let e = m.entry(v).or_default();
-        (e.hazards_open, e.hazards_overdue) = (c[0], c[1]);
-    }
-    let q = findings_by_village(
+    let q_fixed = findings_by_village(
         finding_fixed_since(w.window_start),
         vec![
             Expr::val(1i32).sum(),
             count_if(finding_fixed_since(w.day_ago)),
         ],
     );
-    for (v, c) in run(db, &q, 2).await? {
-        let e = m.entry(v).or_default();
-        (e.hazards_fixed_30d, e.hazards_fixed_1d) = (c[0], c[1]);
-    }
-    let q = findings_by_village(
+    let q_found = findings_by_village(
         finding_found_since(w.window_start),
         vec![
             Expr::val(1i32).sum(),
@@ -254,11 +194,6 @@ pub async fn by_village<C: ConnectionTrait>(
             count_if(finding_found_since(w.day_ago)),
         ],
     );
-    for (v, c) in run(db, &q, 3).await? {
-        let e = m.entry(v).or_default();
-        (e.hazards_found_30d, e.hazards_found_30d_fixed) = (c[0], c[1]);
-        e.hazards_found_1d = c[2];
-    }
 
     // Residents: open stays, and the week's movement.
     let (ss, s_created) = (stay::Column::Status, stay::Column::CreatedAt);
@@ -277,36 +212,127 @@ pub async fn by_village<C: ConnectionTrait>(
         q
     };
     // Pending registrations waiting past the alert: few, found through (status, created_at).
-    let q = stays_by_village(
+    let q_pending = stays_by_village(
         Condition::all()
             .add(ss.eq(StayStatus::Pending.as_str()))
             .add(s_created.lt(w.pending_alert)),
         vec![Expr::val(1i32).sum()],
     );
-    for (v, c) in run(db, &q, 1).await? {
-        m.entry(v).or_default().residents_pending_over_24h = c[0];
-    }
-    let q = stays_by_village(
+    let q_in = stays_by_village(
         moved(Movement::CheckedIn, w.week_ago),
         vec![
             Expr::val(1i32).sum(),
             count_if(moved(Movement::CheckedIn, w.day_ago)),
         ],
     );
-    for (v, c) in run(db, &q, 2).await? {
-        let e = m.entry(v).or_default();
-        (e.check_ins_7d, e.check_ins_1d) = (c[0], c[1]);
-    }
-    let q = stays_by_village(
+    let q_out = stays_by_village(
         moved(Movement::CheckedOut, w.week_ago),
         vec![
             Expr::val(1i32).sum(),
             count_if(moved(Movement::CheckedOut, w.day_ago)),
         ],
     );
-    for (v, c) in run(db, &q, 2).await? {
+
+    // Independent reads, asked together: on a pool each runs on its own connection, and the
+    // snapshot waits for the slowest rather than for their sum.
+    let (standing, new, dates, issued, due, inspected, open, fixed, found, pending, ins, outs) = futures::try_join!(
+        async { cq.all(db).await.map_err(AppError::from) },
+        run(db, &q_new, 1),
+        run(db, &q_dates, 3),
+        run(db, &q_issued, 1),
+        run(db, &q_tasks, 2),
+        run(db, &q_inspected, 1),
+        run(db, &q_open, 2),
+        run(db, &q_fixed, 2),
+        run(db, &q_found, 3),
+        run(db, &q_pending, 1),
+        run(db, &q_in, 2),
+        run(db, &q_out, 2),
+    )?;
+
+    let mut m: HashMap<i32, VillageCounts> = HashMap::new();
+    for c in standing {
+        let e = m.entry(c.village_id).or_default();
+        if let Some(slot) = standing_slot(e, &c.metric) {
+            *slot = c.n;
+        }
+    }
+    for (v, c) in new {
+        m.entry(v).or_default().houses_1d = c[0];
+    }
+    for (v, c) in dates {
+        let e = m.entry(v).or_default();
+        e.permits_active -= c[0];
+        e.permits_suspended -= c[1];
+        e.permits_expired += c[0] + c[1];
+        e.permits_expiring_30d = c[2];
+    }
+    for (v, c) in issued {
+        m.entry(v).or_default().permits_issued_1d = c[0];
+    }
+    for (v, c) in due {
+        let e = m.entry(v).or_default();
+        (e.tasks_due_7d, e.tasks_overdue) = (c[0], c[1]);
+    }
+    for (v, c) in inspected {
+        m.entry(v).or_default().inspections_done_30d = c[0];
+    }
+    for (v, c) in open {
+        let e = m.entry(v).or_default();
+        (e.hazards_open, e.hazards_overdue) = (c[0], c[1]);
+    }
+    for (v, c) in fixed {
+        let e = m.entry(v).or_default();
+        (e.hazards_fixed_30d, e.hazards_fixed_1d) = (c[0], c[1]);
+    }
+    for (v, c) in found {
+        let e = m.entry(v).or_default();
+        (e.hazards_found_30d, e.hazards_found_30d_fixed) = (c[0], c[1]);
+        e.hazards_found_1d = c[2];
+    }
+    for (v, c) in pending {
+        m.entry(v).or_default().residents_pending_over_24h = c[0];
+    }
+    for (v, c) in ins {
+        let e = m.entry(v).or_default();
+        (e.check_ins_7d, e.check_ins_1d) = (c[0], c[1]);
+    }
+    for (v, c) in outs {
         let e = m.entry(v).or_default();
         (e.check_outs_7d, e.check_outs_1d) = (c[0], c[1]);
     }
     Ok(m)
+}
+
+/// The field a kept counter (m012's `metric`, e.g. `grade_red`, `permit_active`) fills.
+fn standing_slot<'a>(e: &'a mut VillageCounts, metric: &str) -> Option<&'a mut i64> {
+    Some(match metric.split_once('_') {
+        Some(("grade", g)) => match Grade::parse(g)? {
+            Grade::Green => &mut e.grade_green,
+            Grade::Yellow => &mut e.grade_yellow,
+            Grade::Red => &mut e.grade_red,
+        },
+        Some(("permit", s)) => match PermitStatus::parse(s)? {
+            PermitStatus::Active => &mut e.permits_active,
+            PermitStatus::Suspended => &mut e.permits_suspended,
+            PermitStatus::Revoked => &mut e.permits_revoked,
+            PermitStatus::Expired => &mut e.permits_expired,
+        },
+        Some(("app", s)) => match ApplicationStatus::parse(s)? {
+            ApplicationStatus::Draft => &mut e.apps_draft,
+            ApplicationStatus::Submitted => &mut e.apps_submitted,
+            ApplicationStatus::Inspecting => &mut e.apps_inspecting,
+            ApplicationStatus::Rectifying => &mut e.apps_rectifying,
+            ApplicationStatus::Passed => &mut e.apps_passed,
+            ApplicationStatus::Approved => &mut e.apps_approved,
+            ApplicationStatus::Rejected => &mut e.apps_rejected,
+        },
+        Some(("stay", s)) => match StayStatus::parse(s)? {
+            StayStatus::Active => &mut e.residents_now,
+            StayStatus::Pending => &mut e.residents_pending,
+            _ => return None,
+        },
+        _ if metric == "houses" => &mut e.houses,
+        _ => return None,
+    })
 }

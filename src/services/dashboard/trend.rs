@@ -73,37 +73,31 @@ pub async fn weekly<C: ConnectionTrait>(
     let stays = in_village(stay::Column::VillageId, scope);
     let found = in_village(finding::Column::VillageId, scope);
     let permits = in_village(permit::Column::VillageId, scope);
-    Ok(Trend {
-        weeks: starts.iter().map(|d| iso_week_label(*d)).collect(),
-        check_ins: per_week::<_, stay::Entity>(db, stay::Column::CreatedAt, stays.clone(), &bounds)
-            .await?,
-        check_outs: per_week::<_, stay::Entity>(
+    // The five series are independent reads: asked together, each on its own pooled connection,
+    // the wall waits for the slowest rather than for their sum.
+    let (check_ins, check_outs, hazards_found, hazards_fixed, permits_issued) = futures::try_join!(
+        per_week::<_, stay::Entity>(db, stay::Column::CreatedAt, stays.clone(), &bounds),
+        per_week::<_, stay::Entity>(
             db,
             stay::Column::EndedAt,
             stays.add(stay::Column::Status.eq(StayStatus::CheckedOut.as_str())),
             &bounds,
-        )
-        .await?,
-        hazards_found: per_week::<_, finding::Entity>(
-            db,
-            finding::Column::CreatedAt,
-            found.clone(),
-            &bounds,
-        )
-        .await?,
-        hazards_fixed: per_week::<_, finding::Entity>(
+        ),
+        per_week::<_, finding::Entity>(db, finding::Column::CreatedAt, found.clone(), &bounds),
+        per_week::<_, finding::Entity>(
             db,
             finding::Column::ClosedAt,
             found.add(finding::Column::Status.eq(finding_status::CLOSED)),
             &bounds,
-        )
-        .await?,
-        permits_issued: per_week::<_, permit::Entity>(
-            db,
-            permit::Column::IssuedAt,
-            permits,
-            &bounds,
-        )
-        .await?,
+        ),
+        per_week::<_, permit::Entity>(db, permit::Column::IssuedAt, permits, &bounds),
+    )?;
+    Ok(Trend {
+        weeks: starts.iter().map(|d| iso_week_label(*d)).collect(),
+        check_ins,
+        check_outs,
+        hazards_found,
+        hazards_fixed,
+        permits_issued,
     })
 }
