@@ -1,8 +1,8 @@
 //! Benchmark of issue #11: dry run and commit of a register of 100 000 houses (50 000
 //! landlords, two villages), 200 000 rooms and 100 000 residents on SQLite, printing each
 //! phase's time and the process's peak memory (VmHWM). The file is imported twice: first on an
-//! empty register (houses and rooms written; residents refused, as no house has a permit yet),
-//! then, once every house has a permit, again (houses and rooms unchanged, residents written). `ANJU_BENCH_HOUSES` overrides the 100 000; `ANJU_BENCH_DATABASE_URL=postgres://…/db`
+//! empty register (houses, rooms and residents written, the residents as stays waiting for their
+//! house's permit), then, once every house has a permit, again (everything unchanged). `ANJU_BENCH_HOUSES` overrides the 100 000; `ANJU_BENCH_DATABASE_URL=postgres://…/db`
 //! benchmarks PostgreSQL (an empty database). The workbook is written in constant-memory mode
 //! before the clock starts, so the peak is the import's.
 use std::time::Instant;
@@ -240,7 +240,7 @@ fn main() {
         let keys = anju::crypto::shared::open(&cfg, &db).await.unwrap();
         let rule = anju::domain::occupancy::OccupancyRule::default();
         let mut total_commit = 0.0;
-        for pass in ["first import (no permits yet: residents refused)", "second import, after the houses got permits"] {
+        for pass in ["first import (no permits yet: residents wait for them)", "second import, after the houses got permits"] {
             println!("{pass}:");
             let t = Instant::now();
             let checked = dry_run::dry_run(&db, &keys.pii, &rule, chrono::Utc::now(), &actor, &bytes)

@@ -240,24 +240,141 @@ async fn rooms_and_residents_are_written_once_and_the_same_file_again_changes_no
 }
 
 #[rocket::async_test]
-async fn residents_of_a_house_without_a_permit_are_refused_rows_not_silent_skips() {
+async fn residents_of_a_house_without_a_permit_wait_as_pending_stays_that_do_not_lapse() {
     let app = TestApp::new().await;
     let official = app.signed_in(OFFICIAL_JX).await;
+    // A new house with one room of 14 m² (2 places): the third resident there is an error row.
     let file = register_xlsx(
         &[house(1)],
         &[room("导入路1号", "201")],
-        &[resident("导入路1号", "201", 1)],
+        &[
+            resident("导入路1号", "201", 1),
+            resident("导入路1号", "201", 2),
+            resident("导入路1号", "201", 3),
+        ],
     );
     let (_, v) = dry_run(&official, &file).await;
-    assert_eq!(counts(&v), (2, 0, 0, 1), "{v}");
+    assert_eq!(counts(&v), (4, 0, 0, 1), "{v}");
     assert_eq!(
         refused(&v),
-        vec![(RESIDENTS.0.to_string(), 2, "地址".to_string())]
+        vec![(RESIDENTS.0.to_string(), 4, "房间号".to_string())]
     );
-    assert!(message_of(&v, RESIDENTS.0, 2).contains("准入证"), "{v}");
+    assert!(message_of(&v, RESIDENTS.0, 4).contains("已住满"), "{v}");
     commit_and_run(&app, &official, &v).await;
-    assert_eq!(app.count("stays").await, 0);
-    assert_eq!(stays_of(&app, "导入路1号").await.len(), 0);
+    let waiting = stays_of(&app, "导入路1号").await;
+    assert_eq!(waiting.len(), 2);
+    for s in &waiting {
+        assert_eq!(s.status, "pending", "no permit yet: the stay waits for one");
+        assert_eq!(s.permit_id, None);
+        assert!(s.confirmed_at.is_none());
+        assert_eq!(
+            s.open_doc_hash, s.doc_hash,
+            "the person's one open stay is held"
+        );
+        assert!(!s.doc_number_enc.as_deref().unwrap().contains("330106"));
+    }
+    assert_eq!(audits(&app, "import.stay_create").await.len(), 2);
+    // Waiting for a permit is not waiting for a landlord: the 72-hour lapse leaves them.
+    let later = chrono::Utc::now() + chrono::Duration::days(30);
+    let lapsed = anju::services::stays::lapse_pending(&app.db, 72, later)
+        .await
+        .unwrap();
+    assert_eq!(lapsed, 0);
+    assert!(
+        stays_of(&app, "导入路1号")
+            .await
+            .iter()
+            .all(|s| s.status == "pending")
+    );
+    // The same person moving in again is refused: the waiting stay is their open stay.
+    let mut later_move = resident("导入路 1 号", "201", 1);
+    later_move[6] = "2025-07-01".into();
+    let (_, again) = dry_run(&official, &register_xlsx(&[], &[], &[later_move])).await;
+    assert_eq!(counts(&again), (0, 0, 0, 1), "{again}");
+    assert!(
+        message_of(&again, RESIDENTS.0, 2).contains("未结束"),
+        "{again}"
+    );
+    // The same file again changes nothing.
+    let (_, same) = dry_run(&official, &file).await;
+    assert_eq!(counts(&same), (0, 0, 4, 1), "{same}");
+}
+
+#[rocket::async_test]
+async fn the_permit_issued_to_a_house_makes_its_waiting_residents_active_up_to_its_cap() {
+    let app = TestApp::new().await;
+    // The landlord's application (rooms 101 and 102 of 14 and 12.5 m², a living room, a kitchen)
+    // has passed its inspection; the village imports the people already living there.
+    let id = passed_application(&app).await;
+    let h = "锦绣村东区 12 号";
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let people = vec![
+        resident(h, "101", 1),
+        resident(h, "101", 2),
+        resident(h, "102", 3),
+        resident(h, "厨房", 4), // row 5: a kitchen is not let
+    ];
+    let (_, v) = dry_run(&official, &register_xlsx(&[], &[], &people)).await;
+    assert_eq!(counts(&v), (3, 0, 0, 1), "{v}");
+    commit_and_run(&app, &official, &v).await;
+    let mut waiting = stays_of(&app, h).await;
+    waiting.sort_by_key(|s| s.id);
+    assert!(
+        waiting
+            .iter()
+            .all(|s| s.status == "pending" && s.permit_id.is_none())
+    );
+    // The landlord cannot confirm a stay that has no permit to count on.
+    let landlord = app.api(LANDLORD).await;
+    let (s, _) = landlord
+        .post(
+            &format!("/stays/{}/confirm", waiting[0].id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_ne!(s, Status::Ok);
+    // The official caps the permit at 2: the first two imported join it, the third is refused.
+    let api = app.api(OFFICIAL_JX).await;
+    let (s, p) = api
+        .post(
+            &format!("/applications/{id}/approve"),
+            serde_json::json!({"max_occupants": 2}),
+        )
+        .await;
+    assert_eq!(s, Status::Created, "{p}");
+    let mut after = stays_of(&app, h).await;
+    after.sort_by_key(|s| s.id);
+    let permit_id = anju::entities::permit::Entity::find()
+        .filter(anju::entities::permit::Column::Number.eq(p["permit_number"].as_str().unwrap()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let status: Vec<(&str, Option<i32>)> = after
+        .iter()
+        .map(|s| (s.status.as_str(), s.permit_id))
+        .collect();
+    assert_eq!(
+        status,
+        vec![
+            ("active", Some(permit_id)),
+            ("active", Some(permit_id)),
+            ("rejected", None),
+        ]
+    );
+    assert!(after[0].confirmed_at.is_some());
+    assert_eq!(
+        after[2].open_doc_hash, None,
+        "the refused person is free again"
+    );
+    let joined = audits(&app, "stay.join_permit").await;
+    assert_eq!(joined.len(), 1);
+    assert!(
+        joined[0].detail.contains(&after[2].id.to_string()),
+        "{}",
+        joined[0].detail
+    );
 }
 
 #[rocket::async_test]

@@ -17,6 +17,7 @@ mod m012_dashboard_counts;
 mod m013_key_ring;
 mod m015_rate_hits;
 mod m016_row_village;
+mod m017_import_stays;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m013_key_ring::Migration),
             Box::new(m015_rate_hits::Migration),
             Box::new(m016_row_village::Migration),
+            Box::new(m017_import_stays::Migration),
         ]
     }
 }

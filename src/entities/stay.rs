@@ -7,7 +7,8 @@ use serde::Serialize;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub permit_id: i32,
+    /// None while an imported stay waits for its house's permit (m017).
+    pub permit_id: Option<i32>,
     pub property_id: i32,
     /// The house's village, copied at insert for the command room's counts (m016).
     pub village_id: i32,

@@ -232,6 +232,8 @@ pub async fn approve(
     let data = super::certificates::data_of(&pm, &sources, &rule, &st.config.public_url);
     // Dropping the transaction on refusal rolls back the permit and its sequence number.
     super::certificates::printable_or_refuse(&st.certificates, &data)?;
+    // Residents imported while the house had no permit join it now, within its caps.
+    super::stays::waiting::join_permit(&tx, &pm, &rooms, &rule, actor.id, now).await?;
     let mut am: application::ActiveModel = a.into();
     am.status = Set(ApplicationStatus::Approved.as_str().into());
     am.updated_at = Set(now);

@@ -151,8 +151,9 @@ fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
             a("r"),
             Expr::col((a("r"), a("id"))).equals((a("s"), a("room_id"))),
         )
+        // A stay waiting for its house's permit has none yet (its number is then blank).
         .join_as(
-            JoinType::InnerJoin,
+            JoinType::LeftJoin,
             a("permits"),
             a("p"),
             Expr::col((a("p"), a("id"))).equals((a("s"), a("permit_id"))),
@@ -247,7 +248,10 @@ fn with_columns(mut q: SelectStatement, sealed: bool) -> SelectStatement {
         .expr_as(Expr::col((a("r"), a("label"))), a("room_label"))
         .expr_as(Expr::col((a("v"), a("name"))), a("village_name"))
         .expr_as(Expr::col((a("g"), a("name"))), a("grid_name"))
-        .expr_as(Expr::col((a("p"), a("number"))), a("permit_number"));
+        .expr_as(
+            Expr::cust(r#"COALESCE("p"."number", '')"#),
+            a("permit_number"),
+        );
     q
 }
 

@@ -82,6 +82,7 @@ async fn pending_stays(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<us
     loop {
         let batch = stay::Entity::find()
             .filter(stay::Column::Status.eq(StayStatus::Pending.as_str()))
+            .filter(stay::Column::PermitId.is_not_null())
             .filter(stay::Column::CreatedAt.lt(now - PENDING_TOO_LONG))
             .filter(stay::Column::Id.gt(after))
             .order_by_asc(stay::Column::Id)
@@ -95,7 +96,8 @@ async fn pending_stays(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<us
         let batch = not_yet(db, EventKind::StayPendingOverdue, batch, |s| s.id).await?;
         let tx = crate::db::begin_write(db).await?;
         for s in batch {
-            let Some(p) = permit::Entity::find_by_id(s.permit_id).one(&tx).await? else {
+            let Some(pid) = s.permit_id else { continue };
+            let Some(p) = permit::Entity::find_by_id(pid).one(&tx).await? else {
                 continue;
             };
             let label = room::Entity::find_by_id(s.room_id)

@@ -7,8 +7,9 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
+use super::batch::Batch;
 use super::checked::find;
-use super::commit_rows::{Batch, Writer};
+use super::commit_rows::Writer;
 use super::dry_run::Planned;
 use crate::crypto::pii::PiiCipher;
 use crate::domain::clock::town_date;
@@ -117,13 +118,22 @@ pub async fn run_batch(
         rule,
         now,
     };
+    w.landlords(&tx, &todo, &mut batch).await?;
     for p in &todo {
         match p {
             Planned::House(h) => w.house(&tx, h, &mut batch).await?,
-            Planned::Room(r) => w.room(&tx, r, &mut batch).await?,
-            Planned::Resident(r) => w.resident(&tx, r, &mut batch).await?,
+            Planned::Room(r) => {
+                // Rooms find the houses written before them.
+                w.flush(&tx, &mut batch).await?;
+                w.room(&tx, r, &mut batch).await?;
+            }
+            Planned::Resident(r) => {
+                w.flush(&tx, &mut batch).await?;
+                w.resident(&tx, r, &mut batch).await?;
+            }
         }
     }
+    w.flush(&tx, &mut batch).await?;
     audit::record_many(&tx, std::mem::take(&mut batch.audits)).await?;
     let done = m.done + todo.len() as i32;
     let mut am: import::ActiveModel = m.into();

@@ -1,170 +1,27 @@
 //! Writing one batch of a committed import: each planned row matched again inside the batch's
 //! transaction (the register may have moved since the dry run), written through the same rules
 //! as its form, and audited; a row the register no longer admits is left alone and the audit
-//! says why.
-use std::collections::{HashMap, HashSet};
+//! says why. The batch's landlords, new houses and new rooms are each written in one statement
+//! (the rows of one kind follow each other, houses before rooms before residents).
+use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
-};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
+use super::batch::Batch;
 use super::dry_run::{Planned, PlannedHouse};
 use super::residents::PlannedResident;
 use super::rooms::PlannedRoom;
 use crate::crypto::pii::PiiCipher;
 use crate::domain::account::UNCLAIMED;
-use crate::domain::application::ApplicationStatus;
 use crate::domain::import::address_key;
 use crate::domain::import_sheets::label_key;
 use crate::domain::occupancy::OccupancyRule;
-use crate::domain::permit::PermitStatus;
 use crate::domain::role::Role;
 use crate::domain::stay::{Lang, StayStatus};
-use crate::entities::{application, import, permit, property, room, stay, user};
+use crate::entities::{import, property, room, user};
 use crate::error::AppError;
-use crate::services::audit::Entry;
-use crate::services::stays::admission::{self, NewStay};
-
-/// What one batch reads of the register up front, in a few queries whatever its size.
-pub struct Batch {
-    houses: HashMap<(i32, String), property::Model>,
-    rooms: HashMap<(i32, String), room::Model>,
-    locked: HashSet<i32>,
-    permits: HashMap<i32, permit::Model>,
-    stays: HashSet<(String, i32, NaiveDate)>,
-    pub audits: Vec<Entry>,
-}
-
-impl Batch {
-    /// The id of the house a room or resident row names, as the register or this batch has it.
-    fn house_id(&self, village_id: i32, address: &str) -> Option<i32> {
-        self.houses
-            .get(&(village_id, address_key(address)))
-            .map(|h| h.id)
-    }
-
-    pub async fn load<C: ConnectionTrait>(
-        tx: &C,
-        todo: &[Planned],
-        today: NaiveDate,
-    ) -> Result<Batch, AppError> {
-        // The batch's houses, looked up by the addresses the dry run matched (an existing
-        // house's own spelling, or the row's for a new one).
-        let (villages, addresses): (std::collections::BTreeSet<i32>, Vec<String>) = todo
-            .iter()
-            .map(|p| match p {
-                Planned::House(h) => (h.village_id, h.address.clone()),
-                Planned::Room(r) => (r.village_id, r.address.clone()),
-                Planned::Resident(r) => (r.village_id, r.address.clone()),
-            })
-            .unzip();
-        let houses: HashMap<(i32, String), property::Model> = property::Entity::find()
-            .filter(property::Column::VillageId.is_in(villages))
-            .filter(property::Column::Address.is_in(addresses))
-            .all(tx)
-            .await?
-            .into_iter()
-            .map(|h| ((h.village_id, address_key(&h.address)), h))
-            .collect();
-        let ids: Vec<i32> = houses.values().map(|h| h.id).collect();
-        let mut b = Batch {
-            houses,
-            rooms: HashMap::new(),
-            locked: HashSet::new(),
-            permits: HashMap::new(),
-            stays: HashSet::new(),
-            audits: Vec::new(),
-        };
-        let placing = todo.iter().any(|p| !matches!(p, Planned::House(_)));
-        if !placing || ids.is_empty() {
-            return Ok(b);
-        }
-        b.rooms = room::Entity::find()
-            .filter(room::Column::PropertyId.is_in(ids.clone()))
-            .all(tx)
-            .await?
-            .into_iter()
-            .map(|r| ((r.property_id, label_key(&r.label)), r))
-            .collect();
-        b.locked = application::Entity::find()
-            .select_only()
-            .column(application::Column::PropertyId)
-            .filter(application::Column::PropertyId.is_in(ids.clone()))
-            .filter(application::Column::Status.ne(ApplicationStatus::Draft.as_str()))
-            .into_tuple::<i32>()
-            .all(tx)
-            .await?
-            .into_iter()
-            .collect();
-        let hashes: Vec<String> = todo
-            .iter()
-            .filter_map(|p| match p {
-                Planned::Resident(r) => Some(r.person.doc_hash.clone()),
-                _ => None,
-            })
-            .collect();
-        if hashes.is_empty() {
-            return Ok(b);
-        }
-        // Check-ins on these permits queue behind the batch (PostgreSQL), as behind a check-in.
-        for p in permit::Entity::find()
-            .filter(permit::Column::PropertyId.is_in(ids))
-            .filter(permit::Column::Status.eq(PermitStatus::Active.as_str()))
-            .lock_exclusive()
-            .all(tx)
-            .await?
-        {
-            if PermitStatus::Active
-                .effective(p.valid_until, today)
-                .admits_check_ins()
-            {
-                b.permits.insert(p.property_id, p);
-            }
-        }
-        let rows: Vec<(Option<String>, i32, NaiveDate)> = stay::Entity::find()
-            .select_only()
-            .column(stay::Column::DocHash)
-            .column(stay::Column::PropertyId)
-            .column(stay::Column::MoveIn)
-            .filter(stay::Column::DocHash.is_in(hashes))
-            .into_tuple()
-            .all(tx)
-            .await?;
-        b.stays = rows
-            .into_iter()
-            .filter_map(|(h, p, d)| Some((h?, p, d)))
-            .collect();
-        Ok(b)
-    }
-
-    fn audit(
-        &mut self,
-        by: i32,
-        action: &'static str,
-        entity: &'static str,
-        id: i32,
-        detail: serde_json::Value,
-    ) {
-        self.audits.push(Entry {
-            actor_id: Some(by),
-            action,
-            entity,
-            entity_id: id.to_string(),
-            detail,
-        });
-    }
-
-    fn skip(&mut self, m: &import::Model, row: u32, reason: &str) {
-        self.audit(
-            m.created_by,
-            "import.row_skipped",
-            "import",
-            m.id,
-            serde_json::json!({"row": row, "reason": reason}),
-        );
-    }
-}
+use crate::services::stays::admission::{self, NewStay, Place};
 
 /// Writes the rows of one import.
 pub struct Writer<'a> {
@@ -180,33 +37,94 @@ impl Writer<'_> {
         serde_json::json!({"import": m.id, "row": row, "file_sha256": m.file_sha256})
     }
 
-    /// The landlord with this phone, made without a usable password when the register has
-    /// none; `None` when the phone has meanwhile become a staff account's.
-    async fn landlord<C: ConnectionTrait>(
+    /// Makes, in one statement, the landlords the batch's house rows name that the register
+    /// lacks, without a usable password.
+    pub async fn landlords<C: ConnectionTrait>(
         &self,
         tx: &C,
-        p: &PlannedHouse,
-    ) -> Result<Option<i32>, AppError> {
-        if let Some(u) = user::Entity::find()
-            .filter(user::Column::Phone.eq(p.landlord_phone.as_str()))
-            .one(tx)
+        todo: &[Planned],
+        b: &mut Batch,
+    ) -> Result<(), AppError> {
+        let mut new: HashMap<&str, user::ActiveModel> = HashMap::new();
+        for p in todo {
+            let Planned::House(h) = p else { continue };
+            if b.users.contains_key(&h.landlord_phone)
+                || new.contains_key(h.landlord_phone.as_str())
+            {
+                continue;
+            }
+            let u = user::ActiveModel {
+                role: Set(Role::Landlord.as_str().into()),
+                phone: Set(h.landlord_phone.clone()),
+                name: Set(h.landlord_name.clone()),
+                password_hash: Set(UNCLAIMED.into()),
+                village_id: Set(None),
+                active: Set(true),
+                created_at: Set(self.now),
+                ..Default::default()
+            };
+            new.insert(h.landlord_phone.as_str(), u);
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        for u in user::Entity::insert_many(new.into_values())
+            .exec_with_returning(tx)
             .await?
         {
-            return Ok((Role::parse(&u.role) == Some(Role::Landlord)).then_some(u.id));
+            b.users.insert(u.phone, (u.id, true));
         }
-        let u = user::ActiveModel {
-            role: Set(Role::Landlord.as_str().into()),
-            phone: Set(p.landlord_phone.clone()),
-            name: Set(p.landlord_name.clone()),
-            password_hash: Set(UNCLAIMED.into()),
-            village_id: Set(None),
-            active: Set(true),
-            created_at: Set(self.now),
-            ..Default::default()
+        Ok(())
+    }
+
+    /// Writes the houses and rooms the batch has gathered, each kind in one statement.
+    pub async fn flush<C: ConnectionTrait>(&self, tx: &C, b: &mut Batch) -> Result<(), AppError> {
+        let by = self.import.created_by;
+        if !b.new_houses.is_empty() {
+            let mut row_of = HashMap::new();
+            let models: Vec<property::ActiveModel> = std::mem::take(&mut b.new_houses)
+                .into_iter()
+                .map(|(m, key, row)| {
+                    row_of.insert(key, row);
+                    m
+                })
+                .collect();
+            for h in property::Entity::insert_many(models)
+                .exec_with_returning(tx)
+                .await?
+            {
+                let key = (h.village_id, address_key(&h.address));
+                let row = row_of.get(&key).copied().unwrap_or_default();
+                b.audit(
+                    by,
+                    "import.property_create",
+                    "property",
+                    h.id,
+                    self.detail(row),
+                );
+                b.houses.insert(key, h);
+            }
         }
-        .insert(tx)
-        .await?;
-        Ok(Some(u.id))
+        if !b.new_rooms.is_empty() {
+            let mut row_of = HashMap::new();
+            let models: Vec<room::ActiveModel> = std::mem::take(&mut b.new_rooms)
+                .into_iter()
+                .map(|(m, key, row)| {
+                    row_of.insert(key, row);
+                    m
+                })
+                .collect();
+            for r in room::Entity::insert_many(models)
+                .exec_with_returning(tx)
+                .await?
+            {
+                let key = (r.property_id, label_key(&r.label));
+                let row = row_of.get(&key).copied().unwrap_or_default();
+                b.audit(by, "import.room_create", "room", r.id, self.detail(row));
+                b.rooms.insert(key, r);
+            }
+        }
+        Ok(())
     }
 
     /// A house row; one now held by someone else is left alone.
@@ -217,7 +135,11 @@ impl Writer<'_> {
         b: &mut Batch,
     ) -> Result<(), AppError> {
         let (m, now) = (self.import, self.now);
-        let Some(landlord_id) = self.landlord(tx, p).await? else {
+        let Some(landlord_id) = b
+            .users
+            .get(&p.landlord_phone)
+            .and_then(|&(id, landlord)| landlord.then_some(id))
+        else {
             b.skip(m, p.row, "phone of a staff account");
             return Ok(());
         };
@@ -235,6 +157,7 @@ impl Writer<'_> {
                 ("import.property_update", pid)
             }
             None => {
+                // Written, and audited, with the batch's other new houses.
                 let h = property::ActiveModel {
                     landlord_id: Set(landlord_id),
                     village_id: Set(p.village_id),
@@ -247,12 +170,9 @@ impl Writer<'_> {
                     grade: Set(None),
                     next_patrol_at: Set(None),
                     ..Default::default()
-                }
-                .insert(tx)
-                .await?;
-                let id = h.id;
-                b.houses.insert(key, h);
-                ("import.property_create", id)
+                };
+                b.new_houses.push((h, key, p.row));
+                return Ok(());
             }
         };
         b.audit(m.created_by, action, "property", pid, self.detail(p.row));
@@ -290,6 +210,7 @@ impl Writer<'_> {
                 ("import.room_update", id)
             }
             None => {
+                // Written, and audited, with the batch's other new rooms.
                 let new = room::ActiveModel {
                     property_id: Set(pid),
                     label: Set(r.label.clone()),
@@ -297,20 +218,18 @@ impl Writer<'_> {
                     area_m2: Set(r.area_m2),
                     kind: Set(r.kind.clone()),
                     ..Default::default()
-                }
-                .insert(tx)
-                .await?;
-                let id = new.id;
-                b.rooms.insert(key, new);
-                ("import.room_create", id)
+                };
+                b.new_rooms.push((new, key, r.row));
+                return Ok(());
             }
         };
         b.audit(m.created_by, action, "room", id, self.detail(r.row));
         Ok(())
     }
 
-    /// A resident row: an active stay through the check-in's own admission, unless the
-    /// register already holds it (a re-run batch) or a rule now refuses it.
+    /// A resident row: a stay through the check-in's own admission (active on a permit taking
+    /// tenants, else pending until the house's permit is issued), unless the register already
+    /// holds it (a re-run batch) or a rule now refuses it.
     pub async fn resident<C: ConnectionTrait>(
         &self,
         tx: &C,
@@ -327,13 +246,17 @@ impl Writer<'_> {
         {
             return Ok(());
         }
-        let Some(permit) = b.permits.get(&pid).cloned() else {
-            b.skip(m, r.row, "no permit taking tenants");
-            return Ok(());
+        let permit = b.permits.get(&pid).cloned();
+        let place = match &permit {
+            Some(p) => Place::Permit(p),
+            None => Place::Waiting {
+                property_id: pid,
+                village_id: r.village_id,
+            },
         };
-        let taken = admission::has_open_stay(tx, &r.person.doc_hash).await?;
+        let taken = b.open.contains(&r.person.doc_hash);
         let new = NewStay {
-            permit: &permit,
+            place,
             room: b.rooms.get(&(pid, label_key(&r.room_label))).cloned(),
             name: r.name.clone(),
             person: r.person.clone(),
@@ -346,6 +269,7 @@ impl Writer<'_> {
         match admission::admit(tx, self.pii, self.rule, new, taken, Lang::Zh).await {
             Ok(a) => {
                 b.stays.insert((r.person.doc_hash.clone(), pid, r.move_in));
+                b.open.insert(r.person.doc_hash.clone());
                 b.audit(
                     m.created_by,
                     "import.stay_create",

@@ -9,14 +9,14 @@ use sha2::Digest;
 
 pub use super::houses::PlannedHouse;
 use super::houses::{load, plan};
-use super::index::HouseIndex;
+use super::index::{HouseIndex, RoomSpec};
 use super::residents::{PlannedResident, Residents};
 use super::rooms::{self, PlannedRoom};
 use super::sheet::{SheetRow, read};
 use super::template::{HOUSES, RESIDENTS, ROOMS};
 use crate::crypto::pii::PiiCipher;
 use crate::domain::import::{CellError, HouseRow, ImportStatus, RowAction, address_key};
-use crate::domain::import_sheets::{ResidentRow, RoomRow};
+use crate::domain::import_sheets::{ResidentRow, RoomRow, label_key};
 use crate::domain::occupancy::OccupancyRule;
 use crate::domain::property::parse_address;
 use crate::domain::role::Role;
@@ -181,6 +181,15 @@ pub async fn dry_run(
             match p.and_then(|m| rooms::plan(actor, &ix, &m, r.row, &mut seen_rooms)) {
                 Ok(m) => {
                     count(&mut counts, m.action);
+                    ix.file_rooms.insert(
+                        ((m.village_id, address_key(&m.address)), label_key(&m.label)),
+                        RoomSpec {
+                            id: m.room_id,
+                            label: m.label.clone(),
+                            kind: m.kind.clone(),
+                            area_m2: m.area_m2,
+                        },
+                    );
                     planned.push(Planned::Room(m));
                 }
                 Err(errs) => {

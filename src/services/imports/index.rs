@@ -42,6 +42,19 @@ pub struct HouseIndex {
     pub permits: HashMap<i32, permit::Model>,
     /// The register's rooms by house and label key.
     pub rooms: HashMap<(i32, String), room::Model>,
+    /// The 房间 sheet's rooms that passed, by house key and label key: what the commit will
+    /// have written before it places residents.
+    pub file_rooms: HashMap<((i32, String), String), RoomSpec>,
+}
+
+/// A room a resident row may name, as it will stand once the import's rooms are written.
+#[derive(Debug, Clone)]
+pub struct RoomSpec {
+    /// None for a room this import creates.
+    pub id: Option<i32>,
+    pub label: String,
+    pub kind: String,
+    pub area_m2: f64,
 }
 
 impl HouseIndex {
@@ -115,6 +128,23 @@ impl HouseIndex {
                 "多个村有此地址的房屋，无法确定是哪一处，请分村导入".into()
             )),
         }
+    }
+
+    /// The room of this house with this label key: the 房间 sheet's (new or changed) first,
+    /// else the register's.
+    pub fn room(&self, house: &HouseRef, label_key: &str) -> Option<RoomSpec> {
+        if let Some(r) = self.file_rooms.get(&(house.key(), label_key.to_string())) {
+            return Some(r.clone());
+        }
+        let r = self
+            .rooms
+            .get(&(house.property_id?, label_key.to_string()))?;
+        Some(RoomSpec {
+            id: Some(r.id),
+            label: r.label.clone(),
+            kind: r.kind.clone(),
+            area_m2: r.area_m2,
+        })
     }
 
     /// Loads the rooms, locks and permits of the register's houses that rows named.

@@ -1,4 +1,5 @@
 //! Importing the villages' existing Excel registers (API.md "Importing existing registers", DESIGN §10).
+mod batch;
 pub mod checked;
 pub mod commit;
 mod commit_rows;

@@ -1,7 +1,9 @@
-//! The 住户 sheet in the dry run: each row is a check-in on its house's permit, refused when a
-//! check-in would be (no permit taking tenants, a room that may not be let, a full house or
-//! room, a person with an open stay elsewhere), and unchanged when the register already holds
-//! the stay (same document, house and move-in date).
+//! The 住户 sheet in the dry run: each row is a check-in on its house, refused when a check-in
+//! would be (a room that may not be let, a full house or room, a person with an open stay
+//! elsewhere), and unchanged when the register already holds the stay (same document, house and
+//! move-in date). A house without a permit taking tenants (a new one, or one still applying)
+//! takes its residents as pending stays that wait for the permit (stays::waiting); its rooms'
+//! caps hold already, the permit's own cap when it is issued.
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -27,7 +29,8 @@ pub struct PlannedResident {
     pub row: u32,
     pub village_id: i32,
     pub address: String,
-    pub property_id: i32,
+    /// None for a house this import creates.
+    pub property_id: Option<i32>,
     pub room_label: String,
     pub name: String,
     pub person: SealedPerson,
@@ -41,6 +44,8 @@ pub struct Residents {
     open: HashSet<String>,
     on_permit: HashMap<i32, u64>,
     in_room: HashMap<i32, u64>,
+    /// Places earlier rows took, by house key and room label key (new rooms have no id yet).
+    taken: HashMap<((i32, String), String), u64>,
     seen: HashMap<String, u32>,
 }
 
@@ -116,26 +121,19 @@ impl Residents {
     ) -> Result<(RowAction, Option<PlannedResident>), Vec<CellError>> {
         let one = |column: &'static str, message: String| vec![CellError { column, message }];
         let house = ix.find(actor, &p.address).map_err(|e| vec![e])?;
-        let Some((pid, permit)) = house
-            .property_id
-            .and_then(|pid| Some((pid, ix.permits.get(&pid)?)))
-        else {
-            return Err(one(
-                "地址",
-                "该房屋没有可登记住户的准入证（未办理、已暂停或已过期），住户暂不能导入；取得准入证后再导入本行".into(),
-            ));
-        };
-        let Some(room) = ix.rooms.get(&(pid, p.label_key.clone())) else {
+        let pid = house.property_id;
+        let permit = pid.and_then(|pid| ix.permits.get(&pid));
+        let Some(room) = ix.room(house, &p.label_key) else {
             return Err(one(
                 "房间号",
                 format!("该房屋没有房间「{}」，请核对房间号", p.room_label),
             ));
         };
         let hash = pii.doc_lookup_hash(&p.check_in.doc);
-        if self
-            .existing
-            .contains(&(hash.clone(), pid, p.check_in.move_in))
-        {
+        if pid.is_some_and(|pid| {
+            self.existing
+                .contains(&(hash.clone(), pid, p.check_in.move_in))
+        }) {
             return Ok((RowAction::Unchanged, None));
         }
         if let Some(first) = self.seen.get(&hash) {
@@ -160,17 +158,26 @@ impl Residents {
                 "该房间不可出租（厨房、卫生间、阳台或面积不足），请选择本房屋可出租的房间".into(),
             ));
         }
-        let max = u64::try_from(permit.max_occupants).unwrap_or(0);
-        if self.on_permit.get(&permit.id).copied().unwrap_or(0) >= max {
-            return Err(one(
-                "地址",
-                format!(
-                    "该房屋登记人数已满（准入证核定最多 {} 人），不能再登记入住",
-                    permit.max_occupants
-                ),
-            ));
+        if let Some(permit) = permit {
+            let max = u64::try_from(permit.max_occupants).unwrap_or(0);
+            if self.on_permit.get(&permit.id).copied().unwrap_or(0) >= max {
+                return Err(one(
+                    "地址",
+                    format!(
+                        "该房屋登记人数已满（准入证核定最多 {} 人），不能再登记入住",
+                        permit.max_occupants
+                    ),
+                ));
+            }
         }
-        if self.in_room.get(&room.id).copied().unwrap_or(0) >= u64::from(cap) {
+        let room_key = (house.key(), p.label_key.clone());
+        let in_room = room
+            .id
+            .and_then(|id| self.in_room.get(&id))
+            .copied()
+            .unwrap_or(0)
+            + self.taken.get(&room_key).copied().unwrap_or(0);
+        if in_room >= u64::from(cap) {
             return Err(one(
                 "房间号",
                 format!("该房间已住满（最多 {cap} 人），请选择其他房间"),
@@ -178,8 +185,10 @@ impl Residents {
         }
         let person = SealedPerson::seal(pii, &p.check_in.doc, &p.check_in.phone)
             .map_err(|_| one("证件号码", "加密失败，请稍后再试".into()))?;
-        *self.on_permit.entry(permit.id).or_default() += 1;
-        *self.in_room.entry(room.id).or_default() += 1;
+        if let Some(permit) = permit {
+            *self.on_permit.entry(permit.id).or_default() += 1;
+        }
+        *self.taken.entry(room_key).or_default() += 1;
         self.seen.insert(hash, row);
         Ok((
             RowAction::Create,

@@ -76,28 +76,36 @@ fn body(rows: Vec<SheetRow>, name: &str, want: &[&str]) -> Result<Vec<SheetRow>,
     Ok(it.collect())
 }
 
+/// A sheet's non-blank rows, read cell by cell from the XML stream: the workbook's grid is never
+/// held whole (a register of 100 000 houses has 400 000 rows over its sheets).
 fn xlsx_rows<R: std::io::Read + std::io::Seek>(
     wb: &mut calamine::Xlsx<R>,
     sheet: &str,
 ) -> Result<Vec<SheetRow>, AppError> {
-    let range = wb
-        .worksheet_range(sheet)
-        .map_err(|_| bad(format!("无法读取「{sheet}」表")))?;
-    let first = range.start().map(|(r, _)| r).unwrap_or(0);
-    let first_col = range.start().map(|(_, c)| c).unwrap_or(0) as usize;
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, r)| {
-            let mut cells: Vec<String> = vec![String::new(); first_col];
-            cells.extend(r.iter().map(cell_text));
-            SheetRow {
-                row: first + i as u32 + 1,
-                cells,
+    let unreadable = || bad(format!("无法读取「{sheet}」表"));
+    let mut cells = wb.worksheet_cells_reader(sheet).map_err(|_| unreadable())?;
+    let mut rows = Vec::new();
+    let mut current: Option<SheetRow> = None;
+    while let Some(cell) = cells.next_cell().map_err(|_| unreadable())? {
+        let (r, c) = cell.get_position();
+        if current.as_ref().is_none_or(|row| row.row != r + 1) {
+            push_row(&mut rows, current.take());
+            current = Some(SheetRow {
+                row: r + 1,
+                cells: Vec::new(),
+            });
+        }
+        let text = cell_text(&calamine::Data::from(cell.get_value().clone()));
+        if let Some(row) = current.as_mut().filter(|_| !text.is_empty()) {
+            let c = c as usize;
+            if row.cells.len() <= c {
+                row.cells.resize(c + 1, String::new());
             }
-        })
-        .filter(|r| r.cells.iter().any(|c| !c.trim().is_empty()))
-        .collect())
+            row.cells[c] = text;
+        }
+    }
+    push_row(&mut rows, current);
+    Ok(rows)
 }
 
 /// A cell as the official typed it: whole numbers (层数, 手机) without a trailing `.0`.
@@ -149,7 +157,13 @@ pub fn csv_rows(text: &str) -> Result<Vec<SheetRow>, AppError> {
             '\r' if !quoted && chars.peek() == Some(&'\n') => {}
             '\n' | '\r' if !quoted => {
                 cells.push(std::mem::take(&mut cell));
-                push_row(&mut rows, start, std::mem::take(&mut cells));
+                push_row(
+                    &mut rows,
+                    Some(SheetRow {
+                        row: start,
+                        cells: std::mem::take(&mut cells),
+                    }),
+                );
                 line += 1;
                 start = line;
             }
@@ -165,14 +179,14 @@ pub fn csv_rows(text: &str) -> Result<Vec<SheetRow>, AppError> {
     }
     if !cell.is_empty() || !cells.is_empty() {
         cells.push(cell);
-        push_row(&mut rows, start, cells);
+        push_row(&mut rows, Some(SheetRow { row: start, cells }));
     }
     Ok(rows)
 }
 
-fn push_row(rows: &mut Vec<SheetRow>, row: u32, cells: Vec<String>) {
-    if cells.iter().any(|c| !c.trim().is_empty()) {
-        rows.push(SheetRow { row, cells });
+fn push_row(rows: &mut Vec<SheetRow>, row: Option<SheetRow>) {
+    if let Some(r) = row.filter(|r| r.cells.iter().any(|c| !c.trim().is_empty())) {
+        rows.push(r);
     }
 }
 

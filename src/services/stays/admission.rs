@@ -1,5 +1,5 @@
 //! The rules every new stay passes, whoever registers it (a tenant, the landlord, an import):
-//! personal data sealed one way, a lettable room of the permit's house, the permit's and the
+//! personal data sealed one way, a lettable room of the house, the permit's (when it has one) and the
 //! room's caps, one open stay per person. The caller holds the write transaction.
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Condition;
@@ -54,9 +54,33 @@ pub async fn has_open_stay<C: ConnectionTrait>(tx: &C, doc_hash: &str) -> Result
     Ok(count_up_to(tx, cond, 1).await? > 0)
 }
 
-/// A stay about to be written; the permit is the caller's, checked to take tenants.
+/// Where a stay is written: on a permit the caller checked to take tenants, or (an imported
+/// resident) on a house that has no such permit yet, where it waits, pending, for one.
+#[derive(Clone, Copy)]
+pub enum Place<'a> {
+    Permit(&'a permit::Model),
+    Waiting { property_id: i32, village_id: i32 },
+}
+
+impl Place<'_> {
+    pub fn property_id(&self) -> i32 {
+        match self {
+            Place::Permit(p) => p.property_id,
+            Place::Waiting { property_id, .. } => *property_id,
+        }
+    }
+
+    fn village_id(&self) -> i32 {
+        match self {
+            Place::Permit(p) => p.village_id,
+            Place::Waiting { village_id, .. } => *village_id,
+        }
+    }
+}
+
+/// A stay about to be written.
 pub struct NewStay<'a> {
-    pub permit: &'a permit::Model,
+    pub place: Place<'a>,
     pub room: Option<room::Model>,
     pub name: String,
     pub person: SealedPerson,
@@ -84,8 +108,8 @@ pub async fn admit<C: ConnectionTrait>(
     taken: bool,
     lang: Lang,
 ) -> Result<Admitted, AppError> {
-    let p = s.permit;
-    let room = s.room.filter(|r| r.property_id == p.property_id);
+    let place = s.place;
+    let room = s.room.filter(|r| r.property_id == place.property_id());
     let cap = room
         .as_ref()
         .and_then(|r| Some(room_capacity(rule, RoomKind::parse(&r.kind)?, r.area_m2)))
@@ -99,9 +123,15 @@ pub async fn admit<C: ConnectionTrait>(
             ),
         ));
     };
-    let max = u64::try_from(p.max_occupants).unwrap_or(0);
-    let (on_permit, in_room) = open_counts(tx, (p.id, max), (room_id, cap)).await?;
-    if on_permit >= max {
+    // A house without a permit has no occupant cap yet: the permit's is applied when it is
+    // issued (stays::waiting); the room's, which the room's size sets, holds already.
+    let (permit, max) = match place {
+        Place::Permit(p) => (Some(p), u64::try_from(p.max_occupants).unwrap_or(0)),
+        Place::Waiting { .. } => (None, 0),
+    };
+    let (on_permit, in_room) =
+        open_counts(tx, (permit.map_or(0, |p| p.id), max), (room_id, cap)).await?;
+    if let Some(p) = permit.filter(|_| on_permit >= max) {
         return Err(AppError::Conflict(match lang {
             Lang::Zh => format!(
                 "该房屋登记人数已满（准入证核定最多 {} 人），不能再登记入住",
@@ -124,12 +154,18 @@ pub async fn admit<C: ConnectionTrait>(
     }
     let person = s.person;
     let code = new_checkout_code();
+    // A stay waiting for a permit becomes active only when the permit is issued (stays::waiting).
+    let status = if permit.is_some() {
+        s.status
+    } else {
+        StayStatus::Pending
+    };
     let inserted = stay::ActiveModel {
-        permit_id: Set(p.id),
-        property_id: Set(p.property_id),
-        village_id: Set(p.village_id),
+        permit_id: Set(permit.map(|p| p.id)),
+        property_id: Set(place.property_id()),
+        village_id: Set(place.village_id()),
         room_id: Set(room_id),
-        status: Set(s.status.as_str().into()),
+        status: Set(status.as_str().into()),
         name: Set(Some(s.name)),
         doc_type: Set(person.doc_type),
         doc_number_enc: Set(Some(person.doc_number_enc)),
@@ -143,7 +179,7 @@ pub async fn admit<C: ConnectionTrait>(
         employer: Set(s.employer),
         checkout_code_hash: Set(code_hash(pii, &code)),
         created_at: Set(s.now),
-        confirmed_at: Set((s.status == StayStatus::Active).then_some(s.now)),
+        confirmed_at: Set((status == StayStatus::Active).then_some(s.now)),
         ..Default::default()
     }
     .insert(tx)

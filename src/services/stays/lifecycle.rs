@@ -66,6 +66,11 @@ async fn apply<C: ConnectionTrait>(
 ) -> Result<stay::Model, AppError> {
     let from = StayStatus::parse(&s.status).ok_or_else(|| AppError::internal("bad status"))?;
     let to = next(t, from)?;
+    if to == StayStatus::Active && s.permit_id.is_none() {
+        return Err(AppError::Conflict(
+            "该房屋还没有准入证：导入的住户在准入证发放时自动生效".into(),
+        ));
+    }
     let id = s.id;
     let mut am: stay::ActiveModel = s.into();
     am.status = Set(to.as_str().into());
@@ -77,9 +82,12 @@ async fn apply<C: ConnectionTrait>(
         am.ended_by = Set(by);
     }
     let s = am.update(tx).await?;
-    if from == StayStatus::Active || to == StayStatus::Active {
+    if let Some(pid) = s
+        .permit_id
+        .filter(|_| from == StayStatus::Active || to == StayStatus::Active)
+    {
         // The permit's occupants changed: its verification page must count again.
-        changes::announce(tx, Change::Permit(s.permit_id)).await?;
+        changes::announce(tx, Change::Permit(pid)).await?;
     }
     let action = match t {
         Transition::Confirm => "stay.confirm",
@@ -100,8 +108,8 @@ async fn apply<C: ConnectionTrait>(
         StayStatus::CheckedOut => Some(EventKind::StayCheckedOut),
         _ => None,
     };
-    if let Some(kind) = kind {
-        let p = permit::Entity::find_by_id(s.permit_id)
+    if let (Some(kind), Some(pid)) = (kind, s.permit_id) {
+        let p = permit::Entity::find_by_id(pid)
             .one(tx)
             .await?
             .ok_or_else(AppError::not_found)?;
@@ -189,6 +197,8 @@ pub async fn lapse_pending(
         .col_expr(stay::Column::OpenDocHash, Option::<String>::None.into())
         .col_expr(stay::Column::EndedAt, Some(now).into())
         .filter(stay::Column::Status.eq(StayStatus::Pending.as_str()))
+        // A stay waiting for its house's permit waits for the permit, not for a landlord.
+        .filter(stay::Column::PermitId.is_not_null())
         .filter(stay::Column::CreatedAt.lt(cutoff))
         .exec(&tx)
         .await?;

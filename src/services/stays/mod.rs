@@ -17,6 +17,7 @@ mod by_landlord;
 mod lifecycle;
 mod places;
 pub mod receipt;
+pub mod waiting;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::shared::SharedKeyring;
 use crate::crypto::signing::PermitSigningFields;
@@ -305,7 +306,7 @@ pub(crate) async fn register(
         pii,
         rule,
         admission::NewStay {
-            permit: &p,
+            place: admission::Place::Permit(&p),
             room,
             name: input.name.clone(),
             person: admission::SealedPerson::seal(pii, &input.doc, &input.phone)?,
