@@ -234,7 +234,7 @@ async fn seed_residents(
                 let doc = resident_id(first_doc + i as u32);
                 let hash = pii.lookup_hash("resident_id", &doc);
                 stay::ActiveModel {
-                    permit_id: Set(targets[t].0),
+                    permit_id: Set(Some(targets[t].0)),
                     property_id: Set(props[t].0),
                     village_id: Set(props[t].1),
                     room_id: Set(targets[t].1),

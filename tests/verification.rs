@@ -285,7 +285,7 @@ async fn current_occupants_count_only_active_stays() {
         .enumerate()
     {
         anju::entities::stay::ActiveModel {
-            permit_id: Set(p.id),
+            permit_id: Set(Some(p.id)),
             property_id: Set(p.property_id),
             village_id: Set(p.village_id),
             room_id: Set(room.id),
