@@ -12,7 +12,7 @@ use crate::domain::import::address_key;
 use crate::domain::import_sheets::label_key;
 use crate::domain::permit::PermitStatus;
 use crate::domain::role::Role;
-use crate::entities::{application, import, permit, property, room, stay, user};
+use crate::entities::{application, import, permit, property, room, user};
 use crate::error::AppError;
 use crate::services::audit::Entry;
 
@@ -144,17 +144,7 @@ impl Batch {
                 b.permits.insert(p.property_id, p);
             }
         }
-        let rows: Vec<(Option<String>, i32, NaiveDate, Option<String>)> = stay::Entity::find()
-            .select_only()
-            .column(stay::Column::DocHash)
-            .column(stay::Column::PropertyId)
-            .column(stay::Column::MoveIn)
-            .column(stay::Column::OpenDocHash)
-            .filter(stay::Column::DocHash.is_in(hashes))
-            .into_tuple()
-            .all(tx)
-            .await?;
-        for (h, p, d, open) in rows {
+        for (h, p, d, open) in super::residents::stays_of_documents(tx, &hashes).await? {
             b.open.extend(open);
             b.stays.extend(h.map(|h| (h, p, d)));
         }

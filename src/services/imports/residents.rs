@@ -76,6 +76,24 @@ async fn open_counts<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// The stays of these documents: (document hash, house, move-in, open-stay hash), which tell an
+/// import whether a row is already there and whether the person has an open stay elsewhere.
+pub(super) async fn stays_of_documents<C: ConnectionTrait>(
+    db: &C,
+    hashes: &[String],
+) -> Result<Vec<(Option<String>, i32, NaiveDate, Option<String>)>, AppError> {
+    Ok(stay::Entity::find()
+        .select_only()
+        .column(stay::Column::DocHash)
+        .column(stay::Column::PropertyId)
+        .column(stay::Column::MoveIn)
+        .column(stay::Column::OpenDocHash)
+        .filter(stay::Column::DocHash.is_in(hashes.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 impl Residents {
     /// Loads the stays of the file's documents and the open counts of the named permits and rooms.
     pub async fn load<C: ConnectionTrait>(
@@ -85,17 +103,7 @@ impl Residents {
     ) -> Result<Residents, AppError> {
         let mut r = Residents::default();
         for chunk in hashes.chunks(500) {
-            let rows: Vec<(Option<String>, i32, NaiveDate, Option<String>)> = stay::Entity::find()
-                .select_only()
-                .column(stay::Column::DocHash)
-                .column(stay::Column::PropertyId)
-                .column(stay::Column::MoveIn)
-                .column(stay::Column::OpenDocHash)
-                .filter(stay::Column::DocHash.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(db)
-                .await?;
-            for (h, pid, move_in, open) in rows {
+            for (h, pid, move_in, open) in stays_of_documents(db, chunk).await? {
                 if let Some(h) = h {
                     r.existing.insert((h, pid, move_in));
                 }
