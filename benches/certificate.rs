@@ -50,7 +50,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = sample()?;
 
     // Warm-up: first-touch page faults and allocator growth are not per-render costs.
-    let mut size = renderer.render(&data)?.len();
+    let first = renderer.render(&data)?;
+    // `ANJU_BENCH_PDF=path` keeps one rendering for inspection (qpdf --show-npages, --qdf).
+    if let Some(path) = std::env::var_os("ANJU_BENCH_PDF") {
+        std::fs::write(path, &first)?;
+    }
+    let mut size = first.len();
     let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let t = Instant::now();

@@ -280,6 +280,19 @@ async fn residents_of_a_house_without_a_permit_wait_as_pending_stays_that_do_not
         .await
         .unwrap();
     assert_eq!(lapsed, 0);
+    // Nor does the command room count them as check-ins a landlord has left unconfirmed.
+    let snap = anju::services::dashboard::compute(
+        &app.db,
+        anju::services::dashboard::Scope { village_id: None },
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(snap.residents.pending, 2, "they are pending residents");
+    assert_eq!(
+        snap.residents.pending_over_24h, 0,
+        "but not an unconfirmed check-in"
+    );
     assert!(
         stays_of(&app, "导入路1号")
             .await

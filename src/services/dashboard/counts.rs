@@ -212,10 +212,13 @@ pub async fn by_village<C: ConnectionTrait>(
         q
     };
     // Pending registrations waiting past the alert: few, found through (status, created_at).
+    // Imported residents waiting for their house's permit (no permit yet) wait for the village,
+    // not for a landlord's confirmation: the same rule as the 24-hour event (`events::timed`).
     let q_pending = stays_by_village(
         Condition::all()
             .add(ss.eq(StayStatus::Pending.as_str()))
-            .add(s_created.lt(w.pending_alert)),
+            .add(s_created.lt(w.pending_alert))
+            .add(stay::Column::PermitId.is_not_null()),
         vec![Expr::val(1i32).sum()],
     );
     let q_in = stays_by_village(
