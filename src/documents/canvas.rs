@@ -1,10 +1,10 @@
 //! Minimal drawing surface over printpdf ops: millimetres from the top-left corner, one font.
 
+use printpdf::PaintMode;
 use printpdf::{
-    Color, FontId, Mm, Op, ParsedFont, PdfFontHandle, Point, Polygon, PolygonRing, Pt, Rect, Rgb,
-    TextItem, TextRenderingMode, WindingOrder,
+    Color, CurTransMat, DictItem, FontId, Mm, Op, ParsedFont, PdfFontHandle, Point, Pt, Rect, Rgb,
+    TextItem, TextRenderingMode,
 };
-use printpdf::{LinePoint, PaintMode};
 
 use super::qr::{QUIET_ZONE, QrMatrix};
 
@@ -262,50 +262,61 @@ impl Canvas {
 
     /// The QR symbol as one filled vector path, `size` mm square including the quiet zone,
     /// on a white ground so it scans even if a background is ever added behind it.
+    ///
+    /// Drawn in module units (a `cm` scaling one unit to one module, y downwards from the
+    /// symbol's corner), so each dark block is `x y w h re` in small integers: a fifth of the
+    /// bytes of the same path in page coordinates. The blocks are one path filled once:
+    /// separately filled abutting rectangles leave anti-aliasing seams that can break a scan
+    /// of a screen or low-dpi rendering. printpdf has no op for a bare `re`, so these go in as
+    /// `Op::Unknown` (written because `save` turns printpdf's `secure` filter off; no
+    /// `Unknown` op anywhere carries data from outside this module).
     pub fn qr(&mut self, matrix: &QrMatrix, x: f32, y: f32, size: f32) {
         self.rect((x, y, size, size), Some(Rgbf(1.0, 1.0, 1.0)), None);
-        let rings = qr_rects(matrix, x, y, size)
-            .into_iter()
-            .map(|(rx, ry, rw, rh)| PolygonRing {
-                points: [(rx, ry), (rx + rw, ry), (rx + rw, ry + rh), (rx, ry + rh)]
-                    .into_iter()
-                    .map(|(px, py)| LinePoint {
-                        p: Self::pt(px, py),
-                        bezier: false,
-                    })
-                    .collect(),
-            })
-            .collect();
+        self.ops.push(Op::SaveGraphicsState);
         self.ops.push(Op::SetFillColor {
             col: Rgbf(0.0, 0.0, 0.0).pdf(),
         });
-        // A single path filled once: separately filled abutting rectangles leave
-        // anti-aliasing seams that can break a scan of a screen or low-dpi rendering.
-        self.ops.push(Op::DrawPolygon {
-            polygon: Polygon {
-                rings,
-                mode: PaintMode::Fill,
-                winding_order: WindingOrder::NonZero,
-            },
+        self.ops.push(Op::SetTransformationMatrix {
+            matrix: qr_transform(matrix, x, y, size),
         });
+        let int = |v: usize| DictItem::Int(i64::try_from(v).unwrap_or(0));
+        for (bx, by, bw, bh) in qr_blocks(matrix) {
+            self.ops.push(Op::Unknown {
+                key: "re".into(),
+                value: vec![int(bx), int(by), int(bw), int(bh)],
+            });
+        }
+        self.ops.push(Op::Unknown {
+            key: "f".into(),
+            value: Vec::new(),
+        });
+        self.ops.push(Op::RestoreGraphicsState);
     }
 }
 
-/// Dark runs of `matrix` as `(x, y, w, h)` mm rectangles, top-left origin, for a symbol drawn
-/// `size` mm square (quiet zone included) at `(x, y)`. Kept separate so tests can rasterise
-/// exactly the geometry the PDF receives.
-pub fn qr_rects(matrix: &QrMatrix, x: f32, y: f32, size: f32) -> Vec<(f32, f32, f32, f32)> {
-    let module = size / matrix.width_with_quiet_zone() as f32;
-    matrix
-        .dark_runs()
-        .into_iter()
-        .map(|(mx, my, len)| {
-            (
-                x + (mx + QUIET_ZONE) as f32 * module,
-                y + (my + QUIET_ZONE) as f32 * module,
-                len as f32 * module,
-                module,
-            )
-        })
-        .collect()
+/// The matrix that maps module units of a symbol drawn `size` mm square (quiet zone
+/// included) at `(x, y)` (mm from the page's top-left) onto PDF points: one unit per module,
+/// y growing downwards from the symbol's top-left corner.
+pub fn qr_transform(matrix: &QrMatrix, x: f32, y: f32, size: f32) -> CurTransMat {
+    let module = size / matrix.width_with_quiet_zone() as f32 / PT_TO_MM;
+    let corner = Canvas::pt(x, y);
+    CurTransMat::Raw([module, 0.0, 0.0, -module, corner.x.0, corner.y.0])
+}
+
+/// The dark modules of `matrix` as `(x, y, w, h)` blocks in module units, quiet zone
+/// included: each row's dark runs, with a run repeated in the rows below it merged into one
+/// taller block.
+pub fn qr_blocks(matrix: &QrMatrix) -> Vec<(usize, usize, usize, usize)> {
+    let mut runs = matrix.dark_runs();
+    // Same column and length together, top to bottom, so repeats are neighbours.
+    runs.sort_unstable_by_key(|&(x, y, len)| (x, len, y));
+    let mut blocks: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(runs.len());
+    for (x, y, len) in runs {
+        let (x, y) = (x + QUIET_ZONE, y + QUIET_ZONE);
+        match blocks.last_mut() {
+            Some(b) if b.0 == x && b.2 == len && b.1 + b.3 == y => b.3 += 1,
+            _ => blocks.push((x, y, len, 1)),
+        }
+    }
+    blocks
 }

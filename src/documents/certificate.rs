@@ -8,7 +8,7 @@ use super::layout::{self, TITLE, clean};
 
 /// WenQuanYi Micro Hei (Apache-2.0): Droid Sans Fallback's CJK glyphs plus Latin and digits,
 /// which Droid Sans Fallback alone lacks. Face 0 is the proportional face.
-static FONT_BYTES: &[u8] = include_bytes!("../../templates/assets/fonts/wqy-microhei.ttc");
+static FONT_BYTES: &[u8] = include_bytes!("../../templates/assets/fonts/wqy-microhei.ttf");
 const FONT_INDEX: usize = 0;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,10 +160,14 @@ impl CertificateRenderer {
     /// One A4 page of `ops` as PDF bytes; every document type ends here.
     pub(super) fn save(doc: PdfDocument, ops: Vec<printpdf::Op>) -> Vec<u8> {
         let page = PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), ops);
-        // Defaults subset the font, compress streams and skip unknown ops.
+        // Defaults subset the font and compress streams. `secure: false` writes `Op::Unknown`,
+        // which only `Canvas::qr` makes (its bare `re` blocks), never from outside data.
+        let options = PdfSaveOptions {
+            secure: false,
+            ..PdfSaveOptions::default()
+        };
         let mut doc = doc;
-        doc.with_pages(vec![page])
-            .save(&PdfSaveOptions::default(), &mut Vec::new())
+        doc.with_pages(vec![page]).save(&options, &mut Vec::new())
     }
 
     pub(super) fn metrics(&self) -> Metrics<'_> {
@@ -284,36 +288,48 @@ mod tests {
         );
     }
 
-    /// Rasterises the QR path exactly as handed to the PDF (PDF points, bottom-left origin) and
-    /// decodes it, so a flipped axis or wrong module size in the drawing code fails here.
+    /// Rasterises the QR blocks exactly as handed to the PDF (module units under the `cm`
+    /// before them, mapped to PDF points, bottom-left origin) and decodes them, so a flipped
+    /// axis or wrong module size in the drawing code fails here.
     #[test]
     fn qr_drawn_in_the_pdf_decodes_to_the_url() {
         let r = CertificateRenderer::new().unwrap();
         let ops = layout::page(&r.metrics(), &sample(4), FontId::new()).unwrap();
-        let rings = ops
+        let at = ops
             .iter()
-            .find_map(|op| match op {
-                Op::DrawPolygon { polygon } if polygon.rings.len() > 20 => Some(&polygon.rings),
+            .position(|op| matches!(op, Op::Unknown { key, .. } if key == "re"))
+            .expect("QR blocks");
+        let [a, _, _, d, e, f] = match &ops[at - 1] {
+            Op::SetTransformationMatrix { matrix } => matrix.as_array(),
+            other => panic!("the blocks follow their matrix, not {other:?}"),
+        };
+        let num = |v: &printpdf::DictItem| match v {
+            printpdf::DictItem::Int(i) => *i as f32,
+            other => panic!("integer module units, not {other:?}"),
+        };
+        let rects: Vec<(f32, f32, f32, f32)> = ops[at..]
+            .iter()
+            .map_while(|op| match op {
+                Op::Unknown { key, value } if key == "re" => Some(value),
                 _ => None,
             })
-            .expect("QR path");
-        let rects: Vec<(f32, f32, f32, f32)> = rings
-            .iter()
-            .map(|ring| {
-                let xs = ring.points.iter().map(|p| p.p.x.0);
-                let ys = ring.points.iter().map(|p| p.p.y.0);
-                let (x0, x1) = (xs.clone().fold(f32::MAX, f32::min), xs.fold(0.0, f32::max));
-                let (y0, y1) = (ys.clone().fold(f32::MAX, f32::min), ys.fold(0.0, f32::max));
-                (x0, y0, x1, y1)
+            .map(|v| {
+                let (bx, by, bw, bh) = (num(&v[0]), num(&v[1]), num(&v[2]), num(&v[3]));
+                // x' = a·x + e, y' = d·y + f with d < 0: the block's top edge is the higher one.
+                (a * bx + e, d * (by + bh) + f, a * (bx + bw) + e, d * by + f)
             })
             .collect();
+        assert!(
+            matches!(&ops[at + rects.len()], Op::Unknown { key, value } if key == "f" && value.is_empty()),
+            "the blocks are one path, filled once"
+        );
         // 45 mm target: the dark area must sit inside a 45 mm square at the layout's position.
         let mm = 72.0 / 25.4;
         let (qx, qy) = (QR_X * mm, (PAGE_H - QR_Y - QR_SIZE) * mm);
         assert!(
             rects
                 .iter()
-                .all(|r| r.0 >= qx && r.2 <= qx + QR_SIZE * mm + 0.01)
+                .all(|r| r.0 >= qx - 0.01 && r.2 <= qx + QR_SIZE * mm + 0.01)
         );
         assert!(
             rects
@@ -336,6 +352,34 @@ mod tests {
         assert_eq!(grids.len(), 1);
         assert_eq!(grids[0].decode().unwrap().1, URL);
         assert!(ops.iter().any(|op| matches!(op, Op::DrawRectangle { rectangle } if rectangle.mode == Some(PaintMode::Fill))));
+    }
+
+    /// Merged blocks cover exactly the dark modules, each once.
+    #[test]
+    fn qr_blocks_cover_each_dark_module_once() {
+        let m = crate::documents::qr::qr_matrix(URL).unwrap();
+        let q = crate::documents::qr::QUIET_ZONE;
+        let w = m.width_with_quiet_zone();
+        let mut hits = vec![0u8; w * w];
+        let blocks = crate::documents::canvas::qr_blocks(&m);
+        for (x, y, bw, bh) in &blocks {
+            for yy in *y..y + bh {
+                for xx in *x..x + bw {
+                    hits[yy * w + xx] += 1;
+                }
+            }
+        }
+        for y in 0..w {
+            for x in 0..w {
+                let inside = x >= q && y >= q && x < w - q && y < w - q;
+                let dark = inside && m.is_dark(x - q, y - q);
+                assert_eq!(hits[y * w + x], u8::from(dark), "module ({x}, {y})");
+            }
+        }
+        assert!(
+            blocks.len() < m.dark_runs().len(),
+            "repeated runs are merged"
+        );
     }
 
     #[test]
