@@ -787,6 +787,106 @@ async fn an_edited_audit_entry_breaks_the_chain_where_it_was_edited() {
     );
 }
 
+/// This process remembers the hash it appended last and lets the insert check it; an entry
+/// appended meanwhile by another instance (or another database altogether) must not fork the
+/// chain: the next entry chains to the real tail.
+#[rocket::async_test]
+async fn an_entry_appended_by_another_instance_is_chained_to_not_forked() {
+    let app = TestApp::new().await;
+    let other = TestApp::new().await;
+    for (i, db) in [&app.db, &other.db, &app.db, &app.db, &other.db]
+        .into_iter()
+        .enumerate()
+    {
+        let tx = anju::db::begin_write(db).await.unwrap();
+        anju::services::audit::record(&tx, None, "test.entry", "test", i, json!({"i": i}))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Another instance's entry, written straight after this process's last one.
+    let tx = anju::db::begin_write(&app.db).await.unwrap();
+    anju::services::audit::record_many(
+        &tx,
+        vec![anju::services::audit::Entry {
+            actor_id: None,
+            action: "test.other_instance",
+            entity: "test",
+            entity_id: "x".into(),
+            detail: json!({}),
+        }],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // ... and one written by an instance that appended without this process knowing.
+    use anju::entities::audit_entry as a;
+    use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+    let tail = a::Entity::find()
+        .order_by_desc(a::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let foreign = anju::services::audit::chain_hash(
+        &tail.hash,
+        &at.to_rfc3339(),
+        None,
+        "test.foreign",
+        "test",
+        "y",
+        "{}",
+    );
+    a::ActiveModel {
+        at: Set(at),
+        actor_id: Set(None),
+        action: Set("test.foreign".into()),
+        entity: Set("test".into()),
+        entity_id: Set("y".into()),
+        detail: Set("{}".into()),
+        prev_hash: Set(tail.hash.clone()),
+        hash: Set(foreign.clone()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let tx = anju::db::begin_write(&app.db).await.unwrap();
+    anju::services::audit::record(&tx, None, "test.after", "test", 9, json!({}))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let last = a::Entity::find()
+        .order_by_desc(a::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.action, "test.after");
+    assert_eq!(
+        last.prev_hash, foreign,
+        "chained to the foreign entry, not to this process's last"
+    );
+    for db in [&app.db, &other.db] {
+        let entries = a::Entity::find().all(db).await.unwrap();
+        let forks = entries
+            .iter()
+            .filter(|e| {
+                entries
+                    .iter()
+                    .filter(|o| o.prev_hash == e.prev_hash)
+                    .count()
+                    > 1
+            })
+            .count();
+        assert_eq!(forks, 0, "no two entries chain to the same one");
+        assert_eq!(anju::services::audit::verify_chain(db).await.unwrap(), None);
+    }
+}
+
 #[rocket::async_test]
 async fn the_admin_reads_the_audit_log_and_checks_its_chain_on_request() {
     let app = TestApp::new().await;

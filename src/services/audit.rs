@@ -1,5 +1,6 @@
 //! The append-only, hash-chained audit log: every state change writes one entry in its own transaction.
 use chrono::{SubsecRound, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, QueryOrder, QuerySelect, Set,
 };
@@ -21,34 +22,99 @@ pub async fn record<C: ConnectionTrait>(
     detail: serde_json::Value,
 ) -> Result<(), AppError> {
     let entity_id = entity_id.to_string();
-    let change = Change::of_audit(entity, &entity_id);
-    let prev_hash = chain_tail(tx, change).await?;
+    lock_chain(tx, Change::of_audit(entity, &entity_id)).await?;
     // PostgreSQL keeps microseconds; hashing more precision than is stored would break verification.
     let at = Utc::now().trunc_subsecs(6);
+    let stamp = at.to_rfc3339();
     let detail = detail.to_string();
-    let hash = chain_hash(
-        &prev_hash,
-        &at.to_rfc3339(),
-        actor_id,
-        action,
-        entity,
-        &entity_id,
-        &detail,
-    );
-    audit_entry::ActiveModel {
-        at: Set(at),
-        actor_id: Set(actor_id),
-        action: Set(action.to_string()),
-        entity: Set(entity.to_string()),
-        entity_id: Set(entity_id),
-        detail: Set(detail),
-        prev_hash: Set(prev_hash),
-        hash: Set(hash),
-        ..Default::default()
+    let entry = |prev_hash: String| {
+        let hash = chain_hash(
+            &prev_hash, &stamp, actor_id, action, entity, &entity_id, &detail,
+        );
+        audit_entry::ActiveModel {
+            at: Set(at),
+            actor_id: Set(actor_id),
+            action: Set(action.to_string()),
+            entity: Set(entity.to_string()),
+            entity_id: Set(entity_id.clone()),
+            detail: Set(detail.clone()),
+            prev_hash: Set(prev_hash),
+            hash: Set(hash),
+            ..Default::default()
+        }
+    };
+    // The tail is usually the entry this process wrote last: the insert then checks that itself
+    // instead of reading the tail first (a round trip less inside every writer's turn).
+    if let Some(guess) = last_written() {
+        let row = entry(guess.clone());
+        let hash = row.hash.clone().unwrap();
+        if insert_if_tail_is(tx, row, &guess).await? {
+            remember(hash);
+            return Ok(());
+        }
     }
-    .insert(tx)
-    .await?;
+    let row = entry(chain_tail(tx).await?);
+    let hash = row.hash.clone().unwrap();
+    row.insert(tx).await?;
+    remember(hash);
     Ok(())
+}
+
+/// The hash of the entry this process appended last (any database: a wrong guess only costs
+/// the read it was meant to save).
+static LAST_WRITTEN: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn last_written() -> Option<String> {
+    LAST_WRITTEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+fn remember(hash: String) {
+    *LAST_WRITTEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(hash);
+}
+
+/// `INSERT … SELECT … WHERE (the tail's hash) = prev`: writes `row` only if it chains to the
+/// current tail; false when the guess was stale (another process or instance wrote since).
+async fn insert_if_tail_is<C: ConnectionTrait>(
+    tx: &C,
+    row: audit_entry::ActiveModel,
+    prev: &str,
+) -> Result<bool, AppError> {
+    use audit_entry::Column as A;
+    let mut tail = Query::select();
+    tail.column(A::Hash)
+        .from(audit_entry::Entity)
+        .order_by(A::Id, Order::Desc)
+        .limit(1);
+    let cols = [
+        A::At,
+        A::ActorId,
+        A::Action,
+        A::Entity,
+        A::EntityId,
+        A::Detail,
+        A::PrevHash,
+        A::Hash,
+    ];
+    let mut values = Query::select();
+    for c in cols {
+        let v = match row.get(c) {
+            sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => v,
+            sea_orm::ActiveValue::NotSet => return Err(AppError::internal("audit entry field")),
+        };
+        values.expr(Expr::val(v));
+    }
+    values.and_where(Expr::from(tail).eq(prev));
+    let mut q = Query::insert();
+    q.into_table(audit_entry::Entity)
+        .columns(cols)
+        .select_from(values)
+        .map_err(AppError::internal)?;
+    Ok(tx.execute(&q).await?.rows_affected() == 1)
 }
 
 /// One entry for [`record_many`].
@@ -69,8 +135,8 @@ pub async fn record_many<C: ConnectionTrait>(tx: &C, entries: Vec<Entry>) -> Res
         return Ok(());
     }
     // A batch (an import's) may touch many permits and their stays: everything is read again.
-    let change = Change::Everything;
-    let mut prev_hash = chain_tail(tx, change).await?;
+    lock_chain(tx, Change::Everything).await?;
+    let mut prev_hash = chain_tail(tx).await?;
     let at = Utc::now().trunc_subsecs(6);
     let stamp = at.to_rfc3339();
     let mut rows = Vec::with_capacity(entries.len());
@@ -103,13 +169,14 @@ pub async fn record_many<C: ConnectionTrait>(tx: &C, entries: Vec<Entry>) -> Res
             .exec(tx)
             .await?;
     }
+    remember(prev_hash);
     Ok(())
 }
 
-/// The hash the next entry chains to, read under the chain's lock, after announcing `change`.
-/// On PostgreSQL two writers must not both read the same tail and fork the chain; the same round
-/// trip tells the other instances (on commit) that something changed.
-async fn chain_tail<C: ConnectionTrait>(tx: &C, change: Change) -> Result<String, AppError> {
+/// Takes the chain's lock and announces `change`. On PostgreSQL two writers must not both read
+/// the same tail and fork the chain; the same round trip tells the other instances (on commit)
+/// that something changed. SQLite's writers are one at a time already.
+async fn lock_chain<C: ConnectionTrait>(tx: &C, change: Change) -> Result<(), AppError> {
     changes::announce_local(change);
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_raw(changes::notify_statement(
@@ -118,6 +185,11 @@ async fn chain_tail<C: ConnectionTrait>(tx: &C, change: Change) -> Result<String
         ))
         .await?;
     }
+    Ok(())
+}
+
+/// The hash the next entry chains to; the caller holds the chain's lock.
+async fn chain_tail<C: ConnectionTrait>(tx: &C) -> Result<String, AppError> {
     Ok(audit_entry::Entity::find()
         .order_by_desc(audit_entry::Column::Id)
         .limit(1)

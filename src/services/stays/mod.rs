@@ -266,12 +266,22 @@ pub(crate) async fn register(
         Some(_) => StayStatus::Active,
         None => StayStatus::Pending,
     };
+    // What needs no lock is done before the write transaction, so that the writers' queue (the
+    // permit's row on PostgreSQL, the one writer on SQLite) moves faster: sealing the person,
+    // and reading the room and whether this person already has an open stay, both at once on
+    // pooled connections (the unique index on `open_doc_hash` still decides when two check-ins
+    // of one person race; the stay's foreign key, a room removed meanwhile).
+    let person = admission::SealedPerson::seal(pii, &input.doc, &input.phone)?;
+    let (room, taken) = futures::try_join!(
+        async {
+            room::Entity::find_by_id(input.room_id)
+                .one(db)
+                .await
+                .map_err(AppError::from)
+        },
+        admission::has_open_stay(db, &person.doc_hash),
+    )?;
     let tx = crate::db::begin_write(db).await?;
-    // What needs no lock is read before queueing on the permit's row, so that the queue moves
-    // faster: the room, and whether this person already has an open stay (the unique index on
-    // `open_doc_hash` still decides when two check-ins of one person race).
-    let room = room::Entity::find_by_id(input.room_id).one(&tx).await?;
-    let taken = admission::has_open_stay(&tx, &pii.doc_lookup_hash(&input.doc)).await?;
     // Concurrent check-ins on one permit queue on its row (PostgreSQL); SQLite's IMMEDIATE
     // transaction already serialises writers, and sea-query emits no lock clause there.
     let p = permit::Entity::find_by_id(permit_id)
@@ -309,7 +319,7 @@ pub(crate) async fn register(
             place: admission::Place::Permit(&p),
             room,
             name: input.name.clone(),
-            person: admission::SealedPerson::seal(pii, &input.doc, &input.phone)?,
+            person,
             move_in: input.move_in,
             move_out_expected: input.move_out_expected,
             employer: input.employer.clone(),
