@@ -318,6 +318,55 @@ async fn exports_are_csv_with_bom_and_a_valid_xlsx_each_audited() {
     assert_eq!(left, 0);
 }
 
+/// The database writes the CSV lines itself; its quoting and formula defusing must be exactly
+/// the reference's (`exports::csv_line`), on both databases.
+#[rocket::async_test]
+async fn the_csv_the_database_writes_quotes_and_defuses_exactly_like_the_reference() {
+    let app = TestApp::new().await;
+    let (_, stay_id, _, _) = active_stay(&app, 16).await;
+    let name = "=HYPERLINK(\"x\")";
+    let employer = "-a,b \"c\"\r\nd";
+    let mut s: stay::ActiveModel = stay::Entity::find_by_id(stay_id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    s.name = sea_orm::Set(Some(name.into()));
+    s.employer = sea_orm::Set(Some(employer.into()));
+    sea_orm::ActiveModelTrait::update(s, &app.db).await.unwrap();
+    let admin = app.signed_in(ADMIN).await;
+    let r = admin.get("/residents/export.csv").await;
+    assert_eq!(r.status(), Status::Ok);
+    let csv = r.into_string().await.unwrap();
+    let reference = |v: &str| {
+        let mut out = String::new();
+        anju::services::exports::csv_line(&mut out, [v]);
+        out.trim_end_matches("\r\n").to_string()
+    };
+    assert_eq!(reference(name), "\"'=HYPERLINK(\"\"x\"\")\"");
+    let line_start = csv
+        .find(&format!("\r\n{stay_id},"))
+        .expect("the stay's line")
+        + 2;
+    let expected_start = format!("{stay_id},{},居民身份证,", reference(name));
+    assert!(
+        csv[line_start..].starts_with(&expected_start),
+        "{:?}",
+        &csv[line_start..line_start + 80]
+    );
+    let expected_end = format!(",{}\r\n", reference(employer));
+    assert_eq!(expected_end, ",\"'-a,b \"\"c\"\"\r\nd\"\r\n");
+    assert!(csv[line_start..].contains(&expected_end), "{csv:?}");
+    // Every line ends in CRLF, the file too, and the header and the stay's line are all.
+    assert!(csv.ends_with("\r\n"));
+    assert_eq!(
+        csv.matches("\r\n").count(),
+        3,
+        "header, the line, and the CRLF inside its quotes"
+    );
+}
+
 #[rocket::async_test]
 async fn the_register_on_a_past_date_shows_who_lived_there_then() {
     let app = TestApp::new().await;

@@ -12,6 +12,9 @@ use crate::error::AppError;
 /// Rows fetched per database round trip.
 pub const CHUNK: u64 = 2000;
 
+/// CSV lines per round trip: one row of about 160 bytes a line comes back per chunk.
+const CSV_CHUNK: u64 = 5000;
+
 pub const HEADERS: [&str; 13] = [
     "登记编号",
     "姓名",
@@ -78,7 +81,9 @@ fn csv_field(out: &mut String, v: &str) {
     }
 }
 
-fn csv_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
+/// One CSV line (CRLF) of `fields`, each quoted and defused by `csv_field`: the reference the
+/// database-written lines (`register_csv`) are checked against.
+pub fn csv_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
     for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -89,37 +94,55 @@ fn csv_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
 }
 
 /// Reads the register chunk by chunk on its own task, one chunk ahead of whoever formats them,
-/// so that the database and the formatting work at the same time. Stops at the end, at the
-/// first error (sent on), or when the receiver is gone (the download was abandoned).
-fn prefetch(
-    db: DatabaseConnection,
-    f: Filter,
-) -> rocket::tokio::sync::mpsc::Receiver<Result<Vec<RegisterRow>, AppError>> {
+/// so that the database and the formatting work at the same time. `fetch(after)` gives the
+/// chunk after a stay id and its last id, or `None` at the end. Stops at the end, at the first
+/// error (sent on), or when the receiver is gone (the download was abandoned).
+fn prefetch<T, F, Fut>(fetch: F) -> rocket::tokio::sync::mpsc::Receiver<Result<T, AppError>>
+where
+    T: Send + 'static,
+    F: Fn(i32) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Option<(i32, T)>, AppError>> + Send,
+{
     let (tx, rx) = rocket::tokio::sync::mpsc::channel(2);
     rocket::tokio::spawn(async move {
         let mut after = 0;
         loop {
-            let chunk = chunk_after(&db, &f, after, CHUNK, false).await;
-            let last = match &chunk {
-                Ok(rows) => rows.last().map(|r| r.stay_id),
-                Err(_) => None,
-            };
-            let failed = chunk.is_err();
-            if (last.is_some() || failed) && tx.send(chunk).await.is_err() {
-                return;
-            }
-            match last {
-                Some(id) => after = id,
-                None => return,
+            match fetch(after).await {
+                Ok(Some((last, chunk))) => {
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return;
+                    }
+                    after = last;
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
             }
         }
     });
     rx
 }
 
+/// The register's rows, chunk by chunk (for the XLSX writer).
+fn prefetch_rows(
+    db: DatabaseConnection,
+    f: Filter,
+) -> rocket::tokio::sync::mpsc::Receiver<Result<Vec<RegisterRow>, AppError>> {
+    prefetch(move |after| {
+        let (db, f) = (db.clone(), f.clone());
+        async move {
+            let rows = chunk_after(&db, &f, after, CHUNK, false).await?;
+            Ok(rows.last().map(|r| r.stay_id).map(|last| (last, rows)))
+        }
+    })
+}
+
 /// The register as CSV: a UTF-8 BOM (so Excel reads the Chinese right), the header, then one
-/// chunk of rows per item. A database error mid-way ends the stream with an `io::Error`, which
-/// aborts the response: the client sees a failed download, never a short file that looks whole.
+/// chunk of lines per item, joined by the database (`register_csv`). A database error mid-way
+/// ends the stream with an `io::Error`, which aborts the response: the client sees a failed
+/// download, never a short file that looks whole.
 pub fn csv_stream(
     db: DatabaseConnection,
     f: Filter,
@@ -128,27 +151,22 @@ pub fn csv_stream(
         let mut head = String::from("\u{FEFF}");
         csv_line(&mut head, HEADERS);
         yield Ok(std::io::Cursor::new(head.into_bytes()));
-        let mut chunks = prefetch(db, f);
-        let mut dates = [String::new(), String::new()];
-        let mut id = String::new();
+        let mut chunks = prefetch(move |after| {
+            let (db, f) = (db.clone(), f.clone());
+            async move {
+                let chunk = super::register_csv::chunk_after(&db, &f, after, CSV_CHUNK).await?;
+                Ok(chunk.map(|c| (c.last, c.lines)))
+            }
+        });
         while let Some(chunk) = chunks.recv().await {
-            let rows = match chunk {
-                Ok(r) => r,
+            match chunk {
+                Ok(lines) => yield Ok(std::io::Cursor::new(lines.into_bytes())),
                 Err(e) => {
                     tracing::error!("CSV export aborted: {e}");
                     yield Err(std::io::Error::other("residents export aborted by a database error"));
                     break;
                 }
-            };
-            let mut buf = String::with_capacity(rows.len() * 160);
-            for r in &rows {
-                use std::fmt::Write;
-                id.clear();
-                let _ = write!(id, "{}", r.stay_id);
-                let cells = text_cells(r, &mut dates);
-                csv_line(&mut buf, std::iter::once(id.as_str()).chain(cells));
             }
-            yield Ok(std::io::Cursor::new(buf.into_bytes()));
         }
     }
 }
@@ -174,7 +192,7 @@ pub async fn xlsx_file(
 ) -> Result<PathBuf, AppError> {
     std::fs::create_dir_all(dir).map_err(AppError::internal)?;
     let path = dir.join(format!("residents-{}.xlsx", uuid::Uuid::new_v4().simple()));
-    let mut chunks = prefetch(db.clone(), f.clone());
+    let mut chunks = prefetch_rows(db.clone(), f.clone());
     let (tx, mut rx) = rocket::tokio::sync::mpsc::channel::<Vec<RegisterRow>>(2);
     let out = path.clone();
     let writer = rocket::tokio::task::spawn_blocking(move || -> Result<(), String> {

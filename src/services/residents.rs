@@ -129,7 +129,7 @@ pub fn scoped(actor: &Actor, mut f: Filter) -> Result<Filter, AppError> {
 /// The joined, filtered query; callers add columns, order and limits. `walk_by_id` keeps SQLite
 /// from driving the query through the status index (then every export chunk would sort all open
 /// stays); a unary `+` makes the status test unindexable so the primary key range leads.
-fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
+pub(super) fn filtered_with(f: &Filter, walk_by_id: bool) -> SelectStatement {
     let status = || {
         if walk_by_id {
             Expr::cust(r#"+"s"."status""#)
