@@ -27,11 +27,12 @@ pub async fn record<C: ConnectionTrait>(
     let at = Utc::now().trunc_subsecs(6);
     let stamp = at.to_rfc3339();
     let detail = detail.to_string();
+    // The entry chained to `prev_hash`, and its own hash.
     let entry = |prev_hash: String| {
         let hash = chain_hash(
             &prev_hash, &stamp, actor_id, action, entity, &entity_id, &detail,
         );
-        audit_entry::ActiveModel {
+        let row = audit_entry::ActiveModel {
             at: Set(at),
             actor_id: Set(actor_id),
             action: Set(action.to_string()),
@@ -39,22 +40,21 @@ pub async fn record<C: ConnectionTrait>(
             entity_id: Set(entity_id.clone()),
             detail: Set(detail.clone()),
             prev_hash: Set(prev_hash),
-            hash: Set(hash),
+            hash: Set(hash.clone()),
             ..Default::default()
-        }
+        };
+        (row, hash)
     };
     // The tail is usually the entry this process wrote last: the insert then checks that itself
     // instead of reading the tail first (a round trip less inside every writer's turn).
     if let Some(guess) = last_written() {
-        let row = entry(guess.clone());
-        let hash = row.hash.clone().unwrap();
+        let (row, hash) = entry(guess.clone());
         if insert_if_tail_is(tx, row, &guess).await? {
             remember(hash);
             return Ok(());
         }
     }
-    let row = entry(chain_tail(tx).await?);
-    let hash = row.hash.clone().unwrap();
+    let (row, hash) = entry(chain_tail(tx).await?);
     row.insert(tx).await?;
     remember(hash);
     Ok(())
