@@ -374,6 +374,10 @@ fn main() {
         db.close().await.ok();
     });
     run_exports(&dir.path().display().to_string(), &url);
+    // `ANJU_BENCH_KEEP_DIR=1` keeps the seeded directory for `ANJU_BENCH_EXISTING_DIR` (profiling).
+    if std::env::var_os("ANJU_BENCH_KEEP_DIR").is_some() {
+        println!("kept {}", dir.keep().display());
+    }
 }
 
 fn run_exports(dir: &str, url: &str) {

@@ -5,15 +5,12 @@ use std::path::{Path, PathBuf};
 use rocket::futures::Stream;
 use sea_orm::DatabaseConnection;
 
-use super::residents::{Filter, RegisterRow, chunk_after};
-use crate::domain::identity::DocType;
+use super::register_chunks;
+use super::residents::Filter;
 use crate::error::AppError;
 
-/// Rows fetched per database round trip.
-pub const CHUNK: u64 = 2000;
-
-/// CSV lines per round trip: one row of about 160 bytes a line comes back per chunk.
-const CSV_CHUNK: u64 = 5000;
+/// Lines per database round trip: each chunk comes back as one row of about 200 bytes a line.
+pub const CHUNK: u64 = 5000;
 
 pub const HEADERS: [&str; 13] = [
     "登记编号",
@@ -30,34 +27,6 @@ pub const HEADERS: [&str; 13] = [
     "预计退租日期",
     "工作单位",
 ];
-
-/// The text cells of a register line after its number, in `HEADERS` order: masked numbers only
-/// (an export never decrypts), borrowed from the row so that a million lines allocate nothing
-/// per cell.
-fn text_cells<'r>(r: &'r RegisterRow, dates: &'r mut [String; 2]) -> [&'r str; 12] {
-    use std::fmt::Write;
-    let [move_in, move_out] = dates;
-    move_in.clear();
-    let _ = write!(move_in, "{}", r.move_in.format("%Y-%m-%d"));
-    move_out.clear();
-    if let Some(d) = r.move_out_expected {
-        let _ = write!(move_out, "{}", d.format("%Y-%m-%d"));
-    }
-    [
-        r.name.as_deref().unwrap_or_default(),
-        DocType::parse(&r.doc_type).map_or("其他", |t| t.label_zh()),
-        r.doc_masked.as_deref().unwrap_or_default(),
-        r.phone_masked.as_deref().unwrap_or_default(),
-        &r.village_name,
-        &r.grid_name,
-        &r.address,
-        &r.room_label,
-        &r.permit_number,
-        move_in,
-        move_out,
-        r.employer.as_deref().unwrap_or_default(),
-    ]
-}
 
 /// Quotes a CSV field, and defuses text a spreadsheet would run as a formula.
 fn csv_field(out: &mut String, v: &str) {
@@ -125,22 +94,22 @@ where
     rx
 }
 
-/// The register's rows, chunk by chunk (for the XLSX writer).
-fn prefetch_rows(
+/// The register's chunks, each a JSON array of lines (`register_chunks`).
+fn prefetch_chunks(
     db: DatabaseConnection,
     f: Filter,
-) -> rocket::tokio::sync::mpsc::Receiver<Result<Vec<RegisterRow>, AppError>> {
+) -> rocket::tokio::sync::mpsc::Receiver<Result<String, AppError>> {
     prefetch(move |after| {
         let (db, f) = (db.clone(), f.clone());
         async move {
-            let rows = chunk_after(&db, &f, after, CHUNK, false).await?;
-            Ok(rows.last().map(|r| r.stay_id).map(|last| (last, rows)))
+            let chunk = register_chunks::chunk_after(&db, &f, after, CHUNK).await?;
+            Ok(chunk.map(|c| (c.last, c.json)))
         }
     })
 }
 
 /// The register as CSV: a UTF-8 BOM (so Excel reads the Chinese right), the header, then one
-/// chunk of lines per item, joined by the database (`register_csv`). A database error mid-way
+/// chunk of lines per item. A database error mid-way
 /// ends the stream with an `io::Error`, which aborts the response: the client sees a failed
 /// download, never a short file that looks whole.
 pub fn csv_stream(
@@ -151,16 +120,22 @@ pub fn csv_stream(
         let mut head = String::from("\u{FEFF}");
         csv_line(&mut head, HEADERS);
         yield Ok(std::io::Cursor::new(head.into_bytes()));
-        let mut chunks = prefetch(move |after| {
-            let (db, f) = (db.clone(), f.clone());
-            async move {
-                let chunk = super::register_csv::chunk_after(&db, &f, after, CSV_CHUNK).await?;
-                Ok(chunk.map(|c| (c.last, c.lines)))
-            }
-        });
+        let mut chunks = prefetch_chunks(db, f);
+        let mut id = String::new();
         while let Some(chunk) = chunks.recv().await {
-            match chunk {
-                Ok(lines) => yield Ok(std::io::Cursor::new(lines.into_bytes())),
+            let lines = chunk.and_then(|json| {
+                let lines = register_chunks::parse(&json)?;
+                let mut buf = String::with_capacity(json.len());
+                for l in &lines {
+                    use std::fmt::Write;
+                    id.clear();
+                    let _ = write!(id, "{}", l.0);
+                    csv_line(&mut buf, std::iter::once(id.as_str()).chain(l.cells()));
+                }
+                Ok(buf)
+            });
+            match lines {
+                Ok(buf) => yield Ok(std::io::Cursor::new(buf.into_bytes())),
                 Err(e) => {
                     tracing::error!("CSV export aborted: {e}");
                     yield Err(std::io::Error::other("residents export aborted by a database error"));
@@ -192,8 +167,8 @@ pub async fn xlsx_file(
 ) -> Result<PathBuf, AppError> {
     std::fs::create_dir_all(dir).map_err(AppError::internal)?;
     let path = dir.join(format!("residents-{}.xlsx", uuid::Uuid::new_v4().simple()));
-    let mut chunks = prefetch_rows(db.clone(), f.clone());
-    let (tx, mut rx) = rocket::tokio::sync::mpsc::channel::<Vec<RegisterRow>>(2);
+    let mut chunks = prefetch_chunks(db.clone(), f.clone());
+    let (tx, mut rx) = rocket::tokio::sync::mpsc::channel::<String>(2);
     let out = path.clone();
     let writer = rocket::tokio::task::spawn_blocking(move || -> Result<(), String> {
         let mut wb = rust_xlsxwriter::Workbook::new();
@@ -208,12 +183,11 @@ pub async fn xlsx_file(
                 .map_err(|e| e.to_string())?;
         }
         let mut row: u32 = 1;
-        let mut dates = [String::new(), String::new()];
-        while let Some(chunk) = rx.blocking_recv() {
-            for r in &chunk {
-                ws.write_number(row, 0, f64::from(r.stay_id))
+        while let Some(json) = rx.blocking_recv() {
+            for l in &register_chunks::parse(&json).map_err(|e| e.to_string())? {
+                ws.write_number(row, 0, l.0 as f64)
                     .map_err(|e| e.to_string())?;
-                for (c, v) in text_cells(r, &mut dates).into_iter().enumerate() {
+                for (c, v) in l.cells().into_iter().enumerate() {
                     ws.write_string(row, c as u16 + 1, v)
                         .map_err(|e| e.to_string())?;
                 }

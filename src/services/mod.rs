@@ -23,7 +23,7 @@ pub mod photos;
 pub mod place_names;
 pub mod proofs;
 pub mod properties;
-pub mod register_csv;
+pub mod register_chunks;
 pub mod register_filter;
 pub mod residents;
 pub mod seed;
