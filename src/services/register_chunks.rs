@@ -19,44 +19,62 @@ pub struct Chunk {
     pub json: String,
 }
 
-/// One register line as the chunk's JSON holds it, in `exports::HEADERS` order.
+/// A JSON string, or null read as empty; borrowed from the chunk unless it had escapes.
+/// (serde borrows a `Cow` only outside an `Option`, so null is folded in here.)
+pub struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or null")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed("")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One register line as the chunk's JSON holds it: the stay's number, then the 12 text
+/// columns in `exports::HEADERS` order (the document type as its code).
 #[derive(Deserialize)]
 pub struct Line<'a>(
     pub i64,
-    #[serde(borrow)] Option<Cow<'a, str>>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Option<Cow<'a, str>>,
-    #[serde(borrow)] Option<Cow<'a, str>>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Option<Cow<'a, str>>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Option<Cow<'a, str>>,
-    #[serde(borrow)] Option<Cow<'a, str>>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
+    #[serde(borrow)] Text<'a>,
 );
 
 impl Line<'_> {
     /// The text cells after the line's number: the document type's label instead of its code,
     /// absent values empty (masked numbers only: an export never decrypts).
     pub fn cells(&self) -> [&str; 12] {
-        fn o<'s>(v: &'s Option<Cow<'_, str>>) -> &'s str {
-            v.as_deref().unwrap_or_default()
-        }
+        let label = DocType::parse(&self.2.0).map_or("其他", |t| t.label_zh());
         [
-            o(&self.1),
-            DocType::parse(&self.2).map_or("其他", |t| t.label_zh()),
-            o(&self.3),
-            o(&self.4),
-            &self.5,
-            &self.6,
-            &self.7,
-            &self.8,
-            o(&self.9),
-            &self.10,
-            o(&self.11),
-            o(&self.12),
+            &self.1.0, label, &self.3.0, &self.4.0, &self.5.0, &self.6.0, &self.7.0, &self.8.0,
+            &self.9.0, &self.10.0, &self.11.0, &self.12.0,
         ]
     }
 }
@@ -141,6 +159,13 @@ mod tests {
         assert_eq!(cells[1], "居民身份证");
         assert_eq!(cells[6], "A路\"1\"号");
         assert_eq!(cells[10], "");
-        assert!(matches!(lines[0].1, Some(Cow::Borrowed(_))));
+        assert!(
+            matches!(lines[0].1.0, Cow::Borrowed(_)),
+            "plain text is borrowed"
+        );
+        assert!(
+            matches!(lines[0].7.0, Cow::Owned(_)),
+            "escaped text is unescaped"
+        );
     }
 }
