@@ -334,7 +334,18 @@ async fn the_csv_the_database_writes_quotes_and_defuses_exactly_like_the_referen
         .into();
     s.name = sea_orm::Set(Some(name.into()));
     s.employer = sea_orm::Set(Some(employer.into()));
-    sea_orm::ActiveModelTrait::update(s, &app.db).await.unwrap();
+    let far = sea_orm::ActiveModelTrait::update(s, &app.db).await.unwrap();
+    // A stay whose id lies chunks away (the export reads ranges of ids, two at a time).
+    let far = stay::ActiveModel {
+        id: sea_orm::Set(far.id + 12_345),
+        name: sea_orm::Set(Some("远处的住户".into())),
+        employer: sea_orm::Set(None),
+        open_doc_hash: sea_orm::Set(None),
+        ..sea_orm::IntoActiveModel::into_active_model(far)
+    };
+    sea_orm::ActiveModelTrait::insert(far, &app.db)
+        .await
+        .unwrap();
     let admin = app.signed_in(ADMIN).await;
     let r = admin.get("/residents/export.csv").await;
     assert_eq!(r.status(), Status::Ok);
@@ -358,13 +369,14 @@ async fn the_csv_the_database_writes_quotes_and_defuses_exactly_like_the_referen
     let expected_end = format!(",{}\r\n", reference(employer));
     assert_eq!(expected_end, ",\"'-a,b \"\"c\"\"\r\nd\"\r\n");
     assert!(csv[line_start..].contains(&expected_end), "{csv:?}");
-    // Every line ends in CRLF, the file too, and the header and the stay's line are all.
+    // Every line ends in CRLF, the file too: the header, the two stays' lines, and the CRLF
+    // inside the quotes; the far stay comes after the near one.
     assert!(csv.ends_with("\r\n"));
-    assert_eq!(
-        csv.matches("\r\n").count(),
-        3,
-        "header, the line, and the CRLF inside its quotes"
-    );
+    assert_eq!(csv.matches("\r\n").count(), 4, "{csv:?}");
+    let far_line = csv
+        .find(&format!("\r\n{},远处的住户,", stay_id + 12_345))
+        .expect("the far stay's line");
+    assert!(far_line > line_start, "in stay order");
 }
 
 #[rocket::async_test]

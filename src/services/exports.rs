@@ -9,8 +9,8 @@ use super::register_chunks;
 use super::residents::Filter;
 use crate::error::AppError;
 
-/// Lines per database round trip: each chunk comes back as one row of about 200 bytes a line.
-pub const CHUNK: u64 = 5000;
+/// Stay ids per database round trip: a chunk of at most this many lines comes back as one row.
+pub const CHUNK: i64 = 5000;
 
 pub const HEADERS: [&str; 13] = [
     "登记编号",
@@ -62,50 +62,50 @@ pub fn csv_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>)
     out.push_str("\r\n");
 }
 
-/// Reads the register chunk by chunk on its own task, one chunk ahead of whoever formats them,
-/// so that the database and the formatting work at the same time. `fetch(after)` gives the
-/// chunk after a stay id and its last id, or `None` at the end. Stops at the end, at the first
-/// error (sent on), or when the receiver is gone (the download was abandoned).
-fn prefetch<T, F, Fut>(fetch: F) -> rocket::tokio::sync::mpsc::Receiver<Result<T, AppError>>
-where
-    T: Send + 'static,
-    F: Fn(i32) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<Option<(i32, T)>, AppError>> + Send,
-{
-    let (tx, rx) = rocket::tokio::sync::mpsc::channel(2);
-    rocket::tokio::spawn(async move {
-        let mut after = 0;
-        loop {
-            match fetch(after).await {
-                Ok(Some((last, chunk))) => {
-                    if tx.send(Ok(chunk)).await.is_err() {
-                        return;
-                    }
-                    after = last;
-                }
-                Ok(None) => return,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            }
-        }
-    });
-    rx
-}
+/// Chunks read at the same time, each on its own pooled connection.
+const READ_AHEAD: usize = 2;
 
-/// The register's chunks, each a JSON array of lines (`register_chunks`).
+/// Reads the register's chunks (JSON arrays of lines, `register_chunks`) on its own task, in
+/// stay order: the stays up to the largest id at the start, in ranges of `CHUNK` ids, of which
+/// `READ_AHEAD` are read at the same time on their own connections while whoever formats them
+/// works. Stops at the end, at the first error (sent on), or when the receiver is gone (the
+/// download was abandoned).
 fn prefetch_chunks(
     db: DatabaseConnection,
     f: Filter,
 ) -> rocket::tokio::sync::mpsc::Receiver<Result<String, AppError>> {
-    prefetch(move |after| {
-        let (db, f) = (db.clone(), f.clone());
-        async move {
-            let chunk = register_chunks::chunk_after(&db, &f, after, CHUNK).await?;
-            Ok(chunk.map(|c| (c.last, c.json)))
+    use rocket::futures::StreamExt;
+    let (tx, rx) = rocket::tokio::sync::mpsc::channel(READ_AHEAD);
+    rocket::tokio::spawn(async move {
+        let last = match register_chunks::last_id(&db).await {
+            Ok(last) => i64::from(last),
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        let bound = |k: i64| i32::try_from(k * CHUNK).unwrap_or(i32::MAX);
+        let mut chunks = rocket::futures::stream::iter(0..=last / CHUNK)
+            .map(|k| {
+                let (db, f) = (db.clone(), f.clone());
+                async move { register_chunks::chunk_between(&db, &f, bound(k), bound(k + 1)).await }
+            })
+            .buffered(READ_AHEAD);
+        while let Some(chunk) = chunks.next().await {
+            let sent = match chunk {
+                Ok(None) => continue,
+                Ok(Some(json)) => tx.send(Ok(json)).await,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            if sent.is_err() {
+                return;
+            }
         }
-    })
+    });
+    rx
 }
 
 /// The register as CSV: a UTF-8 BOM (so Excel reads the Chinese right), the header, then one

@@ -13,12 +13,6 @@ use super::residents::{Filter, filtered_with};
 use crate::domain::identity::DocType;
 use crate::error::AppError;
 
-/// One chunk: the JSON array of its lines and the last stay id in it (the next starts after it).
-pub struct Chunk {
-    pub last: i32,
-    pub json: String,
-}
-
 /// A JSON string, or null read as empty; borrowed from the chunk unless it had escapes.
 /// (serde borrows a `Cow` only outside an `Option`, so null is folded in here.)
 pub struct Text<'a>(Cow<'a, str>);
@@ -84,13 +78,25 @@ pub fn parse(json: &str) -> Result<Vec<Line<'_>>, AppError> {
     serde_json::from_str(json).map_err(AppError::internal)
 }
 
-/// Up to `limit` register lines after stay `after`, in stay order; `None` at the end.
-pub async fn chunk_after<C: ConnectionTrait>(
+/// The largest stay id now: an export reads the stays up to it.
+pub async fn last_id<C: ConnectionTrait>(db: &C) -> Result<i32, AppError> {
+    let mut q = Query::select();
+    q.expr_as(Expr::cust("MAX(\"id\")"), "last")
+        .from(crate::entities::stay::Entity);
+    Ok(match db.query_one(&q).await? {
+        Some(row) => row.try_get::<Option<i32>>("", "last")?.unwrap_or(0),
+        None => 0,
+    })
+}
+
+/// The register lines of the stays with ids in `(lo, hi]`, in stay order, as a JSON array;
+/// `None` when there are none.
+pub async fn chunk_between<C: ConnectionTrait>(
     db: &C,
     f: &Filter,
-    after: i32,
-    limit: u64,
-) -> Result<Option<Chunk>, AppError> {
+    lo: i32,
+    hi: i32,
+) -> Result<Option<String>, AppError> {
     let backend = db.get_database_backend();
     let pg = backend == DbBackend::Postgres;
     let cols = [
@@ -122,26 +128,22 @@ pub async fn chunk_after<C: ConnectionTrait>(
             }),
             "line",
         )
-        .and_where(s_id().gt(after))
-        .order_by((Alias::new("s"), Alias::new("id")), sea_orm::Order::Asc)
-        .limit(limit);
+        .and_where(s_id().gt(lo))
+        .and_where(s_id().lte(hi))
+        .order_by((Alias::new("s"), Alias::new("id")), sea_orm::Order::Asc);
     let join = if pg {
         "json_agg(\"line\" ORDER BY \"stay_id\")::text"
     } else {
         "json_group_array(json(\"line\") ORDER BY \"stay_id\")"
     };
     let mut q = Query::select();
-    q.expr_as(Expr::cust("MAX(\"stay_id\")"), "last")
-        .expr_as(Expr::cust(join), "json")
-        .from_subquery(rows, "t");
-    let Some(row) = db.query_one(&q).await? else {
-        return Ok(None);
-    };
-    let last: Option<i32> = row.try_get("", "last")?;
-    let json: Option<String> = row.try_get("", "json")?;
-    Ok(match (last, json) {
-        (Some(last), Some(json)) => Some(Chunk { last, json }),
-        _ => None,
+    q.expr_as(Expr::cust(join), "json").from_subquery(rows, "t");
+    Ok(match db.query_one(&q).await? {
+        // An empty range aggregates to NULL on PostgreSQL and to `[]` on SQLite.
+        Some(row) => row
+            .try_get::<Option<String>>("", "json")?
+            .filter(|j| j != "[]"),
+        None => None,
     })
 }
 
