@@ -1,5 +1,5 @@
 //! Exports of the residents' register: CSV streamed chunk by chunk, XLSX in constant-memory mode
-//! written to a temporary file. Neither holds more than one chunk of rows in memory.
+//! written to a temporary file. Neither holds more than a few chunks (of 5 000 lines) in memory.
 use std::path::{Path, PathBuf};
 
 use rocket::futures::Stream;
@@ -50,8 +50,8 @@ fn csv_field(out: &mut String, v: &str) {
     }
 }
 
-/// One CSV line (CRLF) of `fields`, each quoted and defused by `csv_field`: the reference the
-/// database-written lines (`register_csv`) are checked against.
+/// One CSV line (CRLF) of `fields`, each quoted and defused by `csv_field` (tests use it as the
+/// reference for what the export writes).
 pub fn csv_line<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
     for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
@@ -109,9 +109,8 @@ fn prefetch_chunks(
 }
 
 /// The register as CSV: a UTF-8 BOM (so Excel reads the Chinese right), the header, then one
-/// chunk of lines per item. A database error mid-way
-/// ends the stream with an `io::Error`, which aborts the response: the client sees a failed
-/// download, never a short file that looks whole.
+/// chunk of lines per item. A database error mid-way ends the stream with an `io::Error`, which
+/// aborts the response: the client sees a failed download, never a short file that looks whole.
 pub fn csv_stream(
     db: DatabaseConnection,
     f: Filter,
