@@ -10,7 +10,7 @@ use super::residents::Filter;
 use crate::error::AppError;
 
 /// Stay ids per database round trip: a chunk of at most this many lines comes back as one row.
-pub const CHUNK: i64 = 5000;
+const CHUNK: i64 = 5000;
 
 pub const HEADERS: [&str; 13] = [
     "登记编号",

@@ -221,9 +221,9 @@ fn filtered(f: &Filter) -> SelectStatement {
     filtered_with(f, false)
 }
 
-/// The register line's columns; without `sealed`, the encrypted numbers are left out (read as
-/// NULL) for readers that only ever show masked ones, such as the exports.
-fn with_columns(mut q: SelectStatement, sealed: bool) -> SelectStatement {
+/// The register line's columns, the encrypted numbers among them (decrypted only for an audited
+/// whole-number read; the exports read masked ones through `register_chunks`).
+fn with_columns(mut q: SelectStatement) -> SelectStatement {
     q.expr_as(Expr::col((a("s"), a("id"))), a("stay_id"));
     for c in [
         "name",
@@ -234,15 +234,10 @@ fn with_columns(mut q: SelectStatement, sealed: bool) -> SelectStatement {
         "move_out_expected",
         "employer",
         "status",
+        "doc_number_enc",
+        "phone_enc",
     ] {
         q.expr_as(Expr::col((a("s"), a(c))), a(c));
-    }
-    for c in ["doc_number_enc", "phone_enc"] {
-        if sealed {
-            q.expr_as(Expr::col((a("s"), a(c))), a(c));
-        } else {
-            q.expr_as(Expr::cust("NULL"), a(c));
-        }
     }
     q.expr_as(Expr::col((a("h"), a("address"))), a("address"))
         .expr_as(Expr::col((a("r"), a("label"))), a("room_label"))
@@ -271,7 +266,7 @@ pub async fn page<C: ConnectionTrait>(
         .await?
         .and_then(|r| r.try_get::<i64>("", "n").ok())
         .unwrap_or(0);
-    let mut q = with_columns(filtered(f), true);
+    let mut q = with_columns(filtered(f));
     q.order_by((a("s"), a("id")), Order::Asc)
         .offset(offset)
         .limit(limit);
@@ -279,28 +274,6 @@ pub async fn page<C: ConnectionTrait>(
         .all(db)
         .await?;
     Ok((rows, u64::try_from(total).unwrap_or(0)))
-}
-
-/// The next chunk after stay id `after`: exports page by key so a million rows never sit in
-/// memory. `sealed` also reads the encrypted numbers (only for an audited whole-number read).
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn chunk_after<C: ConnectionTrait>(
-    db: &C,
-    f: &Filter,
-    after: i32,
-    limit: u64,
-    sealed: bool,
-) -> Result<Vec<RegisterRow>, AppError> {
-    let sqlite = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-    let mut q = with_columns(filtered_with(f, sqlite), sealed);
-    q.and_where(Expr::col((a("s"), a("id"))).gt(after))
-        .order_by((a("s"), a("id")), Order::Asc)
-        .limit(limit);
-    Ok(
-        RegisterRow::find_by_statement(db.get_database_backend().build(&q))
-            .all(db)
-            .await?,
-    )
 }
 
 /// Whether the actor may see whole document numbers at all (always behind an audited action).
