@@ -24,6 +24,7 @@ pub mod place_names;
 pub mod proofs;
 pub mod properties;
 pub mod register_chunks;
+pub mod register_copy;
 pub mod register_filter;
 pub mod residents;
 pub mod seed;
