@@ -329,9 +329,11 @@ fn main() {
         rt.block_on(child_export(&args[i + 1], &args[i + 2], &args[i + 3]));
         return;
     }
-    // Re-runs only the exports on a directory kept from an earlier run (its `anju.db` seeded).
+    // Re-runs only the exports on a directory kept from an earlier run (its `anju.db` seeded, or
+    // the PostgreSQL database `ANJU_BENCH_DATABASE_URL` names).
     if let Ok(dir) = std::env::var("ANJU_BENCH_EXISTING_DIR") {
-        let url = format!("sqlite://{dir}/anju.db?mode=rwc");
+        let url = std::env::var("ANJU_BENCH_DATABASE_URL")
+            .unwrap_or_else(|_| format!("sqlite://{dir}/anju.db?mode=rwc"));
         run_exports(&dir, &url);
         return;
     }
