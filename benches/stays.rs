@@ -369,6 +369,10 @@ fn main() {
         println!("check-in, {PERMITS} permits, {CLIENTS} clients: {many:.0} tx/s");
         let t = Instant::now();
         seed_residents(&db, &pii, &targets, 100_000, residents).await;
+        // A bulk load, as an import is: the import refreshes PostgreSQL's statistics after it.
+        anju::db::analyze_after_bulk_load(&db, &["stays"])
+            .await
+            .unwrap();
         println!(
             "seeded {residents} residents in {:.1} s",
             t.elapsed().as_secs_f64()

@@ -181,6 +181,27 @@ async fn rooms_and_residents_are_written_once_and_the_same_file_again_changes_no
     // House and its two rooms created, the permit house's rooms unchanged, two stays created.
     assert_eq!(counts(&v), (5, 0, 2, 0), "{v}");
     commit_and_run(&app, &official, &v).await;
+    // A bulk load refreshes PostgreSQL's statistics: the register's export is planned by them.
+    {
+        use sea_orm::ConnectionTrait;
+        if app.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            let q = "SELECT last_analyze IS NOT NULL AS done FROM pg_stat_user_tables \
+                     WHERE relname = 'stays'";
+            let row = app
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    q,
+                ))
+                .await
+                .unwrap()
+                .expect("the stays table's statistics");
+            assert!(
+                row.try_get::<bool>("", "done").unwrap(),
+                "stays analysed after the import"
+            );
+        }
+    }
     let mut imported = stays_of(&app, PERMIT_HOUSE).await;
     imported.sort_by_key(|s| s.id);
     assert_eq!(imported.len(), 2);

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use rocket::futures::Stream;
 use sea_orm::{DatabaseConnection, DbBackend};
 
+use super::register_chunks;
+use super::register_copy::{self, CopyFormat};
 use super::residents::Filter;
-use super::{register_chunks, register_copy};
 use crate::error::AppError;
 
 /// Stay ids per database round trip: a chunk of at most this many lines comes back as one row.
@@ -147,7 +148,7 @@ pub fn csv_stream(
         csv_line(&mut head, HEADERS);
         yield Ok(std::io::Cursor::new(head.into_bytes()));
         let mut lines = if db.get_database_backend() == DbBackend::Postgres {
-            register_copy::csv_lines(db, f).boxed()
+            register_copy::lines(db, f, CopyFormat::Csv).boxed()
         } else {
             chunk_lines(db, f).boxed()
         };
@@ -179,17 +180,88 @@ pub fn csv_body(
 /// Deflate level of the XLSX container (1 fastest … 9); see `xlsx_file`.
 const ZIP_LEVEL: u8 = 3;
 
-/// Writes the register to an XLSX file in `dir` and returns its path. The database is paged on
-/// this task while a blocking thread writes rows as they arrive (constant-memory worksheet).
+/// Lines on their way to the XLSX writer: a chunk's JSON (SQLite), or COPY text-format lines
+/// (PostgreSQL, `register_copy`).
+enum Piece {
+    Json(String),
+    Text(Vec<u8>),
+}
+
+/// One register line as a worksheet row: the number as a number, the text cells after it; a
+/// blank cell is left out, as a spreadsheet saves it.
+fn write_row<'a>(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    number: &str,
+    cells: impl IntoIterator<Item = &'a str>,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    match number.parse::<f64>() {
+        Ok(n) => ws.write_number(row, 0, n)?,
+        Err(_) => ws.write_string(row, 0, number)?,
+    };
+    for (c, v) in cells.into_iter().enumerate() {
+        if !v.is_empty() {
+            ws.write_string(row, c as u16 + 1, v)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a piece's lines from `row` on; returns the row after them.
+fn write_piece(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    mut row: u32,
+    piece: &Piece,
+) -> Result<u32, String> {
+    match piece {
+        Piece::Json(json) => {
+            let mut id = String::new();
+            for l in &register_chunks::parse(json).map_err(|e| e.to_string())? {
+                use std::fmt::Write;
+                id.clear();
+                let _ = write!(id, "{}", l.0);
+                write_row(ws, row, &id, l.cells()).map_err(|e| e.to_string())?;
+                row += 1;
+            }
+        }
+        Piece::Text(lines) => {
+            for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let fields: Vec<_> = register_copy::text_fields(line).collect();
+                let (number, cells) = fields.split_first().ok_or("empty COPY line")?;
+                write_row(ws, row, number, cells.iter().map(|c| c.as_ref()))
+                    .map_err(|e| e.to_string())?;
+                row += 1;
+            }
+        }
+    }
+    Ok(row)
+}
+
+/// Writes the register to an XLSX file in `dir` and returns its path. The database is read on
+/// this task (COPY on PostgreSQL, chunks on SQLite) while a blocking thread writes rows as they
+/// arrive (constant-memory worksheet).
 pub async fn xlsx_file(
     db: &DatabaseConnection,
     f: &Filter,
     dir: &Path,
 ) -> Result<PathBuf, AppError> {
+    use rocket::futures::StreamExt;
     std::fs::create_dir_all(dir).map_err(AppError::internal)?;
     let path = dir.join(format!("residents-{}.xlsx", uuid::Uuid::new_v4().simple()));
-    let mut chunks = prefetch_chunks(db.clone(), f.clone());
-    let (tx, mut rx) = rocket::tokio::sync::mpsc::channel::<String>(2);
+    let mut pieces = if db.get_database_backend() == DbBackend::Postgres {
+        register_copy::lines(db.clone(), f.clone(), CopyFormat::Text)
+            .map(|p| p.map(Piece::Text))
+            .boxed()
+    } else {
+        let mut chunks = prefetch_chunks(db.clone(), f.clone());
+        async_stream::stream! {
+            while let Some(chunk) = chunks.recv().await {
+                yield chunk.map(Piece::Json);
+            }
+        }
+        .boxed()
+    };
+    let (tx, mut rx) = rocket::tokio::sync::mpsc::channel::<Piece>(2);
     let out = path.clone();
     let writer = rocket::tokio::task::spawn_blocking(move || -> Result<(), String> {
         let mut wb = rust_xlsxwriter::Workbook::new();
@@ -208,25 +280,14 @@ pub async fn xlsx_file(
                 .map_err(|e| e.to_string())?;
         }
         let mut row: u32 = 1;
-        while let Some(json) = rx.blocking_recv() {
-            for l in &register_chunks::parse(&json).map_err(|e| e.to_string())? {
-                ws.write_number(row, 0, l.0 as f64)
-                    .map_err(|e| e.to_string())?;
-                // A blank cell is left out, as a spreadsheet saves it.
-                for (c, v) in l.cells().into_iter().enumerate() {
-                    if !v.is_empty() {
-                        ws.write_string(row, c as u16 + 1, v)
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
-                row += 1;
-            }
+        while let Some(piece) = rx.blocking_recv() {
+            row = write_piece(ws, row, &piece)?;
         }
         wb.save(&out).map_err(|e| e.to_string())
     });
     let fed: Result<(), AppError> = async {
-        while let Some(chunk) = chunks.recv().await {
-            if tx.send(chunk?).await.is_err() {
+        while let Some(piece) = pieces.next().await {
+            if tx.send(piece?).await.is_err() {
                 break;
             }
         }

@@ -81,6 +81,9 @@ pub async fn run(
             rows += n;
         }
     }
+    if rows > 0 {
+        crate::db::analyze_after_bulk_load(db, &["users", "properties", "rooms", "stays"]).await?;
+    }
     Ok(format!("{} imports, {rows} rows written", running.len()))
 }
 
