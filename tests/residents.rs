@@ -318,23 +318,28 @@ async fn exports_are_csv_with_bom_and_a_valid_xlsx_each_audited() {
     assert_eq!(left, 0);
 }
 
-/// The database writes the CSV lines itself; its quoting and formula defusing must be exactly
-/// the reference's (`exports::csv_line`), on both databases.
-#[rocket::async_test]
-async fn the_csv_the_database_writes_quotes_and_defuses_exactly_like_the_reference() {
-    let app = TestApp::new().await;
-    let (_, stay_id, _, _) = active_stay(&app, 16).await;
-    let name = "=HYPERLINK(\"x\")";
-    let employer = "-a,b \"c\"\r\nd";
-    let mut s: stay::ActiveModel = stay::Entity::find_by_id(stay_id)
+/// Gives a stay the name and employer a test needs in the register.
+async fn rename_stay(app: &TestApp, id: i32, name: &str, employer: Option<&str>) -> stay::Model {
+    let mut s: stay::ActiveModel = stay::Entity::find_by_id(id)
         .one(&app.db)
         .await
         .unwrap()
         .unwrap()
         .into();
     s.name = sea_orm::Set(Some(name.into()));
-    s.employer = sea_orm::Set(Some(employer.into()));
-    let far = sea_orm::ActiveModelTrait::update(s, &app.db).await.unwrap();
+    s.employer = sea_orm::Set(employer.map(Into::into));
+    sea_orm::ActiveModelTrait::update(s, &app.db).await.unwrap()
+}
+
+/// The CSV lines come from the database (PostgreSQL's COPY, SQLite's JSON chunks); their quoting
+/// and formula defusing must be exactly the reference's (`exports::csv_line`), on both databases.
+#[rocket::async_test]
+async fn the_csv_the_database_writes_quotes_and_defuses_exactly_like_the_reference() {
+    let app = TestApp::new().await;
+    let (_, stay_id, _, _) = active_stay(&app, 16).await;
+    let name = "=HYPERLINK(\"x\")";
+    let employer = "-a,b \"c\"\r\nd";
+    let far = rename_stay(&app, stay_id, name, Some(employer)).await;
     // A stay whose id lies ranges away (SQLite is read 5 000 ids at a time, PostgreSQL 25 000).
     let far = stay::ActiveModel {
         id: sea_orm::Set(far.id + 60_000),
@@ -546,15 +551,7 @@ async fn the_xlsx_holds_each_value_exactly_escapes_and_blanks_included() {
     let app = TestApp::new().await;
     let (_, stay_id, _, _) = active_stay(&app, 17).await;
     let name = "=A\tB\\C\r\nD \\N";
-    let mut s: stay::ActiveModel = stay::Entity::find_by_id(stay_id)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into();
-    s.name = sea_orm::Set(Some(name.into()));
-    s.employer = sea_orm::Set(None);
-    sea_orm::ActiveModelTrait::update(s, &app.db).await.unwrap();
+    rename_stay(&app, stay_id, name, None).await;
     let admin = app.signed_in(ADMIN).await;
     let r = admin.get("/residents/export.xlsx").await;
     assert_eq!(r.status(), Status::Ok);
