@@ -78,18 +78,17 @@ fn prefetch_chunks(
     use rocket::futures::StreamExt;
     let (tx, rx) = rocket::tokio::sync::mpsc::channel(READ_AHEAD);
     rocket::tokio::spawn(async move {
-        let last = match register_chunks::last_id(&db).await {
-            Ok(last) => i64::from(last),
+        let ranges = match register_chunks::id_ranges(&db, CHUNK).await {
+            Ok(ranges) => ranges,
             Err(e) => {
                 let _ = tx.send(Err(e)).await;
                 return;
             }
         };
-        let bound = |k: i64| i32::try_from(k * CHUNK).unwrap_or(i32::MAX);
-        let mut chunks = rocket::futures::stream::iter(0..=last / CHUNK)
-            .map(|k| {
+        let mut chunks = rocket::futures::stream::iter(ranges)
+            .map(|(lo, hi)| {
                 let (db, f) = (db.clone(), f.clone());
-                async move { register_chunks::chunk_between(&db, &f, bound(k), bound(k + 1)).await }
+                async move { register_chunks::chunk_between(&db, &f, lo, hi).await }
             })
             .buffered(READ_AHEAD);
         while let Some(chunk) = chunks.next().await {

@@ -79,7 +79,7 @@ pub fn parse(json: &str) -> Result<Vec<Line<'_>>, AppError> {
 }
 
 /// The largest stay id now: an export reads the stays up to it.
-pub async fn last_id<C: ConnectionTrait>(db: &C) -> Result<i32, AppError> {
+async fn last_id<C: ConnectionTrait>(db: &C) -> Result<i32, AppError> {
     let mut q = Query::select();
     q.expr_as(Expr::cust("MAX(\"id\")"), "last")
         .from(crate::entities::stay::Entity);
@@ -87,6 +87,16 @@ pub async fn last_id<C: ConnectionTrait>(db: &C) -> Result<i32, AppError> {
         Some(row) => row.try_get::<Option<i32>>("", "last")?.unwrap_or(0),
         None => 0,
     })
+}
+
+/// The ranges of stay ids `(lo, hi]`, `size` ids each, that cover the stays up to the largest id
+/// now, in order: an export reads the register one range at a time.
+pub async fn id_ranges<C: ConnectionTrait>(db: &C, size: i64) -> Result<Vec<(i32, i32)>, AppError> {
+    let last = i64::from(last_id(db).await?);
+    let bound = |k: i64| i32::try_from(k * size).unwrap_or(i32::MAX);
+    Ok((0..=last / size)
+        .map(|k| (bound(k), bound(k + 1)))
+        .collect())
 }
 
 /// The register lines of the stays with ids in `(lo, hi]`, in stay order, as a JSON array;

@@ -219,15 +219,13 @@ pub fn lines(
     to: CopyFormat,
 ) -> impl Stream<Item = Result<Vec<u8>, AppError>> + Send {
     async_stream::stream! {
-        let last = match register_chunks::last_id(&db).await {
-            Ok(last) => i64::from(last),
+        let ranges = match register_chunks::id_ranges(&db, RANGE).await {
+            Ok(ranges) => ranges,
             Err(e) => {
                 yield Err(e);
                 return;
             }
         };
-        let bound = |k: i64| i32::try_from(k * RANGE).unwrap_or(i32::MAX);
-        let ranges: Vec<(i32, i32)> = (0..=last / RANGE).map(|k| (bound(k), bound(k + 1))).collect();
         let mut readers: Vec<_> = (0..READERS)
             .map(|r| {
                 let (tx, rx) = rocket::tokio::sync::mpsc::channel(1);
