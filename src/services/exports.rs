@@ -187,17 +187,17 @@ enum Piece {
     Text(Vec<u8>),
 }
 
-/// One register line as a worksheet row: the number as a number, the text cells after it; a
-/// blank cell is left out, as a spreadsheet saves it.
+/// One register line as a worksheet row: the number as a number (as text if it is not one), the
+/// text cells after it; a blank cell is left out, as a spreadsheet saves it.
 fn write_row<'a>(
     ws: &mut rust_xlsxwriter::Worksheet,
     row: u32,
-    number: &str,
+    number: Result<f64, &str>,
     cells: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), rust_xlsxwriter::XlsxError> {
-    match number.parse::<f64>() {
+    match number {
         Ok(n) => ws.write_number(row, 0, n)?,
-        Err(_) => ws.write_string(row, 0, number)?,
+        Err(text) => ws.write_string(row, 0, text)?,
     };
     for (c, v) in cells.into_iter().enumerate() {
         if !v.is_empty() {
@@ -215,12 +215,8 @@ fn write_piece(
 ) -> Result<u32, String> {
     match piece {
         Piece::Json(json) => {
-            let mut id = String::new();
             for l in &register_chunks::parse(json).map_err(|e| e.to_string())? {
-                use std::fmt::Write;
-                id.clear();
-                let _ = write!(id, "{}", l.0);
-                write_row(ws, row, &id, l.cells()).map_err(|e| e.to_string())?;
+                write_row(ws, row, Ok(l.0 as f64), l.cells()).map_err(|e| e.to_string())?;
                 row += 1;
             }
         }
@@ -228,8 +224,13 @@ fn write_piece(
             for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 let fields: Vec<_> = register_copy::text_fields(line).collect();
                 let (number, cells) = fields.split_first().ok_or("empty COPY line")?;
-                write_row(ws, row, number, cells.iter().map(|c| c.as_ref()))
-                    .map_err(|e| e.to_string())?;
+                write_row(
+                    ws,
+                    row,
+                    number.parse().map_err(|_| number.as_ref()),
+                    cells.iter().map(|c| c.as_ref()),
+                )
+                .map_err(|e| e.to_string())?;
                 row += 1;
             }
         }
