@@ -42,6 +42,8 @@ pub struct AppState {
     pub sig_cache: services::verification::SigCache,
     /// Permits' live status as last read; dropped on every instance when a change is announced.
     pub verify_cache: services::verification::StatusCache,
+    /// Verification pages as rendered, standing as long as the readings they were made from.
+    pub page_cache: services::verification::PageCache,
     /// How events leave: the webhook client, the SMS provider, retry settings.
     pub outbox: services::events::dispatch::Outbox,
     /// The command room's shared snapshots: one computation per change for every open screen.
@@ -122,6 +124,7 @@ pub async fn build(config: Config, db: DatabaseConnection) -> Result<Rocket<Buil
         certificates,
         sig_cache: Default::default(),
         verify_cache: Default::default(),
+        page_cache: Default::default(),
         checklists,
         keyring,
         pii,

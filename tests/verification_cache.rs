@@ -84,6 +84,91 @@ async fn a_suspension_shows_at_once_on_a_page_that_was_just_read() {
     assert!(page.contains("暂停"), "the page says suspended too");
 }
 
+/// The status badge of a valid permit (the word alone is also in 有效期).
+const ACTIVE: &str = ">有效</span>";
+
+/// The verification page as a stranger's phone gets it.
+async fn page(app: &TestApp, number: &str, sig: &str) -> String {
+    let (s, page) = app
+        .browser()
+        .await
+        .get_text(&format!("/p/{number}?sig={}", urlencode(sig)))
+        .await;
+    assert_eq!(s, Status::Ok, "{page}");
+    page
+}
+
+#[rocket::async_test]
+async fn a_page_served_again_and_again_turns_suspended_at_once() {
+    let app = TestApp::new().await;
+    let (number, sig) = active_permit(&app, 4).await;
+    for _ in 0..3 {
+        let p = page(&app, &number, &sig).await;
+        assert!(p.contains(ACTIVE) && p.contains("入住登记</a>"), "{p}");
+    }
+    suspended(&app, &number).await;
+    let p = page(&app, &number, &sig).await;
+    assert!(p.contains("已暂停</span>"), "{p}");
+    assert!(
+        !p.contains("入住登记</a>"),
+        "no check-in on a suspended permit: {p}"
+    );
+}
+
+#[rocket::async_test]
+async fn a_page_served_again_and_again_counts_a_new_tenant_at_once() {
+    let app = TestApp::new().await;
+    let (number, sig) = active_permit(&app, 4).await;
+    for _ in 0..2 {
+        assert!(page(&app, &number, &sig).await.contains("<dd>0 人</dd>"));
+    }
+    registered_by_landlord(&app, &number, 43).await;
+    let p = page(&app, &number, &sig).await;
+    assert!(p.contains("<dd>1 人</dd>"), "{p}");
+}
+
+#[rocket::async_test]
+async fn a_page_served_just_before_midnight_says_expired_just_after_on_its_last_day() {
+    use anju::entities::permit;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let last_day = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).expect("a date");
+    let before_midnight = anju::domain::clock::town_time(2026, 11, 29, 23, 59)
+        .expect("a town time")
+        + chrono::Duration::seconds(56);
+    let app =
+        TestApp::with(|c| c.clock = anju::domain::clock::Clock::starting_at(before_midnight)).await;
+    let (number, _) = active_permit(&app, 2).await;
+    let p = permit::Entity::find()
+        .filter(permit::Column::Number.eq(number.as_str()))
+        .one(&app.db)
+        .await
+        .expect("permit query")
+        .expect("permit");
+    let mut shortened: permit::ActiveModel = p.into();
+    shortened.valid_until = Set(last_day);
+    shortened.update(&app.db).await.expect("permit update");
+
+    let (t, mut reads) = (Instant::now(), 0);
+    while app.config.clock.today() == last_day {
+        let p = page(&app, &number, "").await;
+        if app.config.clock.today() == last_day {
+            assert!(p.contains(ACTIVE), "{p}");
+            reads += 1;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the clock does not run"
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        reads > 1,
+        "the setup ran past midnight: nothing was read on the last day"
+    );
+    let p = page(&app, &number, "").await;
+    assert!(p.contains("已过期</span>"), "{p}");
+}
+
 #[rocket::async_test]
 async fn a_check_in_and_a_check_out_change_the_count_at_once() {
     let app = TestApp::new().await;

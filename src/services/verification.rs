@@ -86,10 +86,10 @@ pub struct StatusCache(RwLock<HashMap<String, (Instant, Arc<Row>)>>);
 const STATUS_CACHE_MAX: usize = 50_000;
 
 impl StatusCache {
-    fn get(&self, number: &str) -> Option<Arc<Row>> {
+    fn get(&self, number: &str) -> Option<(Instant, Arc<Row>)> {
         let m = self.0.read().ok()?;
         let (at, row) = m.get(number)?;
-        changes::is_fresh(row.permit_id, *at).then(|| row.clone())
+        changes::is_fresh(row.permit_id, *at).then(|| (*at, row.clone()))
     }
 
     fn put(&self, at: Instant, row: Arc<Row>) {
@@ -123,7 +123,8 @@ const SQL: &str = "SELECT p.id AS permit_id, p.number, p.status, p.valid_from, p
      FROM permits p JOIN villages v ON v.id = p.village_id JOIN properties h ON h.id = p.property_id \
      WHERE p.number = ";
 
-async fn row(st: &AppState, number: &str) -> Result<Option<Arc<Row>>, AppError> {
+/// The row and when it was read (a reading is stale once a change of its permit follows it).
+async fn row(st: &AppState, number: &str) -> Result<Option<(Instant, Arc<Row>)>, AppError> {
     if let Some(r) = st.verify_cache.get(number) {
         return Ok(Some(r));
     }
@@ -145,18 +146,27 @@ async fn row(st: &AppState, number: &str) -> Result<Option<Arc<Row>>, AppError> 
     Ok(found.map(|r| {
         let r = Arc::new(r);
         st.verify_cache.put(at, r.clone());
-        r
+        (at, r)
     }))
 }
 
 /// Verifies a permit. A number that matches no permit reads as not authentic.
 pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verification, AppError> {
+    Ok(verify_read(st, number, sig).await?.0)
+}
+
+/// The verification and the reading it rests on (`None` for an unknown number).
+async fn verify_read(
+    st: &AppState,
+    number: &str,
+    sig: &str,
+) -> Result<(Verification, Option<(i32, Instant)>), AppError> {
     let found = match parse_permit_number(number) {
         Some(parts) => row(st, &parts.to_string()).await?,
         None => None,
     };
-    let Some(p) = found else {
-        return Ok(Verification {
+    let Some((read_at, p)) = found else {
+        let v = Verification {
             authentic: false,
             status: None,
             status_label: "查无此证",
@@ -172,7 +182,8 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
             road: None,
             number: number.trim().chars().take(40).collect(),
             admits_check_in: false,
-        });
+        };
+        return Ok((v, None));
     };
     let fields = PermitSigningFields {
         number: p.number.clone(),
@@ -196,7 +207,7 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
     } else {
         (None, None, None, "")
     };
-    Ok(Verification {
+    let v = Verification {
         authentic,
         status: Some(s.as_str()),
         status_label: s.label_zh(),
@@ -214,7 +225,74 @@ pub async fn verify(st: &AppState, number: &str, sig: &str) -> Result<Verificati
             .flatten(),
         number: p.number.clone(),
         admits_check_in: authentic && s.admits_check_ins(),
-    })
+    };
+    Ok((v, Some((p.permit_id, read_at))))
+}
+
+/// Verification pages as rendered, by the number and signature in the URL: a busy page (a
+/// house's tenants scanning, a crawler) is then a look-up. A page stands while the reading it
+/// was made from does and the town's day has not turned (a permit lapses at midnight). Only pages
+/// of a known permit with a good signature or none are kept, so made-up signatures cannot crowd
+/// the cache.
+#[derive(Default)]
+pub struct PageCache(RwLock<HashMap<String, HashMap<String, Rendered>>>);
+
+struct Rendered {
+    permit_id: i32,
+    read_at: Instant,
+    day: NaiveDate,
+    html: Arc<str>,
+}
+
+const PAGE_CACHE_MAX: usize = 20_000;
+
+impl PageCache {
+    fn get(&self, number: &str, sig: &str, today: NaiveDate) -> Option<Arc<str>> {
+        let m = self.0.read().ok()?;
+        let r = m.get(number)?.get(sig)?;
+        (r.day == today && changes::is_fresh(r.permit_id, r.read_at)).then(|| r.html.clone())
+    }
+
+    fn put(&self, number: &str, sig: &str, page: Rendered) {
+        if let Ok(mut m) = self.0.write() {
+            if m.len() >= PAGE_CACHE_MAX {
+                m.clear();
+            }
+            let sigs = m.entry(number.to_string()).or_default();
+            // A permit has one good signature per key; more means keys were rotated.
+            if sigs.len() >= 8 {
+                sigs.clear();
+            }
+            sigs.insert(sig.to_string(), page);
+        }
+    }
+}
+
+/// The verification page for a URL's number and signature, rendered by `render` only when no
+/// rendering of it still stands.
+pub async fn verification_page(
+    st: &AppState,
+    number: &str,
+    sig: &str,
+    render: impl FnOnce(Verification) -> Result<String, AppError>,
+) -> Result<Arc<str>, AppError> {
+    let today = st.config.clock.today();
+    if let Some(html) = st.page_cache.get(number, sig, today) {
+        return Ok(html);
+    }
+    let (v, read) = verify_read(st, number, sig).await?;
+    let keep = v.authentic || sig.is_empty();
+    let html: Arc<str> = render(v)?.into();
+    if let (Some((permit_id, read_at)), true) = (read, keep) {
+        let page = Rendered {
+            permit_id,
+            read_at,
+            day: today,
+            html: html.clone(),
+        };
+        st.page_cache.put(number, sig, page);
+    }
+    Ok(html)
 }
 
 /// Checks a QR token through the shared check (which follows key rotations made elsewhere),
