@@ -166,3 +166,84 @@ async fn the_result_page_offers_the_commit_and_shows_the_progress_bar_while_runn
     assert!(html.contains("导入完成") && html.contains("value=\"2\" max=\"2\""));
     assert!(!html.contains("http-equiv=\"refresh\""));
 }
+
+#[rocket::async_test]
+async fn residents_imported_while_a_permit_is_suspended_join_it_behind_its_tenants_when_reinstated()
+{
+    let app = TestApp::new().await;
+    // Rooms 101 and 102 of 14 m² (two people each), at most 3 on the permit.
+    let (number, _) = active_permit(&app, 3).await;
+    let rooms = permit_rooms(&app, &number).await;
+    let h = "锦绣村东区 8 号";
+    let house = anju::entities::permit::Entity::find()
+        .filter(anju::entities::permit::Column::Number.eq(number.as_str()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the permit")
+        .property_id;
+    let landlord = app.api(LANDLORD).await;
+    for (n, room) in [(61, rooms[0]), (62, rooms[1])] {
+        let (s, v) = landlord
+            .post(
+                &format!("/properties/{house}/stays"),
+                serde_json::json!({"name": format!("租客{n}"), "doc_type": "resident_id",
+                    "doc_number": resident_id(n), "phone": "13700000007", "room_id": room,
+                    "move_in": app.config.clock.today().format("%Y-%m-%d").to_string()}),
+            )
+            .await;
+        assert_eq!(s, Status::Created, "{v}");
+    }
+    let api = app.api(OFFICIAL_JX).await;
+    let (s, v) = api
+        .post(
+            &format!("/permits/{number}/suspend"),
+            serde_json::json!({"reason": "消防通道堵塞"}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{v}");
+    // While suspended the village imports two people who live there: they wait for the permit.
+    let official = app.signed_in(OFFICIAL_JX).await;
+    let people = vec![resident(h, "101", 63), resident(h, "102", 64)];
+    let (_, v) = dry_run(&official, &register_xlsx(&[], &[], &people)).await;
+    assert_eq!(v["rows"]["create"], 2, "{v}");
+    commit_and_run(&app, &official, &v).await;
+    let waiting: Vec<i32> = stays_of(&app, h)
+        .await
+        .into_iter()
+        .filter(|s| s.permit_id.is_none())
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(waiting.len(), 2);
+
+    let (s, v) = api
+        .post(
+            &format!("/permits/{number}/reinstate"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, Status::Ok, "{v}");
+    let mut after = stays_of(&app, h).await;
+    after.sort_by_key(|s| s.id);
+    let status: Vec<(&str, bool)> = after
+        .iter()
+        .map(|s| (s.status.as_str(), s.permit_id.is_some()))
+        .collect();
+    assert_eq!(
+        status,
+        vec![
+            ("active", true),
+            ("active", true),
+            ("active", true),
+            ("rejected", false),
+        ],
+        "the first waiting resident takes the permit's third place, the second finds it full"
+    );
+    assert_eq!(after[3].id, waiting[1]);
+    assert_eq!(
+        after[3].open_doc_hash, None,
+        "the refused person is free again"
+    );
+    let joined = audits(&app, "stay.join_permit").await;
+    assert_eq!(joined.len(), 1);
+}

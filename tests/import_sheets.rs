@@ -22,18 +22,6 @@ fn room(address: &str, label: &str) -> Vec<String> {
     cells(&[address, label, "1", "14", "卧室"])
 }
 
-fn resident(address: &str, label: &str, n: u32) -> Vec<String> {
-    vec![
-        address.into(),
-        label.into(),
-        format!("住户{n}"),
-        "居民身份证".into(),
-        resident_id(n),
-        format!("1590000{n:04}"),
-        "2025-06-01".into(),
-    ]
-}
-
 /// Every cell of the sheet's rows in a refused-cells list: (sheet, row, column).
 fn refused(v: &Value) -> Vec<(String, u64, String)> {
     v["errors"]
@@ -64,27 +52,6 @@ fn message_of(v: &Value, sheet: &str, row: u64) -> String {
 fn counts(v: &Value) -> (i64, i64, i64, i64) {
     let n = |k: &str| v["rows"][k].as_i64().unwrap();
     (n("create"), n("update"), n("unchanged"), n("error"))
-}
-
-async fn commit_and_run(app: &TestApp, b: &Browser, v: &Value) {
-    let id = v["id"].as_i64().expect("an import id");
-    assert_eq!(commit(b, id).await.0, Status::Accepted);
-    let ran = anju::jobs::run_all(&*app.state().await, "t").await;
-    assert_eq!(progress(b, id).await["status"], "done", "{ran:?}");
-}
-
-async fn stays_of(app: &TestApp, address: &str) -> Vec<anju::entities::stay::Model> {
-    let p = anju::entities::property::Entity::find()
-        .filter(anju::entities::property::Column::Address.eq(address))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .expect("the house");
-    anju::entities::stay::Entity::find()
-        .filter(anju::entities::stay::Column::PropertyId.eq(p.id))
-        .all(&app.db)
-        .await
-        .unwrap()
 }
 
 #[rocket::async_test]

@@ -1,6 +1,6 @@
 //! Permits: approval (issuing the number, occupancy, grade, signature in one transaction),
 //! rejection, suspension, reinstatement, revocation and renewal.
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     QueryFilter, QuerySelect, Set, Statement,
@@ -347,19 +347,19 @@ pub async fn permit_for_change(tx: &WriteTx, number: &str) -> Result<permit_e::M
 /// Suspends, reinstates or revokes a permit of the official's village.
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn change_status(
-    db: &DatabaseConnection,
+    st: &AppState,
     actor: &Actor,
     number: &str,
     action: PermitAction,
     reason: &str,
-    now: DateTime<Utc>,
 ) -> Result<permit_e::Model, AppError> {
+    let now = st.config.clock.now();
     let reason = permit::parse_reason(reason, action.needs_reason())
         .map_err(|m| AppError::field("reason", m))?;
     if action == PermitAction::Expire {
         return Err(AppError::forbidden());
     }
-    let tx = crate::db::begin_write(db).await?;
+    let tx = crate::db::begin_write(&st.db).await?;
     let pm = permit_for_change(&tx, number).await?;
     ensure_official_of(actor, pm.village_id)?;
     let current = PermitStatus::parse(&pm.status)
@@ -378,6 +378,15 @@ pub async fn change_status(
     am.status_reason = Set(reason.clone());
     am.status_changed_at = Set(Some(now));
     let pm = am.update(&tx).await?;
+    if next.admits_check_ins() {
+        // Residents imported while the permit was suspended join it now, behind its tenants.
+        let rooms = room::Entity::find()
+            .filter(room::Column::PropertyId.eq(pm.property_id))
+            .all(&tx)
+            .await?;
+        let rule = occupancy_rule(st);
+        super::stays::waiting::join_permit(&tx, &pm, &rooms, &rule, actor.id, now).await?;
+    }
     if let Some(kind) = match action {
         PermitAction::Suspend => Some(EventKind::PermitSuspended),
         PermitAction::Revoke => Some(EventKind::PermitRevoked),

@@ -289,15 +289,7 @@ pub async fn change(
     let result = if action == PermitAction::Revoke && form.confirm.as_deref() != Some("yes") {
         Err(AppError::field("confirm", "吊销后不能恢复，请勾选确认"))
     } else {
-        permits::change_status(
-            &st.db,
-            &who.0,
-            number,
-            action,
-            &reason,
-            st.config.clock.now(),
-        )
-        .await
+        permits::change_status(st, &who.0, number, action, &reason).await
     };
     match result {
         Ok(p) => Ok(Flash::success(

@@ -243,3 +243,39 @@ pub fn register_xlsx(
     }
     wb.save_to_buffer().unwrap()
 }
+
+/// A 住户 row: resident n of the test IDs in the house's room, moved in on 1 June 2025.
+pub fn resident(address: &str, label: &str, n: u32) -> Vec<String> {
+    vec![
+        address.into(),
+        label.into(),
+        format!("住户{n}"),
+        "居民身份证".into(),
+        resident_id(n),
+        format!("1590000{n:04}"),
+        "2025-06-01".into(),
+    ]
+}
+
+/// The stays of the house at this address, whatever their status.
+pub async fn stays_of(app: &TestApp, address: &str) -> Vec<anju::entities::stay::Model> {
+    let p = anju::entities::property::Entity::find()
+        .filter(anju::entities::property::Column::Address.eq(address))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the house");
+    anju::entities::stay::Entity::find()
+        .filter(anju::entities::stay::Column::PropertyId.eq(p.id))
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+/// Commits a checked import and runs the job to its end.
+pub async fn commit_and_run(app: &TestApp, b: &Browser, v: &Value) {
+    let id = v["id"].as_i64().expect("an import id");
+    assert_eq!(commit(b, id).await.0, Status::Accepted);
+    let ran = anju::jobs::run_all(&*app.state().await, "t").await;
+    assert_eq!(progress(b, id).await["status"], "done", "{ran:?}");
+}

@@ -3,9 +3,12 @@
 //! place, and do not lapse, as no landlord is asked to confirm them). When the house's permit is
 //! issued they join it, in import order, active up to the permit's maximum occupants and each
 //! room's cap; those beyond are ended as rejected, freeing the person, and the audit names them.
+//! A suspended permit takes its house's residents the same way when it is reinstated, behind the
+//! tenants it already holds.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -50,13 +53,25 @@ pub async fn join_permit<C: ConnectionTrait>(
         })
         .collect();
     let max = usize::try_from(p.max_occupants).unwrap_or(0);
+    // A reinstated permit already holds tenants: the waiting join behind them.
+    let holding: Vec<i32> = stay::Entity::find()
+        .select_only()
+        .column(stay::Column::RoomId)
+        .filter(stay::Column::PermitId.eq(p.id))
+        .filter(stay::Column::Status.is_in(super::OPEN))
+        .into_tuple()
+        .all(tx)
+        .await?;
     let mut in_room: HashMap<i32, u32> = HashMap::new();
+    for room_id in &holding {
+        *in_room.entry(*room_id).or_default() += 1;
+    }
     for s in waiting {
         let (id, room_id) = (s.id, s.room_id);
         let room_left =
             caps.get(&room_id).copied().unwrap_or(0) > in_room.get(&room_id).copied().unwrap_or(0);
         let mut am: stay::ActiveModel = s.into();
-        if out.active.len() < max && room_left {
+        if holding.len() + out.active.len() < max && room_left {
             *in_room.entry(room_id).or_default() += 1;
             am.permit_id = Set(Some(p.id));
             am.status = Set(StayStatus::Active.as_str().into());

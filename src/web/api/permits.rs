@@ -159,15 +159,7 @@ async fn change(
     body: Option<Json<ReasonBody>>,
 ) -> AppResult<Json<PermitView>> {
     let reason = reason_of(body.as_ref())?;
-    let p = permits::change_status(
-        &st.db,
-        &who.0,
-        number,
-        action,
-        &reason,
-        st.config.clock.now(),
-    )
-    .await?;
+    let p = permits::change_status(st, &who.0, number, action, &reason).await?;
     Ok(Json(
         permit_view::view_of(&st.db, &st.config.public_url, p, st.config.clock.today()).await?,
     ))
