@@ -1,9 +1,9 @@
 //! `seed-scale`'s houses: each with a room, an application, its initial inspection (findings on
 //! yellow and red houses, some overdue), a permit when approved, and now and then a patrol.
 use chrono::{DateTime, Datelike, Duration, Utc};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
-use super::{Batch, County, Rng, max_of, v};
+use super::{Batch, County, Rng, batch_tx, indexes, max_of, v};
 use crate::domain::application::ApplicationStatus as A;
 use crate::domain::inspection::{TaskStatus, finding_status};
 use crate::domain::permit::PermitStatus as P;
@@ -15,7 +15,22 @@ use crate::error::AppError;
 use crate::services::dashboard::recount::{CounterTriggers, add_rows_after};
 
 /// Makes `houses` houses; returns the active permits (permit, house, room, village) and the count.
+/// On SQLite the tables' indexes are set aside meanwhile and made again at the end, also when a
+/// batch fails (a process killed halfway leaves them missing: seed-scale is for a new database,
+/// which is then made again).
 pub(super) async fn generate(
+    db: &DatabaseConnection,
+    c: &County<'_>,
+    rng: &mut Rng,
+    houses: usize,
+) -> Result<(Vec<(i32, i32, i32, i32)>, usize), AppError> {
+    let dropped = indexes::set_aside(db, &indexes::HOUSE_TABLES).await?;
+    let made = batches(db, c, rng, houses).await;
+    indexes::restore(db, dropped).await?;
+    made
+}
+
+async fn batches(
     db: &DatabaseConnection,
     c: &County<'_>,
     rng: &mut Rng,
@@ -47,7 +62,7 @@ pub(super) async fn generate(
     // houses, applications and permits are counted from the rows before it commits.
     let counters = CounterTriggers::load(db).await?;
     while made < houses {
-        let tx = db.begin().await?;
+        let tx = batch_tx(db).await?;
         counters.pause(&tx).await?;
         let before = [("properties", hid), ("applications", aid), ("permits", pid)];
         let mut hb = Batch::manual(Batch::new::<property::Entity>(vec![
@@ -384,6 +399,5 @@ pub(super) async fn generate(
         counters.resume(&tx).await?;
         tx.commit().await?;
     }
-
     Ok((permitted, made))
 }

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, Statement, TransactionTrait,
 };
 
 use crate::domain::role::Role;
@@ -18,6 +18,7 @@ use crate::services::dashboard::recount::{CounterTriggers, add_rows_after};
 
 /// What was made, for the command's summary line.
 mod houses;
+mod indexes;
 
 /// The county's shape that the houses are spread over.
 struct County<'a> {
@@ -120,6 +121,16 @@ impl Batch {
         }
         Ok(())
     }
+}
+
+/// A batch's transaction, with a page cache that holds the growing tables' index pages on SQLite
+/// (its default 2 MB cache made each insert into a large index re-read pages from the file).
+async fn batch_tx(db: &DatabaseConnection) -> Result<DatabaseTransaction, AppError> {
+    let tx = db.begin().await?;
+    if tx.get_database_backend() == DbBackend::Sqlite {
+        tx.execute_unprepared("PRAGMA cache_size = -262144").await?;
+    }
+    Ok(tx)
 }
 
 async fn max_id<C: ConnectionTrait, E: EntityTrait>(
@@ -340,77 +351,84 @@ pub async fn seed_scale(
     let mut sid = max_of(db, "stays").await? as i32;
     let mut done_stays = 0usize;
     let counters = CounterTriggers::load(db).await?;
-    while done_stays < stays && !permitted.is_empty() {
-        let tx = db.begin().await?;
-        counters.pause(&tx).await?;
-        let before = sid;
-        let mut sb = Batch::new::<stay::Entity>(vec![
-            stay::Column::Id,
-            stay::Column::PermitId,
-            stay::Column::PropertyId,
-            stay::Column::VillageId,
-            stay::Column::RoomId,
-            stay::Column::Status,
-            stay::Column::Name,
-            stay::Column::DocType,
-            stay::Column::DocHash,
-            stay::Column::DocMasked,
-            stay::Column::OpenDocHash,
-            stay::Column::MoveIn,
-            stay::Column::CheckoutCodeHash,
-            stay::Column::CreatedAt,
-            stay::Column::ConfirmedAt,
-            stay::Column::EndedAt,
-        ]);
-        for _ in 0..std::cmp::min(20_000, stays - done_stays) {
-            sid += 1;
-            done_stays += 1;
-            let (permit_id, house, room_id, village_id) =
-                permitted[rng.below(permitted.len() as u64) as usize];
-            let created = now - Duration::minutes(rng.below(365 * 24 * 60) as i64);
-            let length = Duration::days(7 + rng.below(300) as i64);
-            let (status, confirmed, ended) =
-                if rng.chance(5) && now - created < Duration::days(2) || rng.chance(2) {
-                    (S::Pending, None, None)
-                } else if created + length < now {
-                    (
-                        S::CheckedOut,
-                        Some(created + Duration::hours(3)),
-                        Some(created + length),
-                    )
-                } else {
-                    (S::Active, Some(created + Duration::hours(3)), None)
-                };
-            let doc = format!("{:064x}", (seed as u128) << 64 | sid as u128);
-            let open = status.is_open().then(|| doc.clone());
-            sb.push(
-                &tx,
-                vec![
-                    v(sid),
-                    v(permit_id),
-                    v(house),
-                    v(village_id),
-                    v(room_id),
-                    v(status.as_str()),
-                    v(Some(format!("住户{sid}"))),
-                    v("resident_id"),
-                    v(Some(doc)),
-                    v(Some("3301**********0000".to_string())),
-                    v(open),
-                    v(crate::domain::clock::town_date(created)),
-                    v("seed"),
-                    v(created),
-                    v(confirmed),
-                    v(ended),
-                ],
-            )
-            .await?;
+    let dropped = indexes::set_aside(db, &["stays"]).await?;
+    let written: Result<(), AppError> = async {
+        while done_stays < stays && !permitted.is_empty() {
+            let tx = batch_tx(db).await?;
+            counters.pause(&tx).await?;
+            let before = sid;
+            let mut sb = Batch::new::<stay::Entity>(vec![
+                stay::Column::Id,
+                stay::Column::PermitId,
+                stay::Column::PropertyId,
+                stay::Column::VillageId,
+                stay::Column::RoomId,
+                stay::Column::Status,
+                stay::Column::Name,
+                stay::Column::DocType,
+                stay::Column::DocHash,
+                stay::Column::DocMasked,
+                stay::Column::OpenDocHash,
+                stay::Column::MoveIn,
+                stay::Column::CheckoutCodeHash,
+                stay::Column::CreatedAt,
+                stay::Column::ConfirmedAt,
+                stay::Column::EndedAt,
+            ]);
+            for _ in 0..std::cmp::min(20_000, stays - done_stays) {
+                sid += 1;
+                done_stays += 1;
+                let (permit_id, house, room_id, village_id) =
+                    permitted[rng.below(permitted.len() as u64) as usize];
+                let created = now - Duration::minutes(rng.below(365 * 24 * 60) as i64);
+                let length = Duration::days(7 + rng.below(300) as i64);
+                let (status, confirmed, ended) =
+                    if rng.chance(5) && now - created < Duration::days(2) || rng.chance(2) {
+                        (S::Pending, None, None)
+                    } else if created + length < now {
+                        (
+                            S::CheckedOut,
+                            Some(created + Duration::hours(3)),
+                            Some(created + length),
+                        )
+                    } else {
+                        (S::Active, Some(created + Duration::hours(3)), None)
+                    };
+                let doc = format!("{:064x}", (seed as u128) << 64 | sid as u128);
+                let open = status.is_open().then(|| doc.clone());
+                sb.push(
+                    &tx,
+                    vec![
+                        v(sid),
+                        v(permit_id),
+                        v(house),
+                        v(village_id),
+                        v(room_id),
+                        v(status.as_str()),
+                        v(Some(format!("住户{sid}"))),
+                        v("resident_id"),
+                        v(Some(doc)),
+                        v(Some("3301**********0000".to_string())),
+                        v(open),
+                        v(crate::domain::clock::town_date(created)),
+                        v("seed"),
+                        v(created),
+                        v(confirmed),
+                        v(ended),
+                    ],
+                )
+                .await?;
+            }
+            sb.flush(&tx).await?;
+            add_rows_after(&tx, "stays", i64::from(before)).await?;
+            counters.resume(&tx).await?;
+            tx.commit().await?;
         }
-        sb.flush(&tx).await?;
-        add_rows_after(&tx, "stays", i64::from(before)).await?;
-        counters.resume(&tx).await?;
-        tx.commit().await?;
+        Ok(())
     }
+    .await;
+    indexes::restore(db, dropped).await?;
+    written?;
     if db.get_database_backend() == DbBackend::Postgres {
         for t in [
             "villages",
