@@ -48,12 +48,21 @@ pub(super) async fn set_aside(
     Ok(out)
 }
 
+/// Makes the indexes again, in one transaction whose sorts have the batches' large cache and a
+/// helper thread.
 pub(super) async fn restore(
     db: &DatabaseConnection,
     dropped: Vec<(String, String)>,
 ) -> Result<(), AppError> {
-    for (_, sql) in dropped {
-        db.execute_unprepared(&sql).await?;
+    if dropped.is_empty() {
+        return Ok(());
     }
+    let tx = super::batch_tx(db).await?;
+    tx.execute_unprepared("PRAGMA threads = 2").await?;
+    for (_, sql) in dropped {
+        tx.execute_unprepared(&sql).await?;
+    }
+    tx.execute_unprepared("PRAGMA threads = 0").await?;
+    tx.commit().await?;
     Ok(())
 }
