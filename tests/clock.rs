@@ -7,7 +7,7 @@ use anju::entities::{inspection_task, permit, stay};
 use chrono::{DateTime, Duration, Utc};
 use common::*;
 use rocket::http::Status;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 fn cst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -131,15 +131,12 @@ async fn a_permit_expires_when_its_last_day_ends_in_the_town() {
     // Valid until Sunday 29 November; Monday 00:30 CST is still Sunday 16:30 in UTC.
     let app = TestApp::with(|c| c.clock = clock_at_cst(2026, 11, 29, 23, 30)).await;
     let (number, _) = active_permit(&app, 2).await;
-    let p = permit::Entity::find()
-        .filter(permit::Column::Number.eq(number.as_str()))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut am: permit::ActiveModel = p.into();
-    am.valid_until = Set(chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap());
-    am.update(&app.db).await.unwrap();
+    permit_ending_on(
+        &app,
+        &number,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+    )
+    .await;
     let status = || async {
         permit::Entity::find()
             .filter(permit::Column::Number.eq(number.as_str()))

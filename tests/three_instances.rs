@@ -6,13 +6,13 @@ mod common;
 #[path = "support/http_peer.rs"]
 mod http_peer;
 
-use anju::entities::{audit_entry, event, notification, permit};
+use anju::entities::{audit_entry, event, notification};
 use anju::jobs::run_all;
 use anju::services::events::dispatch::run_until_idle;
 use common::*;
 use http_peer::HttpPeer;
 use rocket::http::Status;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 #[rocket::async_test]
@@ -40,15 +40,12 @@ async fn three_instances_running_jobs_together_do_each_job_once() {
     }
     // A permit that ended yesterday.
     let (number, _) = active_permit(&app, 2).await;
-    let p = permit::Entity::find()
-        .filter(permit::Column::Number.eq(number.as_str()))
-        .one(&app.db)
-        .await
-        .expect("permit query")
-        .expect("permit");
-    let mut pm: permit::ActiveModel = p.clone().into();
-    pm.valid_until = Set(app.config.clock.today() - chrono::Duration::days(1));
-    pm.update(&app.db).await.expect("ended yesterday");
+    let p = permit_ending_on(
+        &app,
+        &number,
+        app.config.clock.today() - chrono::Duration::days(1),
+    )
+    .await;
 
     let (a, b, c) = (app.state().await, app.state().await, app.state().await);
     for _ in 0..3 {

@@ -129,8 +129,6 @@ async fn a_page_served_again_and_again_counts_a_new_tenant_at_once() {
 
 #[rocket::async_test]
 async fn a_page_served_just_before_midnight_says_expired_just_after_on_its_last_day() {
-    use anju::entities::permit;
-    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
     let last_day = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).expect("a date");
     let before_midnight = anju::domain::clock::town_time(2026, 11, 29, 23, 59)
         .expect("a town time")
@@ -138,15 +136,7 @@ async fn a_page_served_just_before_midnight_says_expired_just_after_on_its_last_
     let app =
         TestApp::with(|c| c.clock = anju::domain::clock::Clock::starting_at(before_midnight)).await;
     let (number, _) = active_permit(&app, 2).await;
-    let p = permit::Entity::find()
-        .filter(permit::Column::Number.eq(number.as_str()))
-        .one(&app.db)
-        .await
-        .expect("permit query")
-        .expect("permit");
-    let mut shortened: permit::ActiveModel = p.into();
-    shortened.valid_until = Set(last_day);
-    shortened.update(&app.db).await.expect("permit update");
+    permit_ending_on(&app, &number, last_day).await;
 
     let (t, mut reads) = (Instant::now(), 0);
     while app.config.clock.today() == last_day {

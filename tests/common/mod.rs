@@ -683,6 +683,27 @@ pub async fn active_permit(app: &TestApp, max_occupants: i32) -> (String, String
     (number, sig)
 }
 
+/// Makes the permit's last day `last_day` behind the services' back (no event, no audit); the
+/// permit as it was before.
+pub async fn permit_ending_on(
+    app: &TestApp,
+    number: &str,
+    last_day: chrono::NaiveDate,
+) -> anju::entities::permit::Model {
+    use anju::entities::permit;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let p = permit::Entity::find()
+        .filter(permit::Column::Number.eq(number))
+        .one(&app.db)
+        .await
+        .expect("permit query")
+        .expect("permit");
+    let mut am: permit::ActiveModel = p.clone().into();
+    am.valid_until = Set(last_day);
+    am.update(&app.db).await.expect("permit update");
+    p
+}
+
 /// The room ids of the house a permit covers, in order.
 pub async fn permit_rooms(app: &TestApp, number: &str) -> Vec<i32> {
     use anju::entities::{permit, room};

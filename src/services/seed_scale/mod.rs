@@ -430,19 +430,11 @@ pub async fn seed_scale(
     indexes::restore(db, dropped).await?;
     written?;
     if db.get_database_backend() == DbBackend::Postgres {
-        for t in [
-            "villages",
-            "grids",
-            "users",
-            "properties",
-            "rooms",
-            "applications",
-            "permits",
-            "inspection_tasks",
-            "inspections",
-            "findings",
-            "stays",
-        ] {
+        let tables = ["villages", "grids", "users"]
+            .into_iter()
+            .chain(indexes::HOUSE_TABLES)
+            .chain(["stays"]);
+        for t in tables {
             db.execute_unprepared(&format!(
                 "SELECT setval(pg_get_serial_sequence('{t}', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM {t}), 1))"
             ))
