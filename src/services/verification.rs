@@ -244,7 +244,9 @@ struct Rendered {
     html: Arc<str>,
 }
 
-const PAGE_CACHE_MAX: usize = 20_000;
+/// Permits with pages kept: about 1.2 KB per page and at most two pages each (signed, unsigned),
+/// so about 12 MB when full; a full cache starts again empty.
+const PAGE_CACHE_MAX: usize = 5_000;
 
 impl PageCache {
     fn get(&self, number: &str, sig: &str, today: NaiveDate) -> Option<Arc<str>> {
