@@ -3,7 +3,8 @@
 use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::DatabaseConnection;
 
-use super::{Batch, County, Rng, batch_tx, indexes, max_of, v};
+use super::bulk::{self, batch_tx};
+use super::{Batch, County, Rng, max_of, v};
 use crate::domain::application::ApplicationStatus as A;
 use crate::domain::inspection::{TaskStatus, finding_status};
 use crate::domain::permit::PermitStatus as P;
@@ -24,9 +25,9 @@ pub(super) async fn generate(
     rng: &mut Rng,
     houses: usize,
 ) -> Result<(Vec<(i32, i32, i32, i32)>, usize), AppError> {
-    let dropped = indexes::set_aside(db, &indexes::HOUSE_TABLES).await?;
+    let dropped = bulk::set_aside(db, &bulk::HOUSE_TABLES).await?;
     let made = batches(db, c, rng, houses).await;
-    indexes::restore(db, dropped).await?;
+    bulk::restore(db, dropped).await?;
     made
 }
 

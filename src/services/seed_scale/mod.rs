@@ -6,8 +6,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, Statement, TransactionTrait,
 };
 
 use crate::domain::role::Role;
@@ -16,9 +16,9 @@ use crate::entities::{grid, inspector_grid, property, stay, user, village};
 use crate::error::AppError;
 use crate::services::dashboard::recount::{CounterTriggers, add_rows_after};
 
+mod bulk;
 /// What was made, for the command's summary line.
 mod houses;
-mod indexes;
 
 /// The county's shape that the houses are spread over.
 struct County<'a> {
@@ -121,16 +121,6 @@ impl Batch {
         }
         Ok(())
     }
-}
-
-/// A batch's transaction, with a page cache that holds the growing tables' index pages on SQLite
-/// (its default 2 MB cache made each insert into a large index re-read pages from the file).
-async fn batch_tx(db: &DatabaseConnection) -> Result<DatabaseTransaction, AppError> {
-    let tx = db.begin().await?;
-    if tx.get_database_backend() == DbBackend::Sqlite {
-        tx.execute_unprepared("PRAGMA cache_size = -262144").await?;
-    }
-    Ok(tx)
 }
 
 async fn max_id<C: ConnectionTrait, E: EntityTrait>(
@@ -351,10 +341,10 @@ pub async fn seed_scale(
     let mut sid = max_of(db, "stays").await? as i32;
     let mut done_stays = 0usize;
     let counters = CounterTriggers::load(db).await?;
-    let dropped = indexes::set_aside(db, &["stays"]).await?;
+    let dropped = bulk::set_aside(db, &["stays"]).await?;
     let written: Result<(), AppError> = async {
         while done_stays < stays && !permitted.is_empty() {
-            let tx = batch_tx(db).await?;
+            let tx = bulk::batch_tx(db).await?;
             counters.pause(&tx).await?;
             let before = sid;
             let mut sb = Batch::new::<stay::Entity>(vec![
@@ -427,12 +417,12 @@ pub async fn seed_scale(
         Ok(())
     }
     .await;
-    indexes::restore(db, dropped).await?;
+    bulk::restore(db, dropped).await?;
     written?;
     if db.get_database_backend() == DbBackend::Postgres {
         let tables = ["villages", "grids", "users"]
             .into_iter()
-            .chain(indexes::HOUSE_TABLES)
+            .chain(bulk::HOUSE_TABLES)
             .chain(["stays"]);
         for t in tables {
             db.execute_unprepared(&format!(
