@@ -175,13 +175,7 @@ async fn residents_imported_while_a_permit_is_suspended_join_it_behind_its_tenan
     let (number, _) = active_permit(&app, 3).await;
     let rooms = permit_rooms(&app, &number).await;
     let h = "锦绣村东区 8 号";
-    let house = anju::entities::permit::Entity::find()
-        .filter(anju::entities::permit::Column::Number.eq(number.as_str()))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .expect("the permit")
-        .property_id;
+    let house = permit_by_number(&app, &number).await.property_id;
     let landlord = app.api(LANDLORD).await;
     for (n, room) in [(61, rooms[0]), (62, rooms[1])] {
         let (s, v) = landlord

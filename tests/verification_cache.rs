@@ -20,14 +20,9 @@ async fn verified(app: &TestApp, number: &str, sig: &str) -> Value {
 }
 
 async fn house_and_room(app: &TestApp, number: &str) -> (i32, i32) {
-    use anju::entities::{permit, room};
+    use anju::entities::room;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let p = permit::Entity::find()
-        .filter(permit::Column::Number.eq(number))
-        .one(&app.db)
-        .await
-        .expect("permit query")
-        .expect("permit");
+    let p = permit_by_number(app, number).await;
     let r = room::Entity::find()
         .filter(room::Column::PropertyId.eq(p.property_id))
         .one(&app.db)

@@ -683,6 +683,18 @@ pub async fn active_permit(app: &TestApp, max_occupants: i32) -> (String, String
     (number, sig)
 }
 
+/// The permit with this number, which the test made.
+pub async fn permit_by_number(app: &TestApp, number: &str) -> anju::entities::permit::Model {
+    use anju::entities::permit;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    permit::Entity::find()
+        .filter(permit::Column::Number.eq(number))
+        .one(&app.db)
+        .await
+        .expect("permit query")
+        .expect("permit")
+}
+
 /// Makes the permit's last day `last_day` behind the services' back (no event, no audit); the
 /// permit as it was before.
 pub async fn permit_ending_on(
@@ -691,13 +703,8 @@ pub async fn permit_ending_on(
     last_day: chrono::NaiveDate,
 ) -> anju::entities::permit::Model {
     use anju::entities::permit;
-    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
-    let p = permit::Entity::find()
-        .filter(permit::Column::Number.eq(number))
-        .one(&app.db)
-        .await
-        .expect("permit query")
-        .expect("permit");
+    use sea_orm::{ActiveModelTrait, Set};
+    let p = permit_by_number(app, number).await;
     let mut am: permit::ActiveModel = p.clone().into();
     am.valid_until = Set(last_day);
     am.update(&app.db).await.expect("permit update");
@@ -706,14 +713,9 @@ pub async fn permit_ending_on(
 
 /// The room ids of the house a permit covers, in order.
 pub async fn permit_rooms(app: &TestApp, number: &str) -> Vec<i32> {
-    use anju::entities::{permit, room};
+    use anju::entities::room;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    let p = permit::Entity::find()
-        .filter(permit::Column::Number.eq(number))
-        .one(&app.db)
-        .await
-        .expect("permit query")
-        .expect("permit");
+    let p = permit_by_number(app, number).await;
     room::Entity::find()
         .filter(room::Column::PropertyId.eq(p.property_id))
         .order_by_asc(room::Column::Id)
