@@ -1,13 +1,19 @@
 //! The command room's standing counts are kept by the database (m012): after check-ins, a
 //! confirmation, a rejection, a check-out, a suspension and a new application they equal a
-//! recount of the rows, on SQLite and PostgreSQL.
+//! recount of the rows, on SQLite and PostgreSQL; so do the check-ins and check-outs per
+//! town-local day (m018), recounted here by `town_date` rather than by SQL.
 mod common;
 
 use std::collections::BTreeMap;
 
+use anju::domain::clock::{town_date, town_time};
+use anju::domain::stay::StayStatus;
+use anju::entities::stay;
+use chrono::NaiveDate;
 use common::*;
 use rocket::http::Status;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::json;
 
 /// `(village_id, metric) → n` from a query returning those three columns.
@@ -37,12 +43,59 @@ const RECOUNT: &str = "\
     UNION ALL SELECT p.village_id, 'stay_' || s.status, COUNT(*) FROM stays s \
         JOIN properties p ON p.id = s.property_id GROUP BY 1, 2";
 
+type Days = BTreeMap<(String, NaiveDate, i32), i64>;
+
+/// `dashboard_days` as kept by the triggers.
+async fn days_kept(app: &TestApp) -> Days {
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT series, day, village_id, n FROM dashboard_days",
+        ))
+        .await
+        .expect("days");
+    rows.iter()
+        .map(|r| {
+            let key = (
+                r.try_get::<String>("", "series").expect("series"),
+                r.try_get::<NaiveDate>("", "day").expect("day"),
+                r.try_get::<i32>("", "village_id").expect("village"),
+            );
+            (key, r.try_get::<i64>("", "n").expect("n"))
+        })
+        .filter(|(_, n)| *n != 0)
+        .collect()
+}
+
+/// The same, counted from the stays by the town's calendar.
+async fn days_recounted(app: &TestApp) -> Days {
+    let mut days = Days::new();
+    for s in stay::Entity::find().all(&app.db).await.expect("stays") {
+        let v = s.village_id;
+        *days
+            .entry(("check_in".into(), town_date(s.created_at), v))
+            .or_default() += 1;
+        if let (true, Some(ended)) = (s.status == StayStatus::CheckedOut.as_str(), s.ended_at) {
+            *days
+                .entry(("check_out".into(), town_date(ended), v))
+                .or_default() += 1;
+        }
+    }
+    days
+}
+
 async fn assert_counters_match(app: &TestApp, after: &str) {
     let kept = counts(app, "SELECT village_id, metric, n FROM dashboard_counts").await;
     let recount = counts(app, RECOUNT).await;
     assert_eq!(
         kept, recount,
         "kept counters differ from a recount after {after}"
+    );
+    assert_eq!(
+        days_kept(app).await,
+        days_recounted(app).await,
+        "kept day counters differ from the stays after {after}"
     );
 }
 
@@ -105,4 +158,46 @@ async fn the_kept_counts_equal_a_recount_through_a_busy_day() {
     assert_eq!(snap["permits"]["suspended"], 1);
     assert_eq!(snap["residents"]["now"], 0);
     assert_eq!(snap["residents"]["pending"], 1);
+}
+
+#[rocket::async_test]
+async fn a_stay_counts_on_the_town_day_it_was_made_and_ended_not_the_utc_one() {
+    let app = TestApp::new().await;
+    let (permit, sig) = active_permit(&app, 6).await;
+    let a = check_in(&app, &permit, &sig, 31).await;
+    let b = check_in(&app, &permit, &sig, 32).await;
+    let landlord = app.api(LANDLORD).await;
+    for id in [a, b] {
+        for step in ["confirm", "checkout"] {
+            let (s, v) = landlord
+                .post(&format!("/stays/{id}/{step}"), json!({}))
+                .await;
+            assert_eq!(s, Status::Ok, "{step}: {v}");
+        }
+    }
+    // 00:30 CST on 2 March is still 1 March in UTC; 23:59 CST on 2 March is already 15:59 UTC.
+    let just_after_midnight = town_time(2026, 3, 2, 0, 30).expect("a time");
+    let just_before = town_time(2026, 3, 2, 23, 59).expect("a time");
+    for (id, made, ended) in [
+        (a, just_after_midnight, just_before),
+        (b, just_before, just_after_midnight),
+    ] {
+        stay::Entity::update_many()
+            .col_expr(stay::Column::CreatedAt, Expr::value(made))
+            .col_expr(stay::Column::EndedAt, Expr::value(Some(ended)))
+            .filter(stay::Column::Id.eq(id as i32))
+            .exec(&app.db)
+            .await
+            .expect("moved in time");
+    }
+    assert_counters_match(&app, "two stays moved to the edges of a day").await;
+    let march_2 = NaiveDate::from_ymd_opt(2026, 3, 2).expect("a day");
+    let kept = days_kept(&app).await;
+    let on = |series: &str| {
+        kept.iter()
+            .filter(|((s, d, _), _)| s == series && *d == march_2)
+            .map(|(_, n)| *n)
+            .sum::<i64>()
+    };
+    assert_eq!((on("check_in"), on("check_out")), (2, 2), "{kept:?}");
 }

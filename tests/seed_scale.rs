@@ -3,12 +3,17 @@
 //! on SQLite and PostgreSQL.
 mod common;
 
+use anju::domain::clock::town_date;
+use anju::domain::dashboard::{week_index, week_starts};
 use anju::domain::permit_number::parse_permit_number;
+use anju::domain::stay::StayStatus;
+use anju::entities::stay;
+use anju::services::dashboard::trend::weekly;
 use anju::services::dashboard::{Scope, compute};
 use anju::services::seed_scale::seed_scale;
 use common::*;
 use rocket::http::Status;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 
 async fn numbers(app: &TestApp, sql: &str) -> Vec<i64> {
     let backend = app.db.get_database_backend();
@@ -203,4 +208,32 @@ async fn the_indexes_set_aside_while_seeding_are_all_back_afterwards() {
         .await
         .expect("seed-scale");
     assert_eq!(index_definitions(&app).await, before);
+}
+
+#[rocket::async_test]
+async fn its_weekly_check_ins_and_check_outs_are_those_of_its_stays_by_the_town_calendar() {
+    let app = TestApp::new().await;
+    seed_scale(&app.db, 1_500, 4_000, 11)
+        .await
+        .expect("seed-scale");
+    let now = chrono::Utc::now();
+    let trend = weekly(&app.db, Scope { village_id: None }, now, 12)
+        .await
+        .expect("trend");
+    let starts = week_starts(town_date(now), 12);
+    let (mut ins, mut outs) = (vec![0i64; 12], vec![0i64; 12]);
+    for s in stay::Entity::find().all(&app.db).await.expect("stays") {
+        if let Some(w) = week_index(&starts, town_date(s.created_at)) {
+            ins[w] += 1;
+        }
+        let ended = s
+            .ended_at
+            .filter(|_| s.status == StayStatus::CheckedOut.as_str());
+        if let Some(w) = ended.and_then(|e| week_index(&starts, town_date(e))) {
+            outs[w] += 1;
+        }
+    }
+    assert!(ins.iter().sum::<i64>() > 500, "{ins:?}");
+    assert!(outs.iter().sum::<i64>() > 200, "{outs:?}");
+    assert_eq!((trend.check_ins, trend.check_outs), (ins, outs));
 }

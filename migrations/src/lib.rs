@@ -18,6 +18,10 @@ mod m013_key_ring;
 mod m015_rate_hits;
 mod m016_row_village;
 mod m017_import_stays;
+mod m018_dashboard_days;
+
+/// m018's counts of stays by day, for bulk writers that set its triggers aside.
+pub use m018_dashboard_days::backfill as dashboard_days_backfill;
 
 pub struct Migrator;
 
@@ -42,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m015_rate_hits::Migration),
             Box::new(m016_row_village::Migration),
             Box::new(m017_import_stays::Migration),
+            Box::new(m018_dashboard_days::Migration),
         ]
     }
 }

@@ -1,7 +1,8 @@
 //! The standing counters (`dashboard_counts`, m012) counted afresh from the rows, for bulk writers
 //! that set the per-row triggers aside (`seed-scale`) and for checking that the triggers kept up.
 //! The metrics here are m012's, one for one: houses and their grade, permits, applications and
-//! stays by status, each by its village.
+//! stays by status, each by its village; and m018's check-ins and check-outs per day
+//! (`dashboard_days`).
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use crate::error::AppError;
@@ -63,6 +64,12 @@ pub async fn add_rows_after<C: ConnectionTrait>(
             db.execute_unprepared(&s).await?;
         }
     }
+    if table == "stays" {
+        let pg = db.get_database_backend() == DbBackend::Postgres;
+        for s in migration::dashboard_days_backfill(pg, after) {
+            db.execute_unprepared(&s).await?;
+        }
+    }
     Ok(())
 }
 
@@ -70,10 +77,9 @@ pub async fn add_rows_after<C: ConnectionTrait>(
 pub async fn recount<C: ConnectionTrait>(db: &C) -> Result<(), AppError> {
     db.execute_unprepared("DELETE FROM dashboard_counts")
         .await?;
-    for c in COUNTED {
-        for s in add_sql(c, 0) {
-            db.execute_unprepared(&s).await?;
-        }
+    db.execute_unprepared("DELETE FROM dashboard_days").await?;
+    for t in TABLES {
+        add_rows_after(db, t, 0).await?;
     }
     Ok(())
 }
@@ -107,11 +113,12 @@ impl CounterTriggers {
     }
 
     fn pg(&self, verb: &str) -> Vec<String> {
-        TABLES
+        let m012 = TABLES
             .iter()
-            .flat_map(|t| {
-                ["ins_del", "upd"].map(|k| format!("ALTER TABLE {t} {verb} TRIGGER dc_{t}_{k}"))
-            })
+            .flat_map(|t| ["ins_del", "upd"].map(|k| (*t, format!("dc_{t}_{k}"))));
+        let m018 = ["ins_del", "upd"].map(|k| ("stays", format!("dc_days_stays_{k}")));
+        m012.chain(m018)
+            .map(|(t, name)| format!("ALTER TABLE {t} {verb} TRIGGER {name}"))
             .collect()
     }
 

@@ -1,6 +1,7 @@
 //! Weekly movement for the wall's charts: check-ins and check-outs, hazards found and fixed,
-//! permits issued, per town-local ISO week. One query per series, counted by the database.
-use chrono::{DateTime, Utc};
+//! permits issued, per town-local ISO week. Check-ins and check-outs are summed from m018's
+//! per-day counters (a county has some 20 000 stays a week); the rest are counted from the rows.
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait};
 use serde::Serialize;
@@ -8,10 +9,9 @@ use utoipa::ToSchema;
 
 use super::Scope;
 use crate::domain::clock::{town_date, town_day_start};
-use crate::domain::dashboard::{iso_week_label, week_starts};
+use crate::domain::dashboard::{iso_week_label, week_index, week_starts};
 use crate::domain::inspection::finding_status;
-use crate::domain::stay::StayStatus;
-use crate::entities::{finding, permit, stay};
+use crate::entities::{finding, permit};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -49,6 +49,42 @@ async fn per_week<C: ConnectionTrait, E: EntityTrait>(
     Ok(out)
 }
 
+/// Sums of a series of `dashboard_days` (m018) over each week beginning at `starts`.
+async fn per_week_from_days<C: ConnectionTrait>(
+    db: &C,
+    series: &str,
+    scope: Scope,
+    starts: &[NaiveDate],
+) -> Result<Vec<i64>, AppError> {
+    let mut out = vec![0i64; starts.len()];
+    let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
+        return Ok(out);
+    };
+    let (day, n) = (Expr::col("day"), Expr::col("n"));
+    let mut cond = Condition::all()
+        .add(Expr::col("series").eq(series))
+        .add(day.clone().gte(*first))
+        .add(day.clone().lt(*last + chrono::Duration::days(7)));
+    if let Some(v) = scope.village_id {
+        cond = cond.add(Expr::col("village_id").eq(v));
+    }
+    let q = Query::select()
+        .expr_as(day.clone(), "day")
+        .expr_as(n.sum().cast_as("BIGINT"), "n")
+        .from("dashboard_days")
+        .cond_where(cond)
+        .group_by_col("day")
+        .to_owned();
+    for row in db.query_all(&q).await? {
+        let d: NaiveDate = row.try_get("", "day")?;
+        let n: i64 = row.try_get("", "n")?;
+        if let Some(slot) = week_index(starts, d).and_then(|w| out.get_mut(w)) {
+            *slot += n;
+        }
+    }
+    Ok(out)
+}
+
 /// Rows of the scope's village (stays and findings carry their house's village, m016), or
 /// everything for the town.
 fn in_village(col: impl ColumnTrait, scope: Scope) -> Condition {
@@ -70,19 +106,13 @@ pub async fn weekly<C: ConnectionTrait>(
     if let Some(last) = starts.last() {
         bounds.push(town_day_start(*last + chrono::Duration::days(7)));
     }
-    let stays = in_village(stay::Column::VillageId, scope);
     let found = in_village(finding::Column::VillageId, scope);
     let permits = in_village(permit::Column::VillageId, scope);
     // The five series are independent reads: asked together, each on its own pooled connection,
     // the wall waits for the slowest rather than for their sum.
     let (check_ins, check_outs, hazards_found, hazards_fixed, permits_issued) = futures::try_join!(
-        per_week::<_, stay::Entity>(db, stay::Column::CreatedAt, stays.clone(), &bounds),
-        per_week::<_, stay::Entity>(
-            db,
-            stay::Column::EndedAt,
-            stays.add(stay::Column::Status.eq(StayStatus::CheckedOut.as_str())),
-            &bounds,
-        ),
+        per_week_from_days(db, "check_in", scope, &starts),
+        per_week_from_days(db, "check_out", scope, &starts),
         per_week::<_, finding::Entity>(db, finding::Column::CreatedAt, found.clone(), &bounds),
         per_week::<_, finding::Entity>(
             db,
