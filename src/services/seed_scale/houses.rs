@@ -1,9 +1,10 @@
 //! `seed-scale`'s houses: each with a room, an application, its initial inspection (findings on
 //! yellow and red houses, some overdue), a permit when approved, and now and then a patrol.
 use chrono::{DateTime, Datelike, Duration, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::mpsc;
 
-use super::bulk::{self, batch_tx};
+use super::bulk::{self, Msg};
 use super::{Batch, County, Rng, max_of, v};
 use crate::domain::application::ApplicationStatus as A;
 use crate::domain::inspection::{TaskStatus, finding_status};
@@ -13,7 +14,6 @@ use crate::entities::{
     application, finding, inspection, inspection_task as task, permit, property, room,
 };
 use crate::error::AppError;
-use crate::services::dashboard::recount::{CounterTriggers, add_rows_after};
 
 /// Makes `houses` houses; returns the active permits (permit, house, room, village) and the count.
 /// On SQLite the tables' indexes are set aside meanwhile and made again at the end, also when a
@@ -21,22 +21,65 @@ use crate::services::dashboard::recount::{CounterTriggers, add_rows_after};
 /// which is then made again).
 pub(super) async fn generate(
     db: &DatabaseConnection,
-    c: &County<'_>,
+    c: County,
     rng: &mut Rng,
     houses: usize,
-) -> Result<(Vec<(i32, i32, i32, i32)>, usize), AppError> {
+) -> Result<(Vec<Permitted>, usize), AppError> {
     let dropped = bulk::set_aside(db, &bulk::HOUSE_TABLES).await?;
-    let made = batches(db, c, rng, houses).await;
+    let made = write(db, c, rng, houses).await;
     bulk::restore(db, dropped).await?;
     made
 }
 
-async fn batches(
+/// An active permit that stays can be made on: (permit, house, room, village).
+pub(super) type Permitted = (i32, i32, i32, i32);
+
+/// The first free ids of the tables the houses fill.
+struct Ids {
+    hid: i32,
+    aid: i32,
+    pid: i32,
+    tid: i32,
+    iid: i32,
+    fid: i32,
+}
+
+async fn write(
     db: &DatabaseConnection,
-    c: &County<'_>,
+    c: County,
     rng: &mut Rng,
     houses: usize,
-) -> Result<(Vec<(i32, i32, i32, i32)>, usize), AppError> {
+) -> Result<(Vec<Permitted>, usize), AppError> {
+    let ids = Ids {
+        hid: max_of(db, "properties").await? as i32,
+        aid: max_of(db, "applications").await? as i32,
+        pid: max_of(db, "permits").await? as i32,
+        tid: max_of(db, "inspection_tasks").await? as i32,
+        iid: max_of(db, "inspections").await? as i32,
+        fid: max_of(db, "findings").await? as i32,
+    };
+    let backend = db.get_database_backend();
+    let own = Rng(rng.0);
+    let (made, back) = bulk::write_generated(db, move |out| {
+        let mut own = own;
+        let made = rows(&c, &mut own, houses, ids, backend, out);
+        (made, own)
+    })
+    .await?;
+    *rng = back;
+    Ok(made)
+}
+
+/// Makes the houses' rows, 1 000 houses per message and 10 000 per transaction; stops early
+/// when the writer has gone.
+fn rows(
+    c: &County,
+    rng: &mut Rng,
+    houses: usize,
+    ids: Ids,
+    backend: DbBackend,
+    out: &mpsc::Sender<Msg>,
+) -> (Vec<Permitted>, usize) {
     let County {
         villages,
         quota,
@@ -46,26 +89,26 @@ async fn batches(
         admin,
         now,
         today,
-    } = *c;
-    let (mut hid, mut aid, mut pid, mut tid, mut iid, mut fid) = (
-        max_of(db, "properties").await? as i32,
-        max_of(db, "applications").await? as i32,
-        max_of(db, "permits").await? as i32,
-        max_of(db, "inspection_tasks").await? as i32,
-        max_of(db, "inspections").await? as i32,
-        max_of(db, "findings").await? as i32,
-    );
-    let mut permitted: Vec<(i32, i32, i32, i32)> = Vec::with_capacity(houses); // permit, house, room, village
+    } = c;
+    let (first_landlord, landlords, admin, now, today) =
+        (*first_landlord, *landlords, *admin, *now, *today);
+    let Ids {
+        mut hid,
+        mut aid,
+        mut pid,
+        mut tid,
+        mut iid,
+        mut fid,
+    } = ids;
+    let mut permitted: Vec<Permitted> = Vec::with_capacity(houses);
     let mut k = 0usize;
     let mut left_in_village = quota[0];
     let mut made = 0usize;
-    // The counters' per-row triggers are set aside in each batch's transaction; the batch's
-    // houses, applications and permits are counted from the rows before it commits.
-    let counters = CounterTriggers::load(db).await?;
     while made < houses {
-        let tx = batch_tx(db).await?;
-        counters.pause(&tx).await?;
         let before = [("properties", hid), ("applications", aid), ("permits", pid)];
+        if out.blocking_send(Msg::Begin(before.to_vec())).is_err() {
+            break;
+        }
         let mut hb = Batch::manual(Batch::new::<property::Entity>(vec![
             property::Column::Id,
             property::Column::LandlordId,
@@ -157,10 +200,12 @@ async fn batches(
         for n in 0..std::cmp::min(10_000, houses - made) {
             if n % 1000 == 999 {
                 // 1 000 houses' rows stay under SQLite's 32 766 bound values per statement.
-                for b in [
+                let all = [
                     &mut hb, &mut rb, &mut ab, &mut pb, &mut tb, &mut ib, &mut fb,
-                ] {
-                    b.flush(&tx).await?;
+                ];
+                let statements = all.into_iter().filter_map(|b| b.take(backend)).collect();
+                if out.blocking_send(Msg::Rows(statements)).is_err() {
+                    return (permitted, made);
                 }
             }
             while left_in_village == 0 && k + 1 < villages.len() {
@@ -181,28 +226,27 @@ async fn batches(
                 750..=919 => "yellow",
                 _ => "red",
             };
-            hb.push(
-                &tx,
-                vec![
-                    v(hid),
-                    v(landlord),
-                    v(*village_id),
-                    v(grid_id),
-                    v(format!("{vname}{}号", hid)),
-                    v(2 + rng.below(3) as i32),
-                    v("brick_concrete"),
-                    v(created),
-                    v(created),
-                    v(g),
-                ],
-            )
-            .await?;
+            hb.row(vec![
+                v(hid),
+                v(landlord),
+                v(*village_id),
+                v(grid_id),
+                v(format!("{vname}{}号", hid)),
+                v(2 + rng.below(3) as i32),
+                v("brick_concrete"),
+                v(created),
+                v(created),
+                v(g),
+            ]);
             let room_id = hid; // one room per house, same id
-            rb.push(
-                &tx,
-                vec![v(room_id), v(hid), v("101"), v(1), v(20.0f64), v("bedroom")],
-            )
-            .await?;
+            rb.row(vec![
+                v(room_id),
+                v(hid),
+                v("101"),
+                v(1),
+                v(20.0f64),
+                v("bedroom"),
+            ]);
             aid += 1;
             let status = match rng.below(1000) {
                 0..=899 => A::Approved,
@@ -213,73 +257,61 @@ async fn batches(
                 _ => A::Draft,
             };
             let submitted = created + Duration::hours(2);
-            ab.push(
-                &tx,
-                vec![
-                    v(aid),
-                    v(hid),
-                    v(landlord),
-                    v(*village_id),
-                    v(status.as_str()),
-                    v(Some(submitted)),
-                    v(created),
-                    v(submitted),
-                ],
-            )
-            .await?;
+            ab.row(vec![
+                v(aid),
+                v(hid),
+                v(landlord),
+                v(*village_id),
+                v(status.as_str()),
+                v(Some(submitted)),
+                v(created),
+                v(submitted),
+            ]);
             // The initial inspection, done two days after submission (or still open).
             tid += 1;
             let done = status != A::Submitted && status != A::Draft;
             let due = submitted + Duration::days(3);
             let open_due = now + Duration::hours(rng.below(24 * 10) as i64) - Duration::days(3);
-            tb.push(
-                &tx,
-                vec![
-                    v(tid),
-                    v("initial"),
-                    v(if done {
-                        TaskStatus::Done
-                    } else {
-                        TaskStatus::Open
-                    }
-                    .as_str()),
-                    v(hid),
-                    v(Some(aid)),
-                    v(grid_id),
-                    v(if done { due } else { open_due }),
-                    v("rental-safety"),
-                    v(submitted),
-                    v(if done {
-                        Some(submitted + Duration::days(2))
-                    } else {
-                        None
-                    }),
-                ],
-            )
-            .await?;
+            tb.row(vec![
+                v(tid),
+                v("initial"),
+                v(if done {
+                    TaskStatus::Done
+                } else {
+                    TaskStatus::Open
+                }
+                .as_str()),
+                v(hid),
+                v(Some(aid)),
+                v(grid_id),
+                v(if done { due } else { open_due }),
+                v("rental-safety"),
+                v(submitted),
+                v(if done {
+                    Some(submitted + Duration::days(2))
+                } else {
+                    None
+                }),
+            ]);
             if done {
                 iid += 1;
                 let at = submitted + Duration::days(2);
-                ib.push(
-                    &tx,
-                    vec![
-                        v(iid),
-                        v(tid),
-                        v(format!("seed-{iid}")),
-                        v(admin),
-                        v(hid),
-                        v(*village_id),
-                        v(Some(aid)),
-                        v("rental-safety"),
-                        v(1),
-                        v("seed"),
-                        v(if g == "green" { "passed" } else { "failed" }),
-                        v(g),
-                        v("[]"),
-                        v(at),
-                    ],
-                )
-                .await?;
+                ib.row(vec![
+                    v(iid),
+                    v(tid),
+                    v(format!("seed-{iid}")),
+                    v(admin),
+                    v(hid),
+                    v(*village_id),
+                    v(Some(aid)),
+                    v("rental-safety"),
+                    v(1),
+                    v("seed"),
+                    v(if g == "green" { "passed" } else { "failed" }),
+                    v(g),
+                    v("[]"),
+                    v(at),
+                ]);
                 if g != "green" {
                     fid += 1;
                     let (sev, deadline) = if g == "red" {
@@ -290,68 +322,56 @@ async fn batches(
                             Some(now + Duration::days(rng.below(17) as i64 - 10)),
                         )
                     };
-                    fb.push(
-                        &tx,
-                        vec![
-                            v(fid),
-                            v(iid),
-                            v(hid),
-                            v(*village_id),
-                            v(Some(aid)),
-                            v("wiring.conduit"),
-                            v(sev),
-                            v(finding_status::OPEN),
-                            v(deadline),
-                            v("[]"),
-                            v(Option::<DateTime<Utc>>::None),
-                            v(at),
-                        ],
-                    )
-                    .await?;
+                    fb.row(vec![
+                        v(fid),
+                        v(iid),
+                        v(hid),
+                        v(*village_id),
+                        v(Some(aid)),
+                        v("wiring.conduit"),
+                        v(sev),
+                        v(finding_status::OPEN),
+                        v(deadline),
+                        v("[]"),
+                        v(Option::<DateTime<Utc>>::None),
+                        v(at),
+                    ]);
                 }
                 if rng.chance(150) {
                     fid += 1;
                     let closed = at + Duration::days(1 + rng.below(20) as i64);
                     let closed = std::cmp::min(closed, now);
-                    fb.push(
-                        &tx,
-                        vec![
-                            v(fid),
-                            v(iid),
-                            v(hid),
-                            v(*village_id),
-                            v(Some(aid)),
-                            v("clutter.no_combustibles"),
-                            v("major"),
-                            v(finding_status::CLOSED),
-                            v(Some(at + Duration::days(7))),
-                            v("[]"),
-                            v(Some(closed)),
-                            v(at),
-                        ],
-                    )
-                    .await?;
+                    fb.row(vec![
+                        v(fid),
+                        v(iid),
+                        v(hid),
+                        v(*village_id),
+                        v(Some(aid)),
+                        v("clutter.no_combustibles"),
+                        v("major"),
+                        v(finding_status::CLOSED),
+                        v(Some(at + Duration::days(7))),
+                        v("[]"),
+                        v(Some(closed)),
+                        v(at),
+                    ]);
                 }
             }
             if rng.chance(40) {
                 // A routine patrol, a third of them overdue.
                 tid += 1;
-                tb.push(
-                    &tx,
-                    vec![
-                        v(tid),
-                        v("routine"),
-                        v(TaskStatus::Open.as_str()),
-                        v(hid),
-                        v(Option::<i32>::None),
-                        v(grid_id),
-                        v(now + Duration::hours(rng.below(24 * 20) as i64) - Duration::days(6)),
-                        v("rental-safety"),
-                        v(now - Duration::days(10)),
-                        v(Option::<DateTime<Utc>>::None),
-                    ],
-                )
-                .await?;
+                tb.row(vec![
+                    v(tid),
+                    v("routine"),
+                    v(TaskStatus::Open.as_str()),
+                    v(hid),
+                    v(Option::<i32>::None),
+                    v(grid_id),
+                    v(now + Duration::hours(rng.below(24 * 20) as i64) - Duration::days(6)),
+                    v("rental-safety"),
+                    v(now - Duration::days(10)),
+                    v(Option::<DateTime<Utc>>::None),
+                ]);
             }
             if status == A::Approved {
                 pid += 1;
@@ -362,43 +382,38 @@ async fn batches(
                     950..=969 => (P::Revoked, today + Duration::days(60)),
                     _ => (P::Expired, today - Duration::days(1 + rng.below(90) as i64)),
                 };
-                pb.push(
-                    &tx,
-                    vec![
-                        v(pid),
-                        // The town code "SC" keeps synthetic numbers apart from the town's own sequence while
-                        // staying a number the verify and permit pages parse.
-                        v(format_permit_number("SC", vcode, issued.year(), pid as u32)),
-                        v(aid),
-                        v(hid),
-                        v(*village_id),
-                        v(landlord),
-                        v(st.as_str()),
-                        v(until - Duration::days(730)),
-                        v(until),
-                        v(2),
-                        v(g),
-                        v("seed"),
-                        v(issued),
-                        v(admin),
-                    ],
-                )
-                .await?;
+                pb.row(vec![
+                    v(pid),
+                    // The town code "SC" keeps synthetic numbers apart from the town's own sequence while
+                    // staying a number the verify and permit pages parse.
+                    v(format_permit_number("SC", vcode, issued.year(), pid as u32)),
+                    v(aid),
+                    v(hid),
+                    v(*village_id),
+                    v(landlord),
+                    v(st.as_str()),
+                    v(until - Duration::days(730)),
+                    v(until),
+                    v(2),
+                    v(g),
+                    v("seed"),
+                    v(issued),
+                    v(admin),
+                ]);
                 if st == P::Active {
                     permitted.push((pid, hid, room_id, *village_id));
                 }
             }
         }
-        for b in [
+        let all = [
             &mut hb, &mut rb, &mut ab, &mut pb, &mut tb, &mut ib, &mut fb,
-        ] {
-            b.flush(&tx).await?;
+        ];
+        let statements = all.into_iter().filter_map(|b| b.take(backend)).collect();
+        if out.blocking_send(Msg::Rows(statements)).is_err()
+            || out.blocking_send(Msg::Commit).is_err()
+        {
+            break;
         }
-        for (table, after) in before {
-            add_rows_after(&tx, table, i64::from(after)).await?;
-        }
-        counters.resume(&tx).await?;
-        tx.commit().await?;
     }
-    Ok((permitted, made))
+    (permitted, made)
 }

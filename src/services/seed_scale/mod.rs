@@ -3,7 +3,7 @@
 //! landlords, houses with a room, applications, permits, inspections, findings (some overdue,
 //! some red houses) and stays over the last year. Rows go in as multi-row inserts with ids
 //! assigned here, one transaction per batch; PostgreSQL's sequences are moved past them at the end.
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
@@ -11,20 +11,18 @@ use sea_orm::{
 };
 
 use crate::domain::role::Role;
-use crate::domain::stay::StayStatus as S;
-use crate::entities::{grid, inspector_grid, property, stay, user, village};
+use crate::entities::{grid, inspector_grid, property, user, village};
 use crate::error::AppError;
-use crate::services::dashboard::recount::{CounterTriggers, add_rows_after};
 
 mod bulk;
-/// What was made, for the command's summary line.
 mod houses;
+mod stays;
 
 /// The county's shape that the houses are spread over.
-struct County<'a> {
-    villages: &'a [(i32, String, String)],
-    quota: &'a [usize],
-    grids_of: &'a [Vec<i32>],
+struct County {
+    villages: Vec<(i32, String, String)>,
+    quota: Vec<usize>,
+    grids_of: Vec<Vec<i32>>,
     first_landlord: i32,
     landlords: i32,
     admin: i32,
@@ -47,6 +45,7 @@ async fn max_of<C: ConnectionTrait>(db: &C, table: &str) -> Result<i64, AppError
     })
 }
 
+/// What was made, for the command's summary line.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Made {
     pub villages: usize,
@@ -101,23 +100,39 @@ impl Batch {
         self.per = usize::MAX;
         self
     }
+    /// Adds a row (the values in the order of the columns given to `new`).
+    fn row(&mut self, values: Vec<Expr>) {
+        self.q.values_panic(values);
+        self.rows += 1;
+    }
     async fn push<C: ConnectionTrait>(
         &mut self,
         db: &C,
         values: Vec<Expr>,
     ) -> Result<(), AppError> {
-        self.q.values_panic(values);
-        self.rows += 1;
+        self.row(values);
         if self.rows >= self.per {
             self.flush(db).await?;
         }
         Ok(())
     }
+    /// The statement inserting the rows so far, built for `backend`, and an empty batch again.
+    /// Whether the batch holds as many rows as one statement should.
+    fn full(&self) -> bool {
+        self.rows >= self.per
+    }
+    fn take(&mut self, backend: DbBackend) -> Option<Statement> {
+        if self.rows == 0 {
+            return None;
+        }
+        let st = backend.build(&self.q);
+        self.q = self.empty.clone();
+        self.rows = 0;
+        Some(st)
+    }
     async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> Result<(), AppError> {
-        if self.rows > 0 {
-            db.execute(&self.q).await?;
-            self.q = self.empty.clone();
-            self.rows = 0;
+        if let Some(st) = self.take(db.get_database_backend()) {
+            db.execute_raw(st).await?;
         }
         Ok(())
     }
@@ -324,9 +339,9 @@ pub async fn seed_scale(
 
     // Houses with everything that hangs off them, in batches of 10 000 houses per transaction.
     let county = County {
-        villages: &villages,
-        quota: &quota,
-        grids_of: &grids_of,
+        villages: villages.clone(),
+        quota,
+        grids_of,
         first_landlord,
         landlords,
         admin,
@@ -334,91 +349,10 @@ pub async fn seed_scale(
         today,
     };
     let started = std::time::Instant::now();
-    let (permitted, made) = houses::generate(db, &county, &mut rng, houses).await?;
+    let (permitted, made) = houses::generate(db, county, &mut rng, houses).await?;
     let houses_seconds = started.elapsed().as_secs_f64();
 
-    // Stays over the last year on active permits: most ended, some living there now, a few pending.
-    let mut sid = max_of(db, "stays").await? as i32;
-    let mut done_stays = 0usize;
-    let counters = CounterTriggers::load(db).await?;
-    let dropped = bulk::set_aside(db, &["stays"]).await?;
-    let written: Result<(), AppError> = async {
-        while done_stays < stays && !permitted.is_empty() {
-            let tx = bulk::batch_tx(db).await?;
-            counters.pause(&tx).await?;
-            let before = sid;
-            let mut sb = Batch::new::<stay::Entity>(vec![
-                stay::Column::Id,
-                stay::Column::PermitId,
-                stay::Column::PropertyId,
-                stay::Column::VillageId,
-                stay::Column::RoomId,
-                stay::Column::Status,
-                stay::Column::Name,
-                stay::Column::DocType,
-                stay::Column::DocHash,
-                stay::Column::DocMasked,
-                stay::Column::OpenDocHash,
-                stay::Column::MoveIn,
-                stay::Column::CheckoutCodeHash,
-                stay::Column::CreatedAt,
-                stay::Column::ConfirmedAt,
-                stay::Column::EndedAt,
-            ]);
-            for _ in 0..std::cmp::min(20_000, stays - done_stays) {
-                sid += 1;
-                done_stays += 1;
-                let (permit_id, house, room_id, village_id) =
-                    permitted[rng.below(permitted.len() as u64) as usize];
-                let created = now - Duration::minutes(rng.below(365 * 24 * 60) as i64);
-                let length = Duration::days(7 + rng.below(300) as i64);
-                let (status, confirmed, ended) =
-                    if rng.chance(5) && now - created < Duration::days(2) || rng.chance(2) {
-                        (S::Pending, None, None)
-                    } else if created + length < now {
-                        (
-                            S::CheckedOut,
-                            Some(created + Duration::hours(3)),
-                            Some(created + length),
-                        )
-                    } else {
-                        (S::Active, Some(created + Duration::hours(3)), None)
-                    };
-                let doc = format!("{:064x}", (seed as u128) << 64 | sid as u128);
-                let open = status.is_open().then(|| doc.clone());
-                sb.push(
-                    &tx,
-                    vec![
-                        v(sid),
-                        v(permit_id),
-                        v(house),
-                        v(village_id),
-                        v(room_id),
-                        v(status.as_str()),
-                        v(Some(format!("住户{sid}"))),
-                        v("resident_id"),
-                        v(Some(doc)),
-                        v(Some("3301**********0000".to_string())),
-                        v(open),
-                        v(crate::domain::clock::town_date(created)),
-                        v("seed"),
-                        v(created),
-                        v(confirmed),
-                        v(ended),
-                    ],
-                )
-                .await?;
-            }
-            sb.flush(&tx).await?;
-            add_rows_after(&tx, "stays", i64::from(before)).await?;
-            counters.resume(&tx).await?;
-            tx.commit().await?;
-        }
-        Ok(())
-    }
-    .await;
-    bulk::restore(db, dropped).await?;
-    written?;
+    let done_stays = stays::generate(db, permitted, stays, seed, now, &mut rng).await?;
     if db.get_database_backend() == DbBackend::Postgres {
         let tables = ["villages", "grids", "users"]
             .into_iter()
