@@ -237,3 +237,28 @@ async fn its_weekly_check_ins_and_check_outs_are_those_of_its_stays_by_the_town_
     assert!(outs.iter().sum::<i64>() > 200, "{outs:?}");
     assert_eq!((trend.check_ins, trend.check_outs), (ins, outs));
 }
+
+#[rocket::async_test]
+async fn every_reference_it_writes_points_at_a_row_though_its_batches_skip_the_checks() {
+    let app = TestApp::new().await;
+    seed_scale(&app.db, 1_200, 2_000, 3)
+        .await
+        .expect("seed-scale");
+    let backend = app.db.get_database_backend();
+    if backend == sea_orm::DbBackend::Sqlite {
+        let broken = app
+            .db
+            .query_all_raw(Statement::from_string(backend, "PRAGMA foreign_key_check"))
+            .await
+            .expect("foreign key check");
+        assert!(broken.is_empty(), "{} rows point nowhere", broken.len());
+    }
+    // The application's own connections still refuse a dangling reference.
+    let dangling = app
+        .db
+        .execute_unprepared(
+            "UPDATE rooms SET property_id = 99999999 WHERE id = (SELECT MIN(id) FROM rooms)",
+        )
+        .await;
+    assert!(dangling.is_err(), "a room moved to no house");
+}

@@ -1,11 +1,11 @@
-//! Bulk loading on SQLite: each batch's transaction gets a large page cache, and the tables'
-//! secondary indexes are set aside while `seed-scale` fills an empty database and made again
-//! afterwards: building an index from sorted rows once is much cheaper than keeping it through
-//! every batch's inserts. Rows are generated on a blocking thread while the previous statements
+//! Bulk loading: on SQLite the batches go through a connection of their own (a large page cache,
+//! foreign keys unchecked), and the tables' secondary indexes are set aside while `seed-scale`
+//! fills an empty database and made again afterwards: building an index from sorted rows once is
+//! much cheaper than keeping it through every batch's inserts. Rows are generated on a blocking thread while the previous statements
 //! are written, so on two cores SQLite's inserting and the making of the next rows overlap.
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DbBackend, SqlxSqliteConnector, Statement,
+    TransactionTrait, sqlx,
 };
 
 use tokio::sync::mpsc;
@@ -38,7 +38,7 @@ where
         while let Some(msg) = recv.recv().await {
             match msg {
                 Msg::Begin(before) => {
-                    let tx = batch_tx(db).await?;
+                    let tx = db.begin().await?;
                     counters.pause(&tx).await?;
                     open = Some((tx, before));
                 }
@@ -73,14 +73,31 @@ where
     Ok(made)
 }
 
-/// A batch's transaction, with a page cache that holds the growing tables' index pages on SQLite
-/// (its default 2 MB cache made each insert into a large index re-read pages from the file).
-pub(super) async fn batch_tx(db: &DatabaseConnection) -> Result<DatabaseTransaction, AppError> {
-    let tx = db.begin().await?;
-    if tx.get_database_backend() == DbBackend::Sqlite {
-        tx.execute_unprepared("PRAGMA cache_size = -262144").await?;
+/// The connection the batches are written on. On SQLite a connection of its own to the same file,
+/// with foreign keys unchecked: the generator makes every reference from ids it assigned (a test
+/// runs `PRAGMA foreign_key_check` after a seed), and each check cost a B-tree lookup per
+/// reference. Its page cache (256 MB) holds the growing tables' pages (SQLite's default 2 MB made
+/// each insert into a large index re-read pages from the file), and goes with it afterwards
+/// instead of staying on a pooled connection of the application.
+pub(super) async fn writer(db: &DatabaseConnection) -> Result<DatabaseConnection, AppError> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(db.clone());
     }
-    Ok(tx)
+    let opts = db.get_sqlite_connection_pool().connect_options();
+    if opts.get_filename() == std::path::Path::new(":memory:") {
+        return Ok(db.clone());
+    }
+    let opts = opts
+        .as_ref()
+        .clone()
+        .foreign_keys(false)
+        .pragma("cache_size", "-262144");
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .map_err(|e| AppError::internal(format!("seed-scale writer: {e}")))?;
+    Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
 }
 
 pub(super) const HOUSE_TABLES: [&str; 7] = [
@@ -94,6 +111,8 @@ pub(super) const HOUSE_TABLES: [&str; 7] = [
 ];
 
 /// Drops the tables' indexes that were made by `CREATE INDEX` and returns their definitions.
+/// (Keeping those whose first column grows with the rows' order, as a house's id does, was
+/// measured: their upkeep through the inserts cost more than making them again.)
 pub(super) async fn set_aside(
     db: &DatabaseConnection,
     tables: &[&str],
@@ -126,21 +145,22 @@ pub(super) async fn set_aside(
     Ok(out)
 }
 
-/// Makes the indexes again, in one transaction whose sorts have the batches' large cache and a
-/// helper thread.
+/// Makes the indexes again, in one transaction whose sorts have the writer's large cache and a
+/// helper thread; returns the seconds it took.
 pub(super) async fn restore(
     db: &DatabaseConnection,
     dropped: Vec<(String, String)>,
-) -> Result<(), AppError> {
+) -> Result<f64, AppError> {
     if dropped.is_empty() {
-        return Ok(());
+        return Ok(0.0);
     }
-    let tx = batch_tx(db).await?;
+    let started = std::time::Instant::now();
+    let tx = db.begin().await?;
     tx.execute_unprepared("PRAGMA threads = 2").await?;
     for (_, sql) in dropped {
         tx.execute_unprepared(&sql).await?;
     }
     tx.execute_unprepared("PRAGMA threads = 0").await?;
     tx.commit().await?;
-    Ok(())
+    Ok(started.elapsed().as_secs_f64())
 }

@@ -15,7 +15,8 @@ use crate::entities::{
 };
 use crate::error::AppError;
 
-/// Makes `houses` houses; returns the active permits (permit, house, room, village) and the count.
+/// Makes `houses` houses; returns the active permits (permit, house, room, village), the count
+/// and the seconds spent making the indexes again.
 /// On SQLite the tables' indexes are set aside meanwhile and made again at the end, also when a
 /// batch fails (a process killed halfway leaves them missing: seed-scale is for a new database,
 /// which is then made again).
@@ -24,11 +25,12 @@ pub(super) async fn generate(
     c: County,
     rng: &mut Rng,
     houses: usize,
-) -> Result<(Vec<Permitted>, usize), AppError> {
+) -> Result<(Vec<Permitted>, usize, f64), AppError> {
     let dropped = bulk::set_aside(db, &bulk::HOUSE_TABLES).await?;
     let made = write(db, c, rng, houses).await;
-    bulk::restore(db, dropped).await?;
-    made
+    let indexing = bulk::restore(db, dropped).await?;
+    let (permitted, n) = made?;
+    Ok((permitted, n, indexing))
 }
 
 /// An active permit that stays can be made on: (permit, house, room, village).

@@ -12,7 +12,8 @@ use crate::domain::stay::StayStatus as S;
 use crate::entities::stay;
 use crate::error::AppError;
 
-/// Makes `stays` stays spread over `permitted`; returns how many were made. On SQLite the
+/// Makes `stays` stays spread over `permitted`; returns how many were made and the seconds spent
+/// making the indexes again. On SQLite the
 /// table's indexes are set aside meanwhile, as for the houses.
 pub(super) async fn generate(
     db: &DatabaseConnection,
@@ -21,7 +22,7 @@ pub(super) async fn generate(
     seed: u64,
     now: DateTime<Utc>,
     rng: &mut Rng,
-) -> Result<usize, AppError> {
+) -> Result<(usize, f64), AppError> {
     let first = max_of(db, "stays").await? as i32;
     let backend = db.get_database_backend();
     let dropped = bulk::set_aside(db, &["stays"]).await?;
@@ -39,10 +40,10 @@ pub(super) async fn generate(
         (n, own)
     })
     .await;
-    bulk::restore(db, dropped).await?;
+    let indexing = bulk::restore(db, dropped).await?;
     let (n, back) = made?;
     *rng = back;
-    Ok(n)
+    Ok((n, indexing))
 }
 
 struct Plan<'a> {
