@@ -324,39 +324,25 @@ fn rows(
                             Some(now + Duration::days(rng.below(17) as i64 - 10)),
                         )
                     };
-                    fb.row(vec![
-                        v(fid),
-                        v(iid),
-                        v(hid),
-                        v(*village_id),
-                        v(Some(aid)),
-                        v("wiring.conduit"),
-                        v(sev),
-                        v(finding_status::OPEN),
-                        v(deadline),
-                        v("[]"),
-                        v(Option::<DateTime<Utc>>::None),
-                        v(at),
-                    ]);
+                    fb.row(finding_row(
+                        [fid, iid, hid, *village_id, aid],
+                        ("wiring.conduit", sev, finding_status::OPEN),
+                        deadline,
+                        None,
+                        at,
+                    ));
                 }
                 if rng.chance(150) {
                     fid += 1;
                     let closed = at + Duration::days(1 + rng.below(20) as i64);
                     let closed = std::cmp::min(closed, now);
-                    fb.row(vec![
-                        v(fid),
-                        v(iid),
-                        v(hid),
-                        v(*village_id),
-                        v(Some(aid)),
-                        v("clutter.no_combustibles"),
-                        v("major"),
-                        v(finding_status::CLOSED),
-                        v(Some(at + Duration::days(7))),
-                        v("[]"),
-                        v(Some(closed)),
-                        v(at),
-                    ]);
+                    fb.row(finding_row(
+                        [fid, iid, hid, *village_id, aid],
+                        ("clutter.no_combustibles", "major", finding_status::CLOSED),
+                        Some(at + Duration::days(7)),
+                        Some(closed),
+                        at,
+                    ));
                 }
             }
             if rng.chance(40) {
@@ -418,4 +404,29 @@ fn rows(
         }
     }
     (permitted, made)
+}
+
+/// A finding's values: its ids (finding, inspection, house, village, application), what and how
+/// it stands (item, severity, status), its deadline, when it closed and when it was found.
+fn finding_row(
+    [id, inspection, house, village, application]: [i32; 5],
+    (item, severity, status): (&str, &str, &str),
+    deadline: Option<DateTime<Utc>>,
+    closed: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Vec<sea_orm::sea_query::Expr> {
+    vec![
+        v(id),
+        v(inspection),
+        v(house),
+        v(village),
+        v(Some(application)),
+        v(item.to_string()),
+        v(severity.to_string()),
+        v(status.to_string()),
+        v(deadline),
+        v("[]"),
+        v(closed),
+        v(at),
+    ]
 }
