@@ -1,9 +1,9 @@
 //! The permit certificate (居住出租房屋准入证): one A4 page, embedded CJK font subset, vector QR.
 
 use chrono::NaiveDate;
-use printpdf::{FontId, Mm, ParsedFont, PdfDocument, PdfPage, PdfSaveOptions};
+use printpdf::{FontId, ParsedFont, PdfDocument};
 
-use super::canvas::{Metrics, PAGE_H, PAGE_W, Rgbf};
+use super::canvas::{Metrics, Rgbf};
 use super::layout::{self, TITLE, clean};
 
 /// WenQuanYi Micro Hei (Apache-2.0): Droid Sans Fallback's CJK glyphs plus Latin and digits,
@@ -78,6 +78,8 @@ pub enum DocumentError {
     FontLoad,
     #[error("二维码生成失败：{0}")]
     Qr(#[from] qrcode::types::QrError),
+    #[error("证书文件写出失败：{0}")]
+    Write(#[from] std::io::Error),
 }
 
 /// Renders certificates; holds the parsed font so each render only subsets it.
@@ -153,21 +155,8 @@ impl CertificateRenderer {
         let mut doc = PdfDocument::new(&format!("{TITLE} {}", clean(&data.permit_number)));
         doc.metadata.info.creator = "Anju 安居".to_string();
         let font_id = doc.add_font(&self.font);
-        let ops = layout::page(&self.metrics(), data, font_id)?;
-        Ok(Self::save(doc, ops))
-    }
-
-    /// One A4 page of `ops` as PDF bytes; every document type ends here.
-    pub(super) fn save(doc: PdfDocument, ops: Vec<printpdf::Op>) -> Vec<u8> {
-        let page = PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), ops);
-        // Defaults subset the font and compress streams. `secure: false` writes `Op::Unknown`,
-        // which only `Canvas::qr` makes (its bare `re` blocks), never from outside data.
-        let options = PdfSaveOptions {
-            secure: false,
-            ..PdfSaveOptions::default()
-        };
-        let mut doc = doc;
-        doc.with_pages(vec![page]).save(&options, &mut Vec::new())
+        let drawn = layout::page(&self.metrics(), data, font_id)?;
+        super::file::save(doc, drawn)
     }
 
     pub(super) fn metrics(&self) -> Metrics<'_> {
@@ -181,6 +170,7 @@ impl CertificateRenderer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::documents::canvas::PAGE_H;
     use crate::documents::layout::{QR_SIZE, QR_X, QR_Y};
     use printpdf::{Op, PaintMode};
 
@@ -288,64 +278,64 @@ mod tests {
         );
     }
 
-    /// Rasterises the QR blocks exactly as handed to the PDF (module units under the `cm`
-    /// before them, mapped to PDF points, bottom-left origin) and decodes them, so a flipped
-    /// axis or wrong module size in the drawing code fails here.
+    /// Rasterises the QR exactly as handed to the PDF (the image mask's bits under the `cm`
+    /// before its `Do`, mapped to PDF points, bottom-left origin) and decodes it, so a flipped
+    /// axis, a wrong bit order or a misplaced symbol in the drawing code fails here.
     #[test]
     fn qr_drawn_in_the_pdf_decodes_to_the_url() {
         let r = CertificateRenderer::new().unwrap();
-        let ops = layout::page(&r.metrics(), &sample(4), FontId::new()).unwrap();
+        let drawn = layout::page(&r.metrics(), &sample(4), FontId::new()).unwrap();
+        let ops = &drawn.ops;
         let at = ops
             .iter()
-            .position(|op| matches!(op, Op::Unknown { key, .. } if key == "re"))
-            .expect("QR blocks");
-        let [a, _, _, d, e, f] = match &ops[at - 1] {
+            .position(|op| matches!(op, Op::Unknown { key, .. } if key == "Do"))
+            .expect("the QR is painted");
+        let Op::Unknown { value, .. } = &ops[at] else {
+            unreachable!()
+        };
+        let [printpdf::DictItem::Name(name)] = value.as_slice() else {
+            panic!("Do names one image, not {value:?}")
+        };
+        let [a, b, c, d, e, f] = match &ops[at - 1] {
             Op::SetTransformationMatrix { matrix } => matrix.as_array(),
-            other => panic!("the blocks follow their matrix, not {other:?}"),
+            other => panic!("the image follows its matrix, not {other:?}"),
         };
-        let num = |v: &printpdf::DictItem| match v {
-            printpdf::DictItem::Int(i) => *i as f32,
-            other => panic!("integer module units, not {other:?}"),
+        assert_eq!((b, c), (0.0, 0.0), "upright");
+        let (id, xobject) = drawn
+            .xobjects
+            .first()
+            .expect("the mask is in the resources");
+        assert_eq!(id.0.as_bytes(), name.as_slice());
+        let printpdf::XObject::External(mask) = xobject else {
+            panic!("an image mask of our own")
         };
-        let rects: Vec<(f32, f32, f32, f32)> = ops[at..]
-            .iter()
-            .map_while(|op| match op {
-                Op::Unknown { key, value } if key == "re" => Some(value),
-                _ => None,
-            })
-            .map(|v| {
-                let (bx, by, bw, bh) = (num(&v[0]), num(&v[1]), num(&v[2]), num(&v[3]));
-                // x' = a·x + e, y' = d·y + f with d < 0: the block's top edge is the higher one.
-                (a * bx + e, d * (by + bh) + f, a * (bx + bw) + e, d * by + f)
-            })
-            .collect();
-        assert!(
-            matches!(&ops[at + rects.len()], Op::Unknown { key, value } if key == "f" && value.is_empty()),
-            "the blocks are one path, filled once"
-        );
-        // 45 mm target: the dark area must sit inside a 45 mm square at the layout's position.
+        let int = |k: &str| match mask.stream.dict.get(k) {
+            Some(printpdf::DictItem::Int(i)) => *i as usize,
+            other => panic!("{k}: {other:?}"),
+        };
+        assert!(matches!(
+            mask.stream.dict.get("ImageMask"),
+            Some(printpdf::DictItem::Bool(true))
+        ));
+        assert_eq!(int("BitsPerComponent"), 1);
+        let (w, h) = (int("Width"), int("Height"));
+        let row_bytes = w.div_ceil(8);
+        assert_eq!(mask.stream.content.len(), row_bytes * h);
+        // The unit square lands on the layout's 45 mm square.
         let mm = 72.0 / 25.4;
         let (qx, qy) = (QR_X * mm, (PAGE_H - QR_Y - QR_SIZE) * mm);
-        assert!(
-            rects
-                .iter()
-                .all(|r| r.0 >= qx - 0.01 && r.2 <= qx + QR_SIZE * mm + 0.01)
-        );
-        assert!(
-            rects
-                .iter()
-                .all(|r| r.1 >= qy - 0.01 && r.3 <= qy + QR_SIZE * mm + 0.01)
-        );
+        assert!((e - qx).abs() < 0.01 && (f - qy).abs() < 0.01);
+        assert!((a - QR_SIZE * mm).abs() < 0.01 && (d - QR_SIZE * mm).abs() < 0.01);
         let scale = 3.0; // px per pt, about 216 dpi
-        let side = (QR_SIZE * mm * scale) as u32;
+        let side = (a * scale) as u32;
         let img = image::GrayImage::from_fn(side, side, |px, py| {
-            let x = qx + (px as f32 + 0.5) / scale;
-            // Image rows go down, PDF y goes up.
-            let y = qy + QR_SIZE * mm - (py as f32 + 0.5) / scale;
-            let dark = rects
-                .iter()
-                .any(|r| x >= r.0 && x < r.2 && y >= r.1 && y < r.3);
-            image::Luma([if dark { 0 } else { 255 }])
+            // Image space: row 0 at the top of the unit square, as PDF paints images.
+            let u = (px as f32 + 0.5) / side as f32;
+            let v = (py as f32 + 0.5) / side as f32;
+            let (col, row) = ((u * w as f32) as usize, (v * h as f32) as usize);
+            let bit = mask.stream.content[row * row_bytes + col / 8] & (0x80 >> (col % 8));
+            // A 0 sample is painted (black), a 1 leaves the white ground.
+            image::Luma([if bit == 0 { 0 } else { 255 }])
         });
         let mut prepared = rqrr::PreparedImage::prepare(img);
         let grids = prepared.detect_grids();
@@ -354,32 +344,26 @@ mod tests {
         assert!(ops.iter().any(|op| matches!(op, Op::DrawRectangle { rectangle } if rectangle.mode == Some(PaintMode::Fill))));
     }
 
-    /// Merged blocks cover exactly the dark modules, each once.
+    /// The mask paints exactly the dark modules, and its quiet zone and row padding not at all.
     #[test]
-    fn qr_blocks_cover_each_dark_module_once() {
+    fn qr_mask_paints_each_dark_module_and_nothing_else() {
         let m = crate::documents::qr::qr_matrix(URL).unwrap();
         let q = crate::documents::qr::QUIET_ZONE;
+        let k = crate::documents::canvas::QR_SAMPLES;
         let w = m.width_with_quiet_zone();
-        let mut hits = vec![0u8; w * w];
-        let blocks = crate::documents::canvas::qr_blocks(&m);
-        for (x, y, bw, bh) in &blocks {
-            for yy in *y..y + bh {
-                for xx in *x..x + bw {
-                    hits[yy * w + xx] += 1;
-                }
-            }
-        }
-        for y in 0..w {
-            for x in 0..w {
+        let mask = crate::documents::canvas::qr_mask(&m);
+        let bits = &mask.stream.content;
+        let row_bytes = (w * k).div_ceil(8);
+        assert_eq!(bits.len(), row_bytes * w * k);
+        for row in 0..w * k {
+            for col in 0..row_bytes * 8 {
+                let (x, y) = (col / k, row / k);
                 let inside = x >= q && y >= q && x < w - q && y < w - q;
                 let dark = inside && m.is_dark(x - q, y - q);
-                assert_eq!(hits[y * w + x], u8::from(dark), "module ({x}, {y})");
+                let painted = bits[row * row_bytes + col / 8] & (0x80 >> (col % 8)) == 0;
+                assert_eq!(painted, dark, "sample ({col}, {row}) of module ({x}, {y})");
             }
         }
-        assert!(
-            blocks.len() < m.dark_runs().len(),
-            "repeated runs are merged"
-        );
     }
 
     #[test]

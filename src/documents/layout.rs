@@ -1,7 +1,7 @@
 //! Page layout of the permit certificate: positions, wording and colours of every element.
 
 use chrono::{Datelike, NaiveDate};
-use printpdf::{FontId, Op};
+use printpdf::FontId;
 
 use super::canvas::{Canvas, Metrics, Rgbf, Style};
 use super::certificate::{CertificateData, CertificateRoom, DocumentError, GradeColour};
@@ -105,13 +105,13 @@ pub(super) fn fixed_texts() -> impl Iterator<Item = &'static str> {
         .chain(grades)
 }
 
-/// Page operations, top to bottom. Fails on data that cannot be laid out faithfully:
+/// The page drawn, top to bottom. Fails on data that cannot be laid out faithfully:
 /// an official document is refused rather than printed truncated.
 pub(super) fn page(
     m: &Metrics<'_>,
     data: &CertificateData,
     font: FontId,
-) -> Result<Vec<Op>, DocumentError> {
+) -> Result<Canvas, DocumentError> {
     let too_long = |field| DocumentError::FieldTooLong { field };
     let required = |field, s: &str| match clean(s) {
         s if s.is_empty() => Err(DocumentError::EmptyField { field }),
@@ -224,7 +224,7 @@ pub(super) fn page(
             chars: c.missing.into_iter().collect(),
         });
     }
-    Ok(c.ops)
+    Ok(c)
 }
 
 /// The tenants' rules box, growing upwards from `bottom`; returns its top edge.

@@ -2,6 +2,7 @@
 
 mod canvas;
 pub mod certificate;
+mod file;
 mod layout;
 pub mod proof;
 pub mod qr;

@@ -1,7 +1,7 @@
 //! The residence proof (居住证明): one A4 page on the certificate's canvas, font subset and QR.
 
 use chrono::NaiveDate;
-use printpdf::{FontId, Op, PdfDocument};
+use printpdf::{FontId, PdfDocument};
 
 use super::canvas::{Canvas, Metrics, Rgbf, Style};
 use super::certificate::{CertificateRenderer, DocumentError};
@@ -33,7 +33,9 @@ const CENTRE: f32 = 105.0;
 const LEFT: f32 = 20.0;
 const RIGHT: f32 = 190.0;
 const VALUE_X: f32 = LEFT + 27.0;
-const QR_SIZE: f32 = 40.0;
+// As on the certificate: a verification URL with its signature makes a dense symbol, and at
+// 45 mm its modules stay about four pixels wide on a 150 dpi screen or scan.
+const QR_SIZE: f32 = 45.0;
 const SIZES: [f32; 3] = [12.0, 11.0, 10.0];
 
 /// What a residence proof prints. Its QR carries the proof's verification URL.
@@ -73,12 +75,12 @@ impl CertificateRenderer {
         let mut doc = PdfDocument::new(&format!("{TITLE} {}", clean(&data.number)));
         doc.metadata.info.creator = "Anju 安居".to_string();
         let font_id = doc.add_font(&self.font);
-        let ops = page(&self.metrics(), data, font_id)?;
-        Ok(Self::save(doc, ops))
+        let drawn = page(&self.metrics(), data, font_id)?;
+        super::file::save(doc, drawn)
     }
 }
 
-fn page(m: &Metrics<'_>, data: &ProofData, font: FontId) -> Result<Vec<Op>, DocumentError> {
+fn page(m: &Metrics<'_>, data: &ProofData, font: FontId) -> Result<Canvas, DocumentError> {
     let too_long = |field| DocumentError::FieldTooLong { field };
     let required = |field, s: &str| match clean(s) {
         s if s.is_empty() => Err(DocumentError::EmptyField { field }),
@@ -166,7 +168,7 @@ fn page(m: &Metrics<'_>, data: &ProofData, font: FontId) -> Result<Vec<Op>, Docu
             chars: c.missing.into_iter().collect(),
         });
     }
-    Ok(c.ops)
+    Ok(c)
 }
 
 #[cfg(test)]
