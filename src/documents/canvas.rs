@@ -268,9 +268,9 @@ impl Canvas {
     ///
     /// Drawn as a one-bit image mask painted in black ([`qr_mask`]): about 0.6 KB compressed,
     /// where the same modules as vector blocks took 1.6 KB. A mask is painted in one operation,
-    /// so no seams appear between neighbouring modules. printpdf has no op for `Do` on a name it did not make, so it goes in
-    /// as `Op::Unknown` (written because `save` turns printpdf's `secure` filter off; no
-    /// `Unknown` op anywhere carries data from outside this module).
+    /// so no seams appear between neighbouring modules. printpdf has no op for `Do` on a name
+    /// it did not make, so it goes in as `Op::Unknown` (written because `save` turns printpdf's
+    /// `secure` filter off; no `Unknown` op anywhere carries data from outside this module).
     pub fn qr(&mut self, matrix: &QrMatrix, x: f32, y: f32, size: f32) {
         self.rect((x, y, size, size), Some(Rgbf(1.0, 1.0, 1.0)), None);
         let id = XObjectId::new();
@@ -293,7 +293,7 @@ impl Canvas {
 
 /// The matrix that maps the unit square, where an image is painted, onto the `size` mm square
 /// at `(x, y)` (mm from the page's top-left); an image's first row lands at the top.
-pub fn qr_transform(x: f32, y: f32, size: f32) -> CurTransMat {
+fn qr_transform(x: f32, y: f32, size: f32) -> CurTransMat {
     let side = size / PT_TO_MM;
     let corner = Canvas::pt(x, y + size);
     CurTransMat::Raw([side, 0.0, 0.0, side, corner.x.0, corner.y.0])

@@ -1,4 +1,4 @@
-//! The permit certificate (居住出租房屋准入证): one A4 page, embedded CJK font subset, vector QR.
+//! The permit certificate (居住出租房屋准入证): one A4 page, embedded CJK font subset, QR as an image mask.
 
 use chrono::NaiveDate;
 use printpdf::{FontId, ParsedFont, PdfDocument};
@@ -78,7 +78,7 @@ pub enum DocumentError {
     FontLoad,
     #[error("二维码生成失败：{0}")]
     Qr(#[from] qrcode::types::QrError),
-    #[error("证书文件写出失败：{0}")]
+    #[error("PDF 文件写出失败：{0}")]
     Write(#[from] std::io::Error),
 }
 

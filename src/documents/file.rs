@@ -10,8 +10,8 @@ pub(super) fn save(mut doc: PdfDocument, drawn: Canvas) -> Result<Vec<u8>, Docum
         doc.resources.xobjects.map.insert(id, x);
     }
     let page = PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), drawn.ops);
-    // Defaults subset the font and compress streams. `secure: false` writes `Op::Unknown`,
-    // which only `Canvas::qr` makes (its `Do`), never from outside data.
+    // Defaults subset the font (streams are compressed below). `secure: false` writes
+    // `Op::Unknown`, which only `Canvas::qr` makes (its `Do`), never from outside data.
     let options = PdfSaveOptions {
         secure: false,
         ..PdfSaveOptions::default()

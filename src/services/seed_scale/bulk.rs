@@ -1,8 +1,9 @@
 //! Bulk loading: on SQLite the batches go through a connection of their own (a large page cache,
 //! foreign keys unchecked), and the tables' secondary indexes are set aside while `seed-scale`
 //! fills an empty database and made again afterwards: building an index from sorted rows once is
-//! much cheaper than keeping it through every batch's inserts. Rows are generated on a blocking thread while the previous statements
-//! are written, so on two cores SQLite's inserting and the making of the next rows overlap.
+//! much cheaper than keeping it through every batch's inserts. Rows are generated on a blocking
+//! thread while the previous statements are written, so on two cores SQLite's inserting and the
+//! making of the next rows overlap.
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, SqlxSqliteConnector, Statement,
     TransactionTrait, sqlx,

@@ -13,8 +13,8 @@ use crate::entities::stay;
 use crate::error::AppError;
 
 /// Makes `stays` stays spread over `permitted`; returns how many were made and the seconds spent
-/// making the indexes again. On SQLite the
-/// table's indexes are set aside meanwhile, as for the houses.
+/// making the indexes again. On SQLite the table's indexes are set aside meanwhile, as for the
+/// houses.
 pub(super) async fn generate(
     db: &DatabaseConnection,
     permitted: Vec<Permitted>,
