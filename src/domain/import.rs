@@ -295,6 +295,8 @@ mod tests {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {
+    /// A dry run is still reading the file; nothing may commit it.
+    Checking,
     Checked,
     Running,
     Done,
@@ -302,9 +304,16 @@ pub enum ImportStatus {
 }
 
 impl ImportStatus {
-    pub const ALL: [ImportStatus; 4] = [Self::Checked, Self::Running, Self::Done, Self::Failed];
+    pub const ALL: [ImportStatus; 5] = [
+        Self::Checking,
+        Self::Checked,
+        Self::Running,
+        Self::Done,
+        Self::Failed,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Checking => "checking",
             Self::Checked => "checked",
             Self::Running => "running",
             Self::Done => "done",

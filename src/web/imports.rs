@@ -122,7 +122,7 @@ pub async fn check(
         .map_err(AppError::internal)?;
     let rule = crate::services::permits::occupancy_rule(st);
     let now = st.config.clock.now();
-    let checked = dry_run::dry_run(&st.db, &st.pii, &rule, now, &who.0, &bytes).await?;
+    let checked = dry_run::dry_run(&st.db, &st.pii, &rule, now, &who.0, bytes).await?;
     if html.0 {
         return Ok(Either::Right(Redirect::to(format!(
             "/imports/{}",
@@ -149,6 +149,7 @@ pub async fn progress(
     let (p, errors) = checked::view(&st.db, &st.pii, &who.0, id, ERRORS_ON_PAGE).await?;
     let status = ImportStatus::parse(&p.status);
     let status_label = match status {
+        Some(ImportStatus::Checking) => "正在检查",
         Some(ImportStatus::Checked) => "已检查，尚未导入",
         Some(ImportStatus::Running) => "正在导入",
         Some(ImportStatus::Done) => "导入完成",

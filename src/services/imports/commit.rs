@@ -38,6 +38,9 @@ pub async fn start(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<()
         Some(ImportStatus::Running | ImportStatus::Done) => {
             return Err(AppError::Conflict("该导入已提交".into()));
         }
+        Some(ImportStatus::Checking) => {
+            return Err(AppError::Conflict("该导入还在检查中，请稍候".into()));
+        }
         _ => return Err(AppError::Conflict("该导入已失败，请重新上传".into())),
     }
     audit::record(

@@ -2,7 +2,7 @@
 //! of the register by village and normalised address, its landlord by phone.
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 
 use super::template::HOUSES;
@@ -27,82 +27,85 @@ pub struct PlannedHouse {
     pub landlord_phone: String,
 }
 
-/// What the register already holds for the villages a file names.
+/// What the register holds for the villages the actor may import into, and the landlords of the
+/// rows checked so far.
 pub struct Register {
     villages: HashMap<String, i32>,
     grids: HashMap<(i32, String), i32>,
     pub houses: HashMap<(i32, String), property::Model>,
-    users: HashMap<String, user::Model>,
+    /// Accounts by phone: id and role.
+    users: HashMap<String, (i32, Option<Role>)>,
 }
 
-/// Loads the register for the file's rows: the villages its houses name and, when rooms or
-/// residents are to be placed, every village the actor may import into.
-pub async fn load(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    rows: &[&HouseRow],
-    placing: bool,
-) -> Result<Register, AppError> {
-    let villages: HashMap<String, i32> = village::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|v| (v.name, v.id))
-        .collect();
-    let mut named: std::collections::BTreeSet<i32> = rows
-        .iter()
-        .filter_map(|r| villages.get(&r.village).copied())
-        .collect();
-    if placing {
-        match actor.village_id {
-            Some(v) if actor.role == Role::VillageOfficial => {
-                named.insert(v);
-            }
-            _ => named.extend(villages.values().copied()),
-        }
-    }
-    let named: Vec<i32> = named.into_iter().collect();
-    let grids = grid::Entity::find()
-        .filter(grid::Column::VillageId.is_in(named.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|g| ((g.village_id, g.name), g.id))
-        .collect();
-    let houses = property::Entity::find()
-        .filter(property::Column::VillageId.is_in(named))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| {
-            (
-                (p.village_id, crate::domain::import::address_key(&p.address)),
-                p,
-            )
-        })
-        .collect();
-    let phones: Vec<String> = rows
-        .iter()
-        .map(|r| r.landlord_phone.as_str().to_string())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut users = HashMap::new();
-    for chunk in phones.chunks(500) {
-        for u in user::Entity::find()
-            .filter(user::Column::Phone.is_in(chunk.to_vec()))
+impl Register {
+    /// The villages, grids and houses of every village the actor may import into (an official's
+    /// own, or all for the town admin); the landlords come chunk by chunk ([`Register::add_users`]).
+    pub async fn load(db: &DatabaseConnection, actor: &Actor) -> Result<Register, AppError> {
+        let villages: HashMap<String, i32> = village::Entity::find()
             .all(db)
             .await?
-        {
-            users.insert(u.phone.clone(), u);
-        }
+            .into_iter()
+            .map(|v| (v.name, v.id))
+            .collect();
+        let reach: Vec<i32> = match actor.village_id {
+            Some(v) if actor.role == Role::VillageOfficial => vec![v],
+            _ => villages.values().copied().collect(),
+        };
+        let grids = grid::Entity::find()
+            .filter(grid::Column::VillageId.is_in(reach.clone()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|g| ((g.village_id, g.name), g.id))
+            .collect();
+        let houses = property::Entity::find()
+            .filter(property::Column::VillageId.is_in(reach))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| {
+                (
+                    (p.village_id, crate::domain::import::address_key(&p.address)),
+                    p,
+                )
+            })
+            .collect();
+        Ok(Register {
+            villages,
+            grids,
+            houses,
+            users: HashMap::new(),
+        })
     }
-    Ok(Register {
-        villages,
-        grids,
-        houses,
-        users,
-    })
+
+    /// Looks up the accounts of these rows' landlord phones that are not known yet.
+    pub async fn add_users(
+        &mut self,
+        db: &DatabaseConnection,
+        rows: &[&HouseRow],
+    ) -> Result<(), AppError> {
+        let phones: Vec<String> = rows
+            .iter()
+            .map(|r| r.landlord_phone.as_str())
+            .filter(|p| !self.users.contains_key(*p))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for chunk in phones.chunks(500) {
+            let found: Vec<(i32, String, String)> = user::Entity::find()
+                .select_only()
+                .columns([user::Column::Id, user::Column::Phone, user::Column::Role])
+                .filter(user::Column::Phone.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (id, phone, role) in found {
+                self.users.insert(phone, (id, Role::parse(&role)));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn cell_error(column: &str, message: impl Into<String>) -> CellError {
@@ -150,7 +153,7 @@ pub fn plan(
         )]);
     }
     let owner = reg.users.get(h.landlord_phone.as_str());
-    if owner.is_some_and(|u| Role::parse(&u.role) != Some(Role::Landlord)) {
+    if owner.is_some_and(|(_, role)| *role != Some(Role::Landlord)) {
         return Err(vec![cell_error(
             "房东手机",
             "该手机号属于工作人员账号，不能作为房东",
@@ -159,7 +162,7 @@ pub fn plan(
     let existing = reg.houses.get(&key);
     let action = match existing {
         None => RowAction::Create,
-        Some(p) if owner.map(|u| u.id) != Some(p.landlord_id) => {
+        Some(p) if owner.map(|(id, _)| *id) != Some(p.landlord_id) => {
             return Err(vec![cell_error(
                 "房东手机",
                 "该房屋登记在另一位房东名下；更换房东请在房屋页办理过户",

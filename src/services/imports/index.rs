@@ -3,9 +3,8 @@
 //! applications and permits. Read once per dry run, in chunked queries.
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::dry_run::PlannedHouse;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::import::{CellError, address_key};
 use crate::domain::import_sheets::label_key;
@@ -39,12 +38,21 @@ pub struct HouseIndex {
     /// Houses with an application past its draft: their rooms are no longer the landlord's to change.
     pub locked: HashSet<i32>,
     /// Each house's permit that takes tenants today.
-    pub permits: HashMap<i32, permit::Model>,
-    /// The register's rooms by house and label key.
+    pub permits: HashMap<i32, PermitCap>,
+    /// The register's rooms by house and label key, of the houses the current chunk names.
     pub rooms: HashMap<(i32, String), room::Model>,
     /// The 房间 sheet's rooms that passed, by house key and label key: what the commit will
     /// have written before it places residents.
     pub file_rooms: HashMap<((i32, String), String), RoomSpec>,
+    /// The register's houses whose rooms, locks and permits are loaded.
+    detailed: HashSet<i32>,
+}
+
+/// A permit taking tenants today, as much of it as a resident row is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct PermitCap {
+    pub id: i32,
+    pub max_occupants: i32,
 }
 
 /// A room a resident row may name, as it will stand once the import's rooms are written.
@@ -62,7 +70,7 @@ impl HouseIndex {
     /// count counts) and marked where a 房屋 row was refused.
     pub fn build(
         register: impl Iterator<Item = property::Model>,
-        planned: &[PlannedHouse],
+        planned: impl Iterator<Item = HouseRef>,
         refused: impl Iterator<Item = (String, u32)>,
     ) -> HouseIndex {
         let mut ix = HouseIndex::default();
@@ -81,12 +89,7 @@ impl HouseIndex {
             let list = ix.by_key.entry(address_key(&h.address)).or_default();
             match list.iter_mut().find(|r| r.village_id == h.village_id) {
                 Some(r) => r.floors = h.floors,
-                None => list.push(HouseRef {
-                    village_id: h.village_id,
-                    address: h.address.clone(),
-                    property_id: h.property_id,
-                    floors: h.floors,
-                }),
+                None => list.push(h),
             }
         }
         for (key, row) in refused {
@@ -147,13 +150,18 @@ impl HouseIndex {
         })
     }
 
-    /// Loads the rooms, locks and permits of the register's houses that rows named.
+    /// Loads the register's rooms of the houses a chunk's rows name (in place of the last
+    /// chunk's: a register of 200 000 rooms is not held whole), and their locks and permits, which
+    /// are kept (later rows count against the permits).
     pub async fn load_details<C: ConnectionTrait>(
         &mut self,
         db: &C,
-        ids: &[i32],
+        ids: impl Iterator<Item = i32>,
         today: chrono::NaiveDate,
     ) -> Result<(), AppError> {
+        let ids: std::collections::BTreeSet<i32> = ids.collect();
+        let ids: Vec<i32> = ids.into_iter().collect();
+        self.rooms.clear();
         for chunk in ids.chunks(500) {
             for r in room::Entity::find()
                 .filter(room::Column::PropertyId.is_in(chunk.to_vec()))
@@ -162,25 +170,41 @@ impl HouseIndex {
             {
                 self.rooms.insert((r.property_id, label_key(&r.label)), r);
             }
-            for a in application::Entity::find()
+        }
+        let ids: Vec<i32> = ids
+            .into_iter()
+            .filter(|id| self.detailed.insert(*id))
+            .collect();
+        for chunk in ids.chunks(500) {
+            let locked: Vec<i32> = application::Entity::find()
+                .select_only()
+                .column(application::Column::PropertyId)
                 .filter(application::Column::PropertyId.is_in(chunk.to_vec()))
                 .filter(application::Column::Status.ne(ApplicationStatus::Draft.as_str()))
+                .into_tuple()
                 .all(db)
-                .await?
-            {
-                self.locked.insert(a.property_id);
-            }
-            for p in permit::Entity::find()
+                .await?;
+            self.locked.extend(locked);
+            let permits: Vec<(i32, i32, chrono::NaiveDate, i32)> = permit::Entity::find()
+                .select_only()
+                .columns([
+                    permit::Column::Id,
+                    permit::Column::PropertyId,
+                    permit::Column::ValidUntil,
+                    permit::Column::MaxOccupants,
+                ])
                 .filter(permit::Column::PropertyId.is_in(chunk.to_vec()))
                 .filter(permit::Column::Status.eq(PermitStatus::Active.as_str()))
+                .into_tuple()
                 .all(db)
-                .await?
-            {
+                .await?;
+            for (id, property_id, valid_until, max_occupants) in permits {
                 let takes = PermitStatus::Active
-                    .effective(p.valid_until, today)
+                    .effective(valid_until, today)
                     .admits_check_ins();
                 if takes {
-                    self.permits.insert(p.property_id, p);
+                    self.permits
+                        .insert(property_id, PermitCap { id, max_occupants });
                 }
             }
         }

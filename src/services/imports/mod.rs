@@ -1,5 +1,6 @@
 //! Importing the villages' existing Excel registers (API.md "Importing existing registers", DESIGN §10).
 mod batch;
+mod check;
 pub mod checked;
 pub mod commit;
 mod commit_rows;
@@ -9,4 +10,5 @@ pub mod index;
 pub mod residents;
 pub mod rooms;
 pub mod sheet;
+mod sink;
 pub mod template;

@@ -47,6 +47,8 @@ pub struct Residents {
     /// Places earlier rows took, by house key and room label key (new rooms have no id yet).
     taken: HashMap<((i32, String), String), u64>,
     seen: HashMap<String, u32>,
+    counted_permits: HashSet<i32>,
+    counted_rooms: HashSet<i32>,
 }
 
 const OPEN: [&str; 2] = [StayStatus::Pending.as_str(), StayStatus::Active.as_str()];
@@ -95,26 +97,36 @@ pub(super) async fn stays_of_documents<C: ConnectionTrait>(
 }
 
 impl Residents {
-    /// Loads the stays of the file's documents and the open counts of the named permits and rooms.
-    pub async fn load<C: ConnectionTrait>(
+    /// Loads the stays of a chunk's documents, and the open counts of the permits and rooms its
+    /// rows name that earlier chunks did not (rows already planned count against those).
+    pub async fn add<C: ConnectionTrait>(
+        &mut self,
         db: &C,
         hashes: &[String],
-        ix: &HouseIndex,
-    ) -> Result<Residents, AppError> {
-        let mut r = Residents::default();
+        permits: impl Iterator<Item = i32>,
+        rooms: impl Iterator<Item = i32>,
+    ) -> Result<(), AppError> {
+        // Only this chunk's people are looked up in these; a later row of the same person
+        // loads them again (and meets `seen` first).
+        self.existing.clear();
+        self.open.clear();
         for chunk in hashes.chunks(500) {
             for (h, pid, move_in, open) in stays_of_documents(db, chunk).await? {
                 if let Some(h) = h {
-                    r.existing.insert((h, pid, move_in));
+                    self.existing.insert((h, pid, move_in));
                 }
-                r.open.extend(open);
+                self.open.extend(open);
             }
         }
-        let permits: Vec<i32> = ix.permits.values().map(|p| p.id).collect();
-        let rooms: Vec<i32> = ix.rooms.values().map(|m| m.id).collect();
-        r.on_permit = open_counts(db, stay::Column::PermitId, &permits).await?;
-        r.in_room = open_counts(db, stay::Column::RoomId, &rooms).await?;
-        Ok(r)
+        let permits: Vec<i32> = permits
+            .filter(|p| self.counted_permits.insert(*p))
+            .collect();
+        let rooms: Vec<i32> = rooms.filter(|r| self.counted_rooms.insert(*r)).collect();
+        self.on_permit
+            .extend(open_counts(db, stay::Column::PermitId, &permits).await?);
+        self.in_room
+            .extend(open_counts(db, stay::Column::RoomId, &rooms).await?);
+        Ok(())
     }
 
     /// Places one parsed resident row, counting it against the caps when it will be written.

@@ -17,22 +17,54 @@ fn bad(m: impl Into<String>) -> AppError {
     AppError::BadRequest(m.into())
 }
 
-/// The data rows of each sheet a file holds; a sheet the file leaves out has none.
-#[derive(Debug, Default)]
-pub struct Sheets {
-    pub houses: Vec<SheetRow>,
-    pub rooms: Vec<SheetRow>,
-    pub residents: Vec<SheetRow>,
+/// Which sheet a chunk of rows comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Houses,
+    Rooms,
+    Residents,
+}
+
+/// Consecutive data rows of one sheet.
+#[derive(Debug)]
+pub struct Chunk {
+    pub kind: Kind,
+    pub rows: Vec<SheetRow>,
+}
+
+/// Rows per chunk: enough to look a chunk's landlords, houses and people up in a few queries.
+pub const CHUNK_ROWS: usize = 2000;
+
+/// Reads a file on a blocking thread and hands its rows over in chunks, the 房屋 sheet first, then
+/// 房间, then 住户 (each later sheet's rows name the houses before them). At most two chunks wait
+/// in the channel, so a register of 400 000 rows is never held whole; an unreadable file or a
+/// wrong header ends the stream with its error.
+pub fn stream(bytes: Vec<u8>) -> rocket::tokio::sync::mpsc::Receiver<Result<Chunk, AppError>> {
+    let (tx, rx) = rocket::tokio::sync::mpsc::channel(2);
+    rocket::tokio::task::spawn_blocking(move || {
+        let mut send = |c: Result<Chunk, AppError>| tx.blocking_send(c).is_ok();
+        if let Err(e) = read(bytes, &mut send) {
+            send(Err(e));
+        }
+    });
+    rx
 }
 
 /// Reads an XLSX workbook (any of the 房屋, 房间 and 住户 sheets, at least one) or a CSV of the
-/// 房屋 sheet, checking each header.
-pub fn read(bytes: &[u8]) -> Result<Sheets, AppError> {
+/// 房屋 sheet, checking each header; `send` answers false once nobody listens.
+fn read(
+    bytes: Vec<u8>,
+    send: &mut dyn FnMut(Result<Chunk, AppError>) -> bool,
+) -> Result<(), AppError> {
     if !bytes.starts_with(b"PK") {
-        return Ok(Sheets {
-            houses: body(csv_rows(&decode(bytes))?, HOUSES.0, &HOUSES.1)?,
-            ..Default::default()
-        });
+        let mut out = Body::new(Kind::Houses, HOUSES.0, &HOUSES.1, send);
+        for row in csv_rows(&decode(&bytes))? {
+            if !out.push(row)? {
+                return Ok(());
+            }
+        }
+        out.finish();
+        return Ok(());
     }
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
         .map_err(|_| bad("无法读取该 Excel 文件，请上传 .xlsx 或 .csv 文件"))?;
@@ -46,50 +78,105 @@ pub fn read(bytes: &[u8]) -> Result<Sheets, AppError> {
             HOUSES.0, ROOMS.0, RESIDENTS.0
         )));
     }
-    let mut sheet = |name: &str, cols: &[&str]| -> Result<Vec<SheetRow>, AppError> {
+    for (kind, (name, cols)) in [
+        (Kind::Houses, (HOUSES.0, &HOUSES.1[..])),
+        (Kind::Rooms, (ROOMS.0, &ROOMS.1[..])),
+        (Kind::Residents, (RESIDENTS.0, &RESIDENTS.1[..])),
+    ] {
         if !names.iter().any(|s| s == name) {
-            return Ok(Vec::new());
+            continue;
         }
-        body(xlsx_rows(&mut wb, name)?, name, cols)
-    };
-    Ok(Sheets {
-        houses: sheet(HOUSES.0, &HOUSES.1)?,
-        rooms: sheet(ROOMS.0, &ROOMS.1)?,
-        residents: sheet(RESIDENTS.0, &RESIDENTS.1)?,
-    })
-}
-
-/// The rows under a sheet's header, once the header is the template's.
-fn body(rows: Vec<SheetRow>, name: &str, want: &[&str]) -> Result<Vec<SheetRow>, AppError> {
-    let mut it = rows.into_iter();
-    let Some(head) = it.next() else {
-        return Ok(Vec::new());
-    };
-    let got: Vec<&str> = head.cells.iter().map(|c| c.trim()).collect();
-    if got.len() < want.len() || got[..want.len()] != *want {
-        return Err(bad(format!(
-            "「{name}」表第 {} 行应为表头：{}",
-            head.row,
-            want.join("、")
-        )));
+        let mut out = Body::new(kind, name, cols, &mut *send);
+        if !xlsx_rows(&mut wb, name, &mut |row| out.push(row))? {
+            return Ok(());
+        }
+        out.finish();
     }
-    Ok(it.collect())
+    Ok(())
 }
 
-/// A sheet's non-blank rows, read cell by cell from the XML stream: the workbook's grid is never
-/// held whole (a register of 100 000 houses has 400 000 rows over its sheets).
+/// The rows under one sheet's header, sent on in chunks once the header is the template's.
+struct Body<'a> {
+    kind: Kind,
+    name: &'a str,
+    want: &'a [&'a str],
+    header_seen: bool,
+    rows: Vec<SheetRow>,
+    send: &'a mut dyn FnMut(Result<Chunk, AppError>) -> bool,
+}
+
+impl<'a> Body<'a> {
+    fn new(
+        kind: Kind,
+        name: &'a str,
+        want: &'a [&'a str],
+        send: &'a mut dyn FnMut(Result<Chunk, AppError>) -> bool,
+    ) -> Self {
+        Body {
+            kind,
+            name,
+            want,
+            header_seen: false,
+            rows: Vec::with_capacity(CHUNK_ROWS),
+            send,
+        }
+    }
+
+    /// Takes the next non-blank row; false once the receiver has gone.
+    fn push(&mut self, row: SheetRow) -> Result<bool, AppError> {
+        if !self.header_seen {
+            let got: Vec<&str> = row.cells.iter().map(|c| c.trim()).collect();
+            if got.len() < self.want.len() || got[..self.want.len()] != *self.want {
+                return Err(bad(format!(
+                    "「{}」表第 {} 行应为表头：{}",
+                    self.name,
+                    row.row,
+                    self.want.join("、")
+                )));
+            }
+            self.header_seen = true;
+            return Ok(true);
+        }
+        self.rows.push(row);
+        if self.rows.len() < CHUNK_ROWS {
+            return Ok(true);
+        }
+        Ok(self.flush())
+    }
+
+    fn flush(&mut self) -> bool {
+        let rows = std::mem::replace(&mut self.rows, Vec::with_capacity(CHUNK_ROWS));
+        (self.send)(Ok(Chunk {
+            kind: self.kind,
+            rows,
+        }))
+    }
+
+    fn finish(mut self) {
+        if !self.rows.is_empty() {
+            self.flush();
+        }
+    }
+}
+
+/// A sheet's non-blank rows, read cell by cell from the XML stream and handed to `each` as they
+/// end: the workbook's grid is never held whole. False once `each` says stop.
 fn xlsx_rows<R: std::io::Read + std::io::Seek>(
     wb: &mut calamine::Xlsx<R>,
     sheet: &str,
-) -> Result<Vec<SheetRow>, AppError> {
+    each: &mut dyn FnMut(SheetRow) -> Result<bool, AppError>,
+) -> Result<bool, AppError> {
     let unreadable = || bad(format!("无法读取「{sheet}」表"));
     let mut cells = wb.worksheet_cells_reader(sheet).map_err(|_| unreadable())?;
-    let mut rows = Vec::new();
     let mut current: Option<SheetRow> = None;
     while let Some(cell) = cells.next_cell().map_err(|_| unreadable())? {
         let (r, c) = cell.get_position();
         if current.as_ref().is_none_or(|row| row.row != r + 1) {
-            push_row(&mut rows, current.take());
+            if let Some(done) = current.take().filter(not_blank) {
+                if !each(done)? {
+                    return Ok(false);
+                }
+            }
             current = Some(SheetRow {
                 row: r + 1,
                 cells: Vec::new(),
@@ -104,8 +191,10 @@ fn xlsx_rows<R: std::io::Read + std::io::Seek>(
             row.cells[c] = text;
         }
     }
-    push_row(&mut rows, current);
-    Ok(rows)
+    match current.filter(not_blank) {
+        Some(last) => each(last),
+        None => Ok(true),
+    }
 }
 
 /// A cell as the official typed it: whole numbers (层数, 手机) without a trailing `.0`.
@@ -184,8 +273,12 @@ pub fn csv_rows(text: &str) -> Result<Vec<SheetRow>, AppError> {
     Ok(rows)
 }
 
+fn not_blank(r: &SheetRow) -> bool {
+    r.cells.iter().any(|c| !c.trim().is_empty())
+}
+
 fn push_row(rows: &mut Vec<SheetRow>, row: Option<SheetRow>) {
-    if let Some(r) = row.filter(|r| r.cells.iter().any(|c| !c.trim().is_empty())) {
+    if let Some(r) = row.filter(not_blank) {
         rows.push(r);
     }
 }
