@@ -42,6 +42,23 @@ pub struct Check<'a> {
     pub refused: Vec<RefusedRow>,
 }
 
+/// The houses of the register and the 房屋 sheet, built when the first 房间 or 住户 row comes
+/// (the fields it is built from are passed apart, so the rest of a `Check` stays free to borrow).
+fn index<'i>(
+    ix: &'i mut Option<HouseIndex>,
+    reg: &mut Register,
+    houses: &mut Vec<HouseRef>,
+    refused_keys: &mut Vec<(String, u32)>,
+) -> &'i mut HouseIndex {
+    ix.get_or_insert_with(|| {
+        HouseIndex::build(
+            std::mem::take(&mut reg.houses).into_values(),
+            std::mem::take(houses).into_iter(),
+            std::mem::take(refused_keys).into_iter(),
+        )
+    })
+}
+
 /// Counts one row's outcome.
 fn count(counts: &mut Counts, action: RowAction) {
     match action {
@@ -136,30 +153,20 @@ impl<'a> Check<'a> {
         Ok(())
     }
 
-    /// The houses of the register and the 房屋 sheet, built when the first 房间 or 住户 row comes.
-    fn build_index(&mut self) {
-        if self.ix.is_none() {
-            self.ix = Some(HouseIndex::build(
-                std::mem::take(&mut self.reg.houses).into_values(),
-                std::mem::take(&mut self.houses).into_iter(),
-                std::mem::take(&mut self.refused_keys).into_iter(),
-            ));
-        }
-    }
-
     async fn rooms(&mut self, rows: Vec<SheetRow>, sink: &mut Sink) -> Result<(), AppError> {
         let (actor, db, today) = (self.actor, self.db, self.today);
         let parsed: Vec<Result<RoomRow, Vec<CellError>>> =
             rows.iter().map(|r| RoomRow::parse(&r.cells)).collect();
-        self.build_index();
-        let Some(ix) = self.ix.as_mut() else {
-            return Ok(());
-        };
-        let ids: Vec<i32> = parsed
+        let ix = index(
+            &mut self.ix,
+            &mut self.reg,
+            &mut self.houses,
+            &mut self.refused_keys,
+        );
+        let addresses = parsed
             .iter()
-            .filter_map(|r| ix.find(actor, &r.as_ref().ok()?.address).ok()?.property_id)
-            .collect();
-        ix.load_details(db, ids.into_iter(), today).await?;
+            .filter_map(|r| Some(r.as_ref().ok()?.address.as_str()));
+        ix.load_named(db, actor, addresses, today).await?;
         for (r, p) in rows.iter().zip(parsed) {
             match p.and_then(|m| rooms::plan(actor, ix, &m, r.row, &mut self.seen_rooms)) {
                 Ok(m) if m.action == RowAction::Unchanged => count(&mut self.counts, m.action),
@@ -192,15 +199,16 @@ impl<'a> Check<'a> {
             .iter()
             .map(|r| ResidentRow::parse(&r.cells, today))
             .collect();
-        self.build_index();
-        let Some(ix) = self.ix.as_mut() else {
-            return Ok(());
-        };
-        let ids: Vec<i32> = parsed
+        let ix = index(
+            &mut self.ix,
+            &mut self.reg,
+            &mut self.houses,
+            &mut self.refused_keys,
+        );
+        let addresses = parsed
             .iter()
-            .filter_map(|r| ix.find(actor, &r.as_ref().ok()?.address).ok()?.property_id)
-            .collect();
-        ix.load_details(db, ids.iter().copied(), today).await?;
+            .filter_map(|r| Some(r.as_ref().ok()?.address.as_str()));
+        let ids = ix.load_named(db, actor, addresses, today).await?;
         let ix = &*ix;
         let good = || parsed.iter().filter_map(|p| p.as_ref().ok());
         let hashes: Vec<String> = good()

@@ -150,10 +150,26 @@ impl HouseIndex {
         })
     }
 
+    /// The register's houses these addresses name within the actor's reach, with their rooms,
+    /// locks and permits loaded ([`HouseIndex::load_details`]).
+    pub async fn load_named<'s, C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        actor: &Actor,
+        addresses: impl Iterator<Item = &'s str>,
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<i32>, AppError> {
+        let ids: Vec<i32> = addresses
+            .filter_map(|a| self.find(actor, a).ok()?.property_id)
+            .collect();
+        self.load_details(db, ids.iter().copied(), today).await?;
+        Ok(ids)
+    }
+
     /// Loads the register's rooms of the houses a chunk's rows name (in place of the last
     /// chunk's: a register of 200 000 rooms is not held whole), and their locks and permits, which
     /// are kept (later rows count against the permits).
-    pub async fn load_details<C: ConnectionTrait>(
+    async fn load_details<C: ConnectionTrait>(
         &mut self,
         db: &C,
         ids: impl Iterator<Item = i32>,
