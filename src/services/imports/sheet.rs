@@ -43,8 +43,19 @@ pub fn stream(bytes: Vec<u8>) -> rocket::tokio::sync::mpsc::Receiver<Result<Chun
     let (tx, rx) = rocket::tokio::sync::mpsc::channel(2);
     rocket::tokio::task::spawn_blocking(move || {
         let mut send = |c: Result<Chunk, AppError>| tx.blocking_send(c).is_ok();
-        if let Err(e) = read(bytes, &mut send) {
-            send(Err(e));
+        // A reader that panics on a malformed file must not look like a file that ended.
+        let read =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(bytes, &mut send)));
+        match read {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                send(Err(e));
+            }
+            Err(_) => {
+                send(Err(bad(
+                    "无法读取该文件：文件已损坏，请用 Excel 另存后再上传",
+                )));
+            }
         }
     });
     rx
