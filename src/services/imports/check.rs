@@ -169,9 +169,9 @@ impl<'a> Check<'a> {
         ix.load_named(db, actor, addresses, today).await?;
         for (r, p) in rows.iter().zip(parsed) {
             match p.and_then(|m| rooms::plan(actor, ix, &m, r.row, &mut self.seen_rooms)) {
+                // An unchanged room stands in the register as the row has it: nothing to keep.
                 Ok(m) if m.action == RowAction::Unchanged => count(&mut self.counts, m.action),
                 Ok(m) => {
-                    // An unchanged room stands in the register as the row has it.
                     ix.file_rooms.insert(
                         ((m.village_id, address_key(&m.address)), label_key(&m.label)),
                         RoomSpec {
