@@ -1,12 +1,15 @@
 //! Minimal drawing surface over printpdf ops: millimetres from the top-left corner, one font.
 
+use std::collections::BTreeSet;
+
 use printpdf::PaintMode;
 use printpdf::{
-    Color, CurTransMat, DictItem, ExternalStream, ExternalXObject, FontId, Mm, Op, ParsedFont,
-    PdfFontHandle, Point, Pt, Rect, Rgb, TextItem, TextRenderingMode, XObject, XObjectId,
+    Color, CurTransMat, DictItem, ExternalStream, ExternalXObject, FontId, Mm, Op, PdfFontHandle,
+    Point, Pt, Rect, Rgb, TextItem, TextRenderingMode, XObject, XObjectId,
 };
 
 use super::qr::{QUIET_ZONE, QrMatrix};
+use super::subset::FontSource;
 
 pub const PAGE_W: f32 = 210.0;
 pub const PAGE_H: f32 = 297.0;
@@ -76,17 +79,16 @@ impl Style {
 /// Measures text with the embedded font's advances; separate from [`Canvas`] so layout
 /// decisions (fit, wrap) can be made before anything is drawn.
 pub struct Metrics<'f> {
-    pub font: &'f ParsedFont,
-    pub units_per_em: f32,
+    pub font: &'f FontSource,
 }
 
 impl Metrics<'_> {
     /// Advance width in mm of `c` set at `size` pt (no kerning: CJK text has none to speak of).
     fn char_width(&self, c: char, size: f32) -> f32 {
         self.font
-            .lookup_glyph_index(c as u32)
-            .map_or(0.0, |g| f32::from(self.font.get_horizontal_advance(g)))
-            / self.units_per_em
+            .glyph(c)
+            .map_or(0.0, |g| f32::from(self.font.advance(g)))
+            / f32::from(self.font.units_per_em.max(1))
             * size
             * PT_TO_MM
     }
@@ -155,7 +157,10 @@ fn can_break(before: char, after: char) -> bool {
 /// Collects page operations; every coordinate is in mm from the page's top-left corner.
 pub struct Canvas {
     pub ops: Vec<Op>,
-    font: FontId,
+    /// The font every text run is set in; [`super::file::save`] puts the subset under it.
+    pub font: FontId,
+    /// Every character drawn, for the font subset.
+    pub used: BTreeSet<char>,
     /// Characters drawn that the font lacks. Data fields are checked before layout; this
     /// catches template wording, so no string reaches the page unchecked.
     pub missing: Vec<char>,
@@ -168,6 +173,7 @@ impl Canvas {
         Self {
             ops: Vec::with_capacity(256),
             font,
+            used: BTreeSet::new(),
             missing: Vec::new(),
             xobjects: Vec::new(),
         }
@@ -180,10 +186,9 @@ impl Canvas {
     /// Draws one line of text with its baseline at `y`. Bold is drawn as fill plus a thin
     /// stroke because the embedded face has only one weight.
     pub fn text(&mut self, m: &Metrics<'_>, text: &str, (x, y): (f32, f32), style: Style) {
+        self.used.extend(text.chars());
         for c in text.chars().filter(|&c| c != ' ') {
-            if m.font.lookup_glyph_index(c as u32).is_none_or(|g| g == 0)
-                && !self.missing.contains(&c)
-            {
+            if m.font.glyph(c).is_none() && !self.missing.contains(&c) {
                 self.missing.push(c);
             }
         }

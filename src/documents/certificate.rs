@@ -1,15 +1,16 @@
 //! The permit certificate (居住出租房屋准入证): one A4 page, embedded CJK font subset, QR as an image mask.
 
 use chrono::NaiveDate;
-use printpdf::{FontId, ParsedFont, PdfDocument};
+use printpdf::{FontId, PdfDocument};
 
 use super::canvas::{Metrics, Rgbf};
 use super::layout::{self, TITLE, clean};
+use super::subset::FontSource;
 
 /// WenQuanYi Micro Hei (Apache-2.0): Droid Sans Fallback's CJK glyphs plus Latin and digits,
-/// which Droid Sans Fallback alone lacks. Face 0 is the proportional face.
-static FONT_BYTES: &[u8] = include_bytes!("../../templates/assets/fonts/wqy-microhei.ttf");
-const FONT_INDEX: usize = 0;
+/// which Droid Sans Fallback alone lacks; a single face.
+pub(super) static FONT_BYTES: &[u8] =
+    include_bytes!("../../templates/assets/fonts/wqy-microhei.ttf");
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CertificateRoom {
@@ -82,19 +83,17 @@ pub enum DocumentError {
     Write(#[from] std::io::Error),
 }
 
-/// Renders certificates; holds the parsed font so each render only subsets it.
+/// Renders certificates; holds the font's located tables so each render only copies the
+/// glyphs it draws.
 pub struct CertificateRenderer {
-    pub(super) font: ParsedFont,
-    units_per_em: f32,
+    pub(super) font: FontSource,
 }
 
 impl CertificateRenderer {
-    /// Parses the embedded font (~10–20 ms, so once at start) and checks it covers the wording.
+    /// Locates the embedded font's tables (once at start) and checks it covers the wording.
     pub fn new() -> Result<Self, DocumentError> {
-        let font = ParsedFont::from_bytes(FONT_BYTES, FONT_INDEX, &mut Vec::new())
-            .ok_or(DocumentError::FontLoad)?;
-        let units_per_em = f32::from(font.pdf_font_metrics.units_per_em);
-        let renderer = Self { font, units_per_em };
+        let font = FontSource::parse(FONT_BYTES).ok_or(DocumentError::FontLoad)?;
+        let renderer = Self { font };
         for text in layout::fixed_texts() {
             let missing = renderer.missing_glyphs(text);
             if !missing.is_empty() {
@@ -112,8 +111,7 @@ impl CertificateRenderer {
     pub fn missing_glyphs(&self, text: &str) -> Vec<char> {
         let mut missing: Vec<char> = Vec::new();
         for c in text.chars().filter(|c| !c.is_whitespace()) {
-            let drawable = matches!(self.font.lookup_glyph_index(c as u32), Some(g) if g != 0);
-            if !drawable && !missing.contains(&c) {
+            if self.font.glyph(c).is_none() && !missing.contains(&c) {
                 missing.push(c);
             }
         }
@@ -154,16 +152,12 @@ impl CertificateRenderer {
         self.check_coverage(data)?;
         let mut doc = PdfDocument::new(&format!("{TITLE} {}", clean(&data.permit_number)));
         doc.metadata.info.creator = "Anju 安居".to_string();
-        let font_id = doc.add_font(&self.font);
-        let drawn = layout::page(&self.metrics(), data, font_id)?;
-        super::file::save(doc, drawn)
+        let drawn = layout::page(&self.metrics(), data, FontId::new())?;
+        super::file::save(doc, drawn, self)
     }
 
     pub(super) fn metrics(&self) -> Metrics<'_> {
-        Metrics {
-            font: &self.font,
-            units_per_em: self.units_per_em,
-        }
+        Metrics { font: &self.font }
     }
 }
 

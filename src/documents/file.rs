@@ -1,16 +1,43 @@
 //! A drawn page written out as PDF bytes, compressed; every document type ends here.
-use printpdf::{Mm, PdfDocument, PdfPage, PdfSaveOptions};
+use std::cell::RefCell;
+
+use flate2::{Compress, Compression, FlushCompress, Status};
+use printpdf::{
+    FontEmbeddingMode, Mm, ParsedFont, PdfDocument, PdfFont, PdfPage, PdfSaveOptions,
+    PrintpdfFontMeta,
+};
 
 use super::canvas::{Canvas, PAGE_H, PAGE_W};
-use super::certificate::DocumentError;
+use super::certificate::{CertificateRenderer, DocumentError};
 
-/// One A4 page of what `drawn` holds as PDF bytes; every document type ends here.
-pub(super) fn save(mut doc: PdfDocument, drawn: Canvas) -> Result<Vec<u8>, DocumentError> {
+/// One A4 page of what `drawn` holds as PDF bytes, with the subset of `r`'s font it draws
+/// embedded whole; every document type ends here.
+pub(super) fn save(
+    mut doc: PdfDocument,
+    drawn: Canvas,
+    r: &CertificateRenderer,
+) -> Result<Vec<u8>, DocumentError> {
+    let subset = r.font.subset(drawn.used.iter().copied());
+    let mut font =
+        ParsedFont::from_bytes(&subset, 0, &mut Vec::new()).ok_or(DocumentError::FontLoad)?;
+    // printpdf tags only the subsets it makes itself; this one is as much a subset.
+    let tag = super::subset::subset_tag(drawn.used.iter().copied());
+    font.font_name = font.font_name.take().map(|name| format!("{tag}+{name}"));
+    // Already a subset: printpdf embeds it as it is rather than subsetting it again.
+    let meta = PrintpdfFontMeta {
+        embedding_mode: FontEmbeddingMode::Full,
+        requires_subsetting: false,
+        ..PrintpdfFontMeta::default()
+    };
+    doc.resources
+        .fonts
+        .map
+        .insert(drawn.font.clone(), PdfFont::with_meta(font, meta));
     for (id, x) in drawn.xobjects {
         doc.resources.xobjects.map.insert(id, x);
     }
     let page = PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), drawn.ops);
-    // Defaults subset the font (streams are compressed below). `secure: false` writes
+    // Streams are compressed below. `secure: false` writes
     // `Op::Unknown`, which only `Canvas::qr` makes (its `Do`), never from outside data.
     let options = PdfSaveOptions {
         secure: false,
@@ -34,22 +61,41 @@ pub(super) fn save(mut doc: PdfDocument, drawn: Canvas) -> Result<Vec<u8>, Docum
 
 /// Deflates every stream that may be compressed, at zlib's default level: lopdf's own
 /// `compress` uses the best, which costs a third more time for 0.1 % of the font's bytes.
+/// One deflater per thread serves every stream of every document: setting one up clears
+/// some 300 KB of tables, which took a tenth of a certificate's instructions five times over.
 fn compress_streams(pdf: &mut lopdf::Document) -> Result<(), DocumentError> {
-    use std::io::Write;
-    for object in pdf.objects.values_mut() {
-        let lopdf::Object::Stream(stream) = object else {
-            continue;
-        };
-        if !stream.allows_compression || stream.dict.has(b"Filter") {
-            continue;
+    thread_local! {
+        static DEFLATER: RefCell<Compress> = RefCell::new(Compress::new(Compression::default(), true));
+    }
+    DEFLATER.with_borrow_mut(|z| {
+        for object in pdf.objects.values_mut() {
+            let lopdf::Object::Stream(stream) = object else {
+                continue;
+            };
+            if !stream.allows_compression || stream.dict.has(b"Filter") {
+                continue;
+            }
+            let packed = deflate(z, &stream.content)?;
+            if packed.len() < stream.content.len() {
+                stream.dict.set("Filter", "FlateDecode");
+                stream.set_content(packed);
+            }
         }
-        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        z.write_all(&stream.content)?;
-        let packed = z.finish()?;
-        if packed.len() < stream.content.len() {
-            stream.dict.set("Filter", "FlateDecode");
-            stream.set_content(packed);
+        Ok(())
+    })
+}
+
+/// `data` as one zlib stream; `z` is reset first, so an earlier failure leaves nothing behind.
+fn deflate(z: &mut Compress, data: &[u8]) -> Result<Vec<u8>, DocumentError> {
+    z.reset();
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    loop {
+        let read = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
+        let rest = data.get(read..).unwrap_or_default();
+        match z.compress_vec(rest, &mut out, FlushCompress::Finish) {
+            Ok(Status::StreamEnd) => return Ok(out),
+            Ok(_) => out.reserve(out.capacity().max(256)),
+            Err(e) => return Err(DocumentError::Write(std::io::Error::other(e))),
         }
     }
-    Ok(())
 }

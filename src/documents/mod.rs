@@ -6,3 +6,4 @@ mod file;
 mod layout;
 pub mod proof;
 pub mod qr;
+mod subset;

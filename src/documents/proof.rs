@@ -74,9 +74,8 @@ impl CertificateRenderer {
         }
         let mut doc = PdfDocument::new(&format!("{TITLE} {}", clean(&data.number)));
         doc.metadata.info.creator = "Anju 安居".to_string();
-        let font_id = doc.add_font(&self.font);
-        let drawn = page(&self.metrics(), data, font_id)?;
-        super::file::save(doc, drawn)
+        let drawn = page(&self.metrics(), data, FontId::new())?;
+        super::file::save(doc, drawn, self)
     }
 }
 
