@@ -222,7 +222,7 @@ pub async fn approve(
     .insert(&tx)
     .await?;
     let sources = super::certificates::CertificateSources {
-        property: &p,
+        address: &p.address,
         rooms: &rooms,
         landlord_name: &landlord.name,
         village_name: &v.name,
