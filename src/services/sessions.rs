@@ -3,8 +3,8 @@
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType,
+    QueryFilter, QuerySelect, Set,
 };
 
 use super::{Actor, audit, auth};
@@ -54,19 +54,22 @@ pub async fn start(db: &DatabaseConnection, actor: &Actor) -> Result<String, App
 /// account is still active.
 pub async fn resolve(db: &DatabaseConnection, token: &str) -> Result<Option<Actor>, AppError> {
     let now = Utc::now();
-    let Some(s) = session::Entity::find_by_id(session_id(token))
+    // Session and account in one joined read: every signed-in page starts with it.
+    let found = session::Entity::find_by_id(session_id(token))
         .filter(session::Column::EndedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(now))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let Some(u) = user::Entity::find_by_id(s.user_id)
+        .join(
+            JoinType::InnerJoin,
+            session::Entity::belongs_to(user::Entity)
+                .from(session::Column::UserId)
+                .to(user::Column::Id)
+                .into(),
+        )
         .filter(user::Column::Active.eq(true))
+        .select_also(user::Entity)
         .one(db)
-        .await?
-    else {
+        .await?;
+    let Some((s, Some(u))) = found else {
         return Ok(None);
     };
     if (now - s.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
