@@ -128,7 +128,6 @@ fn penalty(m: &QrMatrix) -> usize {
 
 /// N1 and N3 of [`penalty`] along one row or column.
 fn line_penalty(line: &[bool]) -> usize {
-    const FINDER: [bool; 7] = [true, false, true, true, true, false, true];
     let mut score = 0;
     let mut run = 0;
     for (i, &module) in line.iter().enumerate() {
@@ -148,8 +147,11 @@ fn line_penalty(line: &[bool]) -> usize {
             .is_some_and(|s| !s.contains(&true))
     };
     for start in 0..line.len().saturating_sub(6) {
-        if line[start..start + 7] == FINDER
-            && (light(start.saturating_sub(4), start) || light(start + 7, start + 11))
+        // A pattern, not `==` on the slice: most positions fail at the first module or two.
+        if matches!(
+            line[start..start + 7],
+            [true, false, true, true, true, false, true]
+        ) && (light(start.saturating_sub(4), start) || light(start + 7, start + 11))
         {
             score += 40;
         }
