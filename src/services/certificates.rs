@@ -2,10 +2,10 @@
 //! (before approval too), rendering the PDF off the async threads.
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, RelationTrait,
 };
 
-use super::Actor;
+use super::{Actor, foreign_key};
 use crate::AppState;
 use crate::documents::certificate::{
     CertificateData, CertificateRenderer, CertificateRoom, DocumentError, GradeColour,
@@ -106,33 +106,18 @@ pub async fn data_for<C: ConnectionTrait>(
         .column_as(user::Column::Name, "landlord_name")
         .column_as(village::Column::Name, "village_name")
         .column_as(town::Column::Name, "town_name")
+        .join(JoinType::InnerJoin, permit::Relation::Property.def())
+        .join(JoinType::InnerJoin, permit::Relation::Village.def())
         .join(
-            JoinType::InnerJoin,
-            permit::Entity::belongs_to(property::Entity)
-                .from(permit::Column::PropertyId)
-                .to(property::Column::Id)
-                .into(),
-        )
-        .join(
-            JoinType::InnerJoin,
-            permit::Entity::belongs_to(village::Entity)
-                .from(permit::Column::VillageId)
-                .to(village::Column::Id)
-                .into(),
+            JoinType::LeftJoin,
+            foreign_key::<permit::Entity, user::Entity>(
+                permit::Column::LandlordId,
+                user::Column::Id,
+            ),
         )
         .join(
             JoinType::LeftJoin,
-            permit::Entity::belongs_to(user::Entity)
-                .from(permit::Column::LandlordId)
-                .to(user::Column::Id)
-                .into(),
-        )
-        .join(
-            JoinType::LeftJoin,
-            village::Entity::belongs_to(town::Entity)
-                .from(village::Column::TownId)
-                .to(town::Column::Id)
-                .into(),
+            foreign_key::<village::Entity, town::Entity>(village::Column::TownId, town::Column::Id),
         )
         .into_model::<HeadingNames>()
         .one(db)

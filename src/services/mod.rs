@@ -73,3 +73,12 @@ pub fn scope_to_actor<E: sea_orm::EntityTrait>(
         Role::Inspector => return Err(crate::error::AppError::forbidden()),
     })
 }
+
+/// The join from `E`'s foreign key `from` to `R`'s `to`, for reads that join a table the
+/// entity declares no relation to (a permit's landlord, a village's town).
+pub fn foreign_key<E: sea_orm::EntityTrait, R: sea_orm::EntityTrait>(
+    from: E::Column,
+    to: R::Column,
+) -> sea_orm::RelationDef {
+    E::belongs_to(R::default()).from(from).to(to).into()
+}

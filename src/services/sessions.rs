@@ -60,10 +60,10 @@ pub async fn resolve(db: &DatabaseConnection, token: &str) -> Result<Option<Acto
         .filter(session::Column::ExpiresAt.gt(now))
         .join(
             JoinType::InnerJoin,
-            session::Entity::belongs_to(user::Entity)
-                .from(session::Column::UserId)
-                .to(user::Column::Id)
-                .into(),
+            super::foreign_key::<session::Entity, user::Entity>(
+                session::Column::UserId,
+                user::Column::Id,
+            ),
         )
         .filter(user::Column::Active.eq(true))
         .select_also(user::Entity)
