@@ -9,8 +9,18 @@ use sea_orm::{
 
 use crate::config::Config;
 
+mod direct;
+mod turn;
 mod write;
-pub use write::{WriteTx, begin_write};
+pub use write::{WriteTx, begin_write, begin_write_direct, writes_directly};
+
+/// Whether a write broke a UNIQUE (or primary key) constraint, on either kind of connection.
+pub fn unique_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) || direct::is_unique_violation(e)
+}
 
 pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, DbErr> {
     if cfg.is_sqlite() {
@@ -33,6 +43,9 @@ pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
                 .create_if_missing(true)
+                // Sorts and `INSERT … SELECT` from the same table (the audit chain's append) use
+                // a temporary b-tree; on disk each one created, wrote and unlinked a file.
+                .pragma("temp_store", "MEMORY")
         });
     }
     // Switching a fresh file to WAL needs a moment of exclusive access and answers "database is

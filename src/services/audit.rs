@@ -55,7 +55,9 @@ pub async fn record<C: ConnectionTrait>(
         }
     }
     let (row, hash) = entry(chain_tail(tx).await?);
-    row.insert(tx).await?;
+    audit_entry::Entity::insert(row)
+        .exec_without_returning(tx)
+        .await?;
     remember(hash);
     Ok(())
 }
@@ -191,11 +193,13 @@ async fn lock_chain<C: ConnectionTrait>(tx: &C, change: Change) -> Result<(), Ap
 /// The hash the next entry chains to; the caller holds the chain's lock.
 async fn chain_tail<C: ConnectionTrait>(tx: &C) -> Result<String, AppError> {
     Ok(audit_entry::Entity::find()
+        .select_only()
+        .column(audit_entry::Column::Hash)
         .order_by_desc(audit_entry::Column::Id)
         .limit(1)
+        .into_tuple::<String>()
         .one(tx)
         .await?
-        .map(|e| e.hash)
         .unwrap_or_else(|| "0".repeat(64)))
 }
 

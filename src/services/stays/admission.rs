@@ -3,7 +3,7 @@
 //! room's caps, one open stay per person. The caller holds the write transaction.
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use super::{code_hash, count_up_to, one_open_stay_message, open_counts};
@@ -191,9 +191,7 @@ pub async fn admit<C: ConnectionTrait>(
             checkout_code: code,
         }),
         // The unique index is the last word when two check-ins of one person race.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(one_open_stay_message(lang))
-        }
+        Err(e) if crate::db::unique_violation(&e) => Err(one_open_stay_message(lang)),
         Err(e) => Err(e.into()),
     }
 }
