@@ -266,22 +266,28 @@ pub(crate) async fn register(
         Some(_) => StayStatus::Active,
         None => StayStatus::Pending,
     };
-    // What needs no lock is done before the write transaction, so that the writers' queue (the
-    // permit's row on PostgreSQL, the one writer on SQLite) moves faster: sealing the person,
-    // and reading the room and whether this person already has an open stay, both at once on
-    // pooled connections (the unique index on `open_doc_hash` still decides when two check-ins
-    // of one person race; the stay's foreign key, a room removed meanwhile).
     let person = admission::SealedPerson::seal(pii, &input.doc, &input.phone)?;
-    let (room, taken) = futures::try_join!(
-        async {
-            room::Entity::find_by_id(input.room_id)
-                .one(db)
-                .await
-                .map_err(AppError::from)
-        },
-        admission::has_open_stay(db, &person.doc_hash),
-    )?;
-    let tx = crate::db::begin_write(db).await?;
+    // The room, and whether this person already has an open stay (the unique index on
+    // `open_doc_hash` still decides when two check-ins of one person race; the stay's foreign
+    // key, a room removed meanwhile). On PostgreSQL they are read before the write transaction,
+    // both at once on pooled connections, so that the permit row's queue moves faster; on a
+    // SQLite file they are read on the writer's own connection (db::direct), where a read takes
+    // microseconds and a pooled one two thread hand-offs.
+    let early = match crate::db::writes_directly(db) {
+        true => None,
+        false => Some(futures::try_join!(
+            room_of(db, input.room_id),
+            admission::has_open_stay(db, &person.doc_hash),
+        )?),
+    };
+    let tx = crate::db::begin_write_direct(db).await?;
+    let (room, taken) = match early {
+        Some(read) => read,
+        None => (
+            room_of(&tx, input.room_id).await?,
+            admission::has_open_stay(&tx, &person.doc_hash).await?,
+        ),
+    };
     // Concurrent check-ins on one permit queue on its row (PostgreSQL); SQLite's IMMEDIATE
     // transaction already serialises writers, and sea-query emits no lock clause there.
     let p = permit::Entity::find_by_id(permit_id)
@@ -335,6 +341,16 @@ pub(crate) async fn register(
         // The permit's occupants changed: its verification page must count again.
         changes::announce(&tx, Change::Permit(p.id)).await?;
     }
+    let label = room.as_ref().map(|r| r.label.as_str()).unwrap_or_default();
+    // A landlord's own registration is confirmed as it is made: nobody needs asking.
+    let kind = match landlord {
+        Some(_) => EventKind::StayConfirmed,
+        None => EventKind::StayPending,
+    };
+    let ev = stay_event(kind, &p, s.id, label, s.move_in);
+    crate::services::events::record(&tx, now, ev).await?;
+    // Last before the commit: on PostgreSQL the audit chain's lock is held from here to the
+    // commit, and every writer of the town queues on it.
     audit::record(
         &tx,
         landlord,
@@ -348,20 +364,16 @@ pub(crate) async fn register(
         serde_json::json!({"permit": p.number, "room_id": s.room_id}),
     )
     .await?;
-    let label = room.as_ref().map(|r| r.label.as_str()).unwrap_or_default();
-    // A landlord's own registration is confirmed as it is made: nobody needs asking.
-    let kind = match landlord {
-        Some(_) => EventKind::StayConfirmed,
-        None => EventKind::StayPending,
-    };
-    let ev = stay_event(kind, &p, s.id, label, s.move_in);
-    crate::services::events::record(&tx, now, ev).await?;
     tx.commit().await?;
     Ok(CheckedIn {
         stay_id: s.id,
         status: status.as_str(),
         checkout_code: code,
     })
+}
+
+async fn room_of<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<room::Model>, AppError> {
+    Ok(room::Entity::find_by_id(id).one(db).await?)
 }
 
 /// An event about one stay: ids, the permit number, the room's label and the move-in date.
