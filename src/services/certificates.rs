@@ -99,7 +99,8 @@ pub async fn data_for<C: ConnectionTrait>(
     st: &AppState,
     p: &permit::Model,
 ) -> Result<CertificateData, AppError> {
-    // The names the heading prints in one joined read (a download waits on each round trip).
+    // The names the heading prints in one joined read, and the rooms beside it: a download waits
+    // on each round trip.
     let names = permit::Entity::find_by_id(p.id)
         .select_only()
         .column_as(property::Column::Address, "address")
@@ -120,14 +121,13 @@ pub async fn data_for<C: ConnectionTrait>(
             foreign_key::<village::Entity, town::Entity>(village::Column::TownId, town::Column::Id),
         )
         .into_model::<HeadingNames>()
-        .one(db)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+        .one(db);
     let rooms = room::Entity::find()
         .filter(room::Column::PropertyId.eq(p.property_id))
         .order_by_asc(room::Column::Id)
-        .all(db)
-        .await?;
+        .all(db);
+    let (names, rooms) = futures::try_join!(names, rooms)?;
+    let names = names.ok_or_else(AppError::not_found)?;
     let src = CertificateSources {
         address: &names.address,
         rooms: &rooms,
