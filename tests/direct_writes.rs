@@ -7,11 +7,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anju::crypto::pii::PiiCipher;
 use anju::domain::identity::{DocNumber, DocType, Phone};
 use anju::domain::occupancy::OccupancyRule;
 use anju::domain::stay::{CheckIn, Lang};
 use anju::entities::{event, stay};
 use anju::error::AppError;
+use anju::services::stays::CheckedIn;
 use anju::services::{audit, stays};
 use common::*;
 use sea_orm::{
@@ -29,6 +31,13 @@ fn tenant(n: u32, room_id: i32) -> CheckIn {
         move_out_expected: today_cst().checked_add_days(chrono::Days::new(180)),
         employer: Some("镇东电子厂".into()),
     }
+}
+
+/// The tenant checks out with the code (a write on the pool's connection).
+async fn check_out(app: &TestApp, cipher: &PiiCipher, stay: &CheckedIn) {
+    stays::check_out_with_code(&app.db, cipher, stay.stay_id, &stay.checkout_code, Lang::Zh)
+        .await
+        .expect("checked out");
 }
 
 #[rocket::async_test]
@@ -76,15 +85,7 @@ async fn a_check_in_reads_back_through_the_pool_as_written_and_the_audit_chain_r
     );
 
     // A pooled write (the tenant checks out) between two direct ones: one unbroken chain.
-    stays::check_out_with_code(
-        &app.db,
-        &cipher,
-        first.stay_id,
-        &first.checkout_code,
-        Lang::Zh,
-    )
-    .await
-    .unwrap();
+    check_out(&app, &cipher, &first).await;
     stays::check_in(&app.db, &cipher, &rule, p.id, tenant(2, room), Lang::Zh)
         .await
         .unwrap();
@@ -237,14 +238,6 @@ async fn check_ins_that_arrive_together_all_commit_and_the_chain_holds() {
     assert_eq!(stored.len(), 24);
     // A pooled writer after them finds the file free, and chains on.
     let first = &admitted[0];
-    stays::check_out_with_code(
-        &app.db,
-        &cipher,
-        first.stay_id,
-        &first.checkout_code,
-        Lang::Zh,
-    )
-    .await
-    .unwrap();
+    check_out(&app, &cipher, first).await;
     assert_eq!(audit::verify_chain(&app.db).await.unwrap(), None);
 }

@@ -2,7 +2,7 @@
 //! (before approval too), rendering the PDF off the async threads.
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait,
+    QuerySelect, QueryTrait, RelationTrait,
 };
 
 use super::{Actor, foreign_key};
@@ -92,16 +92,18 @@ struct HeadingNames {
     town_name: Option<String>,
 }
 
-/// Loads everything a permit's certificate prints.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn data_for<C: ConnectionTrait>(
-    db: &C,
-    st: &AppState,
-    p: &permit::Model,
-) -> Result<CertificateData, AppError> {
-    // The names the heading prints in one joined read, and the rooms beside it: a download waits
-    // on each round trip.
-    let names = permit::Entity::find_by_id(p.id)
+/// What a certificate prints beside the permit itself: its heading's names and its house's rooms.
+struct Printed {
+    names: HeadingNames,
+    rooms: Vec<room::Model>,
+}
+
+/// Reads [`Printed`] for the permit numbered `number` (`None` if there is none), in two reads
+/// at once that need not wait for the permit's: a download waits on each round trip. The
+/// caller decides whether the actor may see them.
+async fn printed_of<C: ConnectionTrait>(db: &C, number: &str) -> Result<Option<Printed>, AppError> {
+    let names = permit::Entity::find()
+        .filter(permit::Column::Number.eq(number))
         .select_only()
         .column_as(property::Column::Address, "address")
         .column_as(user::Column::Name, "landlord_name")
@@ -122,33 +124,46 @@ pub async fn data_for<C: ConnectionTrait>(
         )
         .into_model::<HeadingNames>()
         .one(db);
+    let house = permit::Entity::find()
+        .select_only()
+        .column(permit::Column::PropertyId)
+        .filter(permit::Column::Number.eq(number))
+        .into_query();
     let rooms = room::Entity::find()
-        .filter(room::Column::PropertyId.eq(p.property_id))
+        .filter(room::Column::PropertyId.in_subquery(house))
         .order_by_asc(room::Column::Id)
         .all(db);
     let (names, rooms) = futures::try_join!(names, rooms)?;
-    let names = names.ok_or_else(AppError::not_found)?;
+    Ok(names.map(|names| Printed { names, rooms }))
+}
+
+/// Everything the certificate of permit `p` prints, from what [`printed_of`] read.
+fn data_for(st: &AppState, p: &permit::Model, printed: &Printed) -> CertificateData {
+    let names = &printed.names;
     let src = CertificateSources {
         address: &names.address,
-        rooms: &rooms,
+        rooms: &printed.rooms,
         landlord_name: names.landlord_name.as_deref().unwrap_or_default(),
         village_name: &names.village_name,
         town_name: names.town_name.as_deref().unwrap_or_default(),
         contact_phone: &st.config.contact_phone,
     };
-    Ok(data_of(
+    data_of(
         p,
         &src,
         &super::permits::occupancy_rule(st),
         &st.config.public_url,
-    ))
+    )
 }
 
 /// The certificate PDF of a permit the actor may read.
 #[tracing::instrument(level = "debug", skip_all, fields(actor = actor.id))]
 pub async fn render(st: &crate::AppRef, actor: &Actor, number: &str) -> Result<Vec<u8>, AppError> {
-    let p = super::permit_view::readable(&st.db, actor, number).await?;
-    let data = data_for(&st.db, st, &p).await?;
+    let (p, printed) = futures::try_join!(
+        super::permit_view::readable(&st.db, actor, number),
+        printed_of(&st.db, number),
+    )?;
+    let data = data_for(st, &p, &printed.ok_or_else(AppError::not_found)?);
     let st = st.clone();
     rocket::tokio::task::spawn_blocking(move || st.certificates.render(&data))
         .await
