@@ -12,7 +12,7 @@ use crate::config::Config;
 mod direct;
 mod turn;
 mod write;
-pub use write::{WriteTx, begin_write, begin_write_direct, writes_directly};
+pub use write::{WriteTx, begin_write, begin_write_direct};
 
 /// Whether a write broke a UNIQUE (or primary key) constraint, on either kind of connection.
 pub fn unique_violation(e: &DbErr) -> bool {

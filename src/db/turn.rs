@@ -5,7 +5,7 @@
 //! commit (one WAL append, whose index pages consecutive check-ins share) for many writers,
 //! instead of one each. Nobody is told their write succeeded before the batch has committed.
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -18,14 +18,12 @@ use super::direct;
 pub struct TurnLock {
     writer: Arc<AsyncMutex<Writer>>,
     queued: AtomicUsize,
-    checkpoints: Arc<Checkpoints>,
 }
 
 /// The file's checkpoints, run on a blocking thread of their own after every so many commits
 /// of the writer's connection (whose automatic checkpoints are off).
+#[derive(Default)]
 struct Checkpoints {
-    file: PathBuf,
-    commits: AtomicUsize,
     conn: Mutex<Option<rusqlite::Connection>>,
 }
 
@@ -34,9 +32,12 @@ struct Checkpoints {
 const CHECKPOINT_EVERY: usize = 64;
 
 /// What the holder of the turn owns.
-#[derive(Default)]
 pub struct Writer {
+    file: PathBuf,
+    // Only the turn's holder uses it; the mutex makes it `Sync` for the transaction's futures.
     conn: Option<Mutex<rusqlite::Connection>>,
+    commits: usize,
+    checkpoints: Arc<Checkpoints>,
     /// The open batch's outcome, sent to every writer in it when it ends.
     batch: Option<watch::Sender<Outcome>>,
 }
@@ -47,9 +48,9 @@ type Outcome = Option<Result<(), String>>;
 /// A writer's place in an open batch: resolves when the batch has committed or failed.
 pub struct Joined(watch::Receiver<Outcome>);
 
-/// The turn of the SQLite file behind `db` (shared by every pool of this process on it) and the
-/// file; `None` on PostgreSQL.
-pub fn of(db: &DatabaseConnection) -> Option<(Arc<TurnLock>, PathBuf)> {
+/// The turn of the SQLite file behind `db` (shared by every pool of this process on it); `None`
+/// on PostgreSQL.
+pub fn of(db: &DatabaseConnection) -> Option<Arc<TurnLock>> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return None;
     }
@@ -67,46 +68,26 @@ pub fn of(db: &DatabaseConnection) -> Option<(Arc<TurnLock>, PathBuf)> {
         // Files deleted since (tests' databases) take their writer connection with them.
         turns.retain(|f, _| f.exists());
     }
-    let turn = turns
-        .entry(file.clone())
-        .or_insert_with(|| Arc::new(TurnLock::new(file.clone())))
-        .clone();
-    Some((turn, file))
+    Some(
+        turns
+            .entry(file.clone())
+            .or_insert_with(|| Arc::new(TurnLock::new(file)))
+            .clone(),
+    )
 }
 
 impl TurnLock {
     fn new(file: PathBuf) -> TurnLock {
         TurnLock {
-            writer: Default::default(),
-            queued: AtomicUsize::new(0),
-            checkpoints: Arc::new(Checkpoints {
+            writer: Arc::new(AsyncMutex::new(Writer {
                 file,
-                commits: AtomicUsize::new(0),
-                conn: Mutex::new(None),
-            }),
+                conn: None,
+                commits: 0,
+                checkpoints: Default::default(),
+                batch: None,
+            })),
+            queued: AtomicUsize::new(0),
         }
-    }
-
-    /// Counts a commit of the writer's connection; every [`CHECKPOINT_EVERY`]th starts a
-    /// checkpoint unless one still runs.
-    pub fn committed(&self) {
-        let n = self.checkpoints.commits.fetch_add(1, Ordering::Relaxed);
-        if n % CHECKPOINT_EVERY != CHECKPOINT_EVERY - 1 {
-            return;
-        }
-        let checkpoints = self.checkpoints.clone();
-        rocket::tokio::task::spawn_blocking(move || {
-            // A checkpoint still running holds the lock: this one is not needed.
-            let Ok(mut conn) = checkpoints.conn.try_lock() else {
-                return;
-            };
-            if conn.is_none() {
-                *conn = direct::open(&checkpoints.file).ok();
-            }
-            if let Some(Err(e)) = conn.as_ref().map(direct::checkpoint) {
-                tracing::debug!(error = %e, "a checkpoint did not run");
-            }
-        });
     }
 
     /// Waits for the turn, counted among the queued meanwhile.
@@ -131,28 +112,48 @@ impl TurnLock {
     /// opened it (its future may be dropped while it waits).
     pub fn commit_batch_later(self: &Arc<Self>) {
         let lock = self.clone();
-        rocket::tokio::spawn(async move {
-            if lock.take().await.end_batch() {
-                lock.committed();
-            }
-        });
+        rocket::tokio::spawn(async move { lock.take().await.end_batch() });
     }
 }
 
 impl Writer {
-    /// The connection to `file`, opened now if it is not yet; `None` when the database is not a
-    /// file this process can open a second connection to (an in-memory database).
-    pub fn connection(
-        &mut self,
-        file: &Path,
-    ) -> Result<Option<&Mutex<rusqlite::Connection>>, DbErr> {
+    /// The connection to the file, opened now if it is not yet; `None` when the database is not
+    /// a file this process can open a second connection to (an in-memory database).
+    pub fn connection(&mut self) -> Result<Option<&Mutex<rusqlite::Connection>>, DbErr> {
         if self.conn.is_none() {
-            if !file.is_file() {
+            if !self.file.is_file() {
                 return Ok(None);
             }
-            self.conn = Some(Mutex::new(direct::open(file)?));
+            self.conn = Some(Mutex::new(direct::open(&self.file)?));
         }
         Ok(self.conn.as_ref())
+    }
+
+    /// Commits the connection's transaction. Every [`CHECKPOINT_EVERY`]th commit starts a
+    /// checkpoint beside the writers, unless one still runs.
+    pub fn commit(&mut self) -> Result<(), DbErr> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| DbErr::Custom("the writer's connection is not open".into()))?;
+        direct::finish(conn, true)?;
+        self.commits += 1;
+        if self.commits % CHECKPOINT_EVERY == 0 {
+            let (file, checkpoints) = (self.file.clone(), self.checkpoints.clone());
+            rocket::tokio::task::spawn_blocking(move || {
+                // A checkpoint still running holds the lock: this one is not needed.
+                let Ok(mut conn) = checkpoints.conn.try_lock() else {
+                    return;
+                };
+                if conn.is_none() {
+                    *conn = direct::open(&file).ok();
+                }
+                if let Some(Err(e)) = conn.as_ref().map(direct::checkpoint) {
+                    tracing::debug!(error = %e, "a checkpoint did not run");
+                }
+            });
+        }
+        Ok(())
     }
 
     /// The connection opened by [`Writer::connection`].
@@ -175,33 +176,27 @@ impl Writer {
         )
     }
 
-    /// Commits the open batch, if any, and tells its writers; whether there was one. Every taker
-    /// of the turn that does not join the batch ends it first.
-    pub fn end_batch(&mut self) -> bool {
+    /// Commits the open batch, if any, and tells its writers. Every taker of the turn that does
+    /// not join the batch ends it first.
+    pub fn end_batch(&mut self) {
         let Some(batch) = self.batch.take() else {
-            return false;
+            return;
         };
-        let done = match &self.conn {
-            Some(conn) => direct::finish(conn, true),
-            None => Err(DbErr::Custom("the writer's connection is gone".into())),
-        };
+        let done = self.commit();
         if let Err(e) = &done {
             tracing::error!(error = %e, "a batch of writes failed to commit");
         }
         batch.send_replace(Some(done.map_err(|e| e.to_string())));
-        true
     }
 }
 
 impl Joined {
     /// Waits until the batch has committed; its failure is every member's.
     pub async fn committed(mut self) -> Result<(), DbErr> {
-        let outcome = self
-            .0
-            .wait_for(Option::is_some)
-            .await
-            .map_err(|_| DbErr::Custom("the batch of writes was abandoned".into()))?
-            .clone();
+        let outcome = match self.0.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone(),
+            Err(_) => None,
+        };
         match outcome {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => Err(DbErr::Custom(format!("the batch of writes failed: {e}"))),

@@ -59,9 +59,10 @@ impl DirectTx {
     async fn commit(mut self) -> Result<(), DbErr> {
         if !self.joined && !self.lock.contended() {
             self.open = false;
-            direct::finish(self.conn()?, true)?;
-            self.lock.committed();
-            return Ok(());
+            return match self.turn.as_mut() {
+                Some(turn) => turn.commit(),
+                None => Err(DbErr::Custom("the writer's turn is gone".into())),
+            };
         }
         if self.joined {
             direct::release(self.conn()?, true)?;
@@ -99,12 +100,10 @@ impl std::fmt::Debug for WriteTx {
 /// of other processes queue on the busy timeout instead of failing with "database is locked".
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
     let turn = match turn::of(db) {
-        Some((lock, _)) => {
+        Some(lock) => {
             let mut turn = lock.take().await;
             // The pool's connection cannot write while the turn's own holds a batch open.
-            if turn.end_batch() {
-                lock.committed();
-            }
+            turn.end_batch();
             Some(turn)
         }
         None => None,
@@ -128,23 +127,17 @@ async fn pooled(
     })
 }
 
-/// Whether [`begin_write_direct`] runs on the writer's own connection here (a SQLite file), so
-/// that reads belong inside its transaction rather than before it on the pool.
-pub fn writes_directly(db: &DatabaseConnection) -> bool {
-    turn::of(db).is_some_and(|(_, file)| file.is_file())
-}
-
 /// [`begin_write`] for a short use case whose every read is of 32-bit integer, text, real,
 /// boolean, date or instant columns, or of expressions read as `i64` (db::direct): on SQLite its
 /// statements run on the writer turn's own connection. When another process holds the file, or
 /// the database is in memory, it is an ordinary [`begin_write`] transaction.
 pub async fn begin_write_direct(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
-    let Some((lock, file)) = turn::of(db) else {
+    let Some(lock) = turn::of(db) else {
         return pooled(db, None).await;
     };
     let mut turn = lock.take().await;
     let joined = turn.in_batch();
-    let begun = match (joined, turn.connection(&file)) {
+    let begun = match (joined, turn.connection()) {
         (true, Ok(Some(conn))) => direct::savepoint(conn).map(|()| true),
         (false, Ok(Some(conn))) => direct::begin(conn),
         (_, Ok(None)) => Ok(false),
@@ -162,9 +155,7 @@ pub async fn begin_write_direct(db: &DatabaseConnection) -> Result<WriteTx, DbEr
         Ok(false) => pooled(db, Some(turn)).await,
         Err(e) => {
             tracing::warn!(error = %e, "the writer's own connection failed; using the pool");
-            if turn.end_batch() {
-                lock.committed();
-            }
+            turn.end_batch();
             pooled(db, Some(turn)).await
         }
     }

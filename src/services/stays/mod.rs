@@ -3,8 +3,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect,
 };
 use serde::Serialize;
 
@@ -271,11 +271,11 @@ pub(crate) async fn register(
     // `open_doc_hash` still decides when two check-ins of one person race; the stay's foreign
     // key, a room removed meanwhile). On PostgreSQL they are read before the write transaction,
     // both at once on pooled connections, so that the permit row's queue moves faster; on a
-    // SQLite file they are read on the writer's own connection (db::direct), where a read takes
-    // microseconds and a pooled one two thread hand-offs.
-    let early = match crate::db::writes_directly(db) {
-        true => None,
-        false => Some(futures::try_join!(
+    // SQLite they are read inside the write transaction: on the writer's own connection
+    // (db::direct) a read takes microseconds, and a pooled one two thread hand-offs.
+    let early = match db.get_database_backend() {
+        DbBackend::Sqlite => None,
+        _ => Some(futures::try_join!(
             room_of(db, input.room_id),
             admission::has_open_stay(db, &person.doc_hash),
         )?),
