@@ -201,3 +201,38 @@ async fn a_stay_counts_on_the_town_day_it_was_made_and_ended_not_the_utc_one() {
     };
     assert_eq!((on("check_in"), on("check_out")), (2, 2), "{kept:?}");
 }
+
+/// PostgreSQL bumps the counters as a transaction commits (m020): a writer that has changed a
+/// stay of the village but not yet committed holds no counter another check-in of the village
+/// needs, and what it rolls back was never counted. (SQLite has one writer at a time: there the
+/// held transaction would hold every other writer by design, so there is nothing to show.)
+#[rocket::async_test]
+async fn an_uncommitted_change_in_a_village_holds_up_no_other_check_in_there() {
+    use sea_orm::TransactionTrait;
+    let app = TestApp::new().await;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let (permit, sig) = active_permit(&app, 6).await;
+    let first = check_in(&app, &permit, &sig, 31).await;
+    let held = app.db.begin().await.expect("begin");
+    // Moves the stay between the village's `stay_pending` and `stay_rejected` counters, the
+    // first of which the next check-in bumps too.
+    held.execute_raw(Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        format!("UPDATE stays SET status = 'rejected' WHERE id = {first}"),
+    ))
+    .await
+    .expect("update");
+    let next = rocket::tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        check_in(&app, &permit, &sig, 32),
+    )
+    .await;
+    assert!(
+        next.is_ok(),
+        "a check-in waited for an uncommitted change of its village"
+    );
+    held.rollback().await.expect("rollback");
+    assert_counters_match(&app, "a change rolled back beside a check-in").await;
+}

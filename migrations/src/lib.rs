@@ -20,6 +20,7 @@ mod m016_row_village;
 mod m017_import_stays;
 mod m018_dashboard_days;
 mod m019_redundant_indexes;
+mod m020_deferred_counters;
 
 /// m018's counts of stays by day, for bulk writers that set its triggers aside.
 pub use m018_dashboard_days::backfill as dashboard_days_backfill;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m017_import_stays::Migration),
             Box::new(m018_dashboard_days::Migration),
             Box::new(m019_redundant_indexes::Migration),
+            Box::new(m020_deferred_counters::Migration),
         ]
     }
 }
