@@ -133,11 +133,22 @@ pub struct Entry {
 /// reading the tail once and inserting them together: a bulk job's rows cost one round trip.
 #[tracing::instrument(level = "debug", skip_all, fields(n = entries.len()))]
 pub async fn record_many<C: ConnectionTrait>(tx: &C, entries: Vec<Entry>) -> Result<(), AppError> {
+    // A batch (an import's) may touch many permits and their stays: everything is read again.
+    record_many_announcing(tx, Change::Everything, entries).await
+}
+
+/// [`record_many`] for entries that together make `change` (stays registered together on one
+/// permit change its figures only).
+#[tracing::instrument(level = "debug", skip_all, fields(n = entries.len()))]
+pub async fn record_many_announcing<C: ConnectionTrait>(
+    tx: &C,
+    change: Change,
+    entries: Vec<Entry>,
+) -> Result<(), AppError> {
     if entries.is_empty() {
         return Ok(());
     }
-    // A batch (an import's) may touch many permits and their stays: everything is read again.
-    lock_chain(tx, Change::Everything).await?;
+    lock_chain(tx, change).await?;
     let mut prev_hash = chain_tail(tx).await?;
     let at = Utc::now().trunc_subsecs(6);
     let stamp = at.to_rfc3339();

@@ -150,6 +150,12 @@ pub async fn record<C: ConnectionTrait>(
         row.insert(tx).await?;
     }
     notify_in_app(tx, now, &ev).await?;
+    wake_dispatcher(tx).await?;
+    Ok(Some(event_id))
+}
+
+/// Wakes the dispatchers of every instance for events written in `tx`.
+async fn wake_dispatcher<C: ConnectionTrait>(tx: &C) -> Result<(), AppError> {
     if tx.get_database_backend() == DbBackend::Postgres {
         // Delivered by PostgreSQL only if and when this transaction commits.
         tx.execute_raw(Statement::from_string(
@@ -160,7 +166,7 @@ pub async fn record<C: ConnectionTrait>(
     }
     // On SQLite the dispatcher's claim waits for this writer's commit, so waking it now is safe.
     WAKE.notify_one();
-    Ok(Some(event_id))
+    Ok(())
 }
 
 /// The event's in-app notices, in the same transaction: they exist exactly when the event does.
@@ -169,40 +175,94 @@ async fn notify_in_app<C: ConnectionTrait>(
     now: DateTime<Utc>,
     ev: &NewEvent,
 ) -> Result<(), AppError> {
+    let rows = notices(tx, now, ev).await?;
+    if !rows.is_empty() {
+        notification::Entity::insert_many(rows)
+            .exec_without_returning(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The in-app notices the rules send for an event.
+async fn notices<C: ConnectionTrait>(
+    tx: &C,
+    now: DateTime<Utc>,
+    ev: &NewEvent,
+) -> Result<Vec<notification::ActiveModel>, AppError> {
     let Some(rule) = rules().rule(ev.kind) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     if rule.in_app.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let officials = match ev.village_id {
         Some(v) if rule.in_app.contains(&Recipient::Official) => officials_of(tx, v).await?,
         _ => Vec::new(),
     };
     let people = pick(&rule.in_app, ev.landlord_id, ev.inspector_id, &officials);
-    if people.is_empty() {
-        return Ok(());
-    }
     let title: String = fill(&rule.title, &ev.data).chars().take(200).collect();
     let body = fill(&rule.body, &ev.data);
     let link: Option<String> = rule
         .link
         .as_ref()
         .map(|l| fill(l, &ev.data).chars().take(200).collect());
-    let rows = people.into_iter().map(|user_id| notification::ActiveModel {
-        user_id: Set(user_id),
+    Ok(people
+        .into_iter()
+        .map(|user_id| notification::ActiveModel {
+            user_id: Set(user_id),
+            kind: Set(ev.kind.as_str().into()),
+            title: Set(title.clone()),
+            body: Set(body.clone()),
+            link: Set(link.clone()),
+            created_at: Set(now),
+            read_at: Set(None),
+            ..Default::default()
+        })
+        .collect())
+}
+
+/// Writes several events without dedupe keys in `tx`, as [`record`] would one by one, in a
+/// round trip each for the events and for their notices (check-ins decided together).
+#[tracing::instrument(level = "debug", skip_all, fields(n = evs.len()))]
+pub async fn record_all<C: ConnectionTrait>(
+    tx: &C,
+    now: DateTime<Utc>,
+    evs: Vec<NewEvent>,
+) -> Result<(), AppError> {
+    if evs.is_empty() {
+        return Ok(());
+    }
+    if evs.iter().any(|e| e.dedupe_key.is_some()) {
+        return Err(AppError::internal(
+            "events with dedupe keys are recorded one by one",
+        ));
+    }
+    let mut notes = Vec::new();
+    for ev in &evs {
+        notes.extend(notices(tx, now, ev).await?);
+    }
+    let rows = evs.iter().map(|ev| event::ActiveModel {
+        event_id: Set(format!("evt_{}", uuid::Uuid::new_v4().simple())),
         kind: Set(ev.kind.as_str().into()),
-        title: Set(title.clone()),
-        body: Set(body.clone()),
-        link: Set(link.clone()),
+        payload: Set(ev.data.to_string()),
+        village_id: Set(ev.village_id),
+        landlord_id: Set(ev.landlord_id),
+        inspector_id: Set(ev.inspector_id),
+        dedupe_key: Set(None),
         created_at: Set(now),
-        read_at: Set(None),
+        fanned_out_at: Set(None),
         ..Default::default()
     });
-    notification::Entity::insert_many(rows)
+    event::Entity::insert_many(rows)
         .exec_without_returning(tx)
         .await?;
-    Ok(())
+    if !notes.is_empty() {
+        notification::Entity::insert_many(notes)
+            .exec_without_returning(tx)
+            .await?;
+    }
+    wake_dispatcher(tx).await
 }
 
 /// What an event says about a house: ids and the address, never the landlord's name or phone.

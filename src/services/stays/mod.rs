@@ -1,10 +1,10 @@
 //! Check-in (居住登记) under the permit's caps, one open stay per person, encrypted personal data.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use serde::Serialize;
 
@@ -14,9 +14,11 @@ use super::changes::{self, Change};
 pub mod admission;
 pub mod api;
 mod by_landlord;
+mod flood;
 mod lifecycle;
 mod places;
 pub mod receipt;
+mod together;
 pub mod waiting;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::shared::SharedKeyring;
@@ -26,10 +28,11 @@ use crate::domain::event::EventKind;
 use crate::domain::occupancy::OccupancyRule;
 use crate::domain::permit::PermitStatus;
 use crate::domain::permit_number::parse_permit_number;
-use crate::domain::stay::{CheckIn, Lang, StayStatus, normalise_checkout_code};
-use crate::entities::{notification, permit, room, stay};
+use crate::domain::stay::{CheckIn, Lang, StayStatus, new_checkout_code, normalise_checkout_code};
+use crate::entities::{permit, room, stay};
 use crate::error::AppError;
 pub use by_landlord::register_for_tenant;
+use flood::{alert_flood, flood_refusal, recent_on};
 pub use lifecycle::{
     Transition, check_out_with_code, landlord_transition, lapse_pending, retention_wipe,
 };
@@ -139,7 +142,7 @@ pub fn code_hash(pii: &PiiCipher, code: &str) -> String {
 async fn open_counts<C: ConnectionTrait>(
     tx: &C,
     (permit_id, permit_cap): (i32, u64),
-    (room_id, room_cap): (i32, u32),
+    (room_id, room_cap): (i32, u64),
 ) -> Result<(u64, u64), AppError> {
     let open = |col: stay::Column, id: i32, cap: u64| {
         Expr::from(bounded(
@@ -154,10 +157,7 @@ async fn open_counts<C: ConnectionTrait>(
         open(stay::Column::PermitId, permit_id, permit_cap),
         "on_permit",
     )
-    .expr_as(
-        open(stay::Column::RoomId, room_id, u64::from(room_cap)),
-        "in_room",
-    );
+    .expr_as(open(stay::Column::RoomId, room_id, room_cap), "in_room");
     let Some(row) = tx.query_one(&q).await? else {
         return Ok((0, 0));
     };
@@ -267,55 +267,46 @@ pub(crate) async fn register(
         None => StayStatus::Pending,
     };
     let person = admission::SealedPerson::seal(pii, &input.doc, &input.phone)?;
-    // The room, and whether this person already has an open stay (the unique index on
-    // `open_doc_hash` still decides when two check-ins of one person race; the stay's foreign
-    // key, a room removed meanwhile). On PostgreSQL they are read before the write transaction,
-    // both at once on pooled connections, so that the permit row's queue moves faster; on a
-    // SQLite they are read inside the write transaction: on the writer's own connection
-    // (db::direct) a read takes microseconds, and a pooled one two thread hand-offs.
-    let early = match db.get_database_backend() {
-        DbBackend::Sqlite => None,
-        _ => Some(futures::try_join!(
-            room_of(db, input.room_id),
-            admission::has_open_stay(db, &person.doc_hash),
-        )?),
-    };
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Joins the permit's queue (together.rs), which reads the permit and the room and
+        // decides the check-in under the permit's row.
+        let code = new_checkout_code();
+        let member = together::Member {
+            by,
+            lang,
+            rule: rule.clone(),
+            room_id: input.room_id,
+            code_hash: code_hash(pii, &code),
+            code,
+            stay: together::Unplaced {
+                name: input.name,
+                person,
+                move_in: input.move_in,
+                move_out_expected: input.move_out_expected,
+                employer: input.employer,
+                status,
+                now,
+            },
+        };
+        return together::decide(db, permit_id, member).await;
+    }
+    // SQLite: on the writer's own connection (db::direct) a read takes microseconds, and a pooled
+    // one two thread hand-offs, so everything is read inside the write transaction.
     let tx = crate::db::begin_write_direct(db).await?;
-    let (room, taken) = match early {
-        Some(read) => read,
-        None => (
-            room_of(&tx, input.room_id).await?,
-            admission::has_open_stay(&tx, &person.doc_hash).await?,
-        ),
-    };
-    // Concurrent check-ins on one permit queue on its row (PostgreSQL); SQLite's IMMEDIATE
-    // transaction already serialises writers, and sea-query emits no lock clause there.
-    let p = permit::Entity::find_by_id(permit_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let room = room_of(&tx, input.room_id).await?;
+    // The unique index on `open_doc_hash` still decides when two check-ins of one person race.
+    let taken = admission::has_open_stay(&tx, &person.doc_hash).await?;
+    let p = locked_permit(&tx, permit_id).await?;
     ensure_takes_tenants(&p, town_date(now), lang)?;
     // Registrars without a threshold (the landlord) skip the count.
     let recent = match flood_per_hour {
         u64::MAX => 0,
-        limit => {
-            let cond = Condition::all()
-                .add(stay::Column::PermitId.eq(p.id))
-                .add(stay::Column::CreatedAt.gt(now - Duration::hours(1)));
-            count_up_to(&tx, cond, limit).await?
-        }
+        limit => count_up_to(&tx, recent_on(p.id, now), limit).await?,
     };
     if recent >= flood_per_hour {
         alert_flood(&tx, &p, flood_per_hour, now).await?;
         tx.commit().await?;
-        return Err(AppError::TooMany(
-            lang.t(
-                "该房屋一小时内登记过多，已暂停新的登记，请联系房东",
-                "This house received too many registrations within an hour; please contact the landlord",
-            )
-            .into(),
-        ));
+        return Err(flood_refusal(lang));
     }
     let admitted = admission::admit(
         &tx,
@@ -324,11 +315,11 @@ pub(crate) async fn register(
         admission::NewStay {
             place: admission::Place::Permit(&p),
             room,
-            name: input.name.clone(),
+            name: input.name,
             person,
             move_in: input.move_in,
             move_out_expected: input.move_out_expected,
-            employer: input.employer.clone(),
+            employer: input.employer,
             status,
             now,
         },
@@ -336,32 +327,29 @@ pub(crate) async fn register(
         lang,
     )
     .await?;
-    let (s, room, code) = (admitted.stay, admitted.room, admitted.checkout_code);
+    let (s, code) = (admitted.stay, admitted.checkout_code);
     if status == StayStatus::Active {
         // The permit's occupants changed: its verification page must count again.
         changes::announce(&tx, Change::Permit(p.id)).await?;
     }
-    let label = room.as_ref().map(|r| r.label.as_str()).unwrap_or_default();
-    // A landlord's own registration is confirmed as it is made: nobody needs asking.
-    let kind = match landlord {
-        Some(_) => EventKind::StayConfirmed,
-        None => EventKind::StayPending,
-    };
-    let ev = stay_event(kind, &p, s.id, label, s.move_in);
-    crate::services::events::record(&tx, now, ev).await?;
-    // Last before the commit: on PostgreSQL the audit chain's lock is held from here to the
-    // commit, and every writer of the town queues on it.
+    let label = admitted
+        .room
+        .as_ref()
+        .map(|r| r.label.as_str())
+        .unwrap_or_default();
+    crate::services::events::record(
+        &tx,
+        now,
+        stay_event(by.confirms(), &p, s.id, label, s.move_in),
+    )
+    .await?;
     audit::record(
         &tx,
         landlord,
-        if landlord.is_some() {
-            "stay.register_by_landlord"
-        } else {
-            "stay.check_in"
-        },
+        by.action(),
         "stay",
         s.id,
-        serde_json::json!({"permit": p.number, "room_id": s.room_id}),
+        check_in_detail(&p, &s),
     )
     .await?;
     tx.commit().await?;
@@ -372,8 +360,45 @@ pub(crate) async fn register(
     })
 }
 
+impl Registrar {
+    /// The event a registration records: a landlord's own is confirmed as it is made.
+    fn confirms(self) -> EventKind {
+        match self {
+            Registrar::Landlord(_) => EventKind::StayConfirmed,
+            Registrar::Tenant { .. } => EventKind::StayPending,
+        }
+    }
+
+    /// The audit log's action for a registration.
+    fn action(self) -> &'static str {
+        match self {
+            Registrar::Landlord(_) => "stay.register_by_landlord",
+            Registrar::Tenant { .. } => "stay.check_in",
+        }
+    }
+}
+
+/// The audit entry's detail of a registration.
+fn check_in_detail(p: &permit::Model, s: &stay::Model) -> serde_json::Value {
+    serde_json::json!({"permit": p.number, "room_id": s.room_id})
+}
+
 async fn room_of<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<room::Model>, AppError> {
     Ok(room::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The permit's row, held to the commit: check-ins on one permit are decided one transaction at
+/// a time (on PostgreSQL; SQLite's IMMEDIATE transaction already serialises writers, and
+/// sea-query emits no lock clause there).
+pub(super) async fn locked_permit<C: ConnectionTrait>(
+    tx: &C,
+    id: i32,
+) -> Result<permit::Model, AppError> {
+    permit::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or_else(AppError::not_found)
 }
 
 /// An event about one stay: ids, the permit number, the room's label and the move-in date.
@@ -393,35 +418,4 @@ pub fn stay_event(
         inspector_id: None,
         dedupe_key: None,
     }
-}
-
-/// Tells the landlord and the village's officials once per hour that a permit is being flooded
-/// (`stay.flood`: a notice to both, a text to the officials, the grid platform's webhook).
-async fn alert_flood<C: ConnectionTrait>(
-    tx: &C,
-    p: &permit::Model,
-    flood_per_hour: u64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let link = format!("/p/{}", p.number);
-    let already = notification::Entity::find()
-        .filter(notification::Column::Kind.eq(EventKind::StayFlood.as_str()))
-        .filter(notification::Column::Link.eq(link.as_str()))
-        .filter(notification::Column::CreatedAt.gt(now - Duration::hours(1)))
-        .count(tx)
-        .await?;
-    if already > 0 {
-        return Ok(());
-    }
-    let ev = crate::services::events::NewEvent {
-        kind: EventKind::StayFlood,
-        data: serde_json::json!({"permit_id": p.id, "permit_number": p.number, "property_id": p.property_id,
-            "village_id": p.village_id, "threshold": flood_per_hour}),
-        village_id: Some(p.village_id),
-        landlord_id: Some(p.landlord_id),
-        inspector_id: None,
-        dedupe_key: None,
-    };
-    crate::services::events::record(tx, now, ev).await?;
-    Ok(())
 }

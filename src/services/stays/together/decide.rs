@@ -1,0 +1,263 @@
+//! One transaction deciding a permit's waiting check-ins in arrival order (see `together`).
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use sea_orm::sea_query::{Condition, OnConflict};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+
+use super::Member;
+use crate::domain::clock::town_date;
+use crate::domain::stay::StayStatus;
+use crate::entities::{permit, room, stay};
+use crate::error::AppError;
+use crate::services::audit;
+use crate::services::changes::{self, Change};
+use crate::services::stays::admission::{self, LettableRoom, Place};
+use crate::services::stays::{
+    CheckedIn, OPEN, Registrar, alert_flood, check_in_detail, count_up_to, ensure_takes_tenants,
+    flood_refusal, locked_permit, one_open_stay_message, open_counts, recent_on, stay_event,
+};
+/// The open stays on the permit and in each room the members ask for, and the registrations
+/// within the hour, as the permit's row stands; each advanced as a member is admitted.
+struct Counts {
+    on_permit: u64,
+    in_room: HashMap<i32, u64>,
+    recent: u64,
+}
+
+impl Counts {
+    async fn read<C: sea_orm::ConnectionTrait>(
+        tx: &C,
+        p: &permit::Model,
+        members: &[Member],
+        lettable: &[Result<LettableRoom, AppError>],
+    ) -> Result<Counts, AppError> {
+        let max = u64::try_from(p.max_occupants).unwrap_or(0);
+        let mut rooms: Vec<&LettableRoom> = Vec::new();
+        for r in lettable.iter().flatten() {
+            if !rooms.iter().any(|seen| seen.id() == r.id()) {
+                rooms.push(r);
+            }
+        }
+        let mut in_room = HashMap::new();
+        let mut on_permit = match rooms.first() {
+            Some(_) => 0,
+            None => count_up_to(tx, open_on(stay::Column::PermitId, p.id), max).await?,
+        };
+        // Counted only up to each cap: a count at the cap refuses as well as any higher one.
+        for (i, r) in rooms.iter().enumerate() {
+            if i == 0 {
+                let (p_n, r_n) = open_counts(tx, (p.id, max), (r.id(), u64::from(r.cap()))).await?;
+                on_permit = p_n;
+                in_room.insert(r.id(), r_n);
+            } else {
+                let open = open_on(stay::Column::RoomId, r.id());
+                in_room.insert(r.id(), count_up_to(tx, open, u64::from(r.cap())).await?);
+            }
+        }
+        let threshold = members
+            .iter()
+            .filter_map(|m| match m.by {
+                Registrar::Tenant { flood_per_hour } if flood_per_hour != u64::MAX => {
+                    Some(flood_per_hour)
+                }
+                _ => None,
+            })
+            .max();
+        let recent = match (threshold, members.first()) {
+            (Some(limit), Some(m)) => count_up_to(tx, recent_on(p.id, m.stay.now), limit).await?,
+            _ => 0,
+        };
+        Ok(Counts {
+            on_permit,
+            in_room,
+            recent,
+        })
+    }
+}
+
+/// Open stays whose `col` is `id`.
+fn open_on(col: stay::Column, id: i32) -> Condition {
+    Condition::all()
+        .add(col.eq(id))
+        .add(stay::Column::Status.is_in(OPEN))
+}
+
+/// The rooms the members ask for, by id.
+async fn rooms_of<C: sea_orm::ConnectionTrait>(
+    tx: &C,
+    members: &[Member],
+) -> Result<HashMap<i32, room::Model>, AppError> {
+    let ids: HashSet<i32> = members.iter().map(|m| m.room_id).collect();
+    Ok(room::Entity::find()
+        .filter(room::Column::Id.is_in(ids))
+        .all(tx)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect())
+}
+
+/// One transaction deciding `members` in order; an error means nothing was written.
+pub(super) async fn decide_all(
+    db: &DatabaseConnection,
+    permit_id: i32,
+    members: &[Member],
+) -> Result<Vec<Result<CheckedIn, AppError>>, AppError> {
+    let tx = crate::db::begin_write(db).await?;
+    let p = locked_permit(&tx, permit_id).await?;
+    let rooms = rooms_of(&tx, members).await?;
+    let lettable: Vec<Result<LettableRoom, AppError>> = members
+        .iter()
+        .map(|m| admission::lettable(&m.rule, Place::Permit(&p), rooms.get(&m.room_id), m.lang))
+        .collect();
+    let mut counts = Counts::read(&tx, &p, members, &lettable).await?;
+    let mut taken = open_among(&tx, members).await?;
+    let mut answers: Vec<Option<Result<CheckedIn, AppError>>> = Vec::with_capacity(members.len());
+    let mut rows = Vec::new();
+    let mut placed: Vec<Option<LettableRoom>> = Vec::with_capacity(members.len());
+    for (m, room) in members.iter().zip(lettable) {
+        let decided = if let Err(e) = ensure_takes_tenants(&p, town_date(m.stay.now), m.lang) {
+            Err(e)
+        } else if let Registrar::Tenant { flood_per_hour } = m.by
+            && counts.recent >= flood_per_hour
+        {
+            alert_flood(&tx, &p, flood_per_hour, m.stay.now).await?;
+            Err(flood_refusal(m.lang))
+        } else {
+            room.and_then(|room| {
+                let in_room = counts.in_room.get(&room.id()).copied().unwrap_or(0);
+                let place = Place::Permit(&p);
+                match admission::refused_by_caps(place, counts.on_permit, &room, in_room, m.lang) {
+                    Some(refusal) => Err(refusal),
+                    None if !taken.insert(m.stay.person.doc_hash.clone()) => {
+                        Err(one_open_stay_message(m.lang))
+                    }
+                    None => Ok(room),
+                }
+            })
+        };
+        match decided {
+            Err(refusal) => {
+                answers.push(Some(Err(refusal)));
+                placed.push(None);
+            }
+            Ok(room) => {
+                counts.on_permit += 1;
+                counts.recent += 1;
+                *counts.in_room.entry(room.id()).or_default() += 1;
+                rows.push(admission::row(
+                    m.stay.on(&p, &room),
+                    &room,
+                    m.code_hash.clone(),
+                ));
+                answers.push(None);
+                placed.push(Some(room));
+            }
+        }
+    }
+    let written = write_stays(&tx, rows).await?;
+    let mut written: HashMap<String, stay::Model> = written
+        .into_iter()
+        .filter_map(|s| Some((s.open_doc_hash.clone()?, s)))
+        .collect();
+    let (mut events, mut entries, mut occupants_changed) = (Vec::new(), Vec::new(), false);
+    for ((m, answer), room) in members.iter().zip(answers.iter_mut()).zip(&placed) {
+        let (None, Some(room)) = (&answer, room) else {
+            continue;
+        };
+        let Some(s) = written.remove(&m.stay.person.doc_hash) else {
+            // Opened elsewhere since `open_among` read: decided again alone, where the unique
+            // index's refusal is this member's answer and nobody else's count.
+            if members.len() == 1 {
+                *answer = Some(Err(one_open_stay_message(m.lang)));
+                continue;
+            }
+            return Err(AppError::internal(
+                "a member's stay was opened elsewhere meanwhile",
+            ));
+        };
+        occupants_changed |= m.stay.status == StayStatus::Active;
+        events.push(stay_event(
+            m.by.confirms(),
+            &p,
+            s.id,
+            &room.model().label,
+            s.move_in,
+        ));
+        entries.push(audit::Entry {
+            actor_id: match m.by {
+                Registrar::Landlord(id) => Some(id),
+                Registrar::Tenant { .. } => None,
+            },
+            action: m.by.action(),
+            entity: "stay",
+            entity_id: s.id.to_string(),
+            detail: check_in_detail(&p, &s),
+        });
+        *answer = Some(Ok(CheckedIn {
+            stay_id: s.id,
+            status: m.stay.status.as_str(),
+            checkout_code: m.code.clone(),
+        }));
+    }
+    let now = members.first().map_or_else(Utc::now, |m| m.stay.now);
+    crate::services::events::record_all(&tx, now, events).await?;
+    if occupants_changed {
+        // The permit's occupants changed: its verification page must count again.
+        changes::announce(&tx, Change::Permit(p.id)).await?;
+    }
+    // Last before the commit: the audit chain's lock is held from here to the commit, and every
+    // writer of the town queues on it.
+    audit::record_many_announcing(&tx, Change::Figures, entries).await?;
+    tx.commit().await?;
+    Ok(answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(AppError::internal("an undecided check-in"))))
+        .collect())
+}
+
+/// The members' documents that hold an open stay already, anywhere.
+async fn open_among<C: sea_orm::ConnectionTrait>(
+    tx: &C,
+    members: &[Member],
+) -> Result<HashSet<String>, AppError> {
+    let hashes: Vec<&str> = members
+        .iter()
+        .map(|m| m.stay.person.doc_hash.as_str())
+        .collect();
+    Ok(stay::Entity::find()
+        .select_only()
+        .column(stay::Column::OpenDocHash)
+        .filter(stay::Column::OpenDocHash.is_in(hashes))
+        .into_tuple::<Option<String>>()
+        .all(tx)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Inserts the stays in one statement; a stay whose person has opened one elsewhere since
+/// [`open_among`] is left out by the unique index on `open_doc_hash`, not refused with an error.
+async fn write_stays<C: sea_orm::ConnectionTrait>(
+    tx: &C,
+    rows: Vec<stay::ActiveModel>,
+) -> Result<Vec<stay::Model>, AppError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let written = stay::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(stay::Column::OpenDocHash)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_with_returning(tx)
+        .await;
+    match written {
+        Ok(stays) => Ok(stays),
+        Err(sea_orm::DbErr::RecordNotInserted) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}

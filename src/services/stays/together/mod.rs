@@ -1,0 +1,183 @@
+//! PostgreSQL: check-ins on one permit are decided together. While one transaction of this
+//! process holds the permit's row, the check-ins that arrive for it wait in a queue, and the next
+//! transaction decides them all, in arrival order: one lock, one count, one audit append and one
+//! commit for the lot (group commit, as SQLite's writer turn does in `db::turn`). One at a time,
+//! each check-in held the row through its commit's flush and ten round trips, and a busy house
+//! took a few hundred a second (issue 13, item 10).
+//!
+//! Every rule is decided as one at a time would decide it: the status, the caps and the flood
+//! threshold under the permit's row, counted once and advanced as each member is admitted; the
+//! unique index on `open_doc_hash` refuses a second open stay (`ON CONFLICT DO NOTHING`, so that
+//! one refusal leaves the others' writes alone). Should the transaction fail, each member is
+//! decided again alone, so that one member's failure is nobody else's.
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as Slot;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::DatabaseConnection;
+use tokio::sync::oneshot;
+
+use super::CheckedIn;
+use super::admission::{LettableRoom, NewStay, Place, SealedPerson};
+use crate::domain::occupancy::OccupancyRule;
+use crate::domain::stay::{Lang, StayStatus};
+use crate::entities::permit;
+use crate::error::AppError;
+
+mod decide;
+use decide::decide_all;
+
+use super::Registrar;
+
+/// A stay's facts before it is placed on the permit as the queue's transaction finds it.
+pub(super) struct Unplaced {
+    pub name: String,
+    pub person: SealedPerson,
+    pub move_in: NaiveDate,
+    pub move_out_expected: Option<NaiveDate>,
+    pub employer: Option<String>,
+    pub status: StayStatus,
+    pub now: DateTime<Utc>,
+}
+
+impl Unplaced {
+    fn on<'a>(&self, p: &'a permit::Model, room: &LettableRoom) -> NewStay<'a> {
+        NewStay {
+            place: Place::Permit(p),
+            room: Some(room.model().clone()),
+            name: self.name.clone(),
+            person: self.person.clone(),
+            move_in: self.move_in,
+            move_out_expected: self.move_out_expected,
+            employer: self.employer.clone(),
+            status: self.status,
+            now: self.now,
+        }
+    }
+}
+
+/// One check-in waiting in a permit's queue, its check-out code drawn; the permit and the room
+/// are read by the transaction that decides it.
+pub(super) struct Member {
+    pub by: Registrar,
+    pub lang: Lang,
+    pub rule: OccupancyRule,
+    pub room_id: i32,
+    pub stay: Unplaced,
+    pub code: String,
+    pub code_hash: String,
+}
+
+type Reply = oneshot::Sender<Result<CheckedIn, AppError>>;
+
+/// A permit of a database: permit ids repeat across databases (tests run one each).
+type Key = (String, i32);
+
+/// A permit's waiting check-ins, each with where its answer goes.
+type Queue = Vec<(Member, Reply)>;
+
+/// Each permit's queue; a permit is here while its leader runs.
+static QUEUES: LazyLock<Mutex<HashMap<Key, Queue>>> = LazyLock::new(Default::default);
+
+/// Most check-ins decided in one transaction.
+const MOST: usize = 64;
+
+/// Decides `member`'s check-in on the permit together with whoever else is waiting for it.
+pub(super) async fn decide(
+    db: &DatabaseConnection,
+    permit_id: i32,
+    member: Member,
+) -> Result<CheckedIn, AppError> {
+    let key = (database_of(db), permit_id);
+    let (reply, answer) = oneshot::channel();
+    let first = {
+        let mut queues = QUEUES.lock().unwrap_or_else(PoisonError::into_inner);
+        match queues.entry(key.clone()) {
+            Slot::Occupied(mut q) => {
+                q.get_mut().push((member, reply));
+                false
+            }
+            Slot::Vacant(q) => {
+                q.insert(vec![(member, reply)]);
+                true
+            }
+        }
+    };
+    // The leader runs on its own task, so that the queue is drained even if the request that
+    // started it goes away.
+    if first {
+        tokio::spawn(lead(db.clone(), key));
+    }
+    answer
+        .await
+        .unwrap_or_else(|_| Err(AppError::internal("the check-in queue ended")))
+}
+
+/// The database a pool connects to (the caller has checked it is PostgreSQL).
+fn database_of(db: &DatabaseConnection) -> String {
+    let o = db.get_postgres_connection_pool().connect_options();
+    format!(
+        "{}:{}/{}",
+        o.get_host(),
+        o.get_port(),
+        o.get_database().unwrap_or_default()
+    )
+}
+
+/// Removes a permit's queue when its leader stops without draining it (a panic, a runtime shutting
+/// down): the waiting check-ins are answered with an error instead of waiting for ever, and the
+/// next check-in starts a new leader.
+struct Leading(Option<Key>);
+
+impl Drop for Leading {
+    fn drop(&mut self) {
+        if let Some(key) = self.0.take() {
+            QUEUES
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&key);
+        }
+    }
+}
+
+/// Decides the permit's queue, a transaction at a time, until it is empty.
+async fn lead(db: DatabaseConnection, key: Key) {
+    let mut leading = Leading(Some(key.clone()));
+    loop {
+        let batch: Queue = {
+            let mut queues = QUEUES.lock().unwrap_or_else(PoisonError::into_inner);
+            match queues.get_mut(&key) {
+                Some(q) if !q.is_empty() => q.drain(..q.len().min(MOST)).collect(),
+                _ => {
+                    queues.remove(&key);
+                    leading.0 = None;
+                    return;
+                }
+            }
+        };
+        let (members, replies): (Vec<Member>, Vec<Reply>) = batch.into_iter().unzip();
+        let answers = match decide_all(&db, key.1, &members).await {
+            Ok(answers) => answers,
+            Err(_) if members.len() > 1 => {
+                let mut alone = Vec::with_capacity(members.len());
+                for m in &members {
+                    alone.push(
+                        match decide_all(&db, key.1, std::slice::from_ref(m)).await {
+                            Ok(mut one) => one.pop().unwrap_or_else(|| {
+                                Err(AppError::internal("a check-in left undecided"))
+                            }),
+                            Err(e) => Err(e),
+                        },
+                    );
+                }
+                alone
+            }
+            Err(e) => vec![Err(e)],
+        };
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            // A requester that went away needs no answer.
+            let _ = reply.send(answer);
+        }
+    }
+}

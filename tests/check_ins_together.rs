@@ -1,0 +1,152 @@
+//! Check-ins arriving at once on one permit (on PostgreSQL decided together in one transaction,
+//! on SQLite in the writer's batch): each is answered as if it had come alone — its own stay,
+//! code and audit entry, one open stay per person, a wrong room refused for that check-in only.
+mod common;
+
+use std::sync::Arc;
+
+use anju::crypto::pii::PiiCipher;
+use anju::domain::identity::{DocNumber, DocType, Phone};
+use anju::domain::occupancy::OccupancyRule;
+use anju::domain::stay::{CheckIn, Lang};
+use anju::entities::permit;
+use anju::error::AppError;
+use anju::services::{audit, stays};
+use common::*;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+async fn permit_id(app: &TestApp, number: &str) -> i32 {
+    permit::Entity::find()
+        .filter(permit::Column::Number.eq(number))
+        .one(&app.db)
+        .await
+        .expect("permit")
+        .expect("permit exists")
+        .id
+}
+
+fn input(n: u32, room_id: i32) -> CheckIn {
+    CheckIn {
+        name: format!("同时{n}"),
+        doc: DocNumber::parse(DocType::ResidentId, &resident_id(n), today_cst()).expect("id"),
+        phone: Phone::parse("13812345678").expect("phone"),
+        room_id,
+        move_in: today_cst(),
+        move_out_expected: None,
+        employer: None,
+    }
+}
+
+/// Any number of people per room: the caps are not what these tests are about.
+fn roomy() -> OccupancyRule {
+    OccupancyRule {
+        per_person_area_m2: 0.0,
+        persons_per_room: u32::MAX,
+        ..OccupancyRule::default()
+    }
+}
+
+/// Runs the check-ins all at once and returns their answers in the order given.
+async fn at_once(
+    app: &TestApp,
+    permit: i32,
+    inputs: Vec<CheckIn>,
+) -> Vec<Result<stays::CheckedIn, AppError>> {
+    let cipher: Arc<PiiCipher> = Arc::new(app.keys().await.pii);
+    let tasks: Vec<_> = inputs
+        .into_iter()
+        .map(|input| {
+            let (db, cipher) = (app.db.clone(), cipher.clone());
+            rocket::tokio::spawn(async move {
+                stays::check_in(&db, &cipher, &roomy(), permit, input, Lang::Zh).await
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
+}
+
+#[rocket::async_test]
+async fn twelve_at_once_each_get_their_own_stay_code_and_audit_entry() {
+    let app = TestApp::new().await;
+    let (number, _) = active_permit(&app, 12).await;
+    let id = permit_id(&app, &number).await;
+    let room = permit_rooms(&app, &number).await[0];
+    let answers = at_once(&app, id, (0..12).map(|n| input(n, room)).collect()).await;
+    let admitted: Vec<stays::CheckedIn> =
+        answers.into_iter().map(|a| a.expect("admitted")).collect();
+    let mut ids: Vec<i32> = admitted.iter().map(|c| c.stay_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "twelve different stays");
+    let mut codes: Vec<&str> = admitted.iter().map(|c| c.checkout_code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), 12, "twelve different codes");
+    assert_eq!(app.count("stays").await, 12);
+    assert_eq!(
+        audit::verify_chain(&app.db).await.expect("chain read"),
+        None,
+        "the audit chain is whole"
+    );
+    let logged = app.count("audit_log WHERE action = 'stay.check_in'").await;
+    assert_eq!(logged, 12, "one audit entry per check-in");
+    // Each code checks its own tenant out.
+    let cipher = app.keys().await.pii;
+    for c in &admitted {
+        let out =
+            stays::check_out_with_code(&app.db, &cipher, c.stay_id, &c.checkout_code, Lang::Zh)
+                .await;
+        assert!(
+            out.is_ok(),
+            "stay {} checks out with its code: {out:?}",
+            c.stay_id
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn one_person_checking_in_eight_times_at_once_on_one_permit_is_admitted_once() {
+    let app = TestApp::new().await;
+    let (number, _) = active_permit(&app, 12).await;
+    let id = permit_id(&app, &number).await;
+    let room = permit_rooms(&app, &number).await[0];
+    let answers = at_once(&app, id, (0..8).map(|_| input(5, room)).collect()).await;
+    let admitted = answers.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(admitted, 1, "{answers:?}");
+    for a in answers.iter().filter(|a| a.is_err()) {
+        match a {
+            Err(AppError::Conflict(m)) => assert!(m.contains("未结束的居住登记"), "{m}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(app.count("stays").await, 1);
+}
+
+#[rocket::async_test]
+async fn a_room_of_another_house_is_refused_for_that_check_in_only() {
+    let app = TestApp::new().await;
+    let (number, _) = active_permit(&app, 12).await;
+    let (other, _) = active_permit(&app, 12).await;
+    let id = permit_id(&app, &number).await;
+    let room = permit_rooms(&app, &number).await[0];
+    let elsewhere = permit_rooms(&app, &other).await[0];
+    let inputs = (0..6)
+        .map(|n| input(n + 20, if n == 3 { elsewhere } else { room }))
+        .collect();
+    let answers = at_once(&app, id, inputs).await;
+    for (n, a) in answers.iter().enumerate() {
+        if n == 3 {
+            assert!(
+                matches!(a, Err(AppError::Validation(fe)) if fe.0.contains_key("room_id")),
+                "the other house's room is refused beside the field: {a:?}"
+            );
+        } else {
+            assert!(a.is_ok(), "check-in {n}: {a:?}");
+        }
+    }
+    assert_eq!(app.count("stays").await, 5);
+}
