@@ -21,7 +21,7 @@ use crate::domain::role::Role;
 use crate::domain::stay::{Lang, StayStatus};
 use crate::entities::{import, property, room, user};
 use crate::error::AppError;
-use crate::services::stays::admission::{self, NewStay, Place};
+use crate::services::stays::admission::{self, NewStay, Place, StayFacts};
 
 /// Writes the rows of one import.
 pub struct Writer<'a> {
@@ -258,13 +258,15 @@ impl Writer<'_> {
         let new = NewStay {
             place,
             room: b.rooms.get(&(pid, label_key(&r.room_label))).cloned(),
-            name: r.name.clone(),
-            person: r.person.clone(),
-            move_in: r.move_in,
-            move_out_expected: None,
-            employer: None,
-            status: StayStatus::Active,
-            now: self.now,
+            facts: StayFacts {
+                name: r.name.clone(),
+                person: r.person.clone(),
+                move_in: r.move_in,
+                move_out_expected: None,
+                employer: None,
+                status: StayStatus::Active,
+                now: self.now,
+            },
         };
         match admission::admit(tx, self.pii, self.rule, new, taken, Lang::Zh).await {
             Ok(a) => {

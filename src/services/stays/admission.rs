@@ -78,10 +78,16 @@ impl Place<'_> {
     }
 }
 
-/// A stay about to be written.
+/// A stay about to be written: where, and its facts.
 pub struct NewStay<'a> {
     pub place: Place<'a>,
     pub room: Option<room::Model>,
+    pub facts: StayFacts,
+}
+
+/// What a new stay says whatever house it is placed in.
+#[derive(Clone)]
+pub struct StayFacts {
     pub name: String,
     pub person: SealedPerson,
     pub move_in: NaiveDate,
@@ -89,6 +95,17 @@ pub struct NewStay<'a> {
     pub employer: Option<String>,
     pub status: StayStatus,
     pub now: DateTime<Utc>,
+}
+
+impl StayFacts {
+    /// The stay placed at `place`, in `room`.
+    pub fn placed(self, place: Place<'_>, room: Option<room::Model>) -> NewStay<'_> {
+        NewStay {
+            place,
+            room,
+            facts: self,
+        }
+    }
 }
 
 /// A written stay, its room, and the check-out code shown once (only its hash is kept).
@@ -267,6 +284,7 @@ pub fn row(s: NewStay<'_>, room: &LettableRoom, checkout_code_hash: String) -> s
         Place::Permit(p) => Some(p),
         Place::Waiting { .. } => None,
     };
+    let s = s.facts;
     let person = s.person;
     // A stay waiting for a permit becomes active only when the permit is issued (stays::waiting).
     let status = if permit.is_some() {

@@ -267,6 +267,15 @@ pub(crate) async fn register(
         None => StayStatus::Pending,
     };
     let person = admission::SealedPerson::seal(pii, &input.doc, &input.phone)?;
+    let facts = admission::StayFacts {
+        name: input.name,
+        person,
+        move_in: input.move_in,
+        move_out_expected: input.move_out_expected,
+        employer: input.employer,
+        status,
+        now,
+    };
     if db.get_database_backend() == DbBackend::Postgres {
         // Joins the permit's queue (together.rs), which reads the permit and the room and
         // decides the check-in under the permit's row.
@@ -278,15 +287,7 @@ pub(crate) async fn register(
             room_id: input.room_id,
             code_hash: code_hash(pii, &code),
             code,
-            stay: together::Unplaced {
-                name: input.name,
-                person,
-                move_in: input.move_in,
-                move_out_expected: input.move_out_expected,
-                employer: input.employer,
-                status,
-                now,
-            },
+            stay: facts,
         };
         return together::decide(db, permit_id, member).await;
     }
@@ -295,7 +296,7 @@ pub(crate) async fn register(
     let tx = crate::db::begin_write_direct(db).await?;
     let room = room_of(&tx, input.room_id).await?;
     // The unique index on `open_doc_hash` still decides when two check-ins of one person race.
-    let taken = admission::has_open_stay(&tx, &person.doc_hash).await?;
+    let taken = admission::has_open_stay(&tx, &facts.person.doc_hash).await?;
     let p = locked_permit(&tx, permit_id).await?;
     ensure_takes_tenants(&p, town_date(now), lang)?;
     // Registrars without a threshold (the landlord) skip the count.
@@ -312,17 +313,7 @@ pub(crate) async fn register(
         &tx,
         pii,
         rule,
-        admission::NewStay {
-            place: admission::Place::Permit(&p),
-            room,
-            name: input.name,
-            person,
-            move_in: input.move_in,
-            move_out_expected: input.move_out_expected,
-            employer: input.employer,
-            status,
-            now,
-        },
+        facts.placed(admission::Place::Permit(&p), room),
         taken,
         lang,
     )

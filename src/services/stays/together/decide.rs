@@ -146,11 +146,11 @@ pub(super) async fn decide_all(
                 counts.on_permit += 1;
                 counts.recent += 1;
                 *counts.in_room.entry(room.id()).or_default() += 1;
-                rows.push(admission::row(
-                    m.stay.on(&p, &room),
-                    &room,
-                    m.code_hash.clone(),
-                ));
+                let new = m
+                    .stay
+                    .clone()
+                    .placed(Place::Permit(&p), Some(room.model().clone()));
+                rows.push(admission::row(new, &room, m.code_hash.clone()));
                 answers.push(None);
                 placed.push(Some(room));
             }

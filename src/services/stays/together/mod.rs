@@ -14,48 +14,19 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry as Slot;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::oneshot;
 
 use super::CheckedIn;
-use super::admission::{LettableRoom, NewStay, Place, SealedPerson};
+use super::admission::StayFacts;
 use crate::domain::occupancy::OccupancyRule;
-use crate::domain::stay::{Lang, StayStatus};
-use crate::entities::permit;
+use crate::domain::stay::Lang;
 use crate::error::AppError;
 
 mod decide;
 use decide::decide_all;
 
 use super::Registrar;
-
-/// A stay's facts before it is placed on the permit as the queue's transaction finds it.
-pub(super) struct Unplaced {
-    pub name: String,
-    pub person: SealedPerson,
-    pub move_in: NaiveDate,
-    pub move_out_expected: Option<NaiveDate>,
-    pub employer: Option<String>,
-    pub status: StayStatus,
-    pub now: DateTime<Utc>,
-}
-
-impl Unplaced {
-    fn on<'a>(&self, p: &'a permit::Model, room: &LettableRoom) -> NewStay<'a> {
-        NewStay {
-            place: Place::Permit(p),
-            room: Some(room.model().clone()),
-            name: self.name.clone(),
-            person: self.person.clone(),
-            move_in: self.move_in,
-            move_out_expected: self.move_out_expected,
-            employer: self.employer.clone(),
-            status: self.status,
-            now: self.now,
-        }
-    }
-}
 
 /// One check-in waiting in a permit's queue, its check-out code drawn; the permit and the room
 /// are read by the transaction that decides it.
@@ -64,7 +35,7 @@ pub(super) struct Member {
     pub lang: Lang,
     pub rule: OccupancyRule,
     pub room_id: i32,
-    pub stay: Unplaced,
+    pub stay: StayFacts,
     pub code: String,
     pub code_hash: String,
 }
