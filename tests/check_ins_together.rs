@@ -9,20 +9,12 @@ use anju::crypto::pii::PiiCipher;
 use anju::domain::identity::{DocNumber, DocType, Phone};
 use anju::domain::occupancy::OccupancyRule;
 use anju::domain::stay::{CheckIn, Lang};
-use anju::entities::permit;
 use anju::error::AppError;
 use anju::services::{audit, stays};
 use common::*;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 async fn permit_id(app: &TestApp, number: &str) -> i32 {
-    permit::Entity::find()
-        .filter(permit::Column::Number.eq(number))
-        .one(&app.db)
-        .await
-        .expect("permit")
-        .expect("permit exists")
-        .id
+    permit_by_number(app, number).await.id
 }
 
 fn input(n: u32, room_id: i32) -> CheckIn {
