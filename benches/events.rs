@@ -24,7 +24,6 @@ fn event(n: usize) -> NewEvent {
         village_id: None,
         landlord_id: None,
         inspector_id: None,
-        dedupe_key: None,
     }
 }
 

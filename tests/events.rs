@@ -80,7 +80,6 @@ async fn an_event_exists_exactly_when_its_transaction_commits() {
         village_id: None,
         landlord_id: None,
         inspector_id: None,
-        dedupe_key: None,
     };
     let tx = anju::db::begin_write(&app.db).await.unwrap();
     anju::services::events::record(&tx, chrono::Utc::now(), ev())

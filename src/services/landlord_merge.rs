@@ -231,7 +231,6 @@ pub async fn merge(
         village_id: None,
         landlord_id: Some(into_id),
         inspector_id: None,
-        dedupe_key: None,
     };
     crate::services::events::record(&tx, chrono::Utc::now(), ev).await?;
     tx.commit().await?;

@@ -259,7 +259,6 @@ pub async fn approve(
             village_id: Some(v.id),
             landlord_id: Some(pm.landlord_id),
             inspector_id: None,
-            dedupe_key: None,
         },
     )
     .await?;

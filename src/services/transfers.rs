@@ -193,7 +193,6 @@ pub async fn transfer(
         village_id: Some(village_id),
         landlord_id: Some(to),
         inspector_id: None,
-        dedupe_key: None,
     };
     crate::services::events::record(&tx, now, ev).await?;
     tx.commit().await?;

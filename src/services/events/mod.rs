@@ -86,8 +86,13 @@ pub struct NewEvent {
     pub village_id: Option<i32>,
     pub landlord_id: Option<i32>,
     pub inspector_id: Option<i32>,
-    /// Set for events a job makes: the same key is never recorded twice.
-    pub dedupe_key: Option<String>,
+}
+
+/// An event a job makes: the same key is never recorded twice ([`record_once`]).
+#[derive(Debug, Clone)]
+pub struct OnceEvent {
+    event: NewEvent,
+    key: String,
 }
 
 impl NewEvent {
@@ -99,7 +104,6 @@ impl NewEvent {
             village_id: Some(house.village_id),
             landlord_id: Some(house.landlord_id),
             inspector_id: None,
-            dedupe_key: None,
         }
     }
 
@@ -108,19 +112,17 @@ impl NewEvent {
         self
     }
 
-    pub fn once(mut self, key: String) -> NewEvent {
-        self.dedupe_key = Some(key);
-        self
+    pub fn once(self, key: String) -> OnceEvent {
+        OnceEvent { event: self, key }
     }
 }
 
-/// Writes the event in `tx`. Returns its id, or None when its dedupe key was already recorded.
-#[tracing::instrument(level = "debug", skip_all, fields(kind = ev.kind.as_str()))]
-pub async fn record<C: ConnectionTrait>(
-    tx: &C,
+/// The outbox row of an event, under a new id.
+fn event_row(
+    ev: &NewEvent,
     now: DateTime<Utc>,
-    ev: NewEvent,
-) -> Result<Option<String>, AppError> {
+    dedupe_key: Option<String>,
+) -> (String, event::ActiveModel) {
     let event_id = format!("evt_{}", uuid::Uuid::new_v4().simple());
     let row = event::ActiveModel {
         event_id: Set(event_id.clone()),
@@ -129,25 +131,47 @@ pub async fn record<C: ConnectionTrait>(
         village_id: Set(ev.village_id),
         landlord_id: Set(ev.landlord_id),
         inspector_id: Set(ev.inspector_id),
-        dedupe_key: Set(ev.dedupe_key.clone()),
+        dedupe_key: Set(dedupe_key),
         created_at: Set(now),
         fanned_out_at: Set(None),
         ..Default::default()
     };
-    if ev.dedupe_key.is_some() {
-        let inserted = event::Entity::insert(row)
-            .on_conflict(
-                sea_orm::sea_query::OnConflict::column(event::Column::DedupeKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(tx)
-            .await?;
-        if inserted == 0 {
-            return Ok(None);
-        }
-    } else {
-        row.insert(tx).await?;
+    (event_id, row)
+}
+
+/// Writes the event in `tx` and returns its id.
+#[tracing::instrument(level = "debug", skip_all, fields(kind = ev.kind.as_str()))]
+pub async fn record<C: ConnectionTrait>(
+    tx: &C,
+    now: DateTime<Utc>,
+    ev: NewEvent,
+) -> Result<String, AppError> {
+    let (event_id, row) = event_row(&ev, now, None);
+    row.insert(tx).await?;
+    notify_in_app(tx, now, &ev).await?;
+    wake_dispatcher(tx).await?;
+    Ok(event_id)
+}
+
+/// Writes the event in `tx` unless its key was already recorded: its id, or None when it was.
+#[tracing::instrument(level = "debug", skip_all, fields(kind = once.event.kind.as_str()))]
+pub async fn record_once<C: ConnectionTrait>(
+    tx: &C,
+    now: DateTime<Utc>,
+    once: OnceEvent,
+) -> Result<Option<String>, AppError> {
+    let OnceEvent { event: ev, key } = once;
+    let (event_id, row) = event_row(&ev, now, Some(key));
+    let inserted = event::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(event::Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(tx)
+        .await?;
+    if inserted == 0 {
+        return Ok(None);
     }
     notify_in_app(tx, now, &ev).await?;
     wake_dispatcher(tx).await?;
@@ -222,8 +246,8 @@ async fn notices<C: ConnectionTrait>(
         .collect())
 }
 
-/// Writes several events without dedupe keys in `tx`, as [`record`] would one by one, in a
-/// round trip each for the events and for their notices (check-ins decided together).
+/// Writes several events in `tx`, as [`record`] would one by one, in a round trip each for the
+/// events and for their notices (check-ins decided together).
 #[tracing::instrument(level = "debug", skip_all, fields(n = evs.len()))]
 pub async fn record_all<C: ConnectionTrait>(
     tx: &C,
@@ -233,27 +257,11 @@ pub async fn record_all<C: ConnectionTrait>(
     if evs.is_empty() {
         return Ok(());
     }
-    if evs.iter().any(|e| e.dedupe_key.is_some()) {
-        return Err(AppError::internal(
-            "events with dedupe keys are recorded one by one",
-        ));
-    }
     let mut notes = Vec::new();
     for ev in &evs {
         notes.extend(notices(tx, now, ev).await?);
     }
-    let rows = evs.iter().map(|ev| event::ActiveModel {
-        event_id: Set(format!("evt_{}", uuid::Uuid::new_v4().simple())),
-        kind: Set(ev.kind.as_str().into()),
-        payload: Set(ev.data.to_string()),
-        village_id: Set(ev.village_id),
-        landlord_id: Set(ev.landlord_id),
-        inspector_id: Set(ev.inspector_id),
-        dedupe_key: Set(None),
-        created_at: Set(now),
-        fanned_out_at: Set(None),
-        ..Default::default()
-    });
+    let rows = evs.iter().map(|ev| event_row(ev, now, None).1);
     event::Entity::insert_many(rows)
         .exec_without_returning(tx)
         .await?;

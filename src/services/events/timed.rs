@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{NewEvent, house_facts, record, town_day};
+use super::{NewEvent, house_facts, record_once, town_day};
 use crate::domain::event::EventKind;
 use crate::domain::inspection::finding_status;
 use crate::domain::stay::StayStatus;
@@ -67,7 +67,7 @@ async fn findings(
                 "item": f.item_key, "severity": f.severity, "deadline": deadline});
             let ev =
                 NewEvent::about(kind, &house, data).once(format!("{}:{}", kind.as_str(), f.id));
-            if record(&tx, now, ev).await?.is_some() {
+            if record_once(&tx, now, ev).await?.is_some() {
                 made += 1;
             }
         }
@@ -113,7 +113,7 @@ async fn pending_stays(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<us
                 s.move_in,
             )
             .once(format!("stay.pending_overdue:{}", s.id));
-            if record(&tx, now, ev).await?.is_some() {
+            if record_once(&tx, now, ev).await?.is_some() {
                 made += 1;
             }
         }

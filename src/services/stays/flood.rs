@@ -51,7 +51,6 @@ pub(super) async fn alert_flood<C: ConnectionTrait>(
         village_id: Some(p.village_id),
         landlord_id: Some(p.landlord_id),
         inspector_id: None,
-        dedupe_key: None,
     };
     crate::services::events::record(tx, now, ev).await?;
     Ok(())

@@ -91,12 +91,23 @@ pub fn ensure_takes_tenants(
     today: NaiveDate,
     lang: Lang,
 ) -> Result<(), AppError> {
+    standing(p, today).map_err(|status| not_taking_tenants(status, lang))
+}
+
+/// The permit's status on `today` when it takes no tenants then.
+fn standing(p: &permit::Model, today: NaiveDate) -> Result<(), PermitStatus> {
     let status = PermitStatus::parse(&p.status)
         .unwrap_or(PermitStatus::Revoked)
         .effective(p.valid_until, today);
     if status.admits_check_ins() {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(status)
     }
+}
+
+/// Why a permit in `status` takes no check-in, in the tenant's language.
+fn not_taking_tenants(status: PermitStatus, lang: Lang) -> AppError {
     let (zh, en) = match status {
         PermitStatus::Suspended => (
             "该房屋的准入证已暂停，暂不能登记入住",
@@ -111,7 +122,7 @@ pub fn ensure_takes_tenants(
             "This permit has expired; no check-in is possible",
         ),
     };
-    Err(AppError::Conflict(lang.t(zh, en).to_string()))
+    AppError::Conflict(lang.t(zh, en).to_string())
 }
 
 #[derive(Clone, Serialize, utoipa::ToSchema)]
@@ -144,14 +155,7 @@ async fn open_counts<C: ConnectionTrait>(
     (permit_id, permit_cap): (i32, u64),
     (room_id, room_cap): (i32, u64),
 ) -> Result<(u64, u64), AppError> {
-    let open = |col: stay::Column, id: i32, cap: u64| {
-        Expr::from(bounded(
-            Condition::all()
-                .add(col.eq(id))
-                .add(stay::Column::Status.is_in(OPEN)),
-            cap,
-        ))
-    };
+    let open = |col: stay::Column, id: i32, cap: u64| Expr::from(bounded(open_on(col, id), cap));
     let mut q = Query::select();
     q.expr_as(
         open(stay::Column::PermitId, permit_id, permit_cap),
@@ -165,6 +169,13 @@ async fn open_counts<C: ConnectionTrait>(
         Ok(u64::try_from(row.try_get::<i64>("", col)?).unwrap_or(0))
     };
     Ok((n("on_permit")?, n("in_room")?))
+}
+
+/// Open stays whose `col` is `id`.
+fn open_on(col: stay::Column, id: i32) -> Condition {
+    Condition::all()
+        .add(col.eq(id))
+        .add(stay::Column::Status.is_in(OPEN))
 }
 
 /// `SELECT COUNT(*) FROM (SELECT 1 FROM stays WHERE cond LIMIT limit)`.
@@ -407,6 +418,5 @@ pub fn stay_event(
         village_id: Some(p.village_id),
         landlord_id: Some(p.landlord_id),
         inspector_id: None,
-        dedupe_key: None,
     }
 }

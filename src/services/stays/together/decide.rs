@@ -2,7 +2,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use sea_orm::sea_query::{Condition, OnConflict};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
 use super::Member;
@@ -14,8 +14,9 @@ use crate::services::audit;
 use crate::services::changes::{self, Change};
 use crate::services::stays::admission::{self, LettableRoom, Place};
 use crate::services::stays::{
-    CheckedIn, OPEN, Registrar, alert_flood, check_in_detail, count_up_to, ensure_takes_tenants,
-    flood_refusal, locked_permit, one_open_stay_message, open_counts, recent_on, stay_event,
+    CheckedIn, Registrar, alert_flood, check_in_detail, count_up_to, flood_refusal, locked_permit,
+    not_taking_tenants, one_open_stay_message, open_counts, open_on, recent_on, standing,
+    stay_event,
 };
 /// The open stays on the permit and in each room the members ask for, and the registrations
 /// within the hour, as the permit's row stands; each advanced as a member is admitted.
@@ -40,10 +41,8 @@ impl Counts {
             }
         }
         let mut in_room = HashMap::new();
-        let mut on_permit = match rooms.first() {
-            Some(_) => 0,
-            None => count_up_to(tx, open_on(stay::Column::PermitId, p.id), max).await?,
-        };
+        // With no lettable room every member is refused before the caps: nothing to count.
+        let mut on_permit = 0;
         // Counted only up to each cap: a count at the cap refuses as well as any higher one.
         for (i, r) in rooms.iter().enumerate() {
             if i == 0 {
@@ -74,13 +73,6 @@ impl Counts {
             recent,
         })
     }
-}
-
-/// Open stays whose `col` is `id`.
-fn open_on(col: stay::Column, id: i32) -> Condition {
-    Condition::all()
-        .add(col.eq(id))
-        .add(stay::Column::Status.is_in(OPEN))
 }
 
 /// The rooms the members ask for, by id.
@@ -116,9 +108,15 @@ pub(super) async fn decide_all(
     let mut answers: Vec<Option<Result<CheckedIn, AppError>>> = Vec::with_capacity(members.len());
     let mut rows = Vec::new();
     let mut placed: Vec<Option<LettableRoom>> = Vec::with_capacity(members.len());
+    // The permit's standing is decided once per town day, not once per member.
+    let mut standings = HashMap::new();
     for (m, room) in members.iter().zip(lettable) {
-        let decided = if let Err(e) = ensure_takes_tenants(&p, town_date(m.stay.now), m.lang) {
-            Err(e)
+        let today = town_date(m.stay.now);
+        let takes = *standings
+            .entry(today)
+            .or_insert_with(|| standing(&p, today));
+        let decided = if let Err(status) = takes {
+            Err(not_taking_tenants(status, m.lang))
         } else if let Registrar::Tenant { flood_per_hour } = m.by
             && counts.recent >= flood_per_hour
         {
