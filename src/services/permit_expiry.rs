@@ -100,8 +100,12 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<String, Ap
                 "valid_until": until, "valid_until_zh": zh_date(&until)});
             let ev = super::events::NewEvent::about(EventKind::PermitExpiring, &house, data)
                 .once(format!("permit.expiring:{id}:{until}"));
-            super::events::record_once(&tx, Utc::now(), ev).await?;
-            reminded += 1;
+            if super::events::record_once(&tx, Utc::now(), ev)
+                .await?
+                .is_some()
+            {
+                reminded += 1;
+            }
         }
         tx.commit().await?;
     }

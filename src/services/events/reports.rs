@@ -121,8 +121,7 @@ pub async fn report(
         now,
         NewEvent::about(EventKind::EventReported, &house, data).for_inspector(Some(actor.id)),
     )
-    .await?
-    .ok_or_else(|| AppError::internal("report not recorded"))?;
+    .await?;
     audit::record(
         &tx,
         Some(actor.id),

@@ -91,23 +91,12 @@ pub fn ensure_takes_tenants(
     today: NaiveDate,
     lang: Lang,
 ) -> Result<(), AppError> {
-    standing(p, today).map_err(|status| not_taking_tenants(status, lang))
-}
-
-/// The permit's status on `today` when it takes no tenants then.
-fn standing(p: &permit::Model, today: NaiveDate) -> Result<(), PermitStatus> {
     let status = PermitStatus::parse(&p.status)
         .unwrap_or(PermitStatus::Revoked)
         .effective(p.valid_until, today);
     if status.admits_check_ins() {
-        Ok(())
-    } else {
-        Err(status)
+        return Ok(());
     }
-}
-
-/// Why a permit in `status` takes no check-in, in the tenant's language.
-fn not_taking_tenants(status: PermitStatus, lang: Lang) -> AppError {
     let (zh, en) = match status {
         PermitStatus::Suspended => (
             "该房屋的准入证已暂停，暂不能登记入住",
@@ -122,7 +111,7 @@ fn not_taking_tenants(status: PermitStatus, lang: Lang) -> AppError {
             "This permit has expired; no check-in is possible",
         ),
     };
-    AppError::Conflict(lang.t(zh, en).to_string())
+    Err(AppError::Conflict(lang.t(zh, en).to_string()))
 }
 
 #[derive(Clone, Serialize, utoipa::ToSchema)]

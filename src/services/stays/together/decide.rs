@@ -14,8 +14,8 @@ use crate::services::audit;
 use crate::services::changes::{self, Change};
 use crate::services::stays::admission::{self, LettableRoom, Place};
 use crate::services::stays::{
-    CheckedIn, Registrar, alert_flood, check_in_detail, count_up_to, flood_refusal, locked_permit,
-    not_taking_tenants, one_open_stay_message, open_counts, open_on, recent_on, standing,
+    CheckedIn, Registrar, alert_flood, check_in_detail, count_up_to, ensure_takes_tenants,
+    flood_refusal, locked_permit, one_open_stay_message, open_counts, open_on, recent_on,
     stay_event,
 };
 /// The open stays on the permit and in each room the members ask for, and the registrations
@@ -108,15 +108,9 @@ pub(super) async fn decide_all(
     let mut answers: Vec<Option<Result<CheckedIn, AppError>>> = Vec::with_capacity(members.len());
     let mut rows = Vec::new();
     let mut placed: Vec<Option<LettableRoom>> = Vec::with_capacity(members.len());
-    // The permit's standing is decided once per town day, not once per member.
-    let mut standings = HashMap::new();
     for (m, room) in members.iter().zip(lettable) {
-        let today = town_date(m.stay.now);
-        let takes = *standings
-            .entry(today)
-            .or_insert_with(|| standing(&p, today));
-        let decided = if let Err(status) = takes {
-            Err(not_taking_tenants(status, m.lang))
+        let decided = if let Err(e) = ensure_takes_tenants(&p, town_date(m.stay.now), m.lang) {
+            Err(e)
         } else if let Registrar::Tenant { flood_per_hour } = m.by
             && counts.recent >= flood_per_hour
         {
