@@ -365,6 +365,10 @@ fn main() {
         let one = check_ins(&db, &pii, &targets, 0, 2000, false).await;
         let bar = if cfg.is_sqlite() { 2900 } else { 1000 };
         println!("check-in, one permit, {CLIENTS} clients: {one:.0} tx/s (bar ≥ {bar} tx/s)");
+        // `ANJU_BENCH_ONE_PERMIT_ONLY=1` stops here (profiling the one-permit phase).
+        if std::env::var_os("ANJU_BENCH_ONE_PERMIT_ONLY").is_some() {
+            std::process::exit(0);
+        }
         let many = check_ins(&db, &pii, &targets, 10_000, 4000, true).await;
         println!("check-in, {PERMITS} permits, {CLIENTS} clients: {many:.0} tx/s");
         let t = Instant::now();

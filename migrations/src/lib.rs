@@ -21,6 +21,7 @@ mod m017_import_stays;
 mod m018_dashboard_days;
 mod m019_redundant_indexes;
 mod m020_deferred_counters;
+mod m021_open_stay_counts;
 
 /// m018's counts of stays by day, for bulk writers that set its triggers aside.
 pub use m018_dashboard_days::backfill as dashboard_days_backfill;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m018_dashboard_days::Migration),
             Box::new(m019_redundant_indexes::Migration),
             Box::new(m020_deferred_counters::Migration),
+            Box::new(m021_open_stay_counts::Migration),
         ]
     }
 }

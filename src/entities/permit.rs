@@ -27,6 +27,10 @@ pub struct Model {
     pub status_changed_at: Option<DateTimeUtc>,
     pub expiry_reminded_at: Option<DateTimeUtc>,
     pub renewed_by_application_id: Option<i32>,
+    /// Its open (pending or active) stays, kept by the database's triggers (m021); never written
+    /// by the application.
+    #[serde(skip)]
+    pub open_stays: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,10 @@ pub struct Model {
     pub floor: i32,
     pub area_m2: f64,
     pub kind: String,
+    /// Its open (pending or active) stays, kept by the database's triggers (m021); never written
+    /// by the application.
+    #[serde(skip)]
+    pub open_stays: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -196,13 +196,8 @@ pub async fn within_caps<C: ConnectionTrait>(
     room: &LettableRoom,
     lang: Lang,
 ) -> Result<(), AppError> {
-    let (permit, max) = occupant_cap(place);
-    let (on_permit, in_room) = open_counts(
-        tx,
-        (permit.map_or(0, |p| p.id), max),
-        (room.id(), u64::from(room.cap)),
-    )
-    .await?;
+    let (permit, _) = occupant_cap(place);
+    let (on_permit, in_room) = open_counts(tx, permit.map_or(0, |p| p.id), room.id()).await?;
     match refused_by_caps(place, on_permit, room, in_room, lang) {
         Some(refusal) => Err(refusal),
         None => Ok(()),

@@ -136,35 +136,40 @@ pub fn code_hash(pii: &PiiCipher, code: &str) -> String {
     pii.lookup_hash("checkout_code", &normalise_checkout_code(code))
 }
 
-/// Open stays on the permit and in the room, each counted only up to its cap (a cap check needs
-/// no more, and the count then costs at most that many index entries however many people a house
-/// has had), in one query.
+/// Open stays on the permit and in the room, as the database's counters (m021) hold them in this
+/// transaction, in one query: two rows read, however many people a house has had. A permit id
+/// of no permit (a house waiting for one) reads 0.
 async fn open_counts<C: ConnectionTrait>(
     tx: &C,
-    (permit_id, permit_cap): (i32, u64),
-    (room_id, room_cap): (i32, u64),
+    permit_id: i32,
+    room_id: i32,
 ) -> Result<(u64, u64), AppError> {
-    let open = |col: stay::Column, id: i32, cap: u64| Expr::from(bounded(open_on(col, id), cap));
     let mut q = Query::select();
     q.expr_as(
-        open(stay::Column::PermitId, permit_id, permit_cap),
+        open_stays_of(permit::Entity, permit::Column::OpenStays, permit::Column::Id, permit_id),
         "on_permit",
     )
-    .expr_as(open(stay::Column::RoomId, room_id, room_cap), "in_room");
+    .expr_as(
+        open_stays_of(room::Entity, room::Column::OpenStays, room::Column::Id, room_id),
+        "in_room",
+    );
     let Some(row) = tx.query_one(&q).await? else {
         return Ok((0, 0));
     };
     let n = |col: &str| -> Result<u64, AppError> {
-        Ok(u64::try_from(row.try_get::<i64>("", col)?).unwrap_or(0))
+        let n: Option<i64> = row.try_get("", col)?;
+        Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
     };
     Ok((n("on_permit")?, n("in_room")?))
 }
 
-/// Open stays whose `col` is `id`.
-fn open_on(col: stay::Column, id: i32) -> Condition {
-    Condition::all()
-        .add(col.eq(id))
-        .add(stay::Column::Status.is_in(OPEN))
+/// `(SELECT CAST(open_stays AS BIGINT) FROM table WHERE id = id)`: one type on both databases.
+fn open_stays_of<E: EntityTrait>(table: E, open: E::Column, key: E::Column, id: i32) -> Expr {
+    let mut q = Query::select();
+    q.expr(sea_orm::sea_query::ExprTrait::cast_as(Expr::col(open), "BIGINT"))
+        .from(table)
+        .and_where(key.eq(id));
+    Expr::from(q)
 }
 
 /// `SELECT COUNT(*) FROM (SELECT 1 FROM stays WHERE cond LIMIT limit)`.

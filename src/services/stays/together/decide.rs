@@ -15,8 +15,7 @@ use crate::services::changes::{self, Change};
 use crate::services::stays::admission::{self, LettableRoom, Place};
 use crate::services::stays::{
     CheckedIn, Registrar, alert_flood, check_in_detail, count_up_to, ensure_takes_tenants,
-    flood_refusal, locked_permit, one_open_stay_message, open_counts, open_on, recent_on,
-    stay_event,
+    flood_refusal, locked_permit, one_open_stay_message, recent_on, stay_event,
 };
 /// The open stays on the permit and in each room the members ask for, and the registrations
 /// within the hour, as the permit's row stands; each advanced as a member is admitted.
@@ -27,33 +26,19 @@ struct Counts {
 }
 
 impl Counts {
+    /// `p` and the rooms were read in this transaction, the permit's row locked: their counters
+    /// (m021) are the open stays as they stand.
     async fn read<C: sea_orm::ConnectionTrait>(
         tx: &C,
         p: &permit::Model,
         members: &[Member],
         lettable: &[Result<LettableRoom, AppError>],
     ) -> Result<Counts, AppError> {
-        let max = u64::try_from(p.max_occupants).unwrap_or(0);
-        let mut rooms: Vec<&LettableRoom> = Vec::new();
-        for r in lettable.iter().flatten() {
-            if !rooms.iter().any(|seen| seen.id() == r.id()) {
-                rooms.push(r);
-            }
-        }
-        let mut in_room = HashMap::new();
-        // With no lettable room every member is refused before the caps: nothing to count.
-        let mut on_permit = 0;
-        // Counted only up to each cap: a count at the cap refuses as well as any higher one.
-        for (i, r) in rooms.iter().enumerate() {
-            if i == 0 {
-                let (p_n, r_n) = open_counts(tx, (p.id, max), (r.id(), u64::from(r.cap()))).await?;
-                on_permit = p_n;
-                in_room.insert(r.id(), r_n);
-            } else {
-                let open = open_on(stay::Column::RoomId, r.id());
-                in_room.insert(r.id(), count_up_to(tx, open, u64::from(r.cap())).await?);
-            }
-        }
+        let in_room = lettable
+            .iter()
+            .flatten()
+            .map(|r| (r.id(), open_stays(r.model().open_stays)))
+            .collect();
         let threshold = members
             .iter()
             .filter_map(|m| match m.by {
@@ -68,11 +53,15 @@ impl Counts {
             _ => 0,
         };
         Ok(Counts {
-            on_permit,
+            on_permit: open_stays(p.open_stays),
             in_room,
             recent,
         })
     }
+}
+
+fn open_stays(counter: i32) -> u64 {
+    u64::try_from(counter).unwrap_or(0)
 }
 
 /// The rooms the members ask for, by id.
