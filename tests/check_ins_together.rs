@@ -79,6 +79,7 @@ async fn twelve_at_once_each_get_their_own_stay_code_and_audit_entry() {
     codes.dedup();
     assert_eq!(codes.len(), 12, "twelve different codes");
     assert_eq!(app.count("stays").await, 12);
+    assert_eq!(open_stay_counters_hold(&app).await, 12);
     assert_eq!(
         audit::verify_chain(&app.db).await.expect("chain read"),
         None,
@@ -116,6 +117,7 @@ async fn one_person_checking_in_eight_times_at_once_on_one_permit_is_admitted_on
         }
     }
     assert_eq!(app.count("stays").await, 1);
+    assert_eq!(open_stay_counters_hold(&app).await, 1);
 }
 
 #[rocket::async_test]
@@ -141,4 +143,5 @@ async fn a_room_of_another_house_is_refused_for_that_check_in_only() {
         }
     }
     assert_eq!(app.count("stays").await, 5);
+    assert_eq!(open_stay_counters_hold(&app).await, 5);
 }

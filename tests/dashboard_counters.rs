@@ -205,7 +205,10 @@ async fn a_stay_counts_on_the_town_day_it_was_made_and_ended_not_the_utc_one() {
 /// PostgreSQL bumps the counters as a transaction commits (m020): a writer that has changed a
 /// stay of the village but not yet committed holds no counter another check-in of the village
 /// needs, and what it rolls back was never counted. (SQLite has one writer at a time: there the
-/// held transaction would hold every other writer by design, so there is nothing to show.)
+/// held transaction would hold every other writer by design, so there is nothing to show.) The
+/// change is to a stay of another house of the village: a change to a stay of the same permit
+/// holds that permit's own open-stay counter (m021) to its commit, as check-ins on one permit
+/// are decided one after another anyway.
 #[rocket::async_test]
 async fn an_uncommitted_change_in_a_village_holds_up_no_other_check_in_there() {
     use sea_orm::TransactionTrait;
@@ -214,7 +217,8 @@ async fn an_uncommitted_change_in_a_village_holds_up_no_other_check_in_there() {
         return;
     }
     let (permit, sig) = active_permit(&app, 6).await;
-    let first = check_in(&app, &permit, &sig, 31).await;
+    let (other, other_sig) = active_permit(&app, 6).await;
+    let first = check_in(&app, &other, &other_sig, 31).await;
     let held = app.db.begin().await.expect("begin");
     // Moves the stay between the village's `stay_pending` and `stay_rejected` counters, the
     // first of which the next check-in bumps too.

@@ -209,6 +209,11 @@ async fn residents_imported_while_a_permit_is_suspended_join_it_behind_its_tenan
         .map(|s| s.id)
         .collect();
     assert_eq!(waiting.len(), 2);
+    assert_eq!(
+        open_stay_counters_hold(&app).await,
+        2,
+        "residents waiting for a permit count in their rooms, not on the permit"
+    );
 
     let (s, v) = api
         .post(
@@ -238,6 +243,7 @@ async fn residents_imported_while_a_permit_is_suspended_join_it_behind_its_tenan
         after[3].open_doc_hash, None,
         "the refused person is free again"
     );
+    assert_eq!(open_stay_counters_hold(&app).await, 3);
     let joined = audits(&app, "stay.join_permit").await;
     assert_eq!(joined.len(), 1);
 }

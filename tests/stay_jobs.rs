@@ -60,6 +60,11 @@ async fn the_scheduler_lapses_stays_after_the_configured_hours_and_wipes_after_t
         .unwrap()
         .unwrap();
     assert_eq!(s.status, "lapsed", "1 hour configured, 2 hours passed");
+    assert_eq!(
+        open_stay_counters_hold(&app).await,
+        0,
+        "the lapsed stay's place is free"
+    );
     assert!(s.name.is_some(), "not yet past the retention");
     let two_months_ago = chrono::Utc::now() - chrono::Duration::days(62);
     stay::Entity::update_many()
@@ -75,4 +80,5 @@ async fn the_scheduler_lapses_stays_after_the_configured_hours_and_wipes_after_t
         .unwrap()
         .unwrap();
     assert!(s.name.is_none() && s.doc_number_enc.is_none() && s.wiped_at.is_some());
+    assert_eq!(open_stay_counters_hold(&app).await, 0);
 }

@@ -194,6 +194,11 @@ async fn fifty_concurrent_check_ins_on_a_permit_of_four_admit_exactly_four() {
     }
     assert_eq!((ok, full), (4, 46));
     assert_eq!(app.count("stays").await, 4);
+    assert_eq!(
+        open_stay_counters_hold(&app).await,
+        4,
+        "the permit's counter says four"
+    );
 }
 
 #[rocket::async_test]
@@ -346,9 +351,15 @@ async fn pending_stays_lapse_after_the_configured_hours_and_free_their_slot() {
         .unwrap();
     assert_eq!(row.status, "lapsed");
     assert!(row.open_doc_hash.is_none());
+    assert_eq!(
+        open_stay_counters_hold(&app).await,
+        0,
+        "a lapsed stay holds no place"
+    );
     stays::check_in(&app.db, &cipher, &rule, p.id, input(1, room), Lang::Zh)
         .await
         .expect("the slot and the person are free again");
+    assert_eq!(open_stay_counters_hold(&app).await, 1);
 }
 
 #[rocket::async_test]
@@ -379,6 +390,11 @@ async fn check_out_works_by_code_through_the_api_and_by_the_landlord() {
             .await;
         assert_eq!((s, v["status"].as_str()), (Status::Ok, Some("active")));
     }
+    assert_eq!(
+        open_stay_counters_hold(&app).await,
+        2,
+        "confirming keeps the place"
+    );
     // A wrong code changes nothing.
     let r = anon
         .client
@@ -404,6 +420,11 @@ async fn check_out_works_by_code_through_the_api_and_by_the_landlord() {
         .post(&format!("/stays/{}/checkout", ids[1].0), json!({}))
         .await;
     assert_eq!(s, Status::Conflict, "a stay ends once");
+    assert_eq!(
+        open_stay_counters_hold(&app).await,
+        0,
+        "checked-out stays hold no place"
+    );
     // History is kept.
     assert_eq!(app.count("stays").await, 2);
     // Another landlord's token cannot touch the stay; an official cannot confirm.

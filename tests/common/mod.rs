@@ -781,3 +781,44 @@ pub async fn submitted_in_grid(app: &TestApp, landlord: &Api, grid_name: &str) -
     assert_eq!(s, Status::Ok, "{body}");
     (house, id)
 }
+
+/// Every permit's and every room's open-stay counter (m021) equals its open stays counted, and
+/// returns the sum of the permits' counters (so a caller can tell the check was not vacuous).
+pub async fn open_stay_counters_hold(app: &TestApp) -> i64 {
+    let backend = app.db.get_database_backend();
+    for (table, col) in [("permits", "permit_id"), ("rooms", "room_id")] {
+        let rows = app
+            .db
+            .query_all_raw(Statement::from_string(
+                backend,
+                format!(
+                    "SELECT t.id AS id, CAST(t.open_stays AS BIGINT) AS kept, (SELECT COUNT(*) \
+                     FROM stays s WHERE s.{col} = t.id AND s.status IN ('pending', 'active')) AS n \
+                     FROM {table} t"
+                ),
+            ))
+            .await
+            .expect("counter query");
+        for r in rows {
+            let (id, kept, n): (i32, i64, i64) = (
+                r.try_get("", "id").expect("id"),
+                r.try_get("", "kept").expect("kept"),
+                r.try_get("", "n").expect("n"),
+            );
+            assert_eq!(
+                kept, n,
+                "{table} {id}: its counter says {kept} open stays, it has {n}"
+            );
+        }
+    }
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT CAST(COALESCE(SUM(open_stays), 0) AS BIGINT) AS n FROM permits",
+        ))
+        .await
+        .expect("sum query")
+        .expect("a row");
+    row.try_get::<i64>("", "n").expect("n")
+}

@@ -146,11 +146,21 @@ async fn open_counts<C: ConnectionTrait>(
 ) -> Result<(u64, u64), AppError> {
     let mut q = Query::select();
     q.expr_as(
-        open_stays_of(permit::Entity, permit::Column::OpenStays, permit::Column::Id, permit_id),
+        open_stays_of(
+            permit::Entity,
+            permit::Column::OpenStays,
+            permit::Column::Id,
+            permit_id,
+        ),
         "on_permit",
     )
     .expr_as(
-        open_stays_of(room::Entity, room::Column::OpenStays, room::Column::Id, room_id),
+        open_stays_of(
+            room::Entity,
+            room::Column::OpenStays,
+            room::Column::Id,
+            room_id,
+        ),
         "in_room",
     );
     let Some(row) = tx.query_one(&q).await? else {
@@ -166,9 +176,12 @@ async fn open_counts<C: ConnectionTrait>(
 /// `(SELECT CAST(open_stays AS BIGINT) FROM table WHERE id = id)`: one type on both databases.
 fn open_stays_of<E: EntityTrait>(table: E, open: E::Column, key: E::Column, id: i32) -> Expr {
     let mut q = Query::select();
-    q.expr(sea_orm::sea_query::ExprTrait::cast_as(Expr::col(open), "BIGINT"))
-        .from(table)
-        .and_where(key.eq(id));
+    q.expr(sea_orm::sea_query::ExprTrait::cast_as(
+        Expr::col(open),
+        "BIGINT",
+    ))
+    .from(table)
+    .and_where(key.eq(id));
     Expr::from(q)
 }
 
