@@ -145,3 +145,51 @@ async fn a_room_of_another_house_is_refused_for_that_check_in_only() {
     assert_eq!(app.count("stays").await, 5);
     assert_eq!(open_stay_counters_hold(&app).await, 5);
 }
+
+/// Checks `n` in at another house first, so that they hold an open stay when they try again.
+async fn living_elsewhere(app: &TestApp, n: u32) {
+    let (elsewhere, _) = active_permit(app, 12).await;
+    let id = permit_id(app, &elsewhere).await;
+    let room = permit_rooms(app, &elsewhere).await[0];
+    let cipher = app.keys().await.pii;
+    stays::check_in(&app.db, &cipher, &roomy(), id, input(n, room), Lang::Zh)
+        .await
+        .expect("checked in at the other house");
+}
+
+#[rocket::async_test]
+async fn a_person_living_elsewhere_is_refused_among_others_checking_in_at_once() {
+    let app = TestApp::new().await;
+    living_elsewhere(&app, 40).await;
+    let (number, _) = active_permit(&app, 12).await;
+    let id = permit_id(&app, &number).await;
+    let room = permit_rooms(&app, &number).await[0];
+    let answers = at_once(&app, id, [41, 40, 42, 43].map(|n| input(n, room)).into()).await;
+    match &answers[1] {
+        Err(AppError::Conflict(m)) => assert!(m.contains("未结束的居住登记"), "{m}"),
+        other => panic!("the person living elsewhere is refused: {other:?}"),
+    }
+    for n in [0, 2, 3] {
+        assert!(answers[n].is_ok(), "newcomer {n}: {:?}", answers[n]);
+    }
+    assert_eq!(app.count("stays").await, 4);
+    assert_eq!(open_stay_counters_hold(&app).await, 4);
+}
+
+/// Three places left and four people at once, one of whom lives elsewhere: whatever order they
+/// arrive in, that person takes no place, and the three newcomers fill the permit.
+#[rocket::async_test]
+async fn a_person_living_elsewhere_takes_no_place_on_a_nearly_full_permit() {
+    let app = TestApp::new().await;
+    living_elsewhere(&app, 50).await;
+    let (number, _) = active_permit(&app, 3).await;
+    let id = permit_id(&app, &number).await;
+    let room = permit_rooms(&app, &number).await[0];
+    let answers = at_once(&app, id, [50, 51, 52, 53].map(|n| input(n, room)).into()).await;
+    assert!(answers[0].is_err(), "{:?}", answers[0]);
+    for n in 1..4 {
+        assert!(answers[n].is_ok(), "newcomer {n}: {:?}", answers[n]);
+    }
+    assert_eq!(app.count("stays").await, 4);
+    assert_eq!(open_stay_counters_hold(&app).await, 4);
+}

@@ -110,3 +110,54 @@ async fn the_audit_log_filters_by_person_and_date() {
         .await;
     assert!(today_only.contains("共 1 条记录"), "{today_only}");
 }
+
+/// Entries appended together (check-ins decided together) are chained in order by one insert on
+/// the tail this process guesses it wrote, or to the real tail when another database's entry made
+/// that guess stale: either way the log reads back in order and its chain holds.
+#[rocket::async_test]
+async fn entries_appended_together_chain_in_order_on_a_guessed_or_a_stale_tail() {
+    use anju::entities::audit_entry as a;
+    use anju::services::audit::{Entry, record_many, verify_chain};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let app = TestApp::new().await;
+    let other = TestApp::new().await;
+    let three = |action: &'static str| -> Vec<Entry> {
+        (0..3)
+            .map(|i| Entry {
+                actor_id: None,
+                action,
+                entity: "test",
+                entity_id: i.to_string(),
+                detail: json!({ "i": i }),
+            })
+            .collect()
+    };
+    // The second batch guesses the first's last hash; the fourth follows the other database's.
+    for (db, action) in [
+        (&app.db, "test.first"),
+        (&app.db, "test.guessed"),
+        (&other.db, "test.elsewhere"),
+        (&app.db, "test.stale"),
+    ] {
+        let tx = anju::db::begin_write(db).await.unwrap();
+        record_many(&tx, three(action)).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let read: Vec<String> = a::Entity::find()
+        .filter(a::Column::Entity.eq("test"))
+        .order_by_asc(a::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.action, e.entity_id))
+        .collect();
+    let expected: Vec<String> = ["test.first", "test.guessed", "test.stale"]
+        .into_iter()
+        .flat_map(|a| (0..3).map(move |i| format!("{a} {i}")))
+        .collect();
+    assert_eq!(read, expected);
+    for db in [&app.db, &other.db] {
+        assert_eq!(verify_chain(db).await.unwrap(), None, "the chain holds");
+    }
+}

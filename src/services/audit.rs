@@ -1,12 +1,13 @@
 //! The append-only, hash-chained audit log: every state change writes one entry in its own transaction.
 use chrono::{SubsecRound, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, UnionType};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
 use super::changes::{self, Change};
+use super::events::Wake;
 use crate::entities::audit_entry;
 use crate::error::AppError;
 
@@ -49,7 +50,7 @@ pub async fn record<C: ConnectionTrait>(
     // instead of reading the tail first (a round trip less inside every writer's turn).
     if let Some(guess) = last_written() {
         let (row, hash) = entry(guess.clone());
-        if insert_if_tail_is(tx, row, &guess).await? {
+        if insert_if_tail_is(tx, std::slice::from_ref(&row), &guess).await? {
             remember(hash);
             return Ok(());
         }
@@ -79,19 +80,16 @@ fn remember(hash: String) {
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(hash);
 }
 
-/// `INSERT … SELECT … WHERE (the tail's hash) = prev`: writes `row` only if it chains to the
-/// current tail; false when the guess was stale (another process or instance wrote since).
+/// `INSERT … SELECT … WHERE (the tail's hash) = prev UNION ALL …`: writes `rows` (chained in
+/// order from `prev`) only if they chain to the current tail; false when the guess was stale
+/// (another process or instance wrote since). Every branch reads the tail as the statement
+/// began, and the rows take their ids in the branches' order.
 async fn insert_if_tail_is<C: ConnectionTrait>(
     tx: &C,
-    row: audit_entry::ActiveModel,
+    rows: &[audit_entry::ActiveModel],
     prev: &str,
 ) -> Result<bool, AppError> {
     use audit_entry::Column as A;
-    let mut tail = Query::select();
-    tail.column(A::Hash)
-        .from(audit_entry::Entity)
-        .order_by(A::Id, Order::Desc)
-        .limit(1);
     let cols = [
         A::At,
         A::ActorId,
@@ -102,21 +100,37 @@ async fn insert_if_tail_is<C: ConnectionTrait>(
         A::PrevHash,
         A::Hash,
     ];
-    let mut values = Query::select();
-    for c in cols {
-        let v = match row.get(c) {
-            sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => v,
-            sea_orm::ActiveValue::NotSet => return Err(AppError::internal("audit entry field")),
-        };
-        values.expr(Expr::val(v));
+    let mut branches = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut tail = Query::select();
+        tail.column(A::Hash)
+            .from(audit_entry::Entity)
+            .order_by(A::Id, Order::Desc)
+            .limit(1);
+        let mut values = Query::select();
+        for c in cols {
+            let v = match row.get(c) {
+                sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => v,
+                sea_orm::ActiveValue::NotSet => {
+                    return Err(AppError::internal("audit entry field"));
+                }
+            };
+            values.expr(Expr::val(v));
+        }
+        values.and_where(Expr::from(tail).eq(prev));
+        branches.push(values);
     }
-    values.and_where(Expr::from(tail).eq(prev));
+    let mut branches = branches.into_iter();
+    let Some(mut select) = branches.next() else {
+        return Ok(true);
+    };
+    select.unions(branches.map(|b| (UnionType::All, b)));
     let mut q = Query::insert();
     q.into_table(audit_entry::Entity)
         .columns(cols)
-        .select_from(values)
+        .select_from(select)
         .map_err(AppError::internal)?;
-    Ok(tx.execute(&q).await?.rows_affected() == 1)
+    Ok(tx.execute(&q).await?.rows_affected() == rows.len() as u64)
 }
 
 /// One entry for [`record_many`].
@@ -134,23 +148,58 @@ pub struct Entry {
 #[tracing::instrument(level = "debug", skip_all, fields(n = entries.len()))]
 pub async fn record_many<C: ConnectionTrait>(tx: &C, entries: Vec<Entry>) -> Result<(), AppError> {
     // A batch (an import's) may touch many permits and their stays: everything is read again.
-    record_many_announcing(tx, Change::Everything, entries).await
+    record_many_announcing(tx, Change::Everything, None, entries).await
 }
 
 /// [`record_many`] for entries that together make `change` (stays registered together on one
-/// permit change its figures only).
+/// permit change its figures, or the permit when an occupant moved in), carrying the outbox's
+/// `wake` for events written earlier in `tx` in the same round trip as the chain's lock.
 #[tracing::instrument(level = "debug", skip_all, fields(n = entries.len()))]
 pub async fn record_many_announcing<C: ConnectionTrait>(
     tx: &C,
     change: Change,
+    wake: Option<Wake>,
     entries: Vec<Entry>,
 ) -> Result<(), AppError> {
     if entries.is_empty() {
+        // Nothing to chain, but the events' wake-up is still owed.
+        if let Some(w) = wake {
+            w.send(tx).await?;
+        }
         return Ok(());
     }
-    lock_chain(tx, change).await?;
-    let mut prev_hash = chain_tail(tx).await?;
+    lock_chain_waking(tx, change, wake).await?;
     let at = Utc::now().trunc_subsecs(6);
+    // As in `record`: the tail is usually this process's last entry, checked by the insert.
+    if entries.len() <= GUESS_MOST
+        && let Some(guess) = last_written()
+    {
+        let (rows, last) = chained(guess.clone(), at, &entries);
+        if insert_if_tail_is(tx, &rows, &guess).await? {
+            remember(last);
+            return Ok(());
+        }
+    }
+    let (rows, last) = chained(chain_tail(tx).await?, at, &entries);
+    // Ids follow insertion order within one statement, so the chain reads back in order.
+    for chunk in rows.chunks(500) {
+        audit_entry::Entity::insert_many(chunk.to_vec())
+            .exec(tx)
+            .await?;
+    }
+    remember(last);
+    Ok(())
+}
+
+/// Most entries appended on a guessed tail: one `UNION ALL` branch each (SQLite allows 500).
+const GUESS_MOST: usize = 64;
+
+/// The rows of `entries` chained in order from `prev_hash`, and the last one's hash.
+fn chained(
+    mut prev_hash: String,
+    at: chrono::DateTime<Utc>,
+    entries: &[Entry],
+) -> (Vec<audit_entry::ActiveModel>, String) {
     let stamp = at.to_rfc3339();
     let mut rows = Vec::with_capacity(entries.len());
     for e in entries {
@@ -169,34 +218,38 @@ pub async fn record_many_announcing<C: ConnectionTrait>(
             actor_id: Set(e.actor_id),
             action: Set(e.action.to_string()),
             entity: Set(e.entity.to_string()),
-            entity_id: Set(e.entity_id),
+            entity_id: Set(e.entity_id.clone()),
             detail: Set(detail),
             prev_hash: Set(std::mem::replace(&mut prev_hash, hash.clone())),
             hash: Set(hash),
             ..Default::default()
         });
     }
-    // Ids follow insertion order within one statement, so the chain reads back in order.
-    for chunk in rows.chunks(500) {
-        audit_entry::Entity::insert_many(chunk.to_vec())
-            .exec(tx)
-            .await?;
-    }
-    remember(prev_hash);
-    Ok(())
+    (rows, prev_hash)
 }
 
 /// Takes the chain's lock and announces `change`. On PostgreSQL two writers must not both read
 /// the same tail and fork the chain; the same round trip tells the other instances (on commit)
 /// that something changed. SQLite's writers are one at a time already.
 async fn lock_chain<C: ConnectionTrait>(tx: &C, change: Change) -> Result<(), AppError> {
+    lock_chain_waking(tx, change, None).await
+}
+
+/// [`lock_chain`], also waking the outbox's dispatchers in the same round trip.
+async fn lock_chain_waking<C: ConnectionTrait>(
+    tx: &C,
+    change: Change,
+    wake: Option<Wake>,
+) -> Result<(), AppError> {
     changes::announce_local(change);
     if tx.get_database_backend() == DbBackend::Postgres {
-        tx.execute_raw(changes::notify_statement(
-            change,
-            "pg_advisory_xact_lock(727275),",
-        ))
-        .await?;
+        let mut prefix = String::from("pg_advisory_xact_lock(727275),");
+        if let Some(w) = wake {
+            prefix.push_str(&w.select_item());
+            prefix.push(',');
+        }
+        tx.execute_raw(changes::notify_statement(change, &prefix))
+            .await?;
     }
     Ok(())
 }

@@ -181,16 +181,34 @@ pub async fn record_once<C: ConnectionTrait>(
 /// Wakes the dispatchers of every instance for events written in `tx`.
 async fn wake_dispatcher<C: ConnectionTrait>(tx: &C) -> Result<(), AppError> {
     if tx.get_database_backend() == DbBackend::Postgres {
-        // Delivered by PostgreSQL only if and when this transaction commits.
-        tx.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!("SELECT pg_notify('{PG_CHANNEL}', '')"),
-        ))
-        .await?;
+        Wake(()).send(tx).await?;
     }
     // On SQLite the dispatcher's claim waits for this writer's commit, so waking it now is safe.
     WAKE.notify_one();
     Ok(())
+}
+
+/// Other instances' wake-up for events written in a transaction, owed until a statement of that
+/// transaction carries it: [`record_all`] hands it to the audit append that ends the check-ins
+/// decided together, whose lock statement is a round trip anyway.
+#[must_use = "the other instances' dispatchers sleep until a statement carries the wake-up"]
+#[derive(Debug)]
+pub struct Wake(());
+
+impl Wake {
+    /// A select-list item that wakes every instance's dispatcher (PostgreSQL, delivered only if
+    /// and when the transaction commits).
+    pub fn select_item(self) -> String {
+        format!("pg_notify('{PG_CHANNEL}', '')")
+    }
+
+    /// Carries the wake-up in a statement of its own.
+    pub async fn send<C: ConnectionTrait>(self, tx: &C) -> Result<(), AppError> {
+        let sql = format!("SELECT {}", self.select_item());
+        tx.execute_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await?;
+        Ok(())
+    }
 }
 
 /// The event's in-app notices, in the same transaction: they exist exactly when the event does.
@@ -247,15 +265,16 @@ async fn notices<C: ConnectionTrait>(
 }
 
 /// Writes several events in `tx`, as [`record`] would one by one, in a round trip each for the
-/// events and for their notices (check-ins decided together).
+/// events and for their notices (check-ins decided together). On PostgreSQL the other instances'
+/// wake-up is returned, for a later statement of `tx` to carry (this instance's is rung now).
 #[tracing::instrument(level = "debug", skip_all, fields(n = evs.len()))]
 pub async fn record_all<C: ConnectionTrait>(
     tx: &C,
     now: DateTime<Utc>,
     evs: Vec<NewEvent>,
-) -> Result<(), AppError> {
+) -> Result<Option<Wake>, AppError> {
     if evs.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let mut notes = Vec::new();
     for ev in &evs {
@@ -270,7 +289,8 @@ pub async fn record_all<C: ConnectionTrait>(
             .exec_without_returning(tx)
             .await?;
     }
-    wake_dispatcher(tx).await
+    WAKE.notify_one();
+    Ok((tx.get_database_backend() == DbBackend::Postgres).then_some(Wake(())))
 }
 
 /// What an event says about a house: ids and the address, never the landlord's name or phone.

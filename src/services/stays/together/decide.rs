@@ -3,7 +3,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::Member;
 use crate::domain::clock::town_date;
@@ -11,7 +11,7 @@ use crate::domain::stay::StayStatus;
 use crate::entities::{permit, room, stay};
 use crate::error::AppError;
 use crate::services::audit;
-use crate::services::changes::{self, Change};
+use crate::services::changes::Change;
 use crate::services::stays::admission::{self, LettableRoom, Place};
 use crate::services::stays::{
     CheckedIn, Registrar, alert_flood, check_in_detail, count_up_to, ensure_takes_tenants,
@@ -93,7 +93,12 @@ pub(super) async fn decide_all(
         .map(|m| admission::lettable(&m.rule, Place::Permit(&p), rooms.get(&m.room_id), m.lang))
         .collect();
     let mut counts = Counts::read(&tx, &p, members, &lettable).await?;
-    let mut taken = open_among(&tx, members).await?;
+    // A person twice in the batch: the second is refused here. A person with an open stay
+    // elsewhere is left out by the insert's unique index (see below).
+    let mut taken = HashSet::new();
+    // Whether any refusal depended on the counts (caps, flood): then a member the insert leaves
+    // out may have taken a place that would have admitted someone refused.
+    let mut counted_refusal = false;
     let mut answers: Vec<Option<Result<CheckedIn, AppError>>> = Vec::with_capacity(members.len());
     let mut rows = Vec::new();
     let mut placed: Vec<Option<LettableRoom>> = Vec::with_capacity(members.len());
@@ -104,13 +109,17 @@ pub(super) async fn decide_all(
             && counts.recent >= flood_per_hour
         {
             alert_flood(&tx, &p, flood_per_hour, m.stay.now).await?;
+            counted_refusal = true;
             Err(flood_refusal(m.lang))
         } else {
             room.and_then(|room| {
                 let in_room = counts.in_room.get(&room.id()).copied().unwrap_or(0);
                 let place = Place::Permit(&p);
                 match admission::refused_by_caps(place, counts.on_permit, &room, in_room, m.lang) {
-                    Some(refusal) => Err(refusal),
+                    Some(refusal) => {
+                        counted_refusal = true;
+                        Err(refusal)
+                    }
                     None if !taken.insert(m.stay.person.doc_hash.clone()) => {
                         Err(one_open_stay_message(m.lang))
                     }
@@ -148,14 +157,15 @@ pub(super) async fn decide_all(
             continue;
         };
         let Some(s) = written.remove(&m.stay.person.doc_hash) else {
-            // Opened elsewhere since `open_among` read: decided again alone, where the unique
-            // index's refusal is this member's answer and nobody else's count.
-            if members.len() == 1 {
+            // The person holds an open stay elsewhere. Alone, they would have been refused
+            // without being counted; that changes nobody else's answer unless someone was
+            // refused by a count, and then everyone is decided again alone.
+            if members.len() == 1 || !counted_refusal {
                 *answer = Some(Err(one_open_stay_message(m.lang)));
                 continue;
             }
             return Err(AppError::internal(
-                "a member's stay was opened elsewhere meanwhile",
+                "a member with an open stay elsewhere took a counted place",
             ));
         };
         occupants_changed |= m.stay.status == StayStatus::Active;
@@ -183,14 +193,17 @@ pub(super) async fn decide_all(
         }));
     }
     let now = members.first().map_or_else(Utc::now, |m| m.stay.now);
-    crate::services::events::record_all(&tx, now, events).await?;
-    if occupants_changed {
-        // The permit's occupants changed: its verification page must count again.
-        changes::announce(&tx, Change::Permit(p.id)).await?;
-    }
+    let wake = crate::services::events::record_all(&tx, now, events).await?;
+    // When the permit's occupants changed its verification page must count again; announcing the
+    // permit also moves the command room's figures.
+    let change = if occupants_changed {
+        Change::Permit(p.id)
+    } else {
+        Change::Figures
+    };
     // Last before the commit: the audit chain's lock is held from here to the commit, and every
-    // writer of the town queues on it.
-    audit::record_many_announcing(&tx, Change::Figures, entries).await?;
+    // writer of the town queues on it. Its round trip carries the announcement and the wake-up.
+    audit::record_many_announcing(&tx, change, wake, entries).await?;
     tx.commit().await?;
     Ok(answers
         .into_iter()
@@ -198,29 +211,10 @@ pub(super) async fn decide_all(
         .collect())
 }
 
-/// The members' documents that hold an open stay already, anywhere.
-async fn open_among<C: sea_orm::ConnectionTrait>(
-    tx: &C,
-    members: &[Member],
-) -> Result<HashSet<String>, AppError> {
-    let hashes: Vec<&str> = members
-        .iter()
-        .map(|m| m.stay.person.doc_hash.as_str())
-        .collect();
-    Ok(stay::Entity::find()
-        .select_only()
-        .column(stay::Column::OpenDocHash)
-        .filter(stay::Column::OpenDocHash.is_in(hashes))
-        .into_tuple::<Option<String>>()
-        .all(tx)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect())
-}
-
-/// Inserts the stays in one statement; a stay whose person has opened one elsewhere since
-/// [`open_among`] is left out by the unique index on `open_doc_hash`, not refused with an error.
+/// Inserts the stays in one statement; a stay whose person holds an open one elsewhere is left
+/// out by the unique index on `open_doc_hash`, not refused with an error. The index is the one
+/// check: a query for those people first was a round trip more, and its plan, cached while the
+/// table was small, scanned the whole table as it grew.
 async fn write_stays<C: sea_orm::ConnectionTrait>(
     tx: &C,
     rows: Vec<stay::ActiveModel>,

@@ -8,7 +8,8 @@
 //! Every rule is decided as one at a time would decide it: the status, the caps and the flood
 //! threshold under the permit's row, counted once and advanced as each member is admitted; the
 //! unique index on `open_doc_hash` refuses a second open stay (`ON CONFLICT DO NOTHING`, so that
-//! one refusal leaves the others' writes alone). Should the transaction fail, each member is
+//! one refusal leaves the others' writes alone; when that member's place may have cost someone
+//! else theirs, everyone is decided again alone). Should the transaction fail, each member is
 //! decided again alone, so that one member's failure is nobody else's.
 use std::collections::HashMap;
 use std::collections::hash_map::Entry as Slot;
@@ -53,6 +54,9 @@ static QUEUES: LazyLock<Mutex<HashMap<Key, Queue>>> = LazyLock::new(Default::def
 
 /// Most check-ins decided in one transaction.
 const MOST: usize = 64;
+
+/// Times the leader steps aside before taking a batch.
+const YIELDS: usize = 2;
 
 /// Decides `member`'s check-in on the permit together with whoever else is waiting for it.
 pub(super) async fn decide(
@@ -116,6 +120,12 @@ impl Drop for Leading {
 async fn lead(db: DatabaseConnection, key: Key) {
     let mut leading = Leading(Some(key.clone()));
     loop {
+        // Lets the requesters just answered (and any other ready task) run first: one that comes
+        // straight back joins this batch instead of the next, so batches do not alternate
+        // between full and nearly empty while the permit is busy.
+        for _ in 0..YIELDS {
+            tokio::task::yield_now().await;
+        }
         let batch: Queue = {
             let mut queues = QUEUES.lock().unwrap_or_else(PoisonError::into_inner);
             match queues.get_mut(&key) {
