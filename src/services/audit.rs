@@ -23,7 +23,7 @@ pub async fn record<C: ConnectionTrait>(
     detail: serde_json::Value,
 ) -> Result<(), AppError> {
     let entity_id = entity_id.to_string();
-    lock_chain(tx, Change::of_audit(entity, &entity_id)).await?;
+    lock_chain(tx, Change::of_audit(entity, &entity_id), None).await?;
     // PostgreSQL keeps microseconds; hashing more precision than is stored would break verification.
     let at = Utc::now().trunc_subsecs(6);
     let stamp = at.to_rfc3339();
@@ -168,7 +168,7 @@ pub async fn record_many_announcing<C: ConnectionTrait>(
         }
         return Ok(());
     }
-    lock_chain_waking(tx, change, wake).await?;
+    lock_chain(tx, change, wake).await?;
     let at = Utc::now().trunc_subsecs(6);
     // As in `record`: the tail is usually this process's last entry, checked by the insert.
     if entries.len() <= GUESS_MOST
@@ -230,13 +230,9 @@ fn chained(
 
 /// Takes the chain's lock and announces `change`. On PostgreSQL two writers must not both read
 /// the same tail and fork the chain; the same round trip tells the other instances (on commit)
-/// that something changed. SQLite's writers are one at a time already.
-async fn lock_chain<C: ConnectionTrait>(tx: &C, change: Change) -> Result<(), AppError> {
-    lock_chain_waking(tx, change, None).await
-}
-
-/// [`lock_chain`], also waking the outbox's dispatchers in the same round trip.
-async fn lock_chain_waking<C: ConnectionTrait>(
+/// that something changed, and carries the outbox's `wake` if one is owed. SQLite's writers are
+/// one at a time already.
+async fn lock_chain<C: ConnectionTrait>(
     tx: &C,
     change: Change,
     wake: Option<Wake>,
