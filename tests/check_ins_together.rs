@@ -187,8 +187,8 @@ async fn a_person_living_elsewhere_takes_no_place_on_a_nearly_full_permit() {
     let room = permit_rooms(&app, &number).await[0];
     let answers = at_once(&app, id, [50, 51, 52, 53].map(|n| input(n, room)).into()).await;
     assert!(answers[0].is_err(), "{:?}", answers[0]);
-    for n in 1..4 {
-        assert!(answers[n].is_ok(), "newcomer {n}: {:?}", answers[n]);
+    for (n, a) in answers.iter().enumerate().skip(1) {
+        assert!(a.is_ok(), "newcomer {n}: {a:?}");
     }
     assert_eq!(app.count("stays").await, 4);
     assert_eq!(open_stay_counters_hold(&app).await, 4);
