@@ -3,13 +3,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
 };
 use serde::Serialize;
 
 use super::audit;
-use super::changes::{self, Change};
 
 pub mod admission;
 pub mod api;
@@ -23,7 +21,6 @@ pub mod waiting;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::shared::SharedKeyring;
 use crate::crypto::signing::PermitSigningFields;
-use crate::domain::clock::town_date;
 use crate::domain::event::EventKind;
 use crate::domain::occupancy::OccupancyRule;
 use crate::domain::permit::PermitStatus;
@@ -276,13 +273,9 @@ pub(crate) async fn register(
     lang: Lang,
     now: DateTime<Utc>,
 ) -> Result<CheckedIn, AppError> {
-    let (flood_per_hour, landlord) = match by {
-        Registrar::Tenant { flood_per_hour } => (flood_per_hour, None),
-        Registrar::Landlord(id) => (u64::MAX, Some(id)),
-    };
-    let status = match landlord {
-        Some(_) => StayStatus::Active,
-        None => StayStatus::Pending,
+    let status = match by {
+        Registrar::Landlord(_) => StayStatus::Active,
+        Registrar::Tenant { .. } => StayStatus::Pending,
     };
     let person = admission::SealedPerson::seal(pii, &input.doc, &input.phone)?;
     let facts = admission::StayFacts {
@@ -294,79 +287,19 @@ pub(crate) async fn register(
         status,
         now,
     };
-    if db.get_database_backend() == DbBackend::Postgres {
-        // Joins the permit's queue (together.rs), which reads the permit and the room and
-        // decides the check-in under the permit's row.
-        let code = new_checkout_code();
-        let member = together::Member {
-            by,
-            lang,
-            rule: rule.clone(),
-            room_id: input.room_id,
-            code_hash: code_hash(pii, &code),
-            code,
-            stay: facts,
-        };
-        return together::decide(db, permit_id, member).await;
-    }
-    // SQLite: on the writer's own connection (db::direct) a read takes microseconds, and a pooled
-    // one two thread hand-offs, so everything is read inside the write transaction.
-    let tx = crate::db::begin_write_direct(db).await?;
-    let room = room_of(&tx, input.room_id).await?;
-    // The unique index on `open_doc_hash` still decides when two check-ins of one person race.
-    let taken = admission::has_open_stay(&tx, &facts.person.doc_hash).await?;
-    let p = locked_permit(&tx, permit_id).await?;
-    ensure_takes_tenants(&p, town_date(now), lang)?;
-    // Registrars without a threshold (the landlord) skip the count.
-    let recent = match flood_per_hour {
-        u64::MAX => 0,
-        limit => count_up_to(&tx, recent_on(p.id, now), limit).await?,
-    };
-    if recent >= flood_per_hour {
-        alert_flood(&tx, &p, flood_per_hour, now).await?;
-        tx.commit().await?;
-        return Err(flood_refusal(lang));
-    }
-    let admitted = admission::admit(
-        &tx,
-        pii,
-        rule,
-        facts.placed(admission::Place::Permit(&p), room),
-        taken,
+    // Joins the permit's queue (together.rs), which reads the permit and the room and decides
+    // the check-in under the permit's row, with whoever else checks in there meanwhile.
+    let code = new_checkout_code();
+    let member = together::Member {
+        by,
         lang,
-    )
-    .await?;
-    let (s, code) = (admitted.stay, admitted.checkout_code);
-    if status == StayStatus::Active {
-        // The permit's occupants changed: its verification page must count again.
-        changes::announce(&tx, Change::Permit(p.id)).await?;
-    }
-    let label = admitted
-        .room
-        .as_ref()
-        .map(|r| r.label.as_str())
-        .unwrap_or_default();
-    crate::services::events::record(
-        &tx,
-        now,
-        stay_event(by.confirms(), &p, s.id, label, s.move_in),
-    )
-    .await?;
-    audit::record(
-        &tx,
-        landlord,
-        by.action(),
-        "stay",
-        s.id,
-        check_in_detail(&p, &s),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(CheckedIn {
-        stay_id: s.id,
-        status: status.as_str(),
-        checkout_code: code,
-    })
+        rule: rule.clone(),
+        room_id: input.room_id,
+        code_hash: code_hash(pii, &code),
+        code,
+        stay: facts,
+    };
+    together::decide(db, permit_id, member).await
 }
 
 impl Registrar {
@@ -392,13 +325,9 @@ fn check_in_detail(p: &permit::Model, s: &stay::Model) -> serde_json::Value {
     serde_json::json!({"permit": p.number, "room_id": s.room_id})
 }
 
-async fn room_of<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<room::Model>, AppError> {
-    Ok(room::Entity::find_by_id(id).one(db).await?)
-}
-
 /// The permit's row, held to the commit: check-ins on one permit are decided one transaction at
-/// a time (on PostgreSQL; SQLite's IMMEDIATE transaction already serialises writers, and
-/// sea-query emits no lock clause there).
+/// a time (on PostgreSQL; SQLite's writer turn already serialises writers, and sea-query emits no
+/// lock clause there).
 pub(super) async fn locked_permit<C: ConnectionTrait>(
     tx: &C,
     id: i32,

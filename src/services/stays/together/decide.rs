@@ -85,7 +85,7 @@ pub(super) async fn decide_all(
     permit_id: i32,
     members: &[Member],
 ) -> Result<Vec<Result<CheckedIn, AppError>>, AppError> {
-    let tx = crate::db::begin_write(db).await?;
+    let tx = crate::db::begin_write_direct(db).await?;
     let p = locked_permit(&tx, permit_id).await?;
     let rooms = rooms_of(&tx, members).await?;
     let lettable: Vec<Result<LettableRoom, AppError>> = members
