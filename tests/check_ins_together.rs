@@ -1,6 +1,6 @@
-//! Check-ins arriving at once on one permit (on PostgreSQL decided together in one transaction,
-//! on SQLite in the writer's batch): each is answered as if it had come alone — its own stay,
-//! code and audit entry, one open stay per person, a wrong room refused for that check-in only.
+//! Check-ins arriving at once on one permit (decided together in one transaction on either
+//! database): each is answered as if it had come alone — its own stay, code and audit entry, one
+//! open stay per person, a wrong room refused for that check-in only.
 mod common;
 
 use std::sync::Arc;
@@ -192,4 +192,39 @@ async fn a_person_living_elsewhere_takes_no_place_on_a_nearly_full_permit() {
     }
     assert_eq!(app.count("stays").await, 4);
     assert_eq!(open_stay_counters_hold(&app).await, 4);
+}
+
+/// This process guesses the audit chain's tail from what it appended last; after it appended to
+/// another database the guess is wrong, and check-ins decided together read the true tail.
+#[rocket::async_test]
+async fn check_ins_chain_on_the_true_tail_after_another_database_was_written() {
+    let app = TestApp::new().await;
+    let other = TestApp::new().await;
+    let (number, _) = active_permit(&app, 12).await;
+    let id = permit_id(&app, &number).await;
+    let room = permit_rooms(&app, &number).await[0];
+    assert!(at_once(&app, id, vec![input(60, room)]).await[0].is_ok());
+    let tx = anju::db::begin_write(&other.db).await.unwrap();
+    audit::record(
+        &tx,
+        None,
+        "test.elsewhere",
+        "test",
+        1,
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let answers = at_once(&app, id, (61..65).map(|n| input(n, room)).collect()).await;
+    for a in &answers {
+        assert!(a.is_ok(), "{a:?}");
+    }
+    let logged = app.count("audit_log WHERE action = 'stay.check_in'").await;
+    assert_eq!(logged, 5, "one audit entry per check-in");
+    assert_eq!(
+        audit::verify_chain(&app.db).await.expect("chain read"),
+        None,
+        "the audit chain is whole"
+    );
 }

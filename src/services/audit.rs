@@ -181,10 +181,11 @@ pub async fn record_many_announcing<C: ConnectionTrait>(
         }
     }
     let (rows, last) = chained(chain_tail(tx).await?, at, &entries);
-    // Ids follow insertion order within one statement, so the chain reads back in order.
+    // Ids follow insertion order within one statement, so the chain reads back in order. No ids
+    // are read back: SQLite's writer connection (db::direct) reads no 64-bit column.
     for chunk in rows.chunks(500) {
         audit_entry::Entity::insert_many(chunk.to_vec())
-            .exec(tx)
+            .exec_without_returning(tx)
             .await?;
     }
     remember(last);

@@ -65,7 +65,10 @@ pub(super) async fn decide(
     permit_id: i32,
     member: Member,
 ) -> Result<CheckedIn, AppError> {
-    let key = (database_of(db), permit_id);
+    let Some(database) = database_of(db) else {
+        return alone(db, permit_id, member).await;
+    };
+    let key = (database, permit_id);
     let (reply, answer) = oneshot::channel();
     let first = {
         let mut queues = QUEUES.lock().unwrap_or_else(PoisonError::into_inner);
@@ -90,19 +93,33 @@ pub(super) async fn decide(
         .unwrap_or_else(|_| Err(AppError::internal("the check-in queue ended")))
 }
 
-/// The database a pool connects to: PostgreSQL's host, port and name, or SQLite's file.
-fn database_of(db: &DatabaseConnection) -> String {
+/// The database a pool connects to: PostgreSQL's host, port and name, or SQLite's file; `None`
+/// for a SQLite database in memory, which has no name that tells it from another.
+fn database_of(db: &DatabaseConnection) -> Option<String> {
     if db.get_database_backend() == DbBackend::Sqlite {
-        let o = db.get_sqlite_connection_pool().connect_options();
-        return o.get_filename().display().to_string();
+        let options = db.get_sqlite_connection_pool().connect_options();
+        let file = options.get_filename();
+        return file.is_file().then(|| file.display().to_string());
     }
     let o = db.get_postgres_connection_pool().connect_options();
-    format!(
+    Some(format!(
         "{}:{}/{}",
         o.get_host(),
         o.get_port(),
         o.get_database().unwrap_or_default()
-    )
+    ))
+}
+
+/// `member`'s check-in decided in a transaction of its own.
+async fn alone(
+    db: &DatabaseConnection,
+    permit_id: i32,
+    member: Member,
+) -> Result<CheckedIn, AppError> {
+    decide_all(db, permit_id, std::slice::from_ref(&member))
+        .await?
+        .pop()
+        .unwrap_or_else(|| Err(AppError::internal("a check-in left undecided")))
 }
 
 /// Removes a permit's queue when its leader stops without draining it (a panic, a runtime shutting
@@ -146,18 +163,11 @@ async fn lead(db: DatabaseConnection, key: Key) {
         let answers = match decide_all(&db, key.1, &members).await {
             Ok(answers) => answers,
             Err(_) if members.len() > 1 => {
-                let mut alone = Vec::with_capacity(members.len());
-                for m in &members {
-                    alone.push(
-                        match decide_all(&db, key.1, std::slice::from_ref(m)).await {
-                            Ok(mut one) => one.pop().unwrap_or_else(|| {
-                                Err(AppError::internal("a check-in left undecided"))
-                            }),
-                            Err(e) => Err(e),
-                        },
-                    );
+                let mut answers = Vec::with_capacity(members.len());
+                for m in members {
+                    answers.push(alone(&db, key.1, m).await);
                 }
-                alone
+                answers
             }
             Err(e) => vec![Err(e)],
         };
