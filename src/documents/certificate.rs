@@ -217,6 +217,29 @@ mod tests {
     }
 
     #[test]
+    fn the_embedded_font_program_holds_the_outlines_of_what_is_drawn() {
+        let pdf = CertificateRenderer::new()
+            .unwrap()
+            .render(&sample(2))
+            .unwrap();
+        let doc = lopdf::Document::load_mem(&pdf).unwrap();
+        let program = doc.objects.values().find_map(|o| match o {
+            lopdf::Object::Stream(s) if s.dict.has(b"Length1") => Some(s),
+            _ => None,
+        });
+        let program = program.expect("a font program is embedded");
+        let length = program.dict.get(b"Length1").unwrap().as_i64().unwrap();
+        let bytes = program.decompressed_content().unwrap();
+        assert_eq!(usize::try_from(length).unwrap(), bytes.len());
+        let font = printpdf::ParsedFont::from_bytes(&bytes, 0, &mut Vec::new()).unwrap();
+        for c in "居住出租房屋准入证王建国".chars() {
+            let g = font.lookup_glyph_index(c as u32).expect("drawn, so mapped");
+            let glyph = font.get_or_decode_glyph(g).unwrap();
+            assert!(!glyph.outline.is_empty(), "{c} is drawn with its outline");
+        }
+    }
+
+    #[test]
     fn missing_glyphs_are_reported_once_in_order() {
         let r = CertificateRenderer::new().unwrap();
         assert!(r.missing_glyphs("王建国 AJ-2026 14.0 m²\n").is_empty());

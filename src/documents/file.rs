@@ -17,9 +17,10 @@ pub(super) fn save(
     drawn: Canvas,
     r: &CertificateRenderer,
 ) -> Result<Vec<u8>, DocumentError> {
-    let subset = r.font.subset(drawn.used.iter().copied());
-    let mut font =
-        ParsedFont::from_bytes(&subset, 0, &mut Vec::new()).ok_or(DocumentError::FontLoad)?;
+    let subset = r.font.subset_and_metrics(drawn.used.iter().copied());
+    // printpdf is given the outline-free twin; the outlines go in after it (`embed_program`).
+    let mut font = ParsedFont::from_bytes(&subset.metrics, 0, &mut Vec::new())
+        .ok_or(DocumentError::FontLoad)?;
     // printpdf tags only the subsets it makes itself; this one is as much a subset.
     let tag = super::subset::subset_tag(drawn.used.iter().copied());
     font.font_name = font.font_name.take().map(|name| format!("{tag}+{name}"));
@@ -46,6 +47,7 @@ pub(super) fn save(
     let mut pdf = doc
         .with_pages(vec![page])
         .to_lopdf_document(&options, &mut Vec::new());
+    embed_program(&mut pdf, subset.program)?;
     compress_streams(&mut pdf)?;
     // PDF 1.5 object and cross-reference streams: the dictionaries (the font's width array
     // above all) and the xref are compressed too, about a kilobyte of each certificate.
@@ -57,6 +59,32 @@ pub(super) fn save(
     let mut out = Vec::new();
     pdf.save_with_options(&mut out, streams)?;
     Ok(out)
+}
+
+/// Replaces the font program printpdf embedded (the outline-free twin it was given) with
+/// `program`, the same glyphs with their outlines.
+fn embed_program(pdf: &mut lopdf::Document, program: Vec<u8>) -> Result<(), DocumentError> {
+    let embedded = pdf.objects.values().find_map(|object| {
+        let descriptor = object.as_dict().ok()?;
+        let kind = descriptor
+            .get(b"Type")
+            .and_then(lopdf::Object::as_name)
+            .ok()?;
+        let file = descriptor
+            .get(b"FontFile2")
+            .and_then(lopdf::Object::as_reference);
+        (kind == b"FontDescriptor").then_some(file.ok()?)
+    });
+    let stream = embedded.and_then(|id| match pdf.objects.get_mut(&id) {
+        Some(lopdf::Object::Stream(stream)) => Some(stream),
+        _ => None,
+    });
+    let stream = stream.ok_or(DocumentError::FontLoad)?;
+    stream
+        .dict
+        .set("Length1", i64::try_from(program.len()).unwrap_or(i64::MAX));
+    stream.set_content(program);
+    Ok(())
 }
 
 /// Deflates every stream that may be compressed, at zlib's default level: lopdf's own

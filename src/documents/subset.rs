@@ -6,7 +6,7 @@
 //! callgrind), and its cmap lookup walks the segments one by one. The face's tables are
 //! located once at start ([`FontSource::parse`]); lookups are binary searches, and a render
 //! copies the hundred-odd glyphs it draws into a small font with a fresh cmap, which printpdf
-//! embeds whole.
+//! embeds whole (given an outline-free twin to read the advances from, see `file::save`).
 
 use std::collections::BTreeMap;
 
@@ -152,9 +152,33 @@ impl FontSource {
         found
     }
 
-    /// A font with `.notdef`, the glyphs of `chars` that the face has, and the components
-    /// those glyphs are built from, with a cmap for exactly those characters.
+    /// The font program of [`FontSource::subset_and_metrics`] alone.
+    #[cfg(test)]
     pub fn subset(&self, chars: impl IntoIterator<Item = char>) -> Vec<u8> {
+        sfnt(&self.subset_tables(chars))
+    }
+
+    /// The subset font of `chars` (`.notdef`, the glyphs the face has for them and their
+    /// components, a cmap for exactly those characters), and the same font with every outline
+    /// left out (same glyphs, advances and cmap). printpdf decodes the outline of each glyph drawn only to read its
+    /// advance, a fifth of a certificate's time; handed the second, it reads the advances alone.
+    pub fn subset_and_metrics(&self, chars: impl IntoIterator<Item = char>) -> Subset {
+        let mut tables = self.subset_tables(chars);
+        let program = sfnt(&tables);
+        for (tag, table) in &mut tables {
+            match &*tag {
+                b"glyf" => table.clear(),
+                b"loca" => table.fill(0),
+                _ => {}
+            }
+        }
+        Subset {
+            program,
+            metrics: sfnt(&tables),
+        }
+    }
+
+    fn subset_tables(&self, chars: impl IntoIterator<Item = char>) -> Vec<([u8; 4], Vec<u8>)> {
         let mapped: Vec<(char, u16)> = chars
             .into_iter()
             .filter_map(|c| Some((c, self.glyph(c)?)))
@@ -227,8 +251,14 @@ impl FontSource {
         put(&mut post, 0, &0x0003_0000u32.to_be_bytes());
         tables.push((*b"post", post));
         tables.sort_by_key(|(tag, _)| *tag);
-        sfnt(&tables)
+        tables
     }
+}
+
+/// A subset font program and its outline-free twin (see [`FontSource::subset_and_metrics`]).
+pub struct Subset {
+    pub program: Vec<u8>,
+    pub metrics: Vec<u8>,
 }
 
 /// The groups of the (3, 10) format 12 subtable of `cmap`, in character order.
@@ -433,6 +463,32 @@ mod tests {
             composites > 0,
             "the sample holds composite glyphs, whose components are renumbered"
         );
+    }
+
+    #[test]
+    fn the_outline_free_twin_has_the_same_glyphs_and_advances_and_no_outlines() {
+        let (source, whole) = faces();
+        let both = source.subset_and_metrics(TEXT.chars());
+        assert_eq!(both.program, source.subset(TEXT.chars()));
+        let (full, twin) = (
+            ParsedFont::from_bytes(&both.program, 0, &mut Vec::new()).expect("parses"),
+            ParsedFont::from_bytes(&both.metrics, 0, &mut Vec::new()).expect("the twin parses"),
+        );
+        assert!(
+            both.metrics.len() < both.program.len(),
+            "the twin leaves the outlines out"
+        );
+        for c in TEXT.chars().filter(|&c| source.glyph(c).is_some()) {
+            let g = full.lookup_glyph_index(c as u32).expect("mapped");
+            assert_eq!(twin.lookup_glyph_index(c as u32), Some(g), "glyph of {c}");
+            let drawn = twin.get_or_decode_glyph(g).expect("decodes");
+            assert_eq!(
+                drawn.horz_advance,
+                whole.get_horizontal_advance(source.glyph(c).unwrap()),
+                "advance of {c}"
+            );
+            assert!(drawn.outline.is_empty(), "{c} has no outline in the twin");
+        }
     }
 
     #[test]
