@@ -65,10 +65,7 @@ pub(super) async fn decide(
     permit_id: i32,
     member: Member,
 ) -> Result<CheckedIn, AppError> {
-    let Some(database) = database_of(db) else {
-        return alone(db, permit_id, member).await;
-    };
-    let key = (database, permit_id);
+    let key = (database_of(db), permit_id);
     let (reply, answer) = oneshot::channel();
     let first = {
         let mut queues = QUEUES.lock().unwrap_or_else(PoisonError::into_inner);
@@ -93,21 +90,20 @@ pub(super) async fn decide(
         .unwrap_or_else(|_| Err(AppError::internal("the check-in queue ended")))
 }
 
-/// The database a pool connects to: PostgreSQL's host, port and name, or SQLite's file; `None`
-/// for a SQLite database in memory, which has no name that tells it from another.
-fn database_of(db: &DatabaseConnection) -> Option<String> {
+/// The database a pool connects to: PostgreSQL's host, port and name, or SQLite's file (sqlx
+/// names each in-memory database apart, `file:sqlx-in-memory-N`).
+fn database_of(db: &DatabaseConnection) -> String {
     if db.get_database_backend() == DbBackend::Sqlite {
         let options = db.get_sqlite_connection_pool().connect_options();
-        let file = options.get_filename();
-        return file.is_file().then(|| file.display().to_string());
+        return options.get_filename().display().to_string();
     }
     let o = db.get_postgres_connection_pool().connect_options();
-    Some(format!(
+    format!(
         "{}:{}/{}",
         o.get_host(),
         o.get_port(),
         o.get_database().unwrap_or_default()
-    ))
+    )
 }
 
 /// `member`'s check-in decided in a transaction of its own.
