@@ -219,3 +219,99 @@ async fn a_check_in_instance_picks_up_a_key_rotated_elsewhere() {
         .await;
     assert_eq!(s, Status::Ok, "{html}");
 }
+
+/// An index definition as both databases list it: `CREATE [UNIQUE] INDEX name ON [public.]table
+/// [USING method] (columns) [WHERE …]`, quotes dropped.
+struct IndexDef {
+    name: String,
+    table: String,
+    method: String,
+    columns: Vec<String>,
+    unique: bool,
+    partial: bool,
+}
+
+fn index_def(definition: &str) -> Option<IndexDef> {
+    let d = definition.replace('"', "");
+    let (head, rest) = d.split_once(" ON ")?;
+    let name = head.rsplit(' ').next()?.to_string();
+    let (target, rest) = rest.split_once('(')?;
+    let mut target = target.split_whitespace();
+    let table = target.next()?.trim_start_matches("public.").to_string();
+    let method = match (target.next(), target.next()) {
+        (Some("USING"), Some(m)) => m.to_string(),
+        _ => "btree".to_string(),
+    };
+    // The column list ends at the parenthesis that closes the first (expressions nest).
+    let mut depth = 0usize;
+    let end = rest.char_indices().find_map(|(i, c)| match c {
+        '(' => {
+            depth += 1;
+            None
+        }
+        ')' if depth == 0 => Some(i),
+        ')' => {
+            depth -= 1;
+            None
+        }
+        _ => None,
+    })?;
+    let (columns, tail) = (&rest[..end], &rest[end + 1..]);
+    Some(IndexDef {
+        name,
+        table,
+        method,
+        columns: columns.split(',').map(|c| c.trim().to_string()).collect(),
+        unique: head.contains("UNIQUE"),
+        partial: tail.contains("WHERE"),
+    })
+}
+
+#[test]
+fn index_definitions_read_alike_from_either_database() {
+    let pg = index_def("CREATE INDEX ix_a ON public.stays USING btree (status, id)").unwrap();
+    let sqlite = index_def(r#"CREATE INDEX "ix_a" ON "stays" ("status", "id")"#).unwrap();
+    for d in [&pg, &sqlite] {
+        assert_eq!((d.name.as_str(), d.table.as_str()), ("ix_a", "stays"));
+        assert_eq!(
+            (d.method.as_str(), d.columns.join(",")),
+            ("btree", "status,id".into())
+        );
+        assert!(!d.unique && !d.partial);
+    }
+    let partial = index_def("CREATE UNIQUE INDEX u ON t (a) WHERE status IN ('x')").unwrap();
+    assert!(partial.unique && partial.partial);
+}
+
+/// Every insert keeps every index up to date: a plain index whose columns another index of the
+/// table begins with (or repeats) costs writes and serves no query the other does not.
+#[rocket::async_test]
+async fn no_index_repeats_the_beginning_of_another() {
+    let app = TestApp::new().await;
+    let defs: Vec<IndexDef> = app
+        .index_definitions()
+        .await
+        .iter()
+        .map(|d| index_def(d).unwrap_or_else(|| panic!("unread definition {d}")))
+        .collect();
+    assert!(defs.len() > 30, "{} indexes", defs.len());
+    let mut redundant = Vec::new();
+    for a in defs.iter().filter(|a| !a.unique && !a.partial) {
+        let covered = defs.iter().find(|b| {
+            b.name != a.name
+                && b.table == a.table
+                && b.method == a.method
+                && !b.partial
+                && b.columns.starts_with(&a.columns)
+        });
+        if let Some(b) = covered {
+            redundant.push(format!(
+                "{} ({}) within {}",
+                a.name,
+                a.columns.join(", "),
+                b.name
+            ));
+        }
+    }
+    assert!(redundant.is_empty(), "{redundant:#?}");
+}

@@ -180,34 +180,15 @@ async fn its_counters_are_what_a_recount_of_the_rows_gives_and_the_triggers_keep
     assert_eq!(numbers(&app, active).await[0], before - 1);
 }
 
-/// The database's index definitions, as it lists them.
-async fn index_definitions(app: &TestApp) -> Vec<String> {
-    let sql = match app.db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => {
-            "SELECT indexdef AS d FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1"
-        }
-        _ => {
-            "SELECT sql AS d FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY 1"
-        }
-    };
-    app.db
-        .query_all_raw(Statement::from_string(app.db.get_database_backend(), sql))
-        .await
-        .expect("index list")
-        .iter()
-        .map(|r| r.try_get::<String>("", "d").expect("a definition"))
-        .collect()
-}
-
 #[rocket::async_test]
 async fn the_indexes_set_aside_while_seeding_are_all_back_afterwards() {
     let app = TestApp::new().await;
-    let before = index_definitions(&app).await;
+    let before = app.index_definitions().await;
     assert!(before.len() > 30, "{before:?}");
     seed_scale(&app.db, 1_200, 1_500, 9)
         .await
         .expect("seed-scale");
-    assert_eq!(index_definitions(&app).await, before);
+    assert_eq!(app.index_definitions().await, before);
 }
 
 #[rocket::async_test]

@@ -22,6 +22,7 @@ mod m018_dashboard_days;
 mod m019_redundant_indexes;
 mod m020_deferred_counters;
 mod m021_open_stay_counts;
+mod m022_duplicate_notification_index;
 
 /// m018's counts of stays by day, for bulk writers that set its triggers aside.
 pub use m018_dashboard_days::backfill as dashboard_days_backfill;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m019_redundant_indexes::Migration),
             Box::new(m020_deferred_counters::Migration),
             Box::new(m021_open_stay_counts::Migration),
+            Box::new(m022_duplicate_notification_index::Migration),
         ]
     }
 }

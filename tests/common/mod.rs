@@ -209,6 +209,25 @@ impl TestApp {
             .expect("a row");
         row.try_get::<i64>("", "n").expect("n")
     }
+
+    /// The database's index definitions (`CREATE [UNIQUE] INDEX …`), as it lists them.
+    pub async fn index_definitions(&self) -> Vec<String> {
+        let sql = match self.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                "SELECT indexdef AS d FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1"
+            }
+            _ => {
+                "SELECT sql AS d FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY 1"
+            }
+        };
+        self.db
+            .query_all_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .expect("index list")
+            .iter()
+            .map(|r| r.try_get::<String>("", "d").expect("a definition"))
+            .collect()
+    }
 }
 
 pub struct Browser {
