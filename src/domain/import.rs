@@ -323,6 +323,15 @@ impl ImportStatus {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Checking => "正在检查",
+            Self::Checked => "已检查，尚未导入",
+            Self::Running => "正在导入",
+            Self::Done => "导入完成",
+            Self::Failed => "导入失败",
+        }
+    }
 }
 
 /// What committing a checked row would do.

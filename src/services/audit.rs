@@ -23,44 +23,15 @@ pub async fn record<C: ConnectionTrait>(
     detail: serde_json::Value,
 ) -> Result<(), AppError> {
     let entity_id = entity_id.to_string();
-    lock_chain(tx, Change::of_audit(entity, &entity_id), None).await?;
-    // PostgreSQL keeps microseconds; hashing more precision than is stored would break verification.
-    let at = Utc::now().trunc_subsecs(6);
-    let stamp = at.to_rfc3339();
-    let detail = detail.to_string();
-    // The entry chained to `prev_hash`, and its own hash.
-    let entry = |prev_hash: String| {
-        let hash = chain_hash(
-            &prev_hash, &stamp, actor_id, action, entity, &entity_id, &detail,
-        );
-        let row = audit_entry::ActiveModel {
-            at: Set(at),
-            actor_id: Set(actor_id),
-            action: Set(action.to_string()),
-            entity: Set(entity.to_string()),
-            entity_id: Set(entity_id.clone()),
-            detail: Set(detail.clone()),
-            prev_hash: Set(prev_hash),
-            hash: Set(hash.clone()),
-            ..Default::default()
-        };
-        (row, hash)
+    let change = Change::of_audit(entity, &entity_id);
+    let entry = Entry {
+        actor_id,
+        action,
+        entity,
+        entity_id,
+        detail,
     };
-    // The tail is usually the entry this process wrote last: the insert then checks that itself
-    // instead of reading the tail first (a round trip less inside every writer's turn).
-    if let Some(guess) = last_written() {
-        let (row, hash) = entry(guess.clone());
-        if insert_if_tail_is(tx, std::slice::from_ref(&row), &guess).await? {
-            remember(hash);
-            return Ok(());
-        }
-    }
-    let (row, hash) = entry(chain_tail(tx).await?);
-    audit_entry::Entity::insert(row)
-        .exec_without_returning(tx)
-        .await?;
-    remember(hash);
-    Ok(())
+    record_many_announcing(tx, change, None, vec![entry]).await
 }
 
 /// The hash of the entry this process appended last (any database: a wrong guess only costs
@@ -135,10 +106,10 @@ async fn insert_if_tail_is<C: ConnectionTrait>(
 
 /// One entry for [`record_many`].
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct Entry<'a> {
     pub actor_id: Option<i32>,
-    pub action: &'static str,
-    pub entity: &'static str,
+    pub action: &'a str,
+    pub entity: &'a str,
     pub entity_id: String,
     pub detail: serde_json::Value,
 }
@@ -146,7 +117,10 @@ pub struct Entry {
 /// Appends several entries, chained in order exactly as one [`record`] each would chain them,
 /// reading the tail once and inserting them together: a bulk job's rows cost one round trip.
 #[tracing::instrument(level = "debug", skip_all, fields(n = entries.len()))]
-pub async fn record_many<C: ConnectionTrait>(tx: &C, entries: Vec<Entry>) -> Result<(), AppError> {
+pub async fn record_many<C: ConnectionTrait>(
+    tx: &C,
+    entries: Vec<Entry<'_>>,
+) -> Result<(), AppError> {
     // A batch (an import's) may touch many permits and their stays: everything is read again.
     record_many_announcing(tx, Change::Everything, None, entries).await
 }
@@ -159,7 +133,7 @@ pub async fn record_many_announcing<C: ConnectionTrait>(
     tx: &C,
     change: Change,
     wake: Option<Wake>,
-    entries: Vec<Entry>,
+    entries: Vec<Entry<'_>>,
 ) -> Result<(), AppError> {
     if entries.is_empty() {
         // Nothing to chain, but the events' wake-up is still owed.
@@ -170,7 +144,8 @@ pub async fn record_many_announcing<C: ConnectionTrait>(
     }
     lock_chain(tx, change, wake).await?;
     let at = Utc::now().trunc_subsecs(6);
-    // As in `record`: the tail is usually this process's last entry, checked by the insert.
+    // The tail is usually the entry this process wrote last: the insert then checks that itself
+    // instead of reading the tail first (a round trip less inside every writer's turn).
     if entries.len() <= GUESS_MOST
         && let Some(guess) = last_written()
     {
@@ -199,7 +174,7 @@ const GUESS_MOST: usize = 64;
 fn chained(
     mut prev_hash: String,
     at: chrono::DateTime<Utc>,
-    entries: &[Entry],
+    entries: &[Entry<'_>],
 ) -> (Vec<audit_entry::ActiveModel>, String) {
     let stamp = at.to_rfc3339();
     let mut rows = Vec::with_capacity(entries.len());

@@ -148,13 +148,8 @@ pub async fn progress(
     }
     let (p, errors) = checked::view(&st.db, &st.pii, &who.0, id, ERRORS_ON_PAGE).await?;
     let status = ImportStatus::parse(&p.status);
-    let status_label = match status {
-        Some(ImportStatus::Checking) => "正在检查",
-        Some(ImportStatus::Checked) => "已检查，尚未导入",
-        Some(ImportStatus::Running) => "正在导入",
-        Some(ImportStatus::Done) => "导入完成",
-        Some(ImportStatus::Failed) | None => "导入失败",
-    };
+    // A status this version does not know is shown as the failure it would be treated as.
+    let status_label = status.unwrap_or(ImportStatus::Failed).label_zh();
     Ok(Either::Right(ShowPage {
         page,
         p,

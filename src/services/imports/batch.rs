@@ -30,7 +30,7 @@ pub struct Batch {
     /// New houses and rooms waiting for the batch's one insert of their kind, with their rows.
     pub(super) new_houses: Vec<(property::ActiveModel, (i32, String), u32)>,
     pub(super) new_rooms: Vec<(room::ActiveModel, (i32, String), u32)>,
-    pub audits: Vec<Entry>,
+    pub audits: Vec<Entry<'static>>,
 }
 
 impl Batch {
