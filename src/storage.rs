@@ -83,10 +83,10 @@ impl PhotoStore {
             )
             .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "60s");
         for (key, value) in env {
-            if key.starts_with("AWS_") {
-                if let Ok(k) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
-                    builder = builder.with_config(k, value);
-                }
+            if key.starts_with("AWS_")
+                && let Ok(k) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>()
+            {
+                builder = builder.with_config(k, value);
             }
         }
         let s3 = builder

@@ -255,12 +255,13 @@ fn aliyun_code(r: &Received) -> String {
     let mut i = 0;
     while i < raw.len() {
         let b = raw.as_bytes()[i];
-        if b == b'%' && i + 2 < raw.len() + 1 {
-            if let Ok(v) = u8::from_str_radix(&raw[i + 1..i + 3], 16) {
-                bytes.push(v);
-                i += 3;
-                continue;
-            }
+        if b == b'%'
+            && i + 2 < raw.len() + 1
+            && let Ok(v) = u8::from_str_radix(&raw[i + 1..i + 3], 16)
+        {
+            bytes.push(v);
+            i += 3;
+            continue;
         }
         bytes.push(b);
         i += 1;

@@ -996,7 +996,9 @@ async fn permitted_house(
         structure: Set("brick_concrete".into()),
         created_at: Set(now),
         updated_at: Set(now),
-        grade: Set(Some(if n % 2 == 0 { "green" } else { "red" }.into())),
+        grade: Set(Some(
+            if n.is_multiple_of(2) { "green" } else { "red" }.into(),
+        )),
         next_patrol_at: Set(Some(due)),
         ..Default::default()
     }

@@ -35,10 +35,10 @@ fn resolve<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
         return resolve(doc, &doc["components"]["schemas"][name]);
     }
     for key in ["oneOf", "anyOf", "allOf"] {
-        if let Some(list) = s[key].as_array() {
-            if let Some(inner) = list.iter().find(|x| x["type"] != "null") {
-                return resolve(doc, inner);
-            }
+        if let Some(list) = s[key].as_array()
+            && let Some(inner) = list.iter().find(|x| x["type"] != "null")
+        {
+            return resolve(doc, inner);
         }
     }
     s
@@ -340,7 +340,7 @@ async fn post_raw(api: &Api, path: &str, ct: Option<ContentType>, body: &str) ->
             "Authorization",
             format!("Bearer {}", api.token),
         ))
-        .body(body.to_string());
+        .body(body);
     if let Some(ct) = ct {
         req = req.header(ct);
     }

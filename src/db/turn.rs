@@ -138,7 +138,7 @@ impl Writer {
             .ok_or_else(|| DbErr::Custom("the writer's connection is not open".into()))?;
         direct::finish(conn, true)?;
         self.commits += 1;
-        if self.commits % CHECKPOINT_EVERY == 0 {
+        if self.commits.is_multiple_of(CHECKPOINT_EVERY) {
             let (file, checkpoints) = (self.file.clone(), self.checkpoints.clone());
             rocket::tokio::task::spawn_blocking(move || {
                 // A checkpoint still running holds the lock: this one is not needed.

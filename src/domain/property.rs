@@ -60,7 +60,7 @@ impl AreaM2 {
         if !v.is_finite() || v <= 0.0 {
             return Err("面积须大于 0");
         }
-        if v < 1.0 || v > 1000.0 {
+        if !(1.0..=1000.0).contains(&v) {
             return Err("面积须在 1 至 1000 平方米之间");
         }
         if t.split('.').nth(1).is_some_and(|d| d.len() > 2) {

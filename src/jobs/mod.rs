@@ -70,14 +70,14 @@ pub async fn claim(
 /// Releases the lease and records the run.
 pub async fn release(db: &DatabaseConnection, name: &str, instance: &str) -> Result<(), AppError> {
     let tx = crate::db::begin_write(db).await?;
-    if let Some(j) = job::Entity::find_by_id(name.to_string()).one(&tx).await? {
-        if j.locked_by.as_deref() == Some(instance) {
-            let mut am: job::ActiveModel = j.into();
-            am.locked_by = Set(None);
-            am.locked_until = Set(None);
-            am.last_run_at = Set(Some(Utc::now()));
-            am.update(&tx).await?;
-        }
+    if let Some(j) = job::Entity::find_by_id(name.to_string()).one(&tx).await?
+        && j.locked_by.as_deref() == Some(instance)
+    {
+        let mut am: job::ActiveModel = j.into();
+        am.locked_by = Set(None);
+        am.locked_until = Set(None);
+        am.last_run_at = Set(Some(Utc::now()));
+        am.update(&tx).await?;
     }
     tx.commit().await?;
     Ok(())

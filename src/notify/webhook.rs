@@ -167,10 +167,9 @@ pub async fn deliver(
             .trim_end_matches(']')
             .parse::<IpAddr>()
             .ok()
-    }) {
-        if let Err(r) = webhook_address_allowed(ip, allow_private) {
-            return failed(UrlError::from(r).to_string());
-        }
+    }) && let Err(r) = webhook_address_allowed(ip, allow_private)
+    {
+        return failed(UrlError::from(r).to_string());
     }
     let Some(signature) = sign(secret, event_id, now_unix, body) else {
         return failed("签名密钥无效".into());

@@ -282,10 +282,10 @@ pub async fn create_user(
     by: Option<&Actor>,
     nu: NewUser,
 ) -> Result<user::Model, AppError> {
-    if let Some(a) = by {
-        if a.role != Role::TownAdmin {
-            return Err(AppError::forbidden());
-        }
+    if let Some(a) = by
+        && a.role != Role::TownAdmin
+    {
+        return Err(AppError::forbidden());
     }
     let mut e = FieldErrors::new();
     if nu.role.needs_village() && nu.village_id.is_none() {
@@ -305,10 +305,10 @@ pub async fn create_user(
     {
         return Err(AppError::field("phone", "该手机号已被使用"));
     }
-    if let Some(v) = nu.village_id {
-        if village::Entity::find_by_id(v).one(&tx).await?.is_none() {
-            return Err(AppError::field("village_id", "所选村不存在"));
-        }
+    if let Some(v) = nu.village_id
+        && village::Entity::find_by_id(v).one(&tx).await?.is_none()
+    {
+        return Err(AppError::field("village_id", "所选村不存在"));
     }
     let u = user::ActiveModel {
         role: Set(nu.role.as_str().into()),

@@ -17,7 +17,15 @@ pub const DEMO_PASSWORD: &str = "anju-demo";
 const VILLAGES: [(&str, &str); 3] = [("JX", "锦绣村"), ("NZ", "倪宅村"), ("XJL", "小界岭村")];
 
 /// (phone, role, name, village code for officials, grid names for inspectors)
-const ACCOUNTS: [(&str, Role, &str, Option<&str>, &[&str]); 6] = [
+type DemoAccount = (
+    &'static str,
+    Role,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
+const ACCOUNTS: [DemoAccount; 6] = [
     ("13900000001", Role::TownAdmin, "镇指挥室管理员", None, &[]),
     (
         "13900000002",

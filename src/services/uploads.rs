@@ -143,10 +143,10 @@ pub async fn may_view(
             Role::Landlord if a.landlord_id == actor.id => return Ok(true),
             Role::Inspector => {
                 let grids = super::town::inspector_grid_ids(db, actor.id).await?;
-                if let Some(p) = property::Entity::find_by_id(a.property_id).one(db).await? {
-                    if grids.contains(&p.grid_id) {
-                        return Ok(true);
-                    }
+                if let Some(p) = property::Entity::find_by_id(a.property_id).one(db).await?
+                    && grids.contains(&p.grid_id)
+                {
+                    return Ok(true);
                 }
             }
             _ => {}

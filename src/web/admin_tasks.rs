@@ -84,11 +84,8 @@ pub async fn tasks(
     .await?;
     let mut inspectors = HashMap::new();
     for r in &rows {
-        if !inspectors.contains_key(&r.grid_id) {
-            inspectors.insert(
-                r.grid_id,
-                task_svc::inspectors_of_grid(&st.db, r.grid_id).await?,
-            );
+        if let std::collections::hash_map::Entry::Vacant(e) = inspectors.entry(r.grid_id) {
+            e.insert(task_svc::inspectors_of_grid(&st.db, r.grid_id).await?);
         }
     }
     let f_village = f.village_id.map(|v| v.to_string()).unwrap_or_default();

@@ -43,6 +43,7 @@ pub struct LoginForm {
     password: String,
 }
 
+#[allow(clippy::result_large_err)] // Rocket takes its responders by value, once per request.
 #[get("/login")]
 pub fn login_page(page: Page, user: MaybeUser) -> Result<LoginPage, Redirect> {
     if let Some(a) = user.0 {

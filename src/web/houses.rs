@@ -50,6 +50,7 @@ impl HousesPage {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 #[get("/houses?<village_id>&<grade>&<permit>&<new>&<page>")]
 pub async fn list(
     who: Staff,

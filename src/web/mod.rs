@@ -249,6 +249,7 @@ catcher!(too_many, 429);
 catcher!(internal, 500);
 
 /// Pages send people to sign in; the API answers 401 in JSON.
+#[allow(clippy::result_large_err)] // Rocket takes its responders by value, once per request.
 #[catch(401)]
 fn unauthorized(
     req: &Request<'_>,

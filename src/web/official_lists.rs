@@ -36,6 +36,7 @@ pub struct TasksPage {
     done_30d: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 #[get("/official/tasks?<village_id>&<overdue>&<due_soon>&<done_30d>&<page>")]
 pub async fn task_list(
     who: VillageOfficial,

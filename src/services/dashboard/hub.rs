@@ -128,7 +128,7 @@ async fn watch_changes(state: Weak<AppState>) {
         let changed = match changed {
             Some(c) => c,
             None => match last_change(&st.db).await {
-                Ok(last) => std::mem::replace(&mut seen, Some(last)) != Some(last),
+                Ok(last) => seen.replace(last) != Some(last),
                 Err(e) => {
                     tracing::warn!(error = %e, "command room: cannot read the audit log");
                     continue;

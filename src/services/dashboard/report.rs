@@ -213,7 +213,7 @@ pub fn workbook(town: &str, first: NaiveDate, rows: &[ReportRow]) -> Result<Vec<
     .map_err(x)?;
     wb.set_properties(
         &DocProperties::new()
-            .set_title(&format!("{town}居住出租房屋月报 {}", first.format("%Y-%m")))
+            .set_title(format!("{town}居住出租房屋月报 {}", first.format("%Y-%m")))
             .set_creation_datetime(&stamp),
     );
     let bold = Format::new().set_bold();

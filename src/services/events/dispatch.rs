@@ -238,18 +238,18 @@ async fn record_results(
             }
         }
         am.update(&tx).await?;
-        if o.gone {
-            if let Some(sub) = d.subscription_id {
-                webhook_subscription::Entity::update_many()
-                    .col_expr(webhook_subscription::Column::Active, Expr::value(false))
-                    .col_expr(
-                        webhook_subscription::Column::DisabledReason,
-                        Expr::value("接收方答复 410 Gone，已停用"),
-                    )
-                    .filter(webhook_subscription::Column::Id.eq(sub))
-                    .exec(&tx)
-                    .await?;
-            }
+        if o.gone
+            && let Some(sub) = d.subscription_id
+        {
+            webhook_subscription::Entity::update_many()
+                .col_expr(webhook_subscription::Column::Active, Expr::value(false))
+                .col_expr(
+                    webhook_subscription::Column::DisabledReason,
+                    Expr::value("接收方答复 410 Gone，已停用"),
+                )
+                .filter(webhook_subscription::Column::Id.eq(sub))
+                .exec(&tx)
+                .await?;
         }
         attempts.push(delivery_attempt::ActiveModel {
             delivery_id: Set(d.id),

@@ -100,7 +100,7 @@ pub async fn create(
     } else if url.chars().count() > 500 || has_control(&url, false) {
         errors.add("url", "地址过长或含有控制字符");
     } else if let Err(e) = crate::notify::webhook::check_url(&url, allow_private).await {
-        errors.add("url", &e.to_string());
+        errors.add("url", e.to_string());
     }
     let mut kinds = Vec::new();
     for name in &raw.events {
@@ -109,7 +109,7 @@ pub async fn create(
             Some(_) => {}
             None => errors.add(
                 "events",
-                &format!(
+                format!(
                     "未知的事件类型 {}",
                     name.chars().take(40).collect::<String>()
                 ),

@@ -183,10 +183,10 @@ fn xlsx_rows<R: std::io::Read + std::io::Seek>(
     while let Some(cell) = cells.next_cell().map_err(|_| unreadable())? {
         let (r, c) = cell.get_position();
         if current.as_ref().is_none_or(|row| row.row != r + 1) {
-            if let Some(done) = current.take().filter(not_blank) {
-                if !each(done)? {
-                    return Ok(false);
-                }
+            if let Some(done) = current.take().filter(not_blank)
+                && !each(done)?
+            {
+                return Ok(false);
             }
             current = Some(SheetRow {
                 row: r + 1,
