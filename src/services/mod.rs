@@ -1,6 +1,7 @@
 //! Use cases, one transaction each: may this actor touch this record, is the transition legal, write, audit.
 pub mod accounts;
 pub mod application_drafts;
+pub mod application_view;
 pub mod applications;
 pub mod audit;
 pub mod audit_view;
