@@ -2,8 +2,7 @@
 //! one, and the landlord's and officials' lists.
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 
@@ -193,16 +192,16 @@ pub async fn list(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<ApplicationRow>, u64), AppError> {
-    let mut q = application::Entity::find().order_by_desc(application::Column::UpdatedAt);
-    q = super::scope_to_actor(
-        q,
+    let (apps, total) = super::scoped_page(
+        db,
+        application::Entity::find().order_by_desc(application::Column::UpdatedAt),
         actor,
         application::Column::LandlordId,
         application::Column::VillageId,
-    )?;
-    let pager = q.paginate(db, per_page);
-    let total = pager.num_items().await?;
-    let apps = pager.fetch_page(page).await?;
+        page,
+        per_page,
+    )
+    .await?;
     Ok((rows_of(db, apps).await?, total))
 }
 

@@ -75,6 +75,26 @@ pub fn scope_to_actor<E: sea_orm::EntityTrait>(
     })
 }
 
+/// One page of `q` narrowed by [`scope_to_actor`], and how many rows it has on all pages.
+pub async fn scoped_page<E>(
+    db: &sea_orm::DatabaseConnection,
+    q: sea_orm::Select<E>,
+    actor: &Actor,
+    landlord_col: E::Column,
+    village_col: E::Column,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<E::Model>, u64), crate::error::AppError>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+{
+    use sea_orm::PaginatorTrait;
+    let pager = scope_to_actor(q, actor, landlord_col, village_col)?.paginate(db, per_page);
+    let total = pager.num_items().await?;
+    Ok((pager.fetch_page(page).await?, total))
+}
+
 /// The join from `E`'s foreign key `from` to `R`'s `to`, for reads that join a table the
 /// entity declares no relation to (a permit's landlord, a village's town).
 pub fn foreign_key<E: sea_orm::EntityTrait, R: sea_orm::EntityTrait>(

@@ -179,16 +179,16 @@ pub async fn list(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<PermitView>, u64), AppError> {
-    let mut q = permit::Entity::find().order_by_desc(permit::Column::Id);
-    q = super::scope_to_actor(
-        q,
+    let (permits, total) = super::scoped_page(
+        &st.db,
+        permit::Entity::find().order_by_desc(permit::Column::Id),
         actor,
         permit::Column::LandlordId,
         permit::Column::VillageId,
-    )?;
-    let pager = q.paginate(&st.db, per_page);
-    let total = pager.num_items().await?;
-    let permits = pager.fetch_page(page).await?;
+        page,
+        per_page,
+    )
+    .await?;
     Ok((
         views_of(
             &st.db,

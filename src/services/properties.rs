@@ -135,16 +135,16 @@ pub async fn list(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<PropertyView>, u64), AppError> {
-    let mut q = property::Entity::find().order_by_desc(property::Column::Id);
-    q = super::scope_to_actor(
-        q,
+    let (houses, total) = super::scoped_page(
+        db,
+        property::Entity::find().order_by_desc(property::Column::Id),
         actor,
         property::Column::LandlordId,
         property::Column::VillageId,
-    )?;
-    let pager = q.paginate(db, per_page);
-    let total = pager.num_items().await?;
-    let houses = pager.fetch_page(page).await?;
+        page,
+        per_page,
+    )
+    .await?;
     Ok((views_of(db, houses).await?, total))
 }
 
